@@ -1,0 +1,178 @@
+//! Information parsed from the JSON inside messages, without allocation.
+//!
+//! - [`parse_translated`]: the translated-chat JSON `{source, target, sourceText, targetText}`
+//!   that a chat (mtype 30) may carry in `msg` (reference §7.4);
+//! - [`parse_file_info`]: a file message's `msg` `{url, size, surl}` and its `attrs`
+//!   `{rtm: {type: "audiomsg", lang, duration}, custom}` (reference §7.5).
+//!
+//! Strings without escapes borrow from the message; strings with escapes are unescaped into
+//! the caller's [`Scratch`]. On any error the caller keeps the raw text: nothing here can fail
+//! in a way that loses the message.
+
+use crate::wire::json::{JsonError, Scratch, Value, for_each_member};
+
+/// The translation carried by a translated chat message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct TranslatedInfo<'a> {
+    /// `source`: the original language.
+    pub source_language: &'a [u8],
+    /// `target`: the translated language.
+    pub target_language: &'a [u8],
+    /// `sourceText`: the original text.
+    pub source_text: &'a [u8],
+    /// `targetText`: the translated text.
+    pub target_text: &'a [u8],
+}
+
+impl<'a> TranslatedInfo<'a> {
+    /// The text to show: `targetText` if non-empty, else `sourceText` (as the C++ SDK does).
+    pub fn text(&self) -> &'a [u8] {
+        if self.target_text.is_empty() {
+            self.source_text
+        } else {
+            self.target_text
+        }
+    }
+}
+
+/// Parses a chat's `msg` as translation JSON.
+///
+/// Fails with [`JsonError::NotObject`] when `msg` is not a JSON object or has none of the four
+/// keys (it is then plain text), and with the other [`JsonError`]s when it is malformed or the
+/// scratch is too small. Non-string values of the four keys are ignored.
+pub fn parse_translated<'a>(
+    msg: &'a [u8],
+    scratch: &mut Scratch<'a>,
+) -> Result<TranslatedInfo<'a>, JsonError> {
+    let mut t = TranslatedInfo::default();
+    let mut found = false;
+    for_each_member(msg, |key, value| {
+        let Value::Str(s) = value else {
+            return Ok(());
+        };
+        let slot = match key.raw() {
+            b"source" => &mut t.source_language,
+            b"target" => &mut t.target_language,
+            b"sourceText" => &mut t.source_text,
+            b"targetText" => &mut t.target_text,
+            _ => return Ok(()),
+        };
+        *slot = s.value(scratch)?;
+        found = true;
+        Ok(())
+    })?;
+    if found { Ok(t) } else { Err(JsonError::NotObject) }
+}
+
+/// What a file message describes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct FileInfo<'a> {
+    /// `url` from `msg`.
+    pub url: &'a [u8],
+    /// `size` in bytes from `msg` (0 when absent or not an integer).
+    pub size: i64,
+    /// `surl` (thumbnail URL) from `msg`, empty when absent.
+    pub surl: &'a [u8],
+    /// Whether `attrs.rtm.type` is `"audiomsg"`.
+    pub is_rtm_audio: bool,
+    /// `attrs.rtm.lang` (audio messages).
+    pub language: &'a [u8],
+    /// `attrs.rtm.duration` in ms (audio messages; 0 when absent).
+    pub duration: i64,
+    /// `attrs.custom`: the sender's own attributes. A string is given unescaped; any other value
+    /// as its JSON text. `None` when absent or when `attrs` is not a JSON object.
+    pub custom: Option<&'a [u8]>,
+}
+
+/// Parses a file message's `msg` and `attrs`.
+///
+/// `msg` must be a JSON object; otherwise the error is returned and the caller keeps the raw
+/// text. `attrs` is optional information: if it is not a JSON object, the result simply has no
+/// audio fields and no `custom`.
+pub fn parse_file_info<'a>(
+    msg: &'a [u8],
+    attrs: &'a [u8],
+    scratch: &mut Scratch<'a>,
+) -> Result<FileInfo<'a>, JsonError> {
+    let mut info = FileInfo::default();
+    for_each_member(msg, |key, value| {
+        match (key.raw(), value) {
+            (b"url", Value::Str(s)) => info.url = s.value(scratch)?,
+            (b"surl", Value::Str(s)) => info.surl = s.value(scratch)?,
+            (b"size", v) => info.size = v.as_i64().unwrap_or(0),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    let mut attrs_info = info;
+    let parsed = for_each_member(attrs, |key, value| {
+        if key.eq_str("custom") {
+            attrs_info.custom = Some(match value {
+                Value::Str(s) => s.value(scratch)?,
+                Value::Number(t) | Value::Object(t) | Value::Array(t) => t,
+                Value::Bool(true) => b"true",
+                Value::Bool(false) => b"false",
+                Value::Null => b"null",
+            });
+        } else if let (true, Value::Object(rtm)) = (key.eq_str("rtm"), value) {
+            for_each_member(rtm, |k, v| {
+                match (k.raw(), v) {
+                    (b"type", Value::Str(s)) => attrs_info.is_rtm_audio = s.eq_str("audiomsg"),
+                    (b"lang", Value::Str(s)) => attrs_info.language = s.value(scratch)?,
+                    (b"duration", v) => attrs_info.duration = v.as_i64().unwrap_or(0),
+                    _ => {}
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    });
+    // Malformed attrs leave only the msg-derived fields.
+    Ok(if parsed.is_ok() { attrs_info } else { info })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn translated_chat() {
+        let msg = br#"{"source":"zh","target":"en","sourceText":"\u4f60\u597d","targetText":"hello"}"#;
+        let mut buf = [0u8; 64];
+        let t = parse_translated(msg, &mut Scratch::new(&mut buf)).unwrap();
+        assert_eq!(t.source_language, b"zh");
+        assert_eq!(t.source_text, "你好".as_bytes());
+        assert_eq!(t.text(), b"hello");
+    }
+
+    #[test]
+    fn plain_chat_is_not_a_translation() {
+        let mut buf = [0u8; 8];
+        for msg in [&b"hello"[..], b"{\"a\":1}", b"{\"source\":", b""] {
+            assert!(parse_translated(msg, &mut Scratch::new(&mut buf)).is_err());
+        }
+    }
+
+    #[test]
+    fn audio_file_with_custom_object() {
+        let msg = br#"{"url":"https:\/\/f.example\/a.amr","size":2048}"#;
+        let attrs = br#"{"rtm":{"type":"audiomsg","lang":"en","duration":3000,"codec":"amr"},"custom":{"k":[1,2]}}"#;
+        let mut buf = [0u8; 64];
+        let f = parse_file_info(msg, attrs, &mut Scratch::new(&mut buf)).unwrap();
+        assert_eq!(f.url, b"https://f.example/a.amr");
+        assert_eq!((f.size, f.duration, f.is_rtm_audio), (2048, 3000, true));
+        assert_eq!(f.language, b"en");
+        assert_eq!(f.custom, Some(&br#"{"k":[1,2]}"#[..]));
+    }
+
+    #[test]
+    fn bad_attrs_keep_msg_fields() {
+        let mut buf = [0u8; 8];
+        let f = parse_file_info(br#"{"url":"u","surl":"s"}"#, b"not json", &mut Scratch::new(&mut buf))
+            .unwrap();
+        assert_eq!((f.url, f.surl, f.custom), (&b"u"[..], &b"s"[..], None));
+        assert!(parse_file_info(b"{bad", b"{}", &mut Scratch::new(&mut buf)).is_err());
+    }
+}

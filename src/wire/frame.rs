@@ -1,0 +1,435 @@
+//! FPNN frames: parse one frame from a byte slice, or build one into a caller's buffer.
+//!
+//! Layout (reference §1.1, integers little-endian):
+//!
+//! ```text
+//! 0      4        5     6      7    8       12
+//! | FPNN | version | flag | mtype | ss | psize | [seq u32] | [method, ss bytes] | payload |
+//! ```
+//!
+//! - mtype 0, oneway quest: method then payload, no seq;
+//! - mtype 1, twoway quest: seq, method, payload;
+//! - mtype 2, answer: seq, payload; `ss` is the status (0 = OK).
+//!
+//! Parsing never panics. It accepts any version byte, requires exactly one of the msgpack and
+//! JSON flag bits (JSON payloads are recognised and refused with their own error), and checks
+//! that a non-empty payload starts with a msgpack map. An empty payload is accepted and reads as
+//! the empty map, as the C++ server tolerates it for quests. Building always writes version 1 and
+//! flag `0x80`, and sizes the frame before writing so a short buffer is left untouched.
+
+use nom::{IResult, Parser, bytes::streaming::tag, number::streaming::le_u32, number::streaming::u8};
+
+use super::msgpack::{Counter, SliceSink, Writer, is_map_marker};
+
+/// Bytes in the fixed header.
+pub const HEADER_LEN: usize = 12;
+/// The magic that starts every frame.
+pub const MAGIC: [u8; 4] = *b"FPNN";
+/// The version byte we send. Any version is accepted on receive.
+pub const VERSION: u8 = 1;
+/// Flag bit: payload is msgpack.
+pub const FLAG_MSGPACK: u8 = 0x80;
+/// Flag bit: payload is JSON (unsupported).
+pub const FLAG_JSON: u8 = 0x40;
+/// The C++ server's default maximum frame length (8 MiB).
+pub const DEFAULT_MAX_FRAME: usize = 8 * 1024 * 1024;
+
+/// The three kinds of frame (the header's mtype).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FrameKind {
+    /// mtype 0: a quest that must not be answered.
+    Oneway,
+    /// mtype 1: a quest that must be answered exactly once.
+    Twoway,
+    /// mtype 2: an answer to a twoway quest.
+    Answer,
+}
+
+impl FrameKind {
+    /// The header's mtype byte.
+    pub fn mtype(self) -> u8 {
+        match self {
+            Self::Oneway => 0,
+            Self::Twoway => 1,
+            Self::Answer => 2,
+        }
+    }
+}
+
+/// Why bytes are not a valid FPNN frame. Each is fatal for the connection: the stream cannot
+/// be resynchronised, so the host should close it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The first four bytes are not `FPNN`.
+    BadMagic,
+    /// The flag announces a JSON payload, which this engine does not support.
+    JsonPayload,
+    /// The flag has neither or both of the msgpack and JSON bits (the byte is given).
+    BadFlag(u8),
+    /// The mtype is not 0, 1 or 2 (the byte is given).
+    BadMtype(u8),
+    /// A quest with a zero-length method name.
+    EmptyMethod,
+    /// The frame is longer than the configured maximum or the buffer.
+    TooLarge {
+        /// Total frame length announced by the header.
+        len: usize,
+        /// The limit it exceeds.
+        max: usize,
+    },
+    /// The payload is not a msgpack map.
+    PayloadNotMap,
+}
+
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::BadMagic => f.write_str("bad FPNN magic"),
+            Self::JsonPayload => f.write_str("JSON payloads are not supported"),
+            Self::BadFlag(b) => write!(f, "bad FPNN flag 0x{b:02x}"),
+            Self::BadMtype(b) => write!(f, "bad FPNN mtype {b}"),
+            Self::EmptyMethod => f.write_str("quest with an empty method"),
+            Self::TooLarge { len, max } => write!(f, "frame of {len} bytes exceeds {max}"),
+            Self::PayloadNotMap => f.write_str("payload is not a msgpack map"),
+        }
+    }
+}
+
+impl core::error::Error for FrameError {}
+
+/// The validated fixed header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Header {
+    /// The version byte, as received.
+    pub version: u8,
+    /// The flag byte, as received.
+    pub flag: u8,
+    /// Quest or answer.
+    pub kind: FrameKind,
+    /// Method length (quests) or status (answers).
+    pub ss: u8,
+    /// Payload length.
+    pub psize: u32,
+}
+
+impl Header {
+    /// Total length of the frame this header starts, header included.
+    pub fn frame_len(&self) -> usize {
+        let body = match self.kind {
+            FrameKind::Oneway => usize::from(self.ss),
+            FrameKind::Twoway => 4 + usize::from(self.ss),
+            FrameKind::Answer => 4,
+        };
+        // psize is a u32: on 16-bit targets this saturates and is then rejected as too large.
+        let psize = usize::try_from(self.psize).unwrap_or(usize::MAX);
+        HEADER_LEN.saturating_add(body).saturating_add(psize)
+    }
+}
+
+/// One complete frame, borrowed from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Frame<'a> {
+    /// A quest from the peer.
+    Quest {
+        /// `Some` for a twoway quest, `None` for a oneway one.
+        seq: Option<u32>,
+        /// The method name (1..=255 bytes).
+        method: &'a [u8],
+        /// The msgpack payload (a map, or empty).
+        payload: &'a [u8],
+    },
+    /// An answer from the peer.
+    Answer {
+        /// The seq of the quest being answered.
+        seq: u32,
+        /// 0 for success, non-zero for an error answer.
+        status: u8,
+        /// The msgpack payload (a map, or empty).
+        payload: &'a [u8],
+    },
+}
+
+impl<'a> Frame<'a> {
+    /// The frame's payload.
+    pub fn payload(&self) -> &'a [u8] {
+        match self {
+            Frame::Quest { payload, .. } | Frame::Answer { payload, .. } => payload,
+        }
+    }
+}
+
+/// Result of a parse that may need more input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Status<T> {
+    /// A complete value, and how many input bytes it used.
+    Complete(T, usize),
+    /// Not enough bytes yet. Carries the total frame length once the header is known.
+    Partial(Option<usize>),
+}
+
+fn raw_header(input: &[u8]) -> IResult<&[u8], (u8, u8, u8, u8, u32)> {
+    let (input, _) = tag(&MAGIC[..]).parse(input)?;
+    (u8, u8, u8, u8, le_u32).parse(input)
+}
+
+/// Parses and validates the fixed header.
+///
+/// With fewer than 12 bytes this still rejects a bad magic as early as the bytes allow.
+pub fn parse_header(input: &[u8]) -> Result<Status<Header>, FrameError> {
+    let (_, (version, flag, mtype, ss, psize)) = match raw_header(input) {
+        Ok(v) => v,
+        Err(nom::Err::Incomplete(_)) => return Ok(Status::Partial(None)),
+        Err(_) => return Err(FrameError::BadMagic),
+    };
+    match (flag & FLAG_MSGPACK != 0, flag & FLAG_JSON != 0) {
+        (true, false) => {}
+        (false, true) => return Err(FrameError::JsonPayload),
+        _ => return Err(FrameError::BadFlag(flag)),
+    }
+    let kind = match mtype {
+        0 => FrameKind::Oneway,
+        1 => FrameKind::Twoway,
+        2 => FrameKind::Answer,
+        other => return Err(FrameError::BadMtype(other)),
+    };
+    if kind != FrameKind::Answer && ss == 0 {
+        return Err(FrameError::EmptyMethod);
+    }
+    let header = Header {
+        version,
+        flag,
+        kind,
+        ss,
+        psize,
+    };
+    Ok(Status::Complete(header, HEADER_LEN))
+}
+
+/// Parses one frame from the start of `input`.
+///
+/// A frame longer than `max_len` is refused as soon as its header is complete, before its body
+/// arrives. Bytes after the frame are left for the next call.
+pub fn parse_frame(input: &[u8], max_len: usize) -> Result<Status<Frame<'_>>, FrameError> {
+    let header = match parse_header(input)? {
+        Status::Complete(h, _) => h,
+        Status::Partial(_) => return Ok(Status::Partial(None)),
+    };
+    let len = header.frame_len();
+    if len > max_len {
+        return Err(FrameError::TooLarge { len, max: max_len });
+    }
+    let Some(body) = input.get(HEADER_LEN..len) else {
+        return Ok(Status::Partial(Some(len)));
+    };
+    let (body, seq) = match header.kind {
+        FrameKind::Oneway => (body, None),
+        // `frame_len` counted the 4 seq bytes, so this split cannot fail.
+        FrameKind::Twoway | FrameKind::Answer => match body.split_first_chunk::<4>() {
+            Some((seq, rest)) => (rest, Some(u32::from_le_bytes(*seq))),
+            None => return Ok(Status::Partial(Some(len))),
+        },
+    };
+    let frame = match (header.kind, seq) {
+        (FrameKind::Answer, Some(seq)) => Frame::Answer {
+            seq,
+            status: header.ss,
+            payload: body,
+        },
+        (_, seq) => {
+            let (method, payload) = body.split_at(usize::from(header.ss).min(body.len()));
+            Frame::Quest {
+                seq,
+                method,
+                payload,
+            }
+        }
+    };
+    match frame.payload().first() {
+        Some(&b) if !is_map_marker(b) => Err(FrameError::PayloadNotMap),
+        _ => Ok(Status::Complete(frame, len)),
+    }
+}
+
+/// A value that encodes itself as a msgpack payload (always a map).
+pub trait Payload {
+    /// Writes the payload.
+    fn encode<S: super::msgpack::Sink>(&self, w: &mut Writer<S>);
+}
+
+/// The empty map `0x80`, the payload of an OK answer and of `*ping`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmptyMap;
+
+impl Payload for EmptyMap {
+    fn encode<S: super::msgpack::Sink>(&self, w: &mut Writer<S>) {
+        w.map_len(0);
+    }
+}
+
+/// Why a frame could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The output buffer is too small; nothing was written.
+    BufferTooSmall {
+        /// The exact number of bytes the frame needs.
+        needed: usize,
+    },
+    /// The method name is empty or longer than 255 bytes.
+    BadMethod,
+    /// The payload exceeds the 4 GiB the header can describe.
+    PayloadTooLarge,
+}
+
+impl core::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
+            Self::BadMethod => f.write_str("method name must be 1..=255 bytes"),
+            Self::PayloadTooLarge => f.write_str("payload too large for an FPNN frame"),
+        }
+    }
+}
+
+impl core::error::Error for BuildError {}
+
+fn build<P: Payload>(
+    out: &mut [u8],
+    kind: FrameKind,
+    ss: u8,
+    seq: Option<u32>,
+    method: &[u8],
+    payload: &P,
+) -> Result<usize, BuildError> {
+    let mut counter = Writer::new(Counter::default());
+    payload.encode(&mut counter);
+    let psize = counter.into_inner().0;
+    let psize32 = u32::try_from(psize).map_err(|_| BuildError::PayloadTooLarge)?;
+    let seq_len = if seq.is_some() { 4 } else { 0 };
+    let needed = HEADER_LEN + seq_len + method.len() + psize;
+    let Some(out) = out.get_mut(..needed) else {
+        return Err(BuildError::BufferTooSmall { needed });
+    };
+    let (head, rest) = out.split_at_mut(HEADER_LEN);
+    head[..4].copy_from_slice(&MAGIC);
+    head[4] = VERSION;
+    head[5] = FLAG_MSGPACK;
+    head[6] = kind.mtype();
+    head[7] = ss;
+    head[8..].copy_from_slice(&psize32.to_le_bytes());
+    let (seq_out, rest) = rest.split_at_mut(seq_len);
+    if let Some(seq) = seq {
+        seq_out.copy_from_slice(&seq.to_le_bytes());
+    }
+    let (method_out, payload_out) = rest.split_at_mut(method.len());
+    method_out.copy_from_slice(method);
+    let mut w = Writer::new(SliceSink::new(payload_out));
+    payload.encode(&mut w);
+    debug_assert!(!w.sink().overflowed() && w.sink().len() == psize);
+    Ok(needed)
+}
+
+/// Builds a quest (twoway when `seq` is `Some`, oneway otherwise) into `out`.
+///
+/// Returns the frame length. If `out` is too small, returns the exact size needed and leaves
+/// `out` untouched.
+pub fn build_quest<P: Payload>(
+    out: &mut [u8],
+    seq: Option<u32>,
+    method: &str,
+    payload: &P,
+) -> Result<usize, BuildError> {
+    let m = method.as_bytes();
+    let ss = u8::try_from(m.len()).map_err(|_| BuildError::BadMethod)?;
+    if ss == 0 {
+        return Err(BuildError::BadMethod);
+    }
+    let kind = if seq.is_some() {
+        FrameKind::Twoway
+    } else {
+        FrameKind::Oneway
+    };
+    build(out, kind, ss, seq, m, payload)
+}
+
+/// Builds an answer with `status` (0 = OK) into `out`. Same size contract as [`build_quest`].
+pub fn build_answer<P: Payload>(
+    out: &mut [u8],
+    seq: u32,
+    status: u8,
+    payload: &P,
+) -> Result<usize, BuildError> {
+    build(out, FrameKind::Answer, status, Some(seq), &[], payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_answer_is_17_bytes_and_round_trips() {
+        let mut buf = [0u8; 32];
+        let n = build_answer(&mut buf, 10, 0, &EmptyMap).unwrap();
+        assert_eq!(n, 17);
+        let parsed = parse_frame(&buf[..n], DEFAULT_MAX_FRAME).unwrap();
+        assert_eq!(
+            parsed,
+            Status::Complete(
+                Frame::Answer {
+                    seq: 10,
+                    status: 0,
+                    payload: &[0x80]
+                },
+                17
+            )
+        );
+    }
+
+    #[test]
+    fn short_buffer_reports_size_and_writes_nothing() {
+        let mut buf = [0xAAu8; 21];
+        assert_eq!(
+            build_quest(&mut buf, Some(5), "*ping", &EmptyMap),
+            Err(BuildError::BufferTooSmall { needed: 22 })
+        );
+        assert!(buf.iter().all(|&b| b == 0xAA));
+    }
+
+    #[test]
+    fn every_prefix_is_partial() {
+        let mut buf = [0u8; 32];
+        let n = build_quest(&mut buf, Some(5), "*ping", &EmptyMap).unwrap();
+        for cut in 0..n {
+            assert!(
+                matches!(parse_frame(&buf[..cut], 1024), Ok(Status::Partial(_))),
+                "prefix {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_magic_is_seen_before_the_header_is_complete() {
+        assert_eq!(parse_frame(b"FX", 1024), Err(FrameError::BadMagic));
+        assert_eq!(parse_frame(b"FP", 1024), Ok(Status::Partial(None)));
+    }
+
+    #[test]
+    fn any_version_is_accepted() {
+        let mut buf = [0u8; 32];
+        let n = build_answer(&mut buf, 1, 0, &EmptyMap).unwrap();
+        for v in [0u8, 1, 2, 0xff] {
+            buf[4] = v;
+            assert!(matches!(
+                parse_frame(&buf[..n], 1024),
+                Ok(Status::Complete(..))
+            ));
+        }
+    }
+}

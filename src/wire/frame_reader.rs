@@ -1,0 +1,194 @@
+//! Incremental frame reader over a caller-provided fixed buffer.
+//!
+//! Bytes arrive in any chunking, either copied in with [`FrameReader::feed`] or read by the
+//! transport straight into [`FrameReader::window`] and then [`FrameReader::commit`]ted. Each
+//! complete frame is handed out as a [`Frame`] borrowed from the buffer.
+//!
+//! "Need more bytes" is `Ok(None)`; a malformed stream is `Err(FrameError)`. Errors are sticky:
+//! the stream cannot be resynchronised, so every later call returns the same error until
+//! [`FrameReader::reset`] (for a new connection).
+//!
+//! [`FrameReader::peek`] looks at the next frame without consuming it, so a caller that cannot
+//! yet act on a frame (for example, no room for its answer) can leave it in place.
+
+use super::frame::{Frame, FrameError, Status, parse_frame};
+
+/// A frame reassembler over `&mut [u8]`.
+#[derive(Debug)]
+pub struct FrameReader<'b> {
+    buf: &'b mut [u8],
+    /// Start of unconsumed bytes.
+    start: usize,
+    /// End of buffered bytes.
+    end: usize,
+    max_frame: usize,
+    error: Option<FrameError>,
+}
+
+impl<'b> FrameReader<'b> {
+    /// Reads frames into `buf`. Frames longer than `max_frame` or than `buf` are refused with
+    /// [`FrameError::TooLarge`].
+    pub fn new(buf: &'b mut [u8], max_frame: usize) -> Self {
+        let max_frame = max_frame.min(buf.len());
+        Self {
+            buf,
+            start: 0,
+            end: 0,
+            max_frame,
+            error: None,
+        }
+    }
+
+    /// The largest frame this reader accepts.
+    pub fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+
+    /// Bytes buffered and not yet consumed as frames.
+    pub fn buffered(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Forgets all buffered bytes and any error (for a new connection).
+    pub fn reset(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.error = None;
+    }
+
+    /// Moves unconsumed bytes to the front so the free space is contiguous.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+    }
+
+    /// The free space the transport may read into. Follow with [`FrameReader::commit`].
+    pub fn window(&mut self) -> &mut [u8] {
+        self.compact();
+        &mut self.buf[self.end..]
+    }
+
+    /// Marks `n` bytes of the last [`FrameReader::window`] as filled. Clamped to the window.
+    pub fn commit(&mut self, n: usize) {
+        self.end = self.end.saturating_add(n).min(self.buf.len());
+    }
+
+    /// Copies as much of `data` as fits and returns how many bytes were taken.
+    pub fn feed(&mut self, data: &[u8]) -> usize {
+        let window = self.window();
+        let n = window.len().min(data.len());
+        window[..n].copy_from_slice(&data[..n]);
+        self.commit(n);
+        n
+    }
+
+    /// The next complete frame and its length, without consuming it.
+    pub fn peek(&mut self) -> Result<Option<(Frame<'_>, usize)>, FrameError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match parse_frame(&self.buf[self.start..self.end], self.max_frame) {
+            Ok(Status::Complete(frame, len)) => Ok(Some((frame, len))),
+            Ok(Status::Partial(_)) => Ok(None),
+            Err(e) => {
+                self.error = Some(e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Consumes `len` bytes, normally the length returned by [`FrameReader::peek`].
+    pub fn consume(&mut self, len: usize) {
+        self.start = self.start.saturating_add(len).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// The next complete frame, consumed. `Ok(None)` means more bytes are needed.
+    ///
+    /// Consuming only moves indices: the frame's bytes stay in place until the next
+    /// [`FrameReader::window`] or [`FrameReader::feed`], which the borrow prevents meanwhile.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FrameError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match parse_frame(&self.buf[self.start..self.end], self.max_frame) {
+            Ok(Status::Complete(frame, len)) => {
+                self.start += len;
+                if self.start == self.end {
+                    self.start = 0;
+                    self.end = 0;
+                }
+                Ok(Some(frame))
+            }
+            Ok(Status::Partial(_)) => Ok(None),
+            Err(e) => {
+                self.error = Some(e);
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::frame::{EmptyMap, build_answer, build_quest};
+
+    #[test]
+    fn frames_split_byte_by_byte() {
+        let mut stream = [0u8; 64];
+        let a = build_quest(&mut stream, Some(7), "ping", &EmptyMap).unwrap();
+        let b = build_answer(&mut stream[a..], 9, 0, &EmptyMap).unwrap();
+        let mut storage = [0u8; 32];
+        let mut r = FrameReader::new(&mut storage, 1024);
+        let mut seen = 0;
+        for byte in &stream[..a + b] {
+            assert_eq!(r.feed(core::slice::from_ref(byte)), 1);
+            while let Some(f) = r.next_frame().unwrap() {
+                seen += 1;
+                match (seen, f) {
+                    (1, Frame::Quest { seq, method, .. }) => {
+                        assert_eq!((seq, method), (Some(7), &b"ping"[..]))
+                    }
+                    (2, Frame::Answer { seq, .. }) => assert_eq!(seq, 9),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        assert_eq!(seen, 2);
+        assert_eq!(r.buffered(), 0);
+    }
+
+    #[test]
+    fn oversized_frame_is_a_sticky_error() {
+        let mut frame = [0u8; 64];
+        let n = build_quest(&mut frame, Some(1), "a-rather-long-method", &EmptyMap).unwrap();
+        let mut storage = [0u8; 16];
+        let mut r = FrameReader::new(&mut storage, 1024);
+        r.feed(&frame[..n]);
+        let err = FrameError::TooLarge { len: n, max: 16 };
+        assert_eq!(r.next_frame(), Err(err));
+        assert_eq!(r.next_frame(), Err(err));
+        r.reset();
+        assert_eq!(r.next_frame(), Ok(None));
+    }
+
+    #[test]
+    fn peek_does_not_consume() {
+        let mut frame = [0u8; 32];
+        let n = build_answer(&mut frame, 3, 0, &EmptyMap).unwrap();
+        let mut storage = [0u8; 32];
+        let mut r = FrameReader::new(&mut storage, 1024);
+        r.feed(&frame[..n]);
+        assert!(r.peek().unwrap().is_some());
+        assert!(r.peek().unwrap().is_some());
+        assert!(r.next_frame().unwrap().is_some());
+        assert!(r.peek().unwrap().is_none());
+    }
+}
