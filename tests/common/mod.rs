@@ -16,7 +16,7 @@ pub fn vectors() -> Json {
 /// Decodes a hex string (whitespace allowed between bytes).
 pub fn hex(s: &str) -> Vec<u8> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "odd hex length in {s:?}");
+    assert!(digits.len().is_multiple_of(2), "odd hex length in {s:?}");
     digits
         .chunks(2)
         .map(|p| {
