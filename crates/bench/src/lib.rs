@@ -1,1 +1,435 @@
-//! Benchmark support crate (the benchmarks live in `benches/`).
+//! Shared fixtures and decode paths for the wire benchmarks of `rtm-listen`.
+//!
+//! The criterion bench (`benches/wire.rs`) and the fixed-work `instr` binary (for callgrind)
+//! both call the functions here, so the time and the instruction counts describe the same code:
+//!
+//! - the push frames: [`PUSHMSG_CHAT`] and [`PUSHGROUPMSG_CMD`], recorded from the RTM Python
+//!   SDK (`tests/vectors/rtm-python-sdk.json`), and [`pushroommsg_file`], an audio file push
+//!   built here with the crate's own msgpack writer;
+//! - [`ours_decode`]: what the engine does with a push frame: `parse_frame`, `decode_push`, then
+//!   the JSON the message category calls for (translation attempt for chat, file info for files);
+//!   [`ours_decode_push`] is its msgpack half alone, to split the cost;
+//! - [`rmp_serde_decode`]: the baseline, `rmp_serde::from_slice` of the same payload into an
+//!   owned struct ([`OwnedMessage`]);
+//! - [`build_setlisten_ids`] and [`build_setlisten_flags`]: the signed `setlisten` quests.
+
+use rtm_listen::rtm::dispatch::Category;
+use rtm_listen::rtm::field::MessageError;
+use rtm_listen::rtm::info::{FileInfo, TranslatedInfo, parse_file_info, parse_translated};
+use rtm_listen::rtm::listen::{
+    Credentials, ListenFlags, ListenIds, ListenOp, QuestIds, build_listen, build_set_flags,
+};
+use rtm_listen::rtm::push::{Push, decode_push};
+use rtm_listen::wire::frame::{
+    self, BuildError, DEFAULT_MAX_FRAME, Frame, FrameError, HEADER_LEN, Payload, Status,
+};
+use rtm_listen::wire::json::Scratch;
+use rtm_listen::wire::msgpack::{Sink, Writer};
+use serde::Deserialize;
+
+/// Decodes a hex string at compile time (panics, i.e. fails the build, on bad input).
+const fn unhex<const N: usize>(s: &str) -> [u8; N] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => panic!("not a hex digit"),
+        }
+    }
+    let b = s.as_bytes();
+    assert!(
+        b.len() == 2 * N,
+        "hex length does not match the array length"
+    );
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = (nibble(b[2 * i]) << 4) | nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+/// Hex of [`PUSHMSG_CHAT`], as in `tests/vectors/rtm-python-sdk.json`.
+pub const PUSHMSG_CHAT_HEX: &str = "46504e4e008001074300000065000000707573686d736787a466726f6dcd03e9a2746fcd03eaa36d6964cf17979cfe3d7ed4c1a56d747970651ea36d7367a568656c6c6fa56174747273a0a56d74696d65cf0000018bcfe569c8";
+
+/// Hex of [`PUSHGROUPMSG_CMD`], as in `tests/vectors/rtm-python-sdk.json`.
+pub const PUSHGROUPMSG_CMD_HEX: &str = "46504e4e0080010c49000000660000007075736867726f75706d736787a466726f6dcd03e9a3676964cd07d1a36d6964cf17979cfe3d7ed4c2a56d7479706520a36d7367a8636d642d626f6479a56174747273a27b7da56d74696d65cf0000018bcfe569c9";
+
+/// Recorded `pushmsg` (twoway, seq 101, 90 bytes): a P2P chat, mtype 30, `msg` `"hello"`,
+/// empty `attrs`. The engine tries the translation JSON on it, which fails fast (plain text).
+pub const PUSHMSG_CHAT: [u8; 90] = unhex(PUSHMSG_CHAT_HEX);
+
+/// Recorded `pushgroupmsg` (twoway, seq 102, 101 bytes): a group command, mtype 32, `msg`
+/// `"cmd-body"`, `attrs` `"{}"`. No JSON is parsed for commands.
+pub const PUSHGROUPMSG_CMD: [u8; 101] = unhex(PUSHGROUPMSG_CMD_HEX);
+
+/// `msg` of the file push: the file JSON of reference §7.5 (no escapes, so strings borrow).
+pub const FILE_MSG: &str = r#"{"url":"https://f.example.com/17.amr","size":23456}"#;
+
+/// `attrs` of the file push: the RTM audio attributes plus the sender's `custom` object.
+pub const FILE_ATTRS: &str = r#"{"rtm":{"type":"audiomsg","lang":"en","duration":5120,"codec":"amr-wb","srate":16000},"custom":{"k":1}}"#;
+
+/// The payload of [`pushroommsg_file`], in the key order of the recorded pushes.
+#[derive(Debug, Clone, Copy)]
+pub struct RoomFilePush<'a> {
+    /// Sender uid.
+    pub from: i64,
+    /// Room id.
+    pub rid: i64,
+    /// Message id.
+    pub mid: i64,
+    /// RTM message type (41: audio file).
+    pub mtype: i8,
+    /// File JSON.
+    pub msg: &'a str,
+    /// Attributes JSON.
+    pub attrs: &'a str,
+    /// Modification time, ms.
+    pub mtime: i64,
+}
+
+impl Payload for RoomFilePush<'_> {
+    fn encode<S: Sink>(&self, w: &mut Writer<S>) {
+        w.map_len(7);
+        w.str(b"from");
+        w.int(self.from);
+        w.str(b"rid");
+        w.int(self.rid);
+        w.str(b"mid");
+        w.int(self.mid);
+        w.str(b"mtype");
+        w.int(i64::from(self.mtype));
+        w.str(b"msg");
+        w.str(self.msg.as_bytes());
+        w.str(b"attrs");
+        w.str(self.attrs.as_bytes());
+        w.str(b"mtime");
+        w.int(self.mtime);
+    }
+}
+
+/// Length of [`pushroommsg_file`] in bytes (close to the 246-byte audio file frame of the
+/// performance anchors).
+pub const PUSHROOMMSG_FILE_LEN: usize = 246;
+
+/// A `pushroommsg` (twoway, seq 103): an audio file, mtype 41, whose `msg` is [`FILE_MSG`] and
+/// `attrs` is [`FILE_ATTRS`]; [`PUSHROOMMSG_FILE_LEN`] bytes. Built with
+/// `wire::frame::build_quest`, the same builder the engine uses for its own quests.
+pub fn pushroommsg_file() -> [u8; PUSHROOMMSG_FILE_LEN] {
+    let payload = RoomFilePush {
+        from: 1001,
+        rid: 3001,
+        mid: 1_700_000_000_123_000_003,
+        mtype: 41,
+        msg: FILE_MSG,
+        attrs: FILE_ATTRS,
+        mtime: 1_700_000_000_458,
+    };
+    let mut out = [0u8; PUSHROOMMSG_FILE_LEN];
+    let n = frame::build_quest(&mut out, Some(103), "pushroommsg", &payload)
+        .expect("the fixture fits its array");
+    assert_eq!(n, PUSHROOMMSG_FILE_LEN, "fixture length changed");
+    out
+}
+
+/// The three push frames, by the name used in the benchmark ids.
+pub fn push_frames() -> [(&'static str, Vec<u8>); 3] {
+    [
+        ("pushmsg_chat", PUSHMSG_CHAT.to_vec()),
+        ("pushgroupmsg_cmd", PUSHGROUPMSG_CMD.to_vec()),
+        ("pushroommsg_file", pushroommsg_file().to_vec()),
+    ]
+}
+
+/// Scratch bytes given to the JSON parsers (only used by strings with escapes).
+pub const SCRATCH_LEN: usize = 256;
+
+/// Why [`ours_decode`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The frame is malformed.
+    Frame(FrameError),
+    /// The frame is incomplete.
+    Partial,
+    /// The frame is an answer, not a push quest.
+    NotQuest,
+    /// The push payload is malformed.
+    Message(MessageError),
+}
+
+/// One decoded push, as the engine hands it to the monitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    /// The FPNN seq (to answer a twoway quest).
+    pub seq: Option<u32>,
+    /// The push, borrowed from the frame.
+    pub push: Push<'a>,
+    /// For a chat (mtype 30): the translation, when `msg` is translation JSON.
+    pub translated: Option<TranslatedInfo<'a>>,
+    /// For a file (mtype 40..=50): the file information, when `msg` is file JSON.
+    pub file: Option<FileInfo<'a>>,
+}
+
+/// The msgpack half of [`ours_decode`]: `parse_frame` and `decode_push` only, no JSON. Returns
+/// the seq and the push, borrowed from the frame.
+#[inline]
+pub fn ours_decode_push(frame: &[u8]) -> Result<(Option<u32>, Push<'_>), DecodeError> {
+    let (seq, method, payload) = match frame::parse_frame(frame, DEFAULT_MAX_FRAME) {
+        Ok(Status::Complete(
+            Frame::Quest {
+                seq,
+                method,
+                payload,
+            },
+            _,
+        )) => (seq, method, payload),
+        Ok(Status::Complete(Frame::Answer { .. }, _)) => return Err(DecodeError::NotQuest),
+        Ok(Status::Partial(_)) => return Err(DecodeError::Partial),
+        Err(e) => return Err(DecodeError::Frame(e)),
+    };
+    let push = decode_push(method, payload).map_err(DecodeError::Message)?;
+    Ok((seq, push))
+}
+
+/// The engine's decode path for one push frame: `parse_frame`, `decode_push`, then by category
+/// `parse_translated` (chat; plain text fails fast and keeps the raw text) or `parse_file_info`
+/// (file) into `scratch`.
+#[inline]
+pub fn ours_decode<'a>(frame: &'a [u8], scratch: &'a mut [u8]) -> Result<Decoded<'a>, DecodeError> {
+    let (seq, push) = ours_decode_push(frame)?;
+    let mut out = Decoded {
+        seq,
+        push,
+        translated: None,
+        file: None,
+    };
+    if let Push::Message(m) = &push {
+        let mut scratch = Scratch::new(scratch);
+        match m.category() {
+            Category::Chat => out.translated = parse_translated(m.msg, &mut scratch).ok(),
+            Category::File => out.file = parse_file_info(m.msg, m.attrs, &mut scratch).ok(),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The baseline's owned message: what an rmp-serde based decoder would produce. The target key
+/// (`to`, `gid`, `rid`) lands in `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OwnedMessage {
+    /// Sender uid.
+    pub from: i64,
+    /// Receiver uid, group id or room id.
+    #[serde(alias = "gid", alias = "rid")]
+    pub to: i64,
+    /// Message id.
+    pub mid: i64,
+    /// RTM message type.
+    pub mtype: i8,
+    /// Message body.
+    #[serde(default)]
+    pub msg: String,
+    /// Attributes.
+    #[serde(default)]
+    pub attrs: String,
+    /// Modification time, ms.
+    #[serde(default)]
+    pub mtime: i64,
+}
+
+/// The baseline: skips the header of a twoway quest by a fixed offset (12 + seq 4 + method)
+/// and decodes the payload with `rmp_serde::from_slice` into an [`OwnedMessage`]. The msg and
+/// attrs JSON are not parsed.
+#[inline]
+pub fn rmp_serde_decode(frame: &[u8]) -> Result<OwnedMessage, rmp_serde::decode::Error> {
+    let start = HEADER_LEN + 4 + usize::from(frame[7]);
+    rmp_serde::from_slice(&frame[start..])
+}
+
+/// Credentials of the recorded vectors (`fixed_inputs`).
+pub const CREDS: Credentials<'static> = Credentials {
+    pid: 80_000_071,
+    secret: b"a1b2c3d4-e5f6-7890-abcd-ef0123456789",
+};
+
+/// Seq, salt and ts of the recorded `setlisten` vectors.
+pub const QUEST: QuestIds = QuestIds {
+    seq: 4,
+    salt: 1_700_000_000_000_001_234,
+    ts: 1_700_000_000,
+};
+
+/// Group ids of the `setlisten` ids form.
+pub const GIDS: [i64; 1] = [10];
+/// Room ids of the `setlisten` ids form.
+pub const RIDS: [i64; 1] = [20];
+/// User ids of the `setlisten` ids form.
+pub const UIDS: [i64; 1] = [30];
+/// Events of the `setlisten` ids form.
+pub const EVENTS: [&str; 1] = ["login"];
+
+/// The flags of the recorded `setlisten` flag form.
+pub const FLAGS: ListenFlags = ListenFlags {
+    group: true,
+    room: false,
+    p2p: true,
+    ev: true,
+};
+
+/// Size of the stack buffer the builders write into.
+pub const BUILD_BUF_LEN: usize = 256;
+
+/// Builds `setlisten` with ids (as the recorded `set_listen(gids=[10], rids=[20], uids=[30],
+/// events=['login'])`), signing included (MD5).
+#[inline]
+pub fn build_setlisten_ids(
+    out: &mut [u8],
+    creds: &Credentials<'_>,
+    q: QuestIds,
+) -> Result<usize, BuildError> {
+    let ids = ListenIds {
+        gids: &GIDS,
+        rids: &RIDS,
+        uids: &UIDS,
+        events: &EVENTS,
+    };
+    build_listen(out, creds, q, ListenOp::Set, &ids)
+}
+
+/// Builds the flag form of `setlisten` (group, p2p and events), signing included (MD5).
+#[inline]
+pub fn build_setlisten_flags(
+    out: &mut [u8],
+    creds: &Credentials<'_>,
+    q: QuestIds,
+) -> Result<usize, BuildError> {
+    build_set_flags(out, creds, q, FLAGS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtm_listen::rtm::push::{Message, Target};
+
+    const VECTORS: &str = include_str!("../../../tests/vectors/rtm-python-sdk.json");
+
+    fn vector_hex(name: &str) -> &'static str {
+        let at = VECTORS
+            .find(&format!("\"{name}\": {{"))
+            .expect("vector present");
+        let hex_at = at + VECTORS[at..].find("\"hex\": \"").expect("hex") + 8;
+        let end = hex_at + VECTORS[hex_at..].find('"').unwrap();
+        &VECTORS[hex_at..end]
+    }
+
+    fn hex_of(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn recorded_frames_are_the_vectors() {
+        let server_to_sdk = &VECTORS[VECTORS.find("\"server_to_sdk\"").unwrap()..];
+        assert!(server_to_sdk.contains(&format!("\"hex\": \"{PUSHMSG_CHAT_HEX}\"")));
+        assert!(server_to_sdk.contains(&format!("\"hex\": \"{PUSHGROUPMSG_CMD_HEX}\"")));
+        assert_eq!(hex_of(&PUSHMSG_CHAT), PUSHMSG_CHAT_HEX);
+        assert_eq!(hex_of(&PUSHGROUPMSG_CMD), PUSHGROUPMSG_CMD_HEX);
+    }
+
+    #[test]
+    fn every_push_decodes_the_same_both_ways() {
+        for (name, frame) in push_frames() {
+            let mut scratch = [0u8; SCRATCH_LEN];
+            let ours =
+                ours_decode(&frame, &mut scratch).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            let theirs = rmp_serde_decode(&frame).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let Push::Message(m) = ours.push else {
+                panic!("{name}: not a message")
+            };
+            assert_eq!(
+                (m.from, m.to, m.mid, m.mtype, m.mtime),
+                (
+                    theirs.from,
+                    theirs.to,
+                    theirs.mid,
+                    theirs.mtype,
+                    theirs.mtime
+                ),
+                "{name}"
+            );
+            assert_eq!(m.msg, theirs.msg.as_bytes(), "{name}");
+            assert_eq!(m.attrs, theirs.attrs.as_bytes(), "{name}");
+        }
+    }
+
+    #[test]
+    fn chat_is_plain_text_and_cmd_has_no_json() {
+        let mut scratch = [0u8; SCRATCH_LEN];
+        let d = ours_decode(&PUSHMSG_CHAT, &mut scratch).unwrap();
+        assert_eq!(d.seq, Some(101));
+        assert!(matches!(
+            d.push,
+            Push::Message(Message {
+                target: Target::P2P,
+                mtype: 30,
+                ..
+            })
+        ));
+        assert_eq!((d.translated, d.file), (None, None));
+        let d = ours_decode(&PUSHGROUPMSG_CMD, &mut scratch).unwrap();
+        assert!(matches!(
+            d.push,
+            Push::Message(Message {
+                target: Target::Group,
+                mtype: 32,
+                ..
+            })
+        ));
+        assert_eq!((d.translated, d.file), (None, None));
+    }
+
+    #[test]
+    fn file_push_has_its_info_parsed() {
+        let frame = pushroommsg_file();
+        let mut scratch = [0u8; SCRATCH_LEN];
+        let d = ours_decode(&frame, &mut scratch).unwrap();
+        assert!(matches!(
+            d.push,
+            Push::Message(Message {
+                target: Target::Room,
+                to: 3001,
+                mtype: 41,
+                ..
+            })
+        ));
+        let f = d.file.expect("file info");
+        assert_eq!(f.url, b"https://f.example.com/17.amr");
+        assert_eq!((f.size, f.duration, f.is_rtm_audio), (23456, 5120, true));
+        assert_eq!(f.language, b"en");
+        assert_eq!(f.custom, Some(&br#"{"k":1}"#[..]));
+    }
+
+    #[test]
+    fn setlisten_ids_matches_the_recorded_frame() {
+        // The Python SDK writes version byte 0 and we write 1; the rest is byte-identical.
+        let mut out = [0u8; BUILD_BUF_LEN];
+        let n = build_setlisten_ids(&mut out, &CREDS, QUEST).unwrap();
+        let want = vector_hex("setlisten_ids");
+        assert_eq!(hex_of(&out[..4]), want[..8]);
+        assert_eq!(hex_of(&out[5..n]), want[10..]);
+    }
+
+    #[test]
+    fn setlisten_flags_has_the_recorded_sign_and_size() {
+        // The recorded frame has seq 5 and the Python SDK's key order (p2p first); ours follows
+        // the C++ SDK (group, room, p2p, ev). Same keys and values, so same size and sign.
+        let mut out = [0u8; BUILD_BUF_LEN];
+        let n = build_setlisten_flags(&mut out, &CREDS, QUEST).unwrap();
+        let want = vector_hex("setlisten_flags");
+        assert_eq!(2 * n, want.len());
+        let sign = hex_of(b"2640F32D518243F8CB391B8D64D42659");
+        assert!(hex_of(&out[..n]).contains(&sign) && want.contains(&sign));
+    }
+}
