@@ -1,0 +1,119 @@
+//! Fixed-work driver for callgrind: runs one operation a given number of times.
+//!
+//! ```text
+//! instr <op> <iterations>
+//! instr list
+//! ```
+//!
+//! The operation names are the criterion benchmark ids. Setup (building the fixtures) is the
+//! same whatever the count, so `(Ir(N) - Ir(0)) / N` under `valgrind --tool=callgrind` is the
+//! exact instruction count of one operation; `scripts/bench.sh` does that.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use rtm_listen_bench::{
+    BUILD_BUF_LEN, CREDS, QUEST, SCRATCH_LEN, build_setlisten_flags, build_setlisten_ids,
+    ours_decode, ours_decode_push, push_frames, rmp_serde_decode,
+};
+
+const OPS: [&str; 11] = [
+    "ours/decode/pushmsg_chat",
+    "ours/decode/pushgroupmsg_cmd",
+    "ours/decode/pushroommsg_file",
+    "ours/decode_no_json/pushmsg_chat",
+    "ours/decode_no_json/pushgroupmsg_cmd",
+    "ours/decode_no_json/pushroommsg_file",
+    "rmp_serde/decode/pushmsg_chat",
+    "rmp_serde/decode/pushgroupmsg_cmd",
+    "rmp_serde/decode/pushroommsg_file",
+    "ours/build/setlisten_ids",
+    "ours/build/setlisten_flags",
+];
+
+#[inline(never)]
+fn loop_ours_decode(frame: &[u8], n: u64) {
+    let mut scratch = [0u8; SCRATCH_LEN];
+    for _ in 0..n {
+        let decoded = ours_decode(black_box(frame), &mut scratch);
+        let _ = black_box(decoded);
+    }
+}
+
+#[inline(never)]
+fn loop_ours_decode_push(frame: &[u8], n: u64) {
+    for _ in 0..n {
+        let _ = black_box(ours_decode_push(black_box(frame)));
+    }
+}
+
+#[inline(never)]
+fn loop_rmp_serde_decode(frame: &[u8], n: u64) {
+    for _ in 0..n {
+        black_box(rmp_serde_decode(black_box(frame)).is_ok());
+    }
+}
+
+#[inline(never)]
+fn loop_build_ids(n: u64) {
+    let mut out = [0u8; BUILD_BUF_LEN];
+    for _ in 0..n {
+        let len = build_setlisten_ids(&mut out, black_box(&CREDS), black_box(QUEST));
+        black_box(&out);
+        black_box(len.is_ok());
+    }
+}
+
+#[inline(never)]
+fn loop_build_flags(n: u64) {
+    let mut out = [0u8; BUILD_BUF_LEN];
+    for _ in 0..n {
+        let len = build_setlisten_flags(&mut out, black_box(&CREDS), black_box(QUEST));
+        black_box(&out);
+        black_box(len.is_ok());
+    }
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: instr <op> <iterations> | instr list");
+    eprintln!("ops: {}", OPS.join(" "));
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("list") {
+        for op in OPS {
+            println!("{op}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let [op, n] = args.as_slice() else {
+        return usage();
+    };
+    let Ok(n) = n.parse::<u64>() else {
+        return usage();
+    };
+    let frames = push_frames();
+    let frame = |name: &str| {
+        frames
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map(|(_, bytes)| bytes.as_slice())
+    };
+    match op.split('/').collect::<Vec<_>>().as_slice() {
+        ["ours", "decode", name] if frame(name).is_some() => {
+            loop_ours_decode(frame(name).unwrap_or_default(), n)
+        }
+        ["ours", "decode_no_json", name] if frame(name).is_some() => {
+            loop_ours_decode_push(frame(name).unwrap_or_default(), n)
+        }
+        ["rmp_serde", "decode", name] if frame(name).is_some() => {
+            loop_rmp_serde_decode(frame(name).unwrap_or_default(), n)
+        }
+        ["ours", "build", "setlisten_ids"] => loop_build_ids(n),
+        ["ours", "build", "setlisten_flags"] => loop_build_flags(n),
+        _ => return usage(),
+    }
+    ExitCode::SUCCESS
+}
