@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Wire-layer benchmarks of rtm-listen (see BENCHMARKS.md).
+#
+#   scripts/bench.sh [criterion options...]
+#
+# (a) criterion: `cargo bench -p rtm-listen-bench --bench wire`, with any arguments passed to
+#     criterion (e.g. `--warm-up-time 1 --measurement-time 3`, or a filter such as `ours/`);
+# (b) if valgrind is installed: exact instructions per operation, from the fixed-work `instr`
+#     binary under callgrind, as (Ir(N iterations) - Ir(0 iterations)) / N, which cancels the
+#     process start-up and fixture setup.
+#
+# Environment: INSTR_ITERS (default 20000) iterations per callgrind run; SKIP_CRITERION=1 or
+# SKIP_INSTR=1 to run only one half; INSTR_ANNOTATE=1 also prints callgrind_annotate's
+# per-function table for each operation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [[ "${SKIP_CRITERION:-0}" != 1 ]]; then
+    step "criterion: cargo bench -p rtm-listen-bench --bench wire -- $*"
+    cargo bench -p rtm-listen-bench --bench wire -- "$@"
+fi
+
+if [[ "${SKIP_INSTR:-0}" == 1 ]]; then
+    exit 0
+fi
+if ! command -v valgrind >/dev/null 2>&1; then
+    step "callgrind: skipped (valgrind not installed)"
+    exit 0
+fi
+
+iters="${INSTR_ITERS:-20000}"
+step "callgrind: instructions per operation ((Ir($iters) - Ir(0)) / $iters)"
+cargo build --release -p rtm-listen-bench --bin instr
+bin=target/release/instr
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Total instructions (Ir) of one run of `instr <op> <n>`.
+total_ir() {
+    local out="$tmp/callgrind.$2.out"
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" "$1" "$2" 2>/dev/null
+    awk '/^(summary|totals):/ { print $2; exit }' "$out"
+}
+
+printf '%-36s %14s\n' operation "instr/op"
+for op in $("$bin" list); do
+    base=$(total_ir "$op" 0)
+    full=$(total_ir "$op" "$iters")
+    awk -v op="$op" -v a="$base" -v b="$full" -v n="$iters" \
+        'BEGIN { printf "%-36s %14.1f\n", op, (b - a) / n }'
+    if [[ "${INSTR_ANNOTATE:-0}" == 1 ]]; then
+        # Self cost by source file:function (inlined code is listed under its own source file);
+        # divide by the iteration count for per-operation figures.
+        callgrind_annotate --auto=no --threshold=95 "$tmp/callgrind.$iters.out" |
+            sed -n '/file:function/,$p' | head -25
+    fi
+done
