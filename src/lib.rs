@@ -9,7 +9,9 @@
 //! - [`wire`]: FPNN frames, msgpack and a small JSON scanner, as pure functions over byte slices;
 //! - [`rtm`]: the RTM messages on top of the wire: request signing, the listen quests, push and
 //!   answer decoders into borrowed views, and the mtype dispatch of the official
-//!   `RTMServerPushMonitor`.
+//!   `RTMServerPushMonitor`;
+//! - [`session`]: the sans-IO [`session::Listener`] (answers, timeouts, keepalive, duplicate
+//!   filtering, listen-state restoration, reconnect advice).
 //!
 //! Nothing here allocates, reads a clock, or touches a socket. No function panics on peer input:
 //! every malformed input is reported as a distinct error.
@@ -17,5 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod rtm;
+pub mod session;
 pub mod wire;

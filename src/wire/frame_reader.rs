@@ -13,10 +13,10 @@
 
 use super::frame::{Frame, FrameError, Status, parse_frame};
 
-/// A frame reassembler over `&mut [u8]`.
-#[derive(Debug)]
-pub struct FrameReader<'b> {
-    buf: &'b mut [u8],
+/// A frame reassembler over a byte buffer: `&mut [u8]`, or an owned array such as `[u8; N]`.
+#[derive(Debug, Clone)]
+pub struct FrameReader<B> {
+    buf: B,
     /// Start of unconsumed bytes.
     start: usize,
     /// End of buffered bytes.
@@ -25,11 +25,11 @@ pub struct FrameReader<'b> {
     error: Option<FrameError>,
 }
 
-impl<'b> FrameReader<'b> {
+impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
     /// Reads frames into `buf`. Frames longer than `max_frame` or than `buf` are refused with
     /// [`FrameError::TooLarge`].
-    pub fn new(buf: &'b mut [u8], max_frame: usize) -> Self {
-        let max_frame = max_frame.min(buf.len());
+    pub fn new(buf: B, max_frame: usize) -> Self {
+        let max_frame = max_frame.min(buf.as_ref().len());
         Self {
             buf,
             start: 0,
@@ -59,7 +59,7 @@ impl<'b> FrameReader<'b> {
     /// Moves unconsumed bytes to the front so the free space is contiguous.
     fn compact(&mut self) {
         if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
+            self.buf.as_mut().copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
@@ -68,12 +68,13 @@ impl<'b> FrameReader<'b> {
     /// The free space the transport may read into. Follow with [`FrameReader::commit`].
     pub fn window(&mut self) -> &mut [u8] {
         self.compact();
-        &mut self.buf[self.end..]
+        let end = self.end;
+        &mut self.buf.as_mut()[end..]
     }
 
     /// Marks `n` bytes of the last [`FrameReader::window`] as filled. Clamped to the window.
     pub fn commit(&mut self, n: usize) {
-        self.end = self.end.saturating_add(n).min(self.buf.len());
+        self.end = self.end.saturating_add(n).min(self.buf.as_ref().len());
     }
 
     /// Copies as much of `data` as fits and returns how many bytes were taken.
@@ -90,13 +91,28 @@ impl<'b> FrameReader<'b> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        match parse_frame(&self.buf[self.start..self.end], self.max_frame) {
+        match parse_frame(&self.buf.as_ref()[self.start..self.end], self.max_frame) {
             Ok(Status::Complete(frame, len)) => Ok(Some((frame, len))),
             Ok(Status::Partial(_)) => Ok(None),
             Err(e) => {
                 self.error = Some(e);
                 Err(e)
             }
+        }
+    }
+
+    /// The complete frame starting `offset` bytes past the unconsumed data, and its length,
+    /// without consuming anything or recording an error (for callers that walk several frames
+    /// before deciding what to consume).
+    pub fn peek_at(&self, offset: usize) -> Result<Option<(Frame<'_>, usize)>, FrameError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let data = self.buf.as_ref().get(self.start..self.end).unwrap_or(&[]);
+        match parse_frame(data.get(offset..).unwrap_or(&[]), self.max_frame) {
+            Ok(Status::Complete(frame, len)) => Ok(Some((frame, len))),
+            Ok(Status::Partial(_)) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -117,7 +133,7 @@ impl<'b> FrameReader<'b> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        match parse_frame(&self.buf[self.start..self.end], self.max_frame) {
+        match parse_frame(&self.buf.as_ref()[self.start..self.end], self.max_frame) {
             Ok(Status::Complete(frame, len)) => {
                 self.start += len;
                 if self.start == self.end {

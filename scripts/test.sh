@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of rtm-listen. Works on a fresh machine: it installs what it needs
+# (rustup targets for the bare-metal builds) before using it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: bare-metal targets"
+rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null
+
+step "core: unit, integration and doc tests"
+cargo test -p rtm-listen
+
+step "core: builds with the defmt feature"
+cargo build -p rtm-listen --features defmt
+
+step "no allocation: no_std/no_main host binary without a global allocator"
+cargo build --release -p nostd-check
+./target/release/nostd-check
+
+step "no allocation: negative control (alloc must fail to link)"
+if out=$(cargo build --release -p nostd-check --features use-alloc 2>&1); then
+    echo "FAIL: nostd-check built with alloc; the check cannot catch allocations" >&2
+    exit 1
+fi
+grep -q "no global memory allocator found" <<<"$out" || {
+    echo "FAIL: unexpected error from the alloc control build:" >&2
+    echo "$out" >&2
+    exit 1
+}
+echo "ok: alloc is refused"
+
+step "bare metal: core for thumbv7em-none-eabihf and thumbv6m-none-eabi (no CAS)"
+cargo build -p rtm-listen --release --target thumbv7em-none-eabihf
+cargo build -p rtm-listen --release --target thumbv6m-none-eabi
+
+step "all tests passed"

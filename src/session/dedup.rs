@@ -1,0 +1,226 @@
+//! The duplicate-push filter: fixed capacity, a TTL, O(1) per push.
+//!
+//! Keys are (target kind, from, to|gid|rid, mid), stored as a 64-bit keyed hash (foldhash,
+//! seeded from host entropy), so an entry costs 12 bytes plus a 2-byte index slot. Two distinct
+//! pushes are confused only if their 64-bit hashes collide: about 2^-57 per push at the default
+//! capacity. Entries live in a ring in arrival order: the oldest is evicted when the ring is
+//! full, and expired ones are dropped from its head on insert. An open-addressing index with
+//! linear probing (load at most 1/2, backward-shift deletion) finds a key in O(1).
+//!
+//! `pushevent` and `ping` are never filtered; the caller only asks about messages.
+
+use core::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
+
+use crate::config::DEDUP_CAPACITY;
+use crate::rtm::push::Target;
+
+const CAP: usize = DEDUP_CAPACITY;
+const SLOTS: usize = (CAP * 2).next_power_of_two();
+const MASK: usize = SLOTS - 1;
+
+/// What identifies a push for duplicate detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DedupKey {
+    /// P2P, group, room or broadcast.
+    pub target: Target,
+    /// Sender.
+    pub from: i64,
+    /// Receiver, group or room (0 for broadcasts).
+    pub to: i64,
+    /// Message id.
+    pub mid: i64,
+}
+
+/// The filter.
+#[derive(Debug, Clone)]
+pub struct Dedup {
+    hasher: FixedState,
+    ttl_s: u32,
+    keys: [u64; CAP],
+    /// Insertion time, seconds of the monotonic clock.
+    times: [u32; CAP],
+    head: usize,
+    len: usize,
+    /// 0 = empty, otherwise ring position + 1.
+    index: [u16; SLOTS],
+}
+
+impl Dedup {
+    /// An empty filter whose entries live `ttl_ms`.
+    pub const fn new(seed: u64, ttl_ms: u64) -> Self {
+        let ttl_s = ttl_ms / 1000;
+        Self {
+            hasher: FixedState::with_seed(seed),
+            ttl_s: if ttl_s > u32::MAX as u64 {
+                u32::MAX
+            } else {
+                ttl_s as u32
+            },
+            keys: [0; CAP],
+            times: [0; CAP],
+            head: 0,
+            len: 0,
+            index: [0; SLOTS],
+        }
+    }
+
+    /// Entries currently held (expired ones may still count until evicted).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn hash(&self, key: &DedupKey) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn home(h: u64) -> usize {
+        (h >> 32) as usize & MASK
+    }
+
+    fn seconds(now_ms: u64) -> u32 {
+        u32::try_from(now_ms / 1000).unwrap_or(u32::MAX)
+    }
+
+    fn expired(&self, pos: usize, now_s: u32) -> bool {
+        now_s.saturating_sub(self.times[pos]) >= self.ttl_s
+    }
+
+    /// The index slot holding ring position `pos`, or the slot of `h` if `pos` is `None`.
+    fn find(&self, h: u64, pos: Option<usize>) -> Option<(usize, usize)> {
+        let mut s = Self::home(h);
+        loop {
+            let v = self.index[s];
+            if v == 0 {
+                return None;
+            }
+            let p = usize::from(v) - 1;
+            let hit = match pos {
+                Some(want) => p == want,
+                None => self.keys[p] == h,
+            };
+            if hit {
+                return Some((s, p));
+            }
+            s = (s + 1) & MASK;
+        }
+    }
+
+    /// Whether `key` was seen less than the TTL ago.
+    pub fn contains(&self, key: &DedupKey, now_ms: u64) -> bool {
+        let h = self.hash(key);
+        matches!(self.find(h, None), Some((_, p)) if !self.expired(p, Self::seconds(now_ms)))
+    }
+
+    /// Records `key` as seen at `now_ms`. Recording a key again keeps its first time.
+    pub fn insert(&mut self, key: &DedupKey, now_ms: u64) {
+        let now_s = Self::seconds(now_ms);
+        while self.len > 0 && self.expired(self.head, now_s) {
+            self.remove_head();
+        }
+        let h = self.hash(key);
+        if self.find(h, None).is_some() {
+            return;
+        }
+        if self.len == CAP {
+            self.remove_head();
+        }
+        let pos = (self.head + self.len) % CAP;
+        self.keys[pos] = h;
+        self.times[pos] = now_s;
+        self.len += 1;
+        let mut s = Self::home(h);
+        while self.index[s] != 0 {
+            s = (s + 1) & MASK;
+        }
+        // CAP <= 32768, so pos + 1 fits in u16 (checked by build.rs).
+        self.index[s] = (pos + 1) as u16;
+    }
+
+    fn remove_head(&mut self) {
+        let pos = self.head;
+        self.head = (self.head + 1) % CAP;
+        self.len -= 1;
+        let Some((mut hole, _)) = self.find(self.keys[pos], Some(pos)) else {
+            return;
+        };
+        // Backward-shift deletion keeps every probe chain unbroken.
+        let mut j = hole;
+        loop {
+            j = (j + 1) & MASK;
+            let v = self.index[j];
+            if v == 0 {
+                break;
+            }
+            let k = Self::home(self.keys[usize::from(v) - 1]);
+            let stays = if hole <= j {
+                hole < k && k <= j
+            } else {
+                hole < k || k <= j
+            };
+            if !stays {
+                self.index[hole] = v;
+                hole = j;
+            }
+        }
+        self.index[hole] = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(mid: i64) -> DedupKey {
+        DedupKey {
+            target: Target::Group,
+            from: 1,
+            to: 2,
+            mid,
+        }
+    }
+
+    #[test]
+    fn remembers_until_ttl() {
+        let mut d = Dedup::new(7, 300_000);
+        d.insert(&key(1), 1_000);
+        assert!(d.contains(&key(1), 1_000));
+        assert!(!d.contains(&key(2), 1_000));
+        assert!(d.contains(&key(1), 300_999));
+        assert!(!d.contains(&key(1), 301_000));
+        let other_target = DedupKey {
+            target: Target::Room,
+            ..key(1)
+        };
+        assert!(!d.contains(&other_target, 1_000));
+    }
+
+    #[test]
+    fn evicts_oldest_when_full_and_keeps_the_rest_findable() {
+        let mut d = Dedup::new(3, 300_000);
+        for mid in 0..(CAP as i64 + 10) {
+            d.insert(&key(mid), 5_000);
+        }
+        assert_eq!(d.len(), CAP);
+        for mid in 0..10 {
+            assert!(!d.contains(&key(mid), 5_000), "mid {mid} should be evicted");
+        }
+        for mid in 10..(CAP as i64 + 10) {
+            assert!(d.contains(&key(mid), 5_000), "mid {mid} lost");
+        }
+    }
+
+    #[test]
+    fn expired_entries_are_dropped_on_insert() {
+        let mut d = Dedup::new(3, 10_000);
+        for mid in 0..5 {
+            d.insert(&key(mid), 0);
+        }
+        d.insert(&key(100), 10_000);
+        assert_eq!(d.len(), 1);
+        assert!(d.contains(&key(100), 10_000));
+    }
+}

@@ -1,0 +1,85 @@
+//! Layer 2, the session: the sans-IO [`Listener`] state machine.
+//!
+//! The listener never touches a socket, a clock or an RNG, and never allocates. The host
+//! supplies bytes, time (a monotonic millisecond count, plus the Unix time used to sign quests)
+//! and entropy; it takes back bytes to send, events and deadlines.
+//!
+//! # Driving contract
+//!
+//! Inputs (each may produce events or bytes to send):
+//!
+//! | call | when |
+//! |---|---|
+//! | [`Listener::set_unix_time`] | before connecting, and when the wall clock is adjusted |
+//! | [`Listener::connected`] / [`Listener::connect_failed`] | after each connection attempt |
+//! | [`Listener::handle_input`] (or [`Listener::input_window`] + [`Listener::commit_input`]) | bytes arrived |
+//! | [`Listener::handle_timeout`] | the time from [`Listener::poll_timeout`] has come |
+//! | [`Listener::closed`] | the transport closed, for any reason, including a close the listener asked for |
+//! | [`Listener::add_listen`], [`Listener::remove_listen`], [`Listener::set_listen`], [`Listener::set_listen_all`] | the host wants to change what it listens to |
+//!
+//! After **any** of these, the host must:
+//!
+//! 1. call [`Listener::poll_event`] until it returns `None`. Each event borrows the listener and
+//!    is valid until the next call. A push's answer is queued only when that next call comes,
+//!    i.e. after the host has seen the event; so the final `None` matters: it queues the last
+//!    answer.
+//! 2. send [`Listener::transmit`] and report what the transport took with
+//!    [`Listener::consume_transmit`] (partial writes are fine), then poll events again if it
+//!    took anything, since freed space may unblock a waiting push;
+//! 3. sleep until new bytes arrive or until [`Listener::poll_timeout`] (recomputed after every
+//!    call), or until [`Listener::reconnect_at`] when disconnected.
+//!
+//! Calling [`Listener::handle_timeout`] early, late or twice is harmless: it only acts on
+//! deadlines that have passed. Time never goes backwards inside the listener: an older `now`
+//! is treated as the latest one seen.
+//!
+//! When an event is [`Event::CloseRequested`], or [`Listener::wants_close`] is true, the host
+//! closes the transport and calls [`Listener::closed`]; then it reconnects at
+//! [`Listener::reconnect_at`].
+//!
+//! # Guarantees
+//!
+//! - Every twoway push is answered exactly once, duplicates included; a oneway push is
+//!   processed but never answered. An unknown method is answered with status 1 and
+//!   `{code: 20004, ex}`; an undecodable push with `{code: 10009/10010/…, ex}` and reported as
+//!   [`Event::BadPush`].
+//! - **At-least-once delivery with backpressure:** if the transmit buffer has no room for a
+//!   push's answer, the push is left in the receive buffer, and [`Listener::handle_input`]
+//!   takes fewer bytes once that buffer is full. Nothing is dropped.
+//! - Duplicate pushes (same kind, from, target, mid within the TTL) are answered but produce no
+//!   event. `pushevent` and `ping` are never filtered.
+//! - Listen state changes only on a success answer, and is restored after every reconnect
+//!   (flags first, then ids, as msgpack arrays) before commands queued meanwhile are sent.
+//!   The outcome is reported as [`Event::Restored`].
+//! - Commands complete exactly once: 0, the peer's code, 20003 on timeout, 20002 if the
+//!   connection closed after they were sent, 20012 if no connection came up before their
+//!   timeout.
+//!
+//! # Memory
+//!
+//! Everything is inline in [`Listener`]: RX and TX (const generics, default 4 KiB and 1 KiB),
+//! plus the tables sized in [`crate::config`]. `core::mem::size_of::<Listener>()` gives the
+//! total; README.md lists it for the defaults.
+//!
+//! # Differences from the official SDKs (reference §10)
+//!
+//! - The back-off is capped at its maximum (C++ and Python never cap it).
+//! - Restoration sends ids as arrays (Go sends maps) and happens on every reconnect (Python
+//!   never restores ids; Go races the first command).
+//! - Salts are strictly increasing per listener (C++ and Python repeat them).
+//! - Pushes missing `msg`, `attrs` or `mtime` are delivered (C++ drops them after answering).
+//! - Every twoway quest gets an answer, even with no monitor (Python never answers).
+
+mod backoff;
+mod dedup;
+mod event;
+mod ids;
+mod listener;
+mod salt;
+mod tx;
+
+pub use backoff::Backoff;
+pub use dedup::DedupKey;
+pub use event::{CloseReason, Completion, Event, MessageEvent, RequestId, code};
+pub use ids::{EVENTS, IdKind, SortedIds};
+pub use listener::{CommandError, Config, ConfigError, ListenView, Listener, MAX_SECRET, Stats};

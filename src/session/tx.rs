@@ -1,0 +1,119 @@
+//! The transmit queue: whole frames appended into a fixed buffer, drained by the host in any
+//! amounts.
+//!
+//! A frame is appended only if it fits entirely, so the peer never sees half a frame followed
+//! by another. Space can be reserved for an answer that will be written later (a push's answer
+//! is written only after its event was handed to the host); reserved space is not offered to
+//! other frames.
+
+use crate::wire::frame::BuildError;
+
+/// A fixed-capacity byte queue of complete frames.
+#[derive(Debug, Clone)]
+pub struct TxQueue<const N: usize> {
+    buf: [u8; N],
+    start: usize,
+    end: usize,
+    reserved: usize,
+}
+
+impl<const N: usize> TxQueue<N> {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; N],
+            start: 0,
+            end: 0,
+            reserved: 0,
+        }
+    }
+
+    /// Bytes waiting to be sent.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` bytes as sent (clamped to what is queued).
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Space a new frame may use now.
+    pub fn room(&self) -> usize {
+        N - (self.end - self.start) - self.reserved
+    }
+
+    /// Drops everything, reservations included (the connection is gone).
+    pub fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.reserved = 0;
+    }
+
+    /// Sets `n` bytes aside; fails if there is no room.
+    pub fn reserve(&mut self, n: usize) -> bool {
+        if self.room() < n {
+            return false;
+        }
+        self.reserved += n;
+        true
+    }
+
+    /// Returns reserved bytes to the pool (just before writing into them).
+    pub fn unreserve(&mut self, n: usize) {
+        self.reserved = self.reserved.saturating_sub(n);
+    }
+
+    /// Appends one frame written by `build`, which receives the free space and returns the
+    /// frame's length or [`BuildError::BufferTooSmall`] without writing. Nothing is appended on
+    /// error.
+    pub fn push(
+        &mut self,
+        build: impl FnOnce(&mut [u8]) -> Result<usize, BuildError>,
+    ) -> Result<usize, BuildError> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let limit = N - self.reserved;
+        let free = self.buf.get_mut(self.end..limit).unwrap_or(&mut []);
+        let n = build(free)?;
+        self.end += n;
+        Ok(n)
+    }
+}
+
+impl<const N: usize> Default for TxQueue<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtm::answer::build_empty_answer;
+
+    #[test]
+    fn frames_are_whole_and_reservations_hold() {
+        let mut q = TxQueue::<40>::new();
+        assert_eq!(q.push(|b| build_empty_answer(b, 1)), Ok(17));
+        assert!(q.reserve(17));
+        // 40 - 17 queued - 17 reserved = 6: no room for another answer.
+        assert_eq!(
+            q.push(|b| build_empty_answer(b, 2)),
+            Err(BuildError::BufferTooSmall { needed: 17 })
+        );
+        q.consume(10);
+        assert_eq!(q.data().len(), 7);
+        q.unreserve(17);
+        assert_eq!(q.push(|b| build_empty_answer(b, 2)), Ok(17));
+        assert_eq!(q.data().len(), 24);
+        assert_eq!(&q.data()[7..11], b"FPNN");
+    }
+}
