@@ -7,7 +7,8 @@
 #     criterion (e.g. `--warm-up-time 1 --measurement-time 3`, or a filter such as `ours/`);
 # (b) if valgrind is installed: exact instructions per operation, from the fixed-work `instr`
 #     binary under callgrind, as (Ir(N iterations) - Ir(0 iterations)) / N, which cancels the
-#     process start-up and fixture setup.
+#     process start-up and fixture setup; and heap allocations per operation, from memcheck's
+#     "total heap usage" the same way (1000 iterations).
 #
 # Environment: INSTR_ITERS (default 20000) iterations per callgrind run; SKIP_CRITERION=1 or
 # SKIP_INSTR=1 to run only one half; INSTR_ANNOTATE=1 also prints callgrind_annotate's
@@ -31,7 +32,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 
 iters="${INSTR_ITERS:-20000}"
-step "callgrind: instructions per operation ((Ir($iters) - Ir(0)) / $iters)"
+step "valgrind: instructions (callgrind, (Ir($iters) - Ir(0)) / $iters) and allocations per op"
 cargo build --release -p rtm-listen-bench --bin instr
 bin=target/release/instr
 tmp=$(mktemp -d)
@@ -44,12 +45,19 @@ total_ir() {
     awk '/^(summary|totals):/ { print $2; exit }' "$out"
 }
 
-printf '%-36s %14s\n' operation "instr/op"
+# Heap allocations (malloc/calloc/realloc calls) of one run of `instr <op> <n>`.
+total_allocs() {
+    valgrind "$bin" "$1" "$2" 2>&1 | awk '/total heap usage:/ { gsub(",", "", $5); print $5 }'
+}
+
+printf '%-36s %12s %12s\n' operation "instr/op" "allocs/op"
 for op in $("$bin" list); do
     base=$(total_ir "$op" 0)
     full=$(total_ir "$op" "$iters")
-    awk -v op="$op" -v a="$base" -v b="$full" -v n="$iters" \
-        'BEGIN { printf "%-36s %14.1f\n", op, (b - a) / n }'
+    alloc0=$(total_allocs "$op" 0)
+    alloc1=$(total_allocs "$op" 1000)
+    awk -v op="$op" -v a="$base" -v b="$full" -v n="$iters" -v m0="$alloc0" -v m1="$alloc1" \
+        'BEGIN { printf "%-36s %12.1f %12.2f\n", op, (b - a) / n, (m1 - m0) / 1000 }'
     if [[ "${INSTR_ANNOTATE:-0}" == 1 ]]; then
         # Self cost by source file:function (inlined code is listed under its own source file);
         # divide by the iteration count for per-operation figures.
