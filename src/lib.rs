@@ -11,7 +11,9 @@
 //!   answer decoders into borrowed views, and the mtype dispatch of the official
 //!   `RTMServerPushMonitor`;
 //! - [`session`]: the sans-IO [`session::Listener`] (answers, timeouts, keepalive, duplicate
-//!   filtering, listen-state restoration, reconnect advice).
+//!   filtering, listen-state restoration, reconnect advice);
+//! - shells on top: [`monitor`] (the `RTMServerPushMonitor` trait and the dispatch) and
+//!   [`driver`] (a std TCP driver and an embedded-io driver).
 //!
 //! Nothing here allocates, reads a clock, or touches a socket. No function panics on peer input:
 //! every malformed input is reported as a distinct error.
@@ -20,6 +22,8 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod driver;
+pub mod monitor;
 pub mod rtm;
 pub mod session;
 pub mod wire;

@@ -1,0 +1,210 @@
+//! The std driver: a [`Listener`] over a [`TcpStream`], with reconnection.
+//!
+//! [`TcpDriver::step`] does one round of the driving contract (connect if due, read with a
+//! timeout, run timers, deliver events to the monitor, write). Call it in a loop, and issue
+//! listen commands in between through [`TcpDriver::listener`].
+
+extern crate std;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::string::String;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::config::{DEFAULT_RX, DEFAULT_TX};
+use crate::monitor::{Monitor, dispatch};
+use crate::session::{Event, Listener};
+
+/// A few random bits from the OS, for [`Listener::new`]'s `entropy`.
+pub fn entropy() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(SystemTime::now())
+}
+
+/// Drives a listener over TCP.
+pub struct TcpDriver<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> {
+    listener: std::boxed::Box<Listener<RX, TX>>,
+    endpoint: String,
+    stream: Option<TcpStream>,
+    epoch: Instant,
+    connect_timeout: Duration,
+}
+
+impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
+    /// A driver for `endpoint` (`host:port`). It connects on the first [`TcpDriver::step`].
+    pub fn new(endpoint: impl Into<String>, listener: Listener<RX, TX>) -> Self {
+        Self {
+            listener: std::boxed::Box::new(listener),
+            endpoint: endpoint.into(),
+            stream: None,
+            epoch: Instant::now(),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Milliseconds since the driver was created: the listener's monotonic clock.
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The listener, to issue listen commands (pass [`TcpDriver::now_ms`] as `now`).
+    pub fn listener(&mut self) -> &mut Listener<RX, TX> {
+        &mut self.listener
+    }
+
+    /// Whether a TCP connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// The endpoint this driver connects to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn sync_clock(&mut self, now: u64) {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        self.listener.set_unix_time(now, unix);
+    }
+
+    fn try_connect(&mut self, now: u64) {
+        let stream = self
+            .endpoint
+            .to_socket_addrs()
+            .ok()
+            .into_iter()
+            .flatten()
+            .find_map(|addr| TcpStream::connect_timeout(&addr, self.connect_timeout).ok());
+        match stream {
+            Some(s) => {
+                let _ = s.set_nodelay(true);
+                let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
+                self.stream = Some(s);
+                self.listener.connected(now);
+            }
+            None => self.listener.connect_failed(now),
+        }
+    }
+
+    /// Closes the connection (if any) and tells the listener.
+    pub fn close(&mut self, by_error: bool) {
+        if let Some(s) = self.stream.take() {
+            let _ = s.shutdown(Shutdown::Both);
+            let now = self.now_ms();
+            self.listener.closed(now, by_error);
+        }
+    }
+
+    /// Delivers events and writes until neither has anything to do.
+    fn pump<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
+        loop {
+            let mut close = false;
+            while let Some(ev) = self.listener.poll_event() {
+                if let Event::CloseRequested(_) = ev {
+                    close = true;
+                }
+                dispatch(monitor, &self.endpoint, &ev);
+            }
+            if close || self.listener.wants_close() {
+                self.close(true);
+                continue;
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                return;
+            };
+            let data = self.listener.transmit();
+            if data.is_empty() {
+                return;
+            }
+            match stream.write(data) {
+                Ok(0) => {
+                    self.close(true);
+                }
+                Ok(n) => self.listener.consume_transmit(n),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => self.close(true),
+            }
+        }
+    }
+
+    /// One round: connect if due, read for at most `max_wait` (less if a timer is due), run
+    /// timers, deliver events to `monitor`, write.
+    pub fn step<M: Monitor + ?Sized>(&mut self, monitor: &mut M, max_wait: Duration) {
+        let now = self.now_ms();
+        self.sync_clock(now);
+        if self.stream.is_none() && self.listener.reconnect_at().is_none_or(|t| now >= t) {
+            self.try_connect(now);
+        }
+        self.pump(monitor);
+        let now = self.now_ms();
+        let max_ms = u64::try_from(max_wait.as_millis()).unwrap_or(u64::MAX);
+        let next = match self.stream {
+            Some(_) => self.listener.poll_timeout(),
+            None => self.listener.reconnect_at(),
+        };
+        let wait_ms = next
+            .map_or(max_ms, |t| t.saturating_sub(now).min(max_ms))
+            .max(1);
+        match self.stream.as_mut() {
+            None => std::thread::sleep(Duration::from_millis(wait_ms)),
+            Some(stream) => {
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(wait_ms)));
+                let window = self.listener.input_window();
+                if window.is_empty() {
+                    // Backpressure: the transmit side must drain first; pump() wrote what it could.
+                    std::thread::sleep(Duration::from_millis(1));
+                } else {
+                    match stream.read(window) {
+                        Ok(0) => self.close(true),
+                        Ok(n) => {
+                            let now = self.now_ms();
+                            self.listener.commit_input(now, n);
+                        }
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                ErrorKind::WouldBlock
+                                    | ErrorKind::TimedOut
+                                    | ErrorKind::Interrupted
+                            ) => {}
+                        Err(_) => self.close(true),
+                    }
+                }
+            }
+        }
+        let now = self.now_ms();
+        if self.listener.poll_timeout().is_some_and(|t| now >= t) {
+            self.listener.handle_timeout(now);
+        }
+        self.pump(monitor);
+    }
+
+    /// Calls [`TcpDriver::step`] until `done` returns true or `limit` passes; returns whether
+    /// `done` was reached.
+    pub fn run_until<M: Monitor + ?Sized>(
+        &mut self,
+        monitor: &mut M,
+        limit: Duration,
+        mut done: impl FnMut(&mut M, &mut Self) -> bool,
+    ) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if done(monitor, self) {
+                return true;
+            }
+            self.step(monitor, Duration::from_millis(50));
+        }
+        done(monitor, self)
+    }
+}
+
+impl<const RX: usize, const TX: usize> Drop for TcpDriver<RX, TX> {
+    fn drop(&mut self) {
+        if let Some(s) = self.stream.take() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
