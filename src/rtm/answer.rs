@@ -93,12 +93,24 @@ pub fn decode_answer(status: u8, payload: &[u8]) -> Result<AnswerInfo<'_>, Messa
     }
     info.code = CODE_UNKNOWN_ERROR;
     field::for_each(payload, |key, r| {
+        // Read from a copy of the cursor and commit only on success: a failed read may have
+        // consumed part of the value (an out-of-range code, a truncated string), and the caller
+        // must then skip the value from its start.
+        let mut v = r.clone();
         let ok = match key {
-            b"code" => r.read_i64().ok().filter(|&c| c != 0).map(|c| info.code = c),
-            b"ex" => r.read_bytes().ok().map(|s| info.ex = s),
-            b"raiser" => r.read_bytes().ok().map(|s| info.raiser = s),
+            // A zero code is consumed but keeps CODE_UNKNOWN_ERROR.
+            b"code" => v.read_i64().ok().map(|c| {
+                if c != 0 {
+                    info.code = c;
+                }
+            }),
+            b"ex" => v.read_bytes().ok().map(|s| info.ex = s),
+            b"raiser" => v.read_bytes().ok().map(|s| info.raiser = s),
             _ => None,
         };
+        if ok.is_some() {
+            *r = v;
+        }
         // A value of an unexpected type was not consumed: let the caller skip it.
         Ok(ok.is_some())
     })?;

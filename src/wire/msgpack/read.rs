@@ -11,7 +11,8 @@
 //!   [`MAX_DEPTH`] without recursion.
 //!
 //! No method panics on any input: every length is checked against the remaining bytes before a
-//! slice is taken.
+//! slice is taken. A read that fails leaves the cursor where it was, so the caller may still
+//! [`Reader::skip`] the value (for example one of an unexpected type or out of range).
 
 use super::marker as m;
 
@@ -117,6 +118,19 @@ impl<'a> Reader<'a> {
         self.buf.get(self.pos) == Some(&m::NIL)
     }
 
+    /// Runs `read`, restoring the position when it fails part-way through a value.
+    fn atomic<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, ReadError>,
+    ) -> Result<T, ReadError> {
+        let start = self.pos;
+        let result = read(self);
+        if result.is_err() {
+            self.pos = start;
+        }
+        result
+    }
+
     fn byte(&mut self) -> Result<u8, ReadError> {
         let b = self.peek_marker()?;
         self.pos += 1;
@@ -170,6 +184,10 @@ impl<'a> Reader<'a> {
 
     /// Reads any integer family without narrowing.
     pub fn read_int(&mut self) -> Result<Int, ReadError> {
+        self.atomic(Self::read_int_inner)
+    }
+
+    fn read_int_inner(&mut self) -> Result<Int, ReadError> {
         let b = self.peek_marker()?;
         let v = match b {
             0x00..=0x7f => {
@@ -200,21 +218,25 @@ impl<'a> Reader<'a> {
 
     /// Reads an integer as `i64` (range-checked).
     pub fn read_i64(&mut self) -> Result<i64, ReadError> {
-        self.read_int()?.to_i64().ok_or(ReadError::IntOutOfRange)
+        self.atomic(|r| r.read_int()?.to_i64().ok_or(ReadError::IntOutOfRange))
     }
 
     /// Reads an integer as `u64` (range-checked).
     pub fn read_u64(&mut self) -> Result<u64, ReadError> {
-        self.read_int()?.to_u64().ok_or(ReadError::IntOutOfRange)
+        self.atomic(|r| r.read_int()?.to_u64().ok_or(ReadError::IntOutOfRange))
     }
 
     /// Reads an integer and narrows it to `T` (range-checked).
     pub fn read_narrow<T: TryFrom<i64> + TryFrom<u64>>(&mut self) -> Result<T, ReadError> {
-        self.read_int()?.narrow().ok_or(ReadError::IntOutOfRange)
+        self.atomic(|r| r.read_int()?.narrow().ok_or(ReadError::IntOutOfRange))
     }
 
     /// Reads a string or binary value as raw bytes (no UTF-8 check: binary messages are legal).
     pub fn read_bytes(&mut self) -> Result<&'a [u8], ReadError> {
+        self.atomic(Self::read_bytes_inner)
+    }
+
+    fn read_bytes_inner(&mut self) -> Result<&'a [u8], ReadError> {
         let b = self.peek_marker()?;
         let n = match b {
             0xa0..=0xbf => {
@@ -240,6 +262,10 @@ impl<'a> Reader<'a> {
 
     /// Reads a map header and returns its number of key/value pairs.
     pub fn read_map_len(&mut self) -> Result<usize, ReadError> {
+        self.atomic(Self::read_map_len_inner)
+    }
+
+    fn read_map_len_inner(&mut self) -> Result<usize, ReadError> {
         let b = self.peek_marker()?;
         let n = match b {
             0x80..=0x8f => {
@@ -263,6 +289,10 @@ impl<'a> Reader<'a> {
 
     /// Reads an array header and returns its number of elements.
     pub fn read_array_len(&mut self) -> Result<usize, ReadError> {
+        self.atomic(Self::read_array_len_inner)
+    }
+
+    fn read_array_len_inner(&mut self) -> Result<usize, ReadError> {
         let b = self.peek_marker()?;
         let n = match b {
             0x90..=0x9f => {
@@ -295,6 +325,10 @@ impl<'a> Reader<'a> {
     ///
     /// Iterative: a fixed stack of [`MAX_DEPTH`] counters, no recursion.
     pub fn skip(&mut self) -> Result<(), ReadError> {
+        self.atomic(Self::skip_inner)
+    }
+
+    fn skip_inner(&mut self) -> Result<(), ReadError> {
         // pending[d] = values still to skip at nesting level d.
         let mut pending = [0usize; MAX_DEPTH + 1];
         let mut depth = 0usize;
