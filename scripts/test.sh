@@ -10,7 +10,7 @@ step "toolchain: bare-metal targets"
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null
 
 step "core: unit, integration and doc tests"
-cargo test -p rtm-listen
+cargo test -p rtm-listen --features std,embedded-io
 
 step "core: builds with the defmt feature"
 cargo build -p rtm-listen --features defmt
