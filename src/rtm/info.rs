@@ -62,7 +62,11 @@ pub fn parse_translated<'a>(
         found = true;
         Ok(())
     })?;
-    if found { Ok(t) } else { Err(JsonError::NotObject) }
+    if found {
+        Ok(t)
+    } else {
+        Err(JsonError::NotObject)
+    }
 }
 
 /// What a file message describes.
@@ -139,7 +143,8 @@ mod tests {
 
     #[test]
     fn translated_chat() {
-        let msg = br#"{"source":"zh","target":"en","sourceText":"\u4f60\u597d","targetText":"hello"}"#;
+        let msg =
+            br#"{"source":"zh","target":"en","sourceText":"\u4f60\u597d","targetText":"hello"}"#;
         let mut buf = [0u8; 64];
         let t = parse_translated(msg, &mut Scratch::new(&mut buf)).unwrap();
         assert_eq!(t.source_language, b"zh");
@@ -170,8 +175,12 @@ mod tests {
     #[test]
     fn bad_attrs_keep_msg_fields() {
         let mut buf = [0u8; 8];
-        let f = parse_file_info(br#"{"url":"u","surl":"s"}"#, b"not json", &mut Scratch::new(&mut buf))
-            .unwrap();
+        let f = parse_file_info(
+            br#"{"url":"u","surl":"s"}"#,
+            b"not json",
+            &mut Scratch::new(&mut buf),
+        )
+        .unwrap();
         assert_eq!((f.url, f.surl, f.custom), (&b"u"[..], &b"s"[..], None));
         assert!(parse_file_info(b"{bad", b"{}", &mut Scratch::new(&mut buf)).is_err());
     }

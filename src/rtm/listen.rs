@@ -54,7 +54,10 @@ pub struct ListenIds<'x, E: AsRef<str>> {
 impl<E: AsRef<str>> ListenIds<'_, E> {
     /// Whether every list is empty.
     pub fn is_empty(&self) -> bool {
-        self.gids.is_empty() && self.rids.is_empty() && self.uids.is_empty() && self.events.is_empty()
+        self.gids.is_empty()
+            && self.rids.is_empty()
+            && self.uids.is_empty()
+            && self.events.is_empty()
     }
 }
 
@@ -108,10 +111,19 @@ impl<E: AsRef<str>> Payload for IdsPayload<'_, '_, E> {
     fn encode<S: Sink>(&self, w: &mut Writer<S>) {
         let ids = self.ids;
         let keep = |n: usize| !self.omit_empty || n > 0;
-        let lists = [ids.gids.len(), ids.rids.len(), ids.uids.len(), ids.events.len()];
+        let lists = [
+            ids.gids.len(),
+            ids.rids.len(),
+            ids.uids.len(),
+            ids.events.len(),
+        ];
         w.map_len(4 + lists.iter().filter(|&&n| keep(n)).count());
         auth_keys(w, &self.auth);
-        for (key, list) in [(&b"gids"[..], ids.gids), (b"rids", ids.rids), (b"uids", ids.uids)] {
+        for (key, list) in [
+            (&b"gids"[..], ids.gids),
+            (b"rids", ids.rids),
+            (b"uids", ids.uids),
+        ] {
             if keep(list.len()) {
                 id_array(w, key, list);
             }
@@ -136,7 +148,12 @@ impl Payload for FlagsPayload {
         w.map_len(8);
         auth_keys(w, &self.auth);
         let f = self.flags;
-        for (key, v) in [(&b"group"[..], f.group), (b"room", f.room), (b"p2p", f.p2p), (b"ev", f.ev)] {
+        for (key, v) in [
+            (&b"group"[..], f.group),
+            (b"room", f.room),
+            (b"p2p", f.p2p),
+            (b"ev", f.ev),
+        ] {
             w.str(key);
             w.bool(v);
         }

@@ -622,17 +622,17 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             return;
         }
         for i in 0..self.restore.len() {
-            if let Some(r) = self.restore[i] {
-                if r.seq.is_none() {
-                    match self.send_restore(r.kind) {
-                        Ok(seq) => {
-                            self.restore[i] = Some(RestoreQuest {
-                                seq: Some(seq),
-                                ..r
-                            })
-                        }
-                        Err(_) => return,
+            if let Some(r) = self.restore[i]
+                && r.seq.is_none()
+            {
+                match self.send_restore(r.kind) {
+                    Ok(seq) => {
+                        self.restore[i] = Some(RestoreQuest {
+                            seq: Some(seq),
+                            ..r
+                        })
                     }
+                    Err(_) => return,
                 }
             }
         }
@@ -718,15 +718,15 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         self.in_flight = None;
         self.deferred_consume = 0;
         for i in 0..self.pending.len() {
-            if let Some(p) = self.pending[i] {
-                if p.seq.is_some() {
-                    self.pending[i] = None;
-                    release(&mut self.arena, &mut self.pending, p.command);
-                    self.local(LocalEvent::Completed {
-                        request: p.request,
-                        code: code::CONNECTION_CLOSED,
-                    });
-                }
+            if let Some(p) = self.pending[i]
+                && p.seq.is_some()
+            {
+                self.pending[i] = None;
+                release(&mut self.arena, &mut self.pending, p.command);
+                self.local(LocalEvent::Completed {
+                    request: p.request,
+                    code: code::CONNECTION_CLOSED,
+                });
             }
         }
         if self.restore.iter().any(Option::is_some) {
@@ -782,11 +782,11 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
     /// Marks `n` bytes of the last [`Listener::input_window`] as received.
     pub fn commit_input(&mut self, now: u64, n: usize) {
         self.advance(now);
-        if let Some(up) = &mut self.link {
-            if n > 0 {
-                up.last_rx = self.now;
-                self.rx.commit(n);
-            }
+        if let Some(up) = &mut self.link
+            && n > 0
+        {
+            up.last_rx = self.now;
+            self.rx.commit(n);
         }
     }
 
@@ -834,20 +834,20 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         self.advance(now);
         let now = self.now;
         for i in 0..self.pending.len() {
-            if let Some(p) = self.pending[i] {
-                if p.deadline <= now {
-                    self.pending[i] = None;
-                    release(&mut self.arena, &mut self.pending, p.command);
-                    let code = if p.seq.is_some() {
-                        code::TIMEOUT
-                    } else {
-                        code::NOT_CONNECTED
-                    };
-                    self.local(LocalEvent::Completed {
-                        request: p.request,
-                        code,
-                    });
-                }
+            if let Some(p) = self.pending[i]
+                && p.deadline <= now
+            {
+                self.pending[i] = None;
+                release(&mut self.arena, &mut self.pending, p.command);
+                let code = if p.seq.is_some() {
+                    code::TIMEOUT
+                } else {
+                    code::NOT_CONNECTED
+                };
+                self.local(LocalEvent::Completed {
+                    request: p.request,
+                    code,
+                });
             }
         }
         if self.restore.iter().flatten().any(|r| r.deadline <= now) {
@@ -856,24 +856,24 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 code: code::TIMEOUT,
             });
         }
-        if let Some(up) = self.link {
-            if !up.close_requested {
-                if now > up.last_rx.saturating_add(self.cfg.dead_after_ms()) {
+        if let Some(up) = self.link
+            && !up.close_requested
+        {
+            if now > up.last_rx.saturating_add(self.cfg.dead_after_ms()) {
+                if let Some(up) = &mut self.link {
+                    up.close_requested = true;
+                }
+                self.local(LocalEvent::CloseRequested(CloseReason::DeadLink));
+            } else if now >= up.last_rx.saturating_add(self.cfg.ping_interval_ms)
+                && up
+                    .ping
+                    .is_none_or(|(_, sent)| now >= sent.saturating_add(self.cfg.quest_timeout_ms))
+            {
+                let seq = self.next_seq();
+                if self.tx.push(|b| build_ping(b, seq)).is_ok() {
+                    self.stats.pings += 1;
                     if let Some(up) = &mut self.link {
-                        up.close_requested = true;
-                    }
-                    self.local(LocalEvent::CloseRequested(CloseReason::DeadLink));
-                } else if now >= up.last_rx.saturating_add(self.cfg.ping_interval_ms)
-                    && up.ping.is_none_or(|(_, sent)| {
-                        now >= sent.saturating_add(self.cfg.quest_timeout_ms)
-                    })
-                {
-                    let seq = self.next_seq();
-                    if self.tx.push(|b| build_ping(b, seq)).is_ok() {
-                        self.stats.pings += 1;
-                        if let Some(up) = &mut self.link {
-                            up.ping = Some((seq, now));
-                        }
+                        up.ping = Some((seq, now));
                     }
                 }
             }
@@ -946,10 +946,9 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         };
         if let Err(BuildError::BufferTooSmall { needed }) =
             build_listen(&mut [], &self.creds(), q, op, ids)
+            && needed > TX
         {
-            if needed > TX {
-                return Err(CommandError::TooLarge);
-            }
+            return Err(CommandError::TooLarge);
         }
         let run = self
             .arena
@@ -1055,12 +1054,12 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                     status,
                     payload,
                 } => {
-                    if let Some(up) = link.as_mut() {
-                        if matches!(up.ping, Some((s, _)) if s == seq) {
-                            up.ping = None;
-                            offset += len;
-                            continue;
-                        }
+                    if let Some(up) = link.as_mut()
+                        && matches!(up.ping, Some((s, _)) if s == seq)
+                    {
+                        up.ping = None;
+                        offset += len;
+                        continue;
                     }
                     let (code, ex) = match decode_answer(status, payload) {
                         Ok(a) => (a.code, a.ex),
@@ -1150,15 +1149,15 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                             if seq.is_some() && tx.room() < EMPTY_ANSWER_LEN {
                                 break None;
                             }
-                            if let Push::Message(m) = &push {
-                                if dedup.contains(&dedup_key(m), now) {
-                                    if let Some(seq) = seq {
-                                        let _ = tx.push(|b| build_empty_answer(b, seq));
-                                    }
-                                    stats.duplicates += 1;
-                                    offset += len;
-                                    continue;
+                            if let Push::Message(m) = &push
+                                && dedup.contains(&dedup_key(m), now)
+                            {
+                                if let Some(seq) = seq {
+                                    let _ = tx.push(|b| build_empty_answer(b, seq));
                                 }
+                                stats.duplicates += 1;
+                                offset += len;
+                                continue;
                             }
                             break Some((Found::Push { push, seq }, len));
                         }

@@ -17,7 +17,9 @@
 //! the empty map, as the C++ server tolerates it for quests. Building always writes version 1 and
 //! flag `0x80`, and sizes the frame before writing so a short buffer is left untouched.
 
-use nom::{IResult, Parser, bytes::streaming::tag, number::streaming::le_u32, number::streaming::u8};
+use nom::{
+    IResult, Parser, bytes::streaming::tag, number::streaming::le_u32, number::streaming::u8,
+};
 
 use super::msgpack::{Counter, SliceSink, Writer, is_map_marker};
 

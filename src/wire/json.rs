@@ -141,7 +141,11 @@ impl<'a> Value<'a> {
             }
             let d = i64::from(d - b'0');
             v = v.checked_mul(10)?;
-            v = if neg { v.checked_sub(d)? } else { v.checked_add(d)? };
+            v = if neg {
+                v.checked_sub(d)?
+            } else {
+                v.checked_add(d)?
+            };
         }
         Some(v)
     }
@@ -497,15 +501,28 @@ mod tests {
     #[test]
     fn well_formed_objects() {
         assert_eq!(members("{}"), Ok(0));
-        assert_eq!(members(r#" {"a":1,"b":[1,{"c":[]},"x"],"d":{"e":null}} "#), Ok(3));
+        assert_eq!(
+            members(r#" {"a":1,"b":[1,{"c":[]},"x"],"d":{"e":null}} "#),
+            Ok(3)
+        );
         assert_eq!(members(r#"{"n":-0.5e+3,"t":true,"f":false}"#), Ok(3));
     }
 
     #[test]
     fn malformed_text_is_an_error() {
         for bad in [
-            "", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":[1,]}", "{\"a\":01}",
-            "{\"a\":\"\\x\"}", "{\"a\":1} x", "{\"a\":[}", "{\"a\":\"\n\"}", "{\"a\":-}",
+            "",
+            "{",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":[1,]}",
+            "{\"a\":01}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\":1} x",
+            "{\"a\":[}",
+            "{\"a\":\"\n\"}",
+            "{\"a\":-}",
         ] {
             assert!(members(bad).is_err(), "{bad:?} accepted");
         }
@@ -559,6 +576,9 @@ mod tests {
         assert_eq!(Value::Number(b"-42").as_i64(), Some(-42));
         assert_eq!(Value::Number(b"1.5").as_i64(), None);
         assert_eq!(Value::Number(b"99999999999999999999").as_i64(), None);
-        assert_eq!(Value::Number(b"-9223372036854775808").as_i64(), Some(i64::MIN));
+        assert_eq!(
+            Value::Number(b"-9223372036854775808").as_i64(),
+            Some(i64::MIN)
+        );
     }
 }
