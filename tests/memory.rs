@@ -1,0 +1,26 @@
+//! The listener's RAM, as documented in README.md, checked.
+
+use core::mem::size_of;
+
+use rtm_listen::config::{DEDUP_CAPACITY, JSON_SCRATCH, LISTEN_IDS, PENDING_QUESTS};
+use rtm_listen::session::Listener;
+
+#[test]
+fn default_listener_fits_its_documented_budget() {
+    let total = size_of::<Listener>();
+    let buffers = 4096 + 1024;
+    let state = total - buffers;
+    println!("Listener: {total} bytes, {state} beyond the RX/TX buffers");
+    // README.md: dedup 2,048 + listen state 576 + pending ids 576 + pending quests ~256 +
+    // scratch 256 + secret 64, plus bookkeeping. The budget for the engine's own state is 5 KiB.
+    assert_eq!((DEDUP_CAPACITY, LISTEN_IDS, PENDING_QUESTS, JSON_SCRATCH), (128, 64, 8, 256));
+    assert!(state <= 5 * 1024, "engine state is {state} bytes");
+    assert!(total <= 10 * 1024, "listener is {total} bytes");
+}
+
+#[test]
+fn buffers_are_const_generic() {
+    let small = size_of::<Listener<1024, 768>>();
+    let big = size_of::<Listener<65536, 4096>>();
+    assert_eq!(big - small, (65536 - 1024) + (4096 - 768));
+}
