@@ -1,0 +1,347 @@
+//! The main job: a listener that prints one line per monitor callback.
+//!
+//! ```sh
+//! cargo run --features std --example listen
+//! cargo run --features std --example listen -- --endpoint host:port --pid N --secret S \
+//!     [--gids 1,2] [--rids 3] [--uids 4,5] [--events login,logout] [--all] [--seconds 60]
+//! ```
+//!
+//! Without `--endpoint`, it starts the built-in RTM gate simulator on a free loopback port,
+//! runs its demo script (every push kind, a duplicate, a oneway push, then a connection dropped
+//! mid-frame and restored), and exits 0 when the script succeeds and every expected callback
+//! arrived. With `--endpoint`, it listens to a real RTM gateway until `--seconds` pass (or
+//! forever).
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rtm_gate_sim::{Gate, GateConfig, demo};
+use rtm_listen::driver::tcp::{TcpDriver, entropy};
+use rtm_listen::monitor::Monitor;
+use rtm_listen::rtm::field::MessageError;
+use rtm_listen::rtm::listen::{Credentials, ListenFlags, ListenIds};
+use rtm_listen::session::{Config, Listener, MessageEvent, RequestId};
+
+/// Prints one line per callback and counts them.
+#[derive(Default)]
+struct Printer {
+    callbacks: usize,
+    kinds: std::collections::BTreeSet<&'static str>,
+}
+
+fn text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => format!("{s:?}"),
+        Err(_) => format!("<{} bytes binary>", b.len()),
+    }
+}
+
+impl Printer {
+    fn line(&mut self, kind: &'static str, rest: String) {
+        self.callbacks += 1;
+        self.kinds.insert(kind);
+        println!("{kind:<18} {rest}");
+    }
+
+    fn message(&mut self, kind: &'static str, m: &MessageEvent<'_>) {
+        let msg = &m.message;
+        let mut rest = format!(
+            "from={} to={} mid={} mtype={} msg={}",
+            msg.from,
+            msg.to,
+            msg.mid,
+            msg.mtype,
+            text(msg.msg)
+        );
+        if !msg.attrs.is_empty() {
+            rest += &format!(" attrs={}", text(msg.attrs));
+        }
+        if let Some(t) = &m.translated {
+            rest += &format!(" translated={}", text(t.text()));
+        }
+        if let Some(f) = &m.file {
+            rest += &format!(" file: url={} size={}", text(f.url), f.size);
+            if !f.surl.is_empty() {
+                rest += &format!(" surl={}", text(f.surl));
+            }
+            if f.is_rtm_audio {
+                rest += &format!(" audio lang={} duration={}ms", text(f.language), f.duration);
+            }
+        }
+        self.line(kind, rest);
+    }
+}
+
+macro_rules! messages {
+    ($($method:ident => $kind:literal),* $(,)?) => {$(
+        fn $method(&mut self, m: &MessageEvent<'_>) {
+            self.message($kind, m);
+        }
+    )*};
+}
+
+impl Monitor for Printer {
+    messages!(
+        push_p2p_message => "pushP2PMessage", push_group_message => "pushGroupMessage",
+        push_room_message => "pushRoomMessage", push_p2p_file => "pushP2PFile",
+        push_group_file => "pushGroupFile", push_room_file => "pushRoomFile",
+        push_p2p_chat => "pushP2PChat", push_p2p_audio => "pushP2PAudio",
+        push_p2p_cmd => "pushP2PCmd", push_group_chat => "pushGroupChat",
+        push_group_audio => "pushGroupAudio", push_group_cmd => "pushGroupCmd",
+        push_room_chat => "pushRoomChat", push_room_audio => "pushRoomAudio",
+        push_room_cmd => "pushRoomCmd", push_broadcast => "pushBroadcast",
+    );
+
+    fn connected(&mut self, endpoint: &str, connected: bool, is_reconnect: bool) {
+        self.line(
+            "connected",
+            format!("endpoint={endpoint:?} connected={connected} isReconnect={is_reconnect}"),
+        );
+    }
+
+    fn closed(&mut self, endpoint: &str, by_error: bool, is_reconnect: bool) {
+        self.line(
+            "closed",
+            format!("endpoint={endpoint:?} causedByError={by_error} isReconnect={is_reconnect}"),
+        );
+    }
+
+    fn push_event(
+        &mut self,
+        pid: i64,
+        event: &[u8],
+        uid: i64,
+        time: i64,
+        endpoint: &[u8],
+        data: &[u8],
+    ) {
+        self.line(
+            "pushEvent",
+            format!(
+                "pid={pid} event={} uid={uid} time={time} endpoint={} data={}",
+                text(event),
+                text(endpoint),
+                text(data)
+            ),
+        );
+    }
+
+    fn ping(&mut self) {
+        self.line("ping", String::new());
+    }
+
+    fn kickout(&mut self) {
+        self.line("kickout", String::new());
+    }
+
+    fn kickout_room(&mut self, rid: i64) {
+        self.line("kickoutRoom", format!("rid={rid}"));
+    }
+
+    fn command_done(&mut self, request: RequestId, code: i64, ex: &[u8]) {
+        self.line(
+            "commandDone",
+            format!("request={} code={code} ex={}", request.0, text(ex)),
+        );
+    }
+
+    fn restored(&mut self, code: i64) {
+        self.line("restored", format!("code={code}"));
+    }
+
+    fn bad_push(&mut self, method: &[u8], error: MessageError) {
+        self.line("badPush", format!("method={} error={error}", text(method)));
+    }
+}
+
+struct Args {
+    endpoint: Option<String>,
+    pid: u32,
+    secret: String,
+    gids: Vec<i64>,
+    rids: Vec<i64>,
+    uids: Vec<i64>,
+    events: Vec<String>,
+    all: bool,
+    seconds: Option<u64>,
+}
+
+fn ids(v: &str) -> Result<Vec<i64>, String> {
+    v.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim().parse().map_err(|e| format!("bad id {s:?}: {e}")))
+        .collect()
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        endpoint: None,
+        pid: 0,
+        secret: String::new(),
+        gids: vec![],
+        rids: vec![],
+        uids: vec![],
+        events: vec![],
+        all: false,
+        seconds: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--all" {
+            a.all = true;
+            continue;
+        }
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--endpoint" => a.endpoint = Some(value),
+            "--pid" => a.pid = value.parse().map_err(|e| format!("bad --pid: {e}"))?,
+            "--secret" => a.secret = value,
+            "--gids" => a.gids = ids(&value)?,
+            "--rids" => a.rids = ids(&value)?,
+            "--uids" => a.uids = ids(&value)?,
+            "--events" => a.events = value.split(',').map(str::to_owned).collect(),
+            "--seconds" => {
+                a.seconds = Some(value.parse().map_err(|e| format!("bad --seconds: {e}"))?)
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(a)
+}
+
+fn driver(endpoint: String, pid: u32, secret: &[u8]) -> Result<TcpDriver, String> {
+    let creds = Credentials { pid, secret };
+    let listener = Listener::new(Config::DEFAULT, creds, entropy()).map_err(|e| e.to_string())?;
+    Ok(TcpDriver::new(endpoint, listener))
+}
+
+/// Listens to a real gateway.
+fn real(args: Args, endpoint: String) -> Result<(), String> {
+    let mut d = driver(endpoint, args.pid, args.secret.as_bytes())?;
+    let now = d.now_ms();
+    if args.all {
+        let flags = ListenFlags {
+            group: true,
+            room: true,
+            p2p: true,
+            ev: true,
+        };
+        d.listener()
+            .set_listen_all(now, flags)
+            .map_err(|e| e.to_string())?;
+    }
+    let events: Vec<&str> = args.events.iter().map(String::as_str).collect();
+    let ids = ListenIds {
+        gids: &args.gids,
+        rids: &args.rids,
+        uids: &args.uids,
+        events: &events,
+    };
+    if !ids.is_empty() {
+        d.listener()
+            .set_listen(now, &ids)
+            .map_err(|e| e.to_string())?;
+    }
+    let limit = args.seconds.map_or(Duration::MAX, Duration::from_secs);
+    d.run_until(&mut Printer::default(), limit, |_, _| false);
+    Ok(())
+}
+
+/// Runs the demo against the built-in simulator.
+fn simulated() -> Result<(), String> {
+    let config = GateConfig::default();
+    let gate = Gate::start(config.clone()).map_err(|e| format!("simulator: {e}"))?;
+    println!("simulator          listening on {}", gate.addr());
+    let done = AtomicBool::new(false);
+    let mut printer = Printer::default();
+    let outcome = std::thread::scope(|s| {
+        let script = s.spawn(|| {
+            let result = demo::run(&gate, &mut |line| println!("{:<18} {line}", "simulator"));
+            done.store(true, Ordering::SeqCst);
+            result
+        });
+        let mut d = match driver(
+            gate.addr().to_string(),
+            config.pid,
+            config.secret.as_bytes(),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                done.store(true, Ordering::SeqCst);
+                let _ = script.join();
+                return Err(e);
+            }
+        };
+        let now = d.now_ms();
+        let ids = ListenIds {
+            gids: &[demo::GID],
+            rids: &[demo::RID],
+            uids: &[demo::UID],
+            events: &[demo::EVENT],
+        };
+        d.listener()
+            .set_listen(now, &ids)
+            .map_err(|e| e.to_string())?;
+        d.run_until(
+            &mut printer,
+            demo::TOTAL_TIMEOUT + Duration::from_secs(5),
+            |_, _| done.load(Ordering::SeqCst),
+        );
+        // Let the last answers and callbacks through.
+        for _ in 0..10 {
+            d.step(&mut printer, Duration::from_millis(20));
+        }
+        script
+            .join()
+            .map_err(|_| "script thread panicked".to_string())?
+    })?;
+    println!("simulator          {outcome}");
+    // Every kind of callback the script provokes must have been seen.
+    let expected = [
+        "connected",
+        "closed",
+        "restored",
+        "commandDone",
+        "pushEvent",
+        "ping",
+        "pushP2PChat",
+        "pushP2PAudio",
+        "pushP2PCmd",
+        "pushP2PFile",
+        "pushP2PMessage",
+        "pushGroupChat",
+        "pushGroupAudio",
+        "pushGroupCmd",
+        "pushGroupFile",
+        "pushGroupMessage",
+        "pushRoomChat",
+        "pushRoomAudio",
+        "pushRoomCmd",
+        "pushRoomFile",
+        "pushRoomMessage",
+    ];
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|k| !printer.kinds.contains(*k))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("callbacks never called: {missing:?}"));
+    }
+    println!("done               {} callbacks", printer.callbacks);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = parse_args().and_then(|mut args| match args.endpoint.take() {
+        Some(endpoint) => real(args, endpoint),
+        None => simulated(),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
