@@ -8,8 +8,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rtm_listen_bench::{
-    BUILD_BUF_LEN, CREDS, QUEST, SCRATCH_LEN, build_setlisten_flags, build_setlisten_ids,
-    ours_decode, ours_decode_push, push_frames, pushroommsg_file, rmp_serde_decode,
+    BUILD_BUF_LEN, CREDS, ListenerBench, QUEST, SCRATCH_LEN, build_setlisten_flags,
+    build_setlisten_ids, ours_decode, ours_decode_push, push_frames, pushroommsg_file,
+    rmp_serde_decode,
 };
 
 /// `ours/decode/<frame>`: parse_frame + decode_push + the category's JSON, as the engine does.
@@ -38,6 +39,23 @@ fn ours_decode_no_json_benches(c: &mut Criterion) {
     g.bench_function("pushroommsg_file", |b| {
         b.iter(|| black_box(ours_decode_push(black_box(frame.as_slice()))))
     });
+    g.finish();
+}
+
+/// `ours/listener/<frame>`: the whole engine path per push through `session::Listener`:
+/// `handle_input`, `poll_event` until `None` (decode, dedup, dispatch, JSON info), and the
+/// 17-byte answer taken with `transmit` + `consume_transmit`. Each frame gets a fresh mid, so
+/// the duplicate filter always misses.
+fn ours_listener_benches(c: &mut Criterion) {
+    let frames = push_frames();
+    let mut g = c.benchmark_group("ours/listener");
+    g.throughput(Throughput::Elements(1));
+    for (name, frame) in &frames {
+        g.bench_function(*name, |b| {
+            let mut l = ListenerBench::new(frame);
+            b.iter(|| black_box(l.push()))
+        });
+    }
     g.finish();
 }
 
@@ -81,6 +99,7 @@ criterion_group!(
     benches,
     ours_decode_benches,
     ours_decode_no_json_benches,
+    ours_listener_benches,
     rmp_serde_decode_benches,
     build_benches
 );

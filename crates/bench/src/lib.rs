@@ -11,7 +11,10 @@
 //!   [`ours_decode_push`] is its msgpack half alone, to split the cost;
 //! - [`rmp_serde_decode`]: the baseline, `rmp_serde::from_slice` of the same payload into an
 //!   owned struct ([`OwnedMessage`]);
-//! - [`build_setlisten_ids`] and [`build_setlisten_flags`]: the signed `setlisten` quests.
+//! - [`build_setlisten_ids`] and [`build_setlisten_flags`]: the signed `setlisten` quests;
+//! - [`ListenerBench`]: the whole engine path per push through `session::Listener`
+//!   (`handle_input`, `poll_event` until `None`, the answer taken with `transmit` and
+//!   `consume_transmit`), each frame with a fresh mid so the duplicate filter misses.
 
 use rtm_listen::rtm::dispatch::Category;
 use rtm_listen::rtm::field::MessageError;
@@ -20,6 +23,7 @@ use rtm_listen::rtm::listen::{
     Credentials, ListenFlags, ListenIds, ListenOp, QuestIds, build_listen, build_set_flags,
 };
 use rtm_listen::rtm::push::{Push, decode_push};
+use rtm_listen::session::{Config, Event, Listener};
 use rtm_listen::wire::frame::{
     self, BuildError, DEFAULT_MAX_FRAME, Frame, FrameError, HEADER_LEN, Payload, Status,
 };
@@ -309,6 +313,103 @@ pub fn build_setlisten_flags(
     build_set_flags(out, creds, q, FLAGS)
 }
 
+/// Where the 8-byte big-endian `mid` value (`uint64`, marker `0xcf`) starts in a push frame.
+fn mid_offset(frame: &[u8]) -> Option<usize> {
+    const KEY: &[u8] = b"\xa3mid\xcf";
+    frame
+        .windows(KEY.len())
+        .position(|w| w == KEY)
+        .map(|at| at + KEY.len())
+}
+
+/// The whole engine path for push frames: a connected [`Listener`] (default buffers and
+/// capacities) fed one frame per [`ListenerBench::push`], with a new `mid` each time so every
+/// duplicate-filter lookup misses (and, once the filter is full, every insert evicts the
+/// oldest entry, as in a steady stream).
+pub struct ListenerBench {
+    listener: Box<Listener>,
+    frame: Vec<u8>,
+    mid_at: usize,
+    mid: u64,
+    now: u64,
+}
+
+impl ListenerBench {
+    /// A connected listener and a copy of `frame`, whose `mid` must be a `uint64`.
+    pub fn new(frame: &[u8]) -> Self {
+        let mid_at = mid_offset(frame).expect("the push frame has a uint64 mid");
+        let mut listener =
+            Box::new(Listener::new(Config::DEFAULT, CREDS, 0x1234_5678).expect("listener"));
+        listener.set_unix_time(0, 1_700_000_000_000);
+        listener.connected(0);
+        while listener.poll_event().is_some() {}
+        assert!(listener.transmit().is_empty(), "nothing to restore");
+        let mid = u64::from_be_bytes(
+            frame[mid_at..mid_at + 8]
+                .try_into()
+                .expect("8 bytes of mid"),
+        );
+        Self {
+            listener,
+            frame: frame.to_vec(),
+            mid_at,
+            mid,
+            now: 0,
+        }
+    }
+
+    /// One push: a fresh mid is written into the frame, then `handle_input`, `poll_event`
+    /// until `None` (each event goes through `black_box`), and the answer is taken from
+    /// `transmit` and released with `consume_transmit`. Returns (events, answer bytes).
+    #[inline]
+    pub fn push(&mut self) -> (usize, usize) {
+        self.mid = self.mid.wrapping_add(1);
+        self.now += 1;
+        if let Some(m) = self.frame.get_mut(self.mid_at..self.mid_at + 8) {
+            m.copy_from_slice(&self.mid.to_be_bytes());
+        }
+        let l = &mut *self.listener;
+        let taken = l.handle_input(self.now, std::hint::black_box(&self.frame));
+        debug_assert_eq!(taken, self.frame.len());
+        let mut events = 0;
+        while let Some(ev) = l.poll_event() {
+            std::hint::black_box(&ev);
+            events += 1;
+        }
+        let out = std::hint::black_box(l.transmit());
+        let n = out.len();
+        l.consume_transmit(n);
+        (events, n)
+    }
+
+    /// The event the listener produces for this frame (for checks, not timed).
+    pub fn check_one(&mut self) -> String {
+        self.mid = self.mid.wrapping_add(1);
+        self.now += 1;
+        if let Some(m) = self.frame.get_mut(self.mid_at..self.mid_at + 8) {
+            m.copy_from_slice(&self.mid.to_be_bytes());
+        }
+        let l = &mut *self.listener;
+        l.handle_input(self.now, &self.frame);
+        let mut seen = Vec::new();
+        while let Some(ev) = l.poll_event() {
+            seen.push(match ev {
+                Event::Message(m) => format!(
+                    "{:?} mid={} translated={} file={}",
+                    m.callback,
+                    m.message.mid,
+                    m.translated.is_some(),
+                    m.file.is_some()
+                ),
+                other => format!("{other:?}"),
+            });
+        }
+        let n = l.transmit().len();
+        l.consume_transmit(n);
+        format!("{} answer={n}", seen.join("; "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +510,40 @@ mod tests {
         assert_eq!((f.size, f.duration, f.is_rtm_audio), (23456, 5120, true));
         assert_eq!(f.language, b"en");
         assert_eq!(f.custom, Some(&br#"{"k":1}"#[..]));
+    }
+
+    #[test]
+    fn listener_path_delivers_each_push_once_and_answers_it() {
+        for (name, frame) in push_frames() {
+            let mut b = ListenerBench::new(&frame);
+            let callback = match name {
+                "pushmsg_chat" => "PushP2PChat",
+                "pushgroupmsg_cmd" => "PushGroupCmd",
+                _ => "PushRoomFile",
+            };
+            for _ in 0..300 {
+                let got = b.check_one();
+                assert!(
+                    got.starts_with(callback) && got.ends_with("answer=17"),
+                    "{name}: {got}"
+                );
+                assert_eq!(
+                    got.matches("PushP").count()
+                        + got.matches("PushG").count()
+                        + got.matches("PushR").count(),
+                    1,
+                    "{name}: {got}"
+                );
+                assert_eq!(
+                    got.contains("file=true"),
+                    name == "pushroommsg_file",
+                    "{name}: {got}"
+                );
+            }
+            for _ in 0..300 {
+                assert_eq!(b.push(), (1, 17), "{name}");
+            }
+        }
     }
 
     #[test]

@@ -13,17 +13,20 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 use rtm_listen_bench::{
-    BUILD_BUF_LEN, CREDS, QUEST, SCRATCH_LEN, build_setlisten_flags, build_setlisten_ids,
-    ours_decode, ours_decode_push, push_frames, rmp_serde_decode,
+    BUILD_BUF_LEN, CREDS, ListenerBench, QUEST, SCRATCH_LEN, build_setlisten_flags,
+    build_setlisten_ids, ours_decode, ours_decode_push, push_frames, rmp_serde_decode,
 };
 
-const OPS: [&str; 11] = [
+const OPS: [&str; 14] = [
     "ours/decode/pushmsg_chat",
     "ours/decode/pushgroupmsg_cmd",
     "ours/decode/pushroommsg_file",
     "ours/decode_no_json/pushmsg_chat",
     "ours/decode_no_json/pushgroupmsg_cmd",
     "ours/decode_no_json/pushroommsg_file",
+    "ours/listener/pushmsg_chat",
+    "ours/listener/pushgroupmsg_cmd",
+    "ours/listener/pushroommsg_file",
     "rmp_serde/decode/pushmsg_chat",
     "rmp_serde/decode/pushgroupmsg_cmd",
     "rmp_serde/decode/pushroommsg_file",
@@ -44,6 +47,15 @@ fn loop_ours_decode(frame: &[u8], n: u64) {
 fn loop_ours_decode_push(frame: &[u8], n: u64) {
     for _ in 0..n {
         let _ = black_box(ours_decode_push(black_box(frame)));
+    }
+}
+
+/// The listener is created outside the loop: with 0 iterations the setup is the same.
+#[inline(never)]
+fn loop_listener(frame: &[u8], n: u64) {
+    let mut b = ListenerBench::new(frame);
+    for _ in 0..n {
+        black_box(b.push());
     }
 }
 
@@ -107,6 +119,9 @@ fn main() -> ExitCode {
         }
         ["ours", "decode_no_json", name] if frame(name).is_some() => {
             loop_ours_decode_push(frame(name).unwrap_or_default(), n)
+        }
+        ["ours", "listener", name] if frame(name).is_some() => {
+            loop_listener(frame(name).unwrap_or_default(), n)
         }
         ["rmp_serde", "decode", name] if frame(name).is_some() => {
             loop_rmp_serde_decode(frame(name).unwrap_or_default(), n)
