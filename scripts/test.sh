@@ -12,6 +12,15 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null
 step "core: unit, integration and doc tests"
 cargo test -p rtm-listen --features std,embedded-io
 
+step "gate simulator: its own tests"
+cargo test -p rtm-gate-sim
+
+step "C ABI: Rust-side tests of the exports and the header drift check"
+cargo test -p rtm-listen-ffi
+
+step "README main command: the listener against the gate simulator"
+cargo run --features std --example listen
+
 step "core: builds with the defmt feature"
 cargo build -p rtm-listen --features defmt
 
