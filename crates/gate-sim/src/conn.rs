@@ -1,0 +1,454 @@
+//! One client connection: the reader thread, quest handling and frame writing.
+
+use std::collections::HashSet;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rmpv::Value;
+use rtm_listen::wire::frame::{DEFAULT_MAX_FRAME, Frame, Status, parse_frame};
+
+use crate::listen::{ListenMethod, ListenParams, get, ids_are_arrays, type_name};
+use crate::push::unix_ms;
+use crate::record::{
+    AnswerRecord, MalformedRecord, Outcome, QuestRecord, StrayAnswer, StrayKind, Violation,
+};
+use crate::{Shared, lock};
+
+/// FPNN: a required key is missing.
+pub const CODE_KEY_NOT_FOUND: i64 = 10009;
+/// FPNN: a key has the wrong type.
+pub const CODE_TYPE_CONVERT: i64 = 10010;
+/// FPNN: unknown method.
+pub const CODE_UNKNOWN_METHOD: i64 = 20004;
+/// RTM: bad pid or sign.
+pub const CODE_INVALID_PID_OR_SIGN: i64 = 200002;
+/// RTM: the same (pid, sign, salt, ts) was seen before on this connection.
+pub const CODE_SAME_SIGN: i64 = 200006;
+/// RTM: a parameter has the wrong shape.
+pub const CODE_INVALID_PARAMETER: i64 = 200034;
+
+/// How often a blocked reader wakes to look at the stop flags.
+const POLL: Duration = Duration::from_millis(20);
+/// Pause between the segments of a segmented write.
+const SEGMENT_PAUSE: Duration = Duration::from_micros(200);
+/// A client that does not read for this long makes writes fail.
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Nesting limit for payload decoding (payloads are flat maps; this only bounds the stack).
+const MAX_DEPTH: usize = 64;
+
+/// The write side of a connection, shared by its reader thread and by pushing threads.
+#[derive(Debug)]
+pub(crate) struct ConnIo {
+    stream: TcpStream,
+    write_lock: std::sync::Mutex<()>,
+    closed: AtomicBool,
+}
+
+impl ConnIo {
+    pub(crate) fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            write_lock: std::sync::Mutex::new(()),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Writes `bytes`, in segments of at most `segment` bytes when set.
+    pub(crate) fn write(&self, bytes: &[u8], segment: Option<usize>) -> io::Result<()> {
+        let _guard = lock(&self.write_lock);
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(io::ErrorKind::NotConnected.into());
+        }
+        let mut s = &self.stream;
+        match segment {
+            Some(n) if n > 0 && n < bytes.len() => {
+                for chunk in bytes.chunks(n) {
+                    s.write_all(chunk)?;
+                    s.flush()?;
+                    thread::sleep(SEGMENT_PAUSE);
+                }
+                Ok(())
+            }
+            _ => s.write_all(bytes),
+        }
+    }
+
+    /// Writes the first `n` bytes of `bytes` whole, then shuts the socket down.
+    pub(crate) fn write_prefix_and_close(&self, bytes: &[u8], n: usize) -> io::Result<()> {
+        let guard = lock(&self.write_lock);
+        let r = (&self.stream).write_all(&bytes[..n.min(bytes.len())]);
+        let _ = (&self.stream).flush();
+        self.closed.store(true, Ordering::SeqCst);
+        let _ = self.stream.shutdown(Shutdown::Both);
+        drop(guard);
+        r
+    }
+
+    /// Shuts the socket down (the reader thread then exits).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
+/// Builds a quest frame (twoway when `seq` is `Some`). Written by hand, independently of the
+/// engine's builder. The method is cut to 255 bytes.
+pub(crate) fn quest_frame(seq: Option<u32>, method: &str, payload: &[u8]) -> Vec<u8> {
+    let m = &method.as_bytes()[..method.len().min(255)];
+    let mut f = Vec::with_capacity(16 + m.len() + payload.len());
+    f.extend_from_slice(b"FPNN");
+    f.push(1);
+    f.push(0x80);
+    f.push(if seq.is_some() { 1 } else { 0 });
+    f.push(m.len() as u8); // at most 255 by the cut above
+    f.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    if let Some(seq) = seq {
+        f.extend_from_slice(&seq.to_le_bytes());
+    }
+    f.extend_from_slice(m);
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Builds an answer frame.
+pub(crate) fn answer_frame(seq: u32, status: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(16 + payload.len());
+    f.extend_from_slice(b"FPNN");
+    f.extend_from_slice(&[1, 0x80, 2, status]);
+    f.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    f.extend_from_slice(&seq.to_le_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Encodes a value with rmpv.
+pub(crate) fn encode(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = rmpv::encode::write_value(&mut out, v);
+    out
+}
+
+/// Decodes a payload that must be exactly one msgpack map (empty bytes read as the empty map).
+fn decode_map(payload: &[u8]) -> Result<Vec<(Value, Value)>, String> {
+    if payload.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rd = payload;
+    let v = rmpv::decode::read_value_with_max_depth(&mut rd, MAX_DEPTH)
+        .map_err(|e| format!("payload is not valid msgpack: {e}"))?;
+    if !rd.is_empty() {
+        return Err(format!("{} bytes after the payload's map", rd.len()));
+    }
+    match v {
+        Value::Map(m) => Ok(m),
+        other => Err(format!("payload is a {}, not a map", type_name(&other))),
+    }
+}
+
+fn error_payload(code: i64, ex: &str) -> Value {
+    Value::Map(vec![("code".into(), code.into()), ("ex".into(), ex.into())])
+}
+
+/// A frame copied out of the read buffer.
+enum Incoming {
+    Quest {
+        seq: Option<u32>,
+        method: String,
+        payload: Vec<u8>,
+    },
+    Answer {
+        seq: u32,
+        status: u8,
+        payload: Vec<u8>,
+    },
+}
+
+/// The reader thread of connection `id`.
+pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc<ConnIo>) {
+    let mut conn = Conn {
+        shared: &shared,
+        id,
+        io: &io,
+        seen_signs: HashSet::new(),
+    };
+    let _ = stream.set_read_timeout(Some(POLL));
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    'conn: while !shared.stopping() && !io.is_closed() {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            Err(_) => break,
+        }
+        loop {
+            let (incoming, len) = match parse_frame(&buf, DEFAULT_MAX_FRAME) {
+                Ok(Status::Complete(frame, len)) => (own(frame), len),
+                Ok(Status::Partial(_)) => break,
+                Err(e) => {
+                    conn.malformed(format!("bad frame: {e}"));
+                    break 'conn;
+                }
+            };
+            buf.drain(..len);
+            if !conn.handle(incoming) {
+                break 'conn;
+            }
+        }
+    }
+    io.close();
+    shared.remove_conn(id);
+}
+
+fn own(frame: Frame<'_>) -> Incoming {
+    match frame {
+        Frame::Quest {
+            seq,
+            method,
+            payload,
+        } => Incoming::Quest {
+            seq,
+            method: String::from_utf8_lossy(method).into_owned(),
+            payload: payload.to_vec(),
+        },
+        Frame::Answer {
+            seq,
+            status,
+            payload,
+        } => Incoming::Answer {
+            seq,
+            status,
+            payload: payload.to_vec(),
+        },
+    }
+}
+
+struct Conn<'a> {
+    shared: &'a Shared,
+    id: u64,
+    io: &'a ConnIo,
+    /// (pid, sign, salt, ts) of every accepted quest, for SAME_SIGN.
+    seen_signs: HashSet<(i64, Vec<u8>, i64, i64)>,
+}
+
+impl Conn<'_> {
+    fn malformed(&self, reason: String) {
+        self.shared.with_state(|st| {
+            st.malformed.push(MalformedRecord {
+                conn: self.id,
+                reason,
+            })
+        });
+    }
+
+    /// Handles one frame; false closes the connection.
+    fn handle(&mut self, incoming: Incoming) -> bool {
+        match incoming {
+            Incoming::Answer {
+                seq,
+                status,
+                payload,
+            } => self.on_answer(seq, status, &payload),
+            Incoming::Quest {
+                seq,
+                method,
+                payload,
+            } => self.on_quest(seq, method, &payload),
+        }
+    }
+
+    fn on_answer(&mut self, seq: u32, status: u8, payload: &[u8]) -> bool {
+        if payload.is_empty() {
+            // The C++ server refuses a zero-length answer payload and closes the connection.
+            self.malformed(format!(
+                "answer to seq {seq} with an empty payload (must be 0x80)"
+            ));
+            return false;
+        }
+        let map = match decode_map(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                self.malformed(format!("answer to seq {seq}: {e}"));
+                return false;
+            }
+        };
+        let payload = Value::Map(map);
+        let id = self.id;
+        self.shared.with_state(|st| match st.pending.get(&seq) {
+            Some(p) if p.conn == id => {
+                let p = st.pending.remove(&seq).expect("present");
+                st.answered.insert((id, seq));
+                st.answers.push(AnswerRecord {
+                    conn: id,
+                    seq,
+                    method: p.method,
+                    status,
+                    payload,
+                    latency: p.sent_at.elapsed(),
+                });
+            }
+            _ => {
+                let kind = if st.answered.contains(&(id, seq)) {
+                    StrayKind::Repeat
+                } else {
+                    StrayKind::Unknown
+                };
+                st.stray.push(StrayAnswer {
+                    conn: id,
+                    seq,
+                    status,
+                    payload,
+                    kind,
+                });
+            }
+        });
+        true
+    }
+
+    fn on_quest(&mut self, seq: Option<u32>, method: String, payload: &[u8]) -> bool {
+        let map = match decode_map(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                self.malformed(format!("quest {method}: {e}"));
+                return false;
+            }
+        };
+        let ids_were_arrays = ids_are_arrays(&map);
+        let faults = &self.shared.faults;
+        let (outcome, answer) = if faults.withhold() {
+            (Outcome::Withheld, None)
+        } else {
+            let delay = faults.answer_delay();
+            if !delay.is_zero() && !self.sleep(delay) {
+                return false;
+            }
+            let (outcome, answer) = self.process(&method, &map);
+            (outcome, Some(answer))
+        };
+        self.shared.with_state(|st| {
+            st.quests.push(QuestRecord {
+                conn: self.id,
+                seq,
+                method,
+                payload: Value::Map(map),
+                ids_were_arrays,
+                outcome: outcome.clone(),
+            })
+        });
+        if let (Some(seq), Some((status, body))) = (seq, answer) {
+            let frame = answer_frame(seq, status, &encode(&body));
+            if self.io.write(&frame, faults.segment()).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Sleeps `d` in slices; false if the gate stops or the connection closes meanwhile.
+    fn sleep(&self, d: Duration) -> bool {
+        let end = Instant::now() + d;
+        loop {
+            if self.shared.stopping() || self.io.is_closed() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= end {
+                return true;
+            }
+            thread::sleep((end - now).min(POLL));
+        }
+    }
+
+    /// Checks and applies a quest; returns the outcome and the answer's (status, payload).
+    fn process(&mut self, method: &str, map: &[(Value, Value)]) -> (Outcome, (u8, Value)) {
+        let err = |code: i64, ex: String| {
+            let body = error_payload(code, &ex);
+            (Outcome::Error { code, ex }, (1, body))
+        };
+        if method == "*ping" {
+            let body = Value::Map(vec![("ts".into(), unix_ms().into())]);
+            return (Outcome::Ok, (0, body));
+        }
+        if method.starts_with('*') {
+            return err(CODE_UNKNOWN_METHOD, format!("Unknown method:{method}"));
+        }
+        if let Err((code, ex)) = self.check_auth(method, map) {
+            return err(code, ex);
+        }
+        let Some(op) = ListenMethod::from_name(method) else {
+            return err(CODE_UNKNOWN_METHOD, format!("Unknown method:{method}"));
+        };
+        match ListenParams::parse(map) {
+            Ok(params) => {
+                self.shared.with_state(|st| {
+                    if let Some(c) = st.conns.get_mut(&self.id) {
+                        params.apply(op, &mut c.listen);
+                    }
+                });
+                (Outcome::Ok, (0, Value::Map(Vec::new())))
+            }
+            Err(bad) => {
+                let ex = format!("invalid parameter {}: {}", bad.key, bad.detail);
+                self.shared.with_state(|st| {
+                    st.violations.push(Violation {
+                        conn: self.id,
+                        method: method.to_owned(),
+                        key: bad.key,
+                        detail: bad.detail,
+                    })
+                });
+                err(CODE_INVALID_PARAMETER, ex)
+            }
+        }
+    }
+
+    fn check_auth(&mut self, method: &str, map: &[(Value, Value)]) -> Result<(), (i64, String)> {
+        let want =
+            |key: &str| get(map, key).ok_or((CODE_KEY_NOT_FOUND, format!("missing key {key}")));
+        let int = |key: &str| {
+            want(key)?
+                .as_i64()
+                .ok_or((CODE_TYPE_CONVERT, format!("key {key} is not an int64")))
+        };
+        let pid = int("pid")?;
+        let salt = int("salt")?;
+        let ts = int("ts")?;
+        let sign = match want("sign")? {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Binary(b) => b.clone(),
+            _ => return Err((CODE_TYPE_CONVERT, "key sign is not a string".to_owned())),
+        };
+        let config = &self.shared.config;
+        let bad = || (CODE_INVALID_PID_OR_SIGN, "invalid pid or sign".to_owned());
+        if self.shared.faults.reject_sign() || pid != i64::from(config.pid) {
+            return Err(bad());
+        }
+        let expected =
+            rtm_listen::rtm::sign::sign(config.pid, config.secret.as_bytes(), salt, method, ts);
+        if sign != expected {
+            return Err(bad());
+        }
+        if !self.seen_signs.insert((pid, sign, salt, ts)) {
+            return Err((CODE_SAME_SIGN, "same sign".to_owned()));
+        }
+        Ok(())
+    }
+}

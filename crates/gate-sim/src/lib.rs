@@ -1,0 +1,638 @@
+//! # rtm-gate-sim
+//!
+//! A local RTM gate simulator: a real std TCP server on the loopback interface that speaks
+//! FPNN/RTM the way the RTM gateway does towards a server-side listener. It is the test and demo
+//! peer of `rtm-listen`:
+//!
+//! - it authenticates every quest (pid/sign/salt/ts, reference §5), tracks each connection's
+//!   listen state from `addlisten` / `removelisten` / `setlisten` (§6), answers `*ping` (§3.1);
+//! - it sends pushes of every kind (§7) to the connections whose listen state matches, and
+//!   records the client's answers, the unanswered pushes and any protocol violation;
+//! - it injects faults at run time: mid-frame disconnects, closed connections, slow or withheld
+//!   answers, writes split into tiny segments, refused signatures.
+//!
+//! Payloads are decoded and encoded with `rmpv`, a msgpack implementation independent of the
+//! engine's; id lists must arrive as msgpack **arrays** (a map, the Go SDK's bug, is answered
+//! with 200034 INVALID_PARAMETER and recorded as a [`Violation`]). Frames are parsed with the
+//! engine's `parse_frame` and written by the simulator's own builder.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use rtm_gate_sim::{Gate, GateConfig, Push, Target};
+//!
+//! let gate = Gate::start(GateConfig::default())?;
+//! println!("listening on {}", gate.addr());
+//! // … connect the engine, let it `addlisten` uid 1001 …
+//! assert!(gate.wait_listen(|s| s.uids.contains(&1001), Duration::from_secs(5)));
+//! assert_eq!(gate.push(Push::chat(Target::P2p(1001), 1002, 1, "hi")), 1);
+//! assert!(gate.wait_answers(1, Duration::from_secs(5)));
+//! assert!(gate.unanswered().is_empty() && gate.stray_answers().is_empty());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! ## Quest handling
+//!
+//! In order, for every quest from a client:
+//!
+//! 1. answers withheld ([`Gate::set_withhold_answers`]) → recorded as [`Outcome::Withheld`],
+//!    neither applied nor answered; otherwise the answer delay is slept first;
+//! 2. `*ping` → `{ts: <unix ms>}`; any other `*` method → 20004;
+//! 3. auth: a missing `pid`/`sign`/`salt`/`ts` → 10009, a wrongly typed one → 10010; a wrong pid
+//!    or sign (or [`Gate::set_reject_sign`]) → `{code: 200002, ex: "invalid pid or sign"}`; a
+//!    (pid, sign, salt, ts) already accepted on this connection → `{code: 200006, ex: "same sign"}`;
+//! 4. `addlisten` / `removelisten` / `setlisten` → parameters checked (id lists must be arrays
+//!    of int64, `events` an array of strings, flags bools; otherwise 200034 and a
+//!    [`Violation`]), applied (see [`ListenState`]), answered with the empty map; any other
+//!    method → 20004 `Unknown method:NAME`.
+//!
+//! Error answers have status 1 and `{code, ex}`. Oneway quests are processed the same way and
+//! never answered. Every quest is recorded as a [`QuestRecord`]. A frame that cannot be parsed,
+//! a payload that is not exactly one msgpack map, or an answer with an empty payload is
+//! recorded as a [`MalformedRecord`] and closes that connection, like the C++ server.
+//!
+//! ## Pushes
+//!
+//! [`Gate::push`] sends to every live connection whose state matches (P2P: `to` in `uids` or
+//! `p2p`; group: `gid` in `gids` or `group`; room: `rid` in `rids` or `room`; event: name in
+//! `events` or `ev`; ping, kickout, kickoutroom, broadcast and raw pushes: every connection).
+//! Twoway pushes take seqs from one gate-wide counter starting at 1, so a seq names one push
+//! on one connection; each is pending until the client answers it. Pushing the same spec
+//! twice sends the same mid twice (see also [`Gate::push_duplicate_of_last`]).
+//!
+//! ## The demo script
+//!
+//! [`demo::run`] (the binary's `--script demo`) is deterministic; the ids are in [`demo`]:
+//!
+//! 1. wait up to 10 s for a live connection that would receive P2P messages to uid 1001,
+//!    group messages to gid 2001, room messages to rid 3001 and `login` events (ids or flags);
+//! 2. push, in this order, every message from uid 1002 with mtime 1 700 000 000 000:
+//!    - P2P to 1001: chat mid 101 `"hello p2p"`, audio mid 102 (bin `01 02 03 04`), cmd
+//!      mid 103 `"cmd p2p"`, file mid 104 (mtype 41, audio: url `http://127.0.0.1/f/104.amr`,
+//!      size 1024, lang `en`, duration 3000, custom `{"k":"v"}`), message mid 105 (mtype 1,
+//!      `"message p2p"`);
+//!    - group 2001: mids 201-205, the same kinds (`"hello group"`, …), the file an image
+//!      (mtype 40, url `http://127.0.0.1/f/204.png`, size 2048, surl `http://127.0.0.1/f/204s.png`);
+//!    - room 3001: mids 301-305 (`"hello room"`, …), the file a generic file (mtype 50, url
+//!      `http://127.0.0.1/f/304.bin`, size 4096);
+//!    - `pushevent` login, uid 1001, pid = the gate's, time 1 700 000 000, endpoint
+//!      `127.0.0.1:40000`, data `"demo"`;
+//!    - RTM `ping`;
+//!    - a duplicate of the P2P chat mid 101 (same payload, new seq);
+//!    - a **oneway** group chat to 2001, mid 901, `"oneway"`;
+//!
+//!    that is 19 pushes per matching connection, 18 of them twoway;
+//! 3. wait for every twoway push to be answered (status 0 required);
+//! 4. [`Gate::drop_connections_mid_frame`];
+//! 5. wait for a new connection whose listen state matches as in step 1 (restored listens);
+//! 6. push a chat to each target: P2P mid 106 `"after reconnect"`, group mid 206, room mid 306;
+//! 7. wait for their answers; fail if any answer was an error or any answer matched no push
+//!    (e.g. an answer to the oneway push);
+//! 8. report `SCRIPT OK pushes=22 answered=21 reconnects=1` (with one listening connection
+//!    each time; reconnects counts connections accepted after the drop).
+//!
+//! Any timeout (the whole script is capped at 20 s) ends it with `SCRIPT FAIL <reason>`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod conn;
+pub mod demo;
+mod listen;
+mod push;
+mod record;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+pub use conn::{
+    CODE_INVALID_PARAMETER, CODE_INVALID_PID_OR_SIGN, CODE_KEY_NOT_FOUND, CODE_SAME_SIGN,
+    CODE_TYPE_CONVERT, CODE_UNKNOWN_METHOD,
+};
+pub use listen::ListenState;
+pub use push::{
+    Body, Event, FileSpec, MTYPE_AUDIO, MTYPE_AUDIO_FILE, MTYPE_CHAT, MTYPE_CMD, MTYPE_FILE,
+    MTYPE_IMAGE, MTYPE_VIDEO, Message, Push, Target, json_str, unix_ms,
+};
+pub use record::{
+    AnswerRecord, MalformedRecord, Outcome, PendingPush, QuestRecord, SentPush, StrayAnswer,
+    StrayKind, Violation,
+};
+pub use rmpv;
+
+use conn::ConnIo;
+
+/// Locks a mutex, ignoring poisoning (a panicking test thread must not wedge the gate).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The gate's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateConfig {
+    /// The project id quests must carry.
+    pub pid: u32,
+    /// The project secret signatures are checked with.
+    pub secret: String,
+    /// The loopback port to bind; 0 (the default) picks a free one.
+    pub port: u16,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        Self {
+            pid: 1_000_001,
+            secret: "sim-secret".to_owned(),
+            port: 0,
+        }
+    }
+}
+
+/// Run-time fault settings.
+#[derive(Debug, Default)]
+struct Faults {
+    answer_delay_us: AtomicU64,
+    withhold: AtomicBool,
+    /// 0 = no segmenting.
+    segment: AtomicUsize,
+    reject_sign: AtomicBool,
+}
+
+impl Faults {
+    fn answer_delay(&self) -> Duration {
+        Duration::from_micros(self.answer_delay_us.load(Ordering::SeqCst))
+    }
+    fn withhold(&self) -> bool {
+        self.withhold.load(Ordering::SeqCst)
+    }
+    fn segment(&self) -> Option<usize> {
+        match self.segment.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+    fn reject_sign(&self) -> bool {
+        self.reject_sign.load(Ordering::SeqCst)
+    }
+}
+
+/// A live connection.
+#[derive(Debug)]
+struct ConnEntry {
+    io: Arc<ConnIo>,
+    listen: ListenState,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    conns: BTreeMap<u64, ConnEntry>,
+    accepted: u64,
+    threads: Vec<JoinHandle<()>>,
+    quests: Vec<QuestRecord>,
+    answers: Vec<AnswerRecord>,
+    stray: Vec<StrayAnswer>,
+    pending: BTreeMap<u32, PendingPush>,
+    answered: BTreeSet<(u64, u32)>,
+    sent: Vec<SentPush>,
+    malformed: Vec<MalformedRecord>,
+    violations: Vec<Violation>,
+    last_push: Option<Push>,
+}
+
+/// State shared by the gate handle and its threads.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    config: GateConfig,
+    stop: AtomicBool,
+    seq: AtomicU32,
+    faults: Faults,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Runs `f` on the state and wakes every waiter.
+    fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let r = f(&mut lock(&self.state));
+        self.changed.notify_all();
+        r
+    }
+
+    fn remove_conn(&self, id: u64) {
+        self.with_state(|st| st.conns.remove(&id));
+    }
+
+    fn next_seq(&self) -> u32 {
+        loop {
+            let s = self.seq.fetch_add(1, Ordering::SeqCst);
+            if s != 0 {
+                return s;
+            }
+        }
+    }
+}
+
+/// The simulator: a listening socket on 127.0.0.1 with one thread per connection.
+///
+/// Dropping it stops every thread, closes every connection and the listening socket.
+#[derive(Debug)]
+pub struct Gate {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Gate {
+    /// Binds `127.0.0.1:<config.port>` and starts accepting connections.
+    pub fn start(config: GateConfig) -> io::Result<Gate> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            stop: AtomicBool::new(false),
+            seq: AtomicU32::new(1),
+            faults: Faults::default(),
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        });
+        let s = Arc::clone(&shared);
+        let accept = thread::Builder::new()
+            .name("gate-accept".into())
+            .spawn(move || accept_loop(&s, listener))?;
+        Ok(Gate {
+            shared,
+            addr,
+            accept: Some(accept),
+        })
+    }
+
+    /// The address clients connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The configuration the gate runs with.
+    pub fn config(&self) -> &GateConfig {
+        &self.shared.config
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.shared.state)
+    }
+
+    /// Sends `push` to every live connection whose listen state matches; returns how many
+    /// connections it was written to.
+    pub fn push(&self, push: Push) -> usize {
+        self.send(push, |_, state, p| p.matches(state))
+    }
+
+    /// Sends `push` to connection `conn` whatever it listens to; true if it was written.
+    pub fn push_to(&self, conn: u64, push: Push) -> bool {
+        self.send(push, |id, _, _| id == conn) == 1
+    }
+
+    /// Sends the last push again (same payload, same mid; new seqs), to the connections that
+    /// match now. 0 if nothing was pushed yet.
+    pub fn push_duplicate_of_last(&self) -> usize {
+        let last = self.state().last_push.clone();
+        last.map_or(0, |p| self.push(p))
+    }
+
+    fn send(&self, push: Push, select: impl Fn(u64, &ListenState, &Push) -> bool) -> usize {
+        let method = push.method().to_owned();
+        let value = push.payload(self.shared.config.pid);
+        let payload = conn::encode(&value);
+        let oneway = push.is_oneway();
+        let targets: Vec<(u64, Arc<ConnIo>, Option<u32>)> = self.shared.with_state(|st| {
+            st.last_push = Some(push.clone());
+            let picked: Vec<(u64, Arc<ConnIo>)> = st
+                .conns
+                .iter()
+                .filter(|(id, c)| select(**id, &c.listen, &push))
+                .map(|(id, c)| (*id, Arc::clone(&c.io)))
+                .collect();
+            picked
+                .into_iter()
+                .map(|(id, io)| {
+                    let seq = (!oneway).then(|| self.shared.next_seq());
+                    if let Some(seq) = seq {
+                        // Registered before writing: the answer may beat the write's return.
+                        st.pending.insert(
+                            seq,
+                            PendingPush {
+                                conn: id,
+                                seq,
+                                method: method.clone(),
+                                sent_at: Instant::now(),
+                            },
+                        );
+                    }
+                    (id, io, seq)
+                })
+                .collect()
+        });
+        let segment = self.shared.faults.segment();
+        let mut sent = 0;
+        for (id, io, seq) in targets {
+            let frame = conn::quest_frame(seq, &method, &payload);
+            let ok = io.write(&frame, segment).is_ok();
+            self.shared.with_state(|st| {
+                if ok {
+                    st.sent.push(SentPush {
+                        conn: id,
+                        seq,
+                        method: method.clone(),
+                        payload: value.clone(),
+                        truncated: false,
+                    });
+                } else if let Some(seq) = seq {
+                    st.pending.remove(&seq);
+                }
+            });
+            sent += usize::from(ok);
+        }
+        sent
+    }
+
+    /// Writes the first half of a push frame (`pushmsg {from: 0, to: 0, mid: 0, mtype: 30,
+    /// msg: "dropped mid-frame", attrs: "", mtime: now}`, twoway, its seq never pending) to every
+    /// live connection, then shuts each socket down. The connections stop being live at once.
+    /// Returns how many connections were dropped.
+    pub fn drop_connections_mid_frame(&self) -> usize {
+        let push = Push::chat(Target::P2p(0), 0, 0, "dropped mid-frame");
+        let value = push.payload(self.shared.config.pid);
+        let payload = conn::encode(&value);
+        let conns = self.take_conns();
+        for (id, io) in &conns {
+            let seq = self.shared.next_seq();
+            let frame = conn::quest_frame(Some(seq), push.method(), &payload);
+            let _ = io.write_prefix_and_close(&frame, frame.len() / 2);
+            self.shared.with_state(|st| {
+                st.sent.push(SentPush {
+                    conn: *id,
+                    seq: Some(seq),
+                    method: push.method().to_owned(),
+                    payload: value.clone(),
+                    truncated: true,
+                })
+            });
+        }
+        conns.len()
+    }
+
+    /// Shuts every live connection down (clean close between frames). Returns how many.
+    pub fn close_connections(&self) -> usize {
+        let conns = self.take_conns();
+        for (_, io) in &conns {
+            io.close();
+        }
+        conns.len()
+    }
+
+    /// Removes every live connection from the table (so no push or wait sees it again).
+    fn take_conns(&self) -> Vec<(u64, Arc<ConnIo>)> {
+        self.shared.with_state(|st| {
+            std::mem::take(&mut st.conns)
+                .into_iter()
+                .map(|(id, c)| (id, c.io))
+                .collect()
+        })
+    }
+
+    /// Delays every answer to a client quest by `delay` (zero: no delay).
+    pub fn set_answer_delay(&self, delay: Duration) {
+        let us = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.shared
+            .faults
+            .answer_delay_us
+            .store(us, Ordering::SeqCst);
+    }
+
+    /// While true, quests are read and recorded as [`Outcome::Withheld`] but neither applied
+    /// nor answered (`*ping` included).
+    pub fn set_withhold_answers(&self, withhold: bool) {
+        self.shared
+            .faults
+            .withhold
+            .store(withhold, Ordering::SeqCst);
+    }
+
+    /// Splits every write (pushes and answers) into segments of at most `size` bytes, each
+    /// flushed (`TCP_NODELAY` is on) and followed by a short pause. `None` or `Some(0)`: whole
+    /// frames.
+    pub fn set_segment_size(&self, size: Option<usize>) {
+        self.shared
+            .faults
+            .segment
+            .store(size.unwrap_or(0), Ordering::SeqCst);
+    }
+
+    /// While true, every signed quest is refused with 200002.
+    pub fn set_reject_sign(&self, reject: bool) {
+        self.shared
+            .faults
+            .reject_sign
+            .store(reject, Ordering::SeqCst);
+    }
+
+    /// Live connections.
+    pub fn connection_count(&self) -> usize {
+        self.state().conns.len()
+    }
+
+    /// Connections accepted since start (connection ids run from 1 to this number).
+    pub fn total_connections_accepted(&self) -> u64 {
+        self.state().accepted
+    }
+
+    /// The id and listen state of every live connection, by id.
+    pub fn listen_states(&self) -> Vec<(u64, ListenState)> {
+        self.state()
+            .conns
+            .iter()
+            .map(|(id, c)| (*id, c.listen.clone()))
+            .collect()
+    }
+
+    /// Every quest received, in order.
+    pub fn quests(&self) -> Vec<QuestRecord> {
+        self.state().quests.clone()
+    }
+
+    /// Every answer to a twoway push, in arrival order.
+    pub fn answers(&self) -> Vec<AnswerRecord> {
+        self.state().answers.clone()
+    }
+
+    /// Twoway pushes not answered yet (including those on connections closed since), by seq.
+    pub fn unanswered(&self) -> Vec<PendingPush> {
+        self.state().pending.values().cloned().collect()
+    }
+
+    /// Answers that matched no outstanding twoway push: answers to oneway pushes, repeated
+    /// answers, unknown seqs. A correct client produces none.
+    pub fn stray_answers(&self) -> Vec<StrayAnswer> {
+        self.state().stray.clone()
+    }
+
+    /// Every push frame written, in order.
+    pub fn sent(&self) -> Vec<SentPush> {
+        self.state().sent.clone()
+    }
+
+    /// Malformed input that closed a connection.
+    pub fn malformed(&self) -> Vec<MalformedRecord> {
+        self.state().malformed.clone()
+    }
+
+    /// Listen parameters of the wrong shape (e.g. ids as maps).
+    pub fn violations(&self) -> Vec<Violation> {
+        self.state().violations.clone()
+    }
+
+    /// Waits until `cond` holds on the state or `timeout` passes; returns whether it held.
+    fn wait_for(&self, timeout: Duration, mut cond: impl FnMut(&State) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.state();
+        loop {
+            if cond(&st) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Waits until at least `n` connections are live.
+    pub fn wait_connections(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_for(timeout, |st| st.conns.len() >= n)
+    }
+
+    /// Waits until at least `n` connections were accepted since start.
+    pub fn wait_accepted(&self, n: u64, timeout: Duration) -> bool {
+        self.wait_for(timeout, |st| st.accepted >= n)
+    }
+
+    /// Waits until some live connection's listen state satisfies `pred`.
+    pub fn wait_listen(&self, pred: impl Fn(&ListenState) -> bool, timeout: Duration) -> bool {
+        self.wait_for(timeout, |st| st.conns.values().any(|c| pred(&c.listen)))
+    }
+
+    /// Like [`Gate::wait_listen`], also given the connection id; returns the first id found.
+    pub fn wait_listen_conn(
+        &self,
+        pred: impl Fn(u64, &ListenState) -> bool,
+        timeout: Duration,
+    ) -> Option<u64> {
+        let mut found = None;
+        self.wait_for(timeout, |st| {
+            found = st
+                .conns
+                .iter()
+                .find(|(id, c)| pred(**id, &c.listen))
+                .map(|(id, _)| *id);
+            found.is_some()
+        });
+        found
+    }
+
+    /// Waits until at least `n` answers to twoway pushes were received since start.
+    pub fn wait_answers(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_for(timeout, |st| st.answers.len() >= n)
+    }
+
+    /// Waits until at least `n` quests were received since start.
+    pub fn wait_quests(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_for(timeout, |st| st.quests.len() >= n)
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+        }
+        let (conns, threads) = self.shared.with_state(|st| {
+            let conns: Vec<Arc<ConnIo>> = st.conns.values().map(|c| Arc::clone(&c.io)).collect();
+            (conns, std::mem::take(&mut st.threads))
+        });
+        for io in conns {
+            io.close();
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn accept_loop(shared: &Arc<Shared>, listener: TcpListener) {
+    while !shared.stopping() {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if let Err(e) = start_conn(shared, stream) {
+                    eprintln!("gate-sim: cannot serve a connection: {e}");
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(5))
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    // The listener is dropped here: the port is closed before `Gate::drop` returns.
+}
+
+fn start_conn(shared: &Arc<Shared>, stream: TcpStream) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(conn::WRITE_TIMEOUT))?;
+    let io = Arc::new(ConnIo::new(stream.try_clone()?));
+    let mut st = lock(&shared.state);
+    st.accepted += 1;
+    let id = st.accepted;
+    st.conns.insert(
+        id,
+        ConnEntry {
+            io: Arc::clone(&io),
+            listen: ListenState::default(),
+        },
+    );
+    st.threads.retain(|t| !t.is_finished());
+    let s = Arc::clone(shared);
+    let spawned = thread::Builder::new()
+        .name(format!("gate-conn-{id}"))
+        .spawn(move || conn::serve(s, id, stream, io));
+    match spawned {
+        Ok(t) => st.threads.push(t),
+        Err(e) => {
+            st.conns.remove(&id);
+            return Err(e);
+        }
+    }
+    drop(st);
+    shared.changed.notify_all();
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! What the gate records for tests to read.
+
+use std::time::{Duration, Instant};
+
+use rmpv::Value;
+
+/// How the gate answered a quest from the client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Accepted: the empty map (or `{ts}` for `*ping`). For a oneway quest: applied, not answered.
+    Ok,
+    /// Refused with status 1 and `{code, ex}` (for a oneway quest: refused, not answered).
+    Error {
+        /// The error code (e.g. 200002 INVALID_PID_OR_SIGN).
+        code: i64,
+        /// The message.
+        ex: String,
+    },
+    /// Not processed and not answered, because answers were withheld.
+    Withheld,
+}
+
+impl Outcome {
+    /// The error code, 0 for [`Outcome::Ok`], -1 for [`Outcome::Withheld`].
+    pub fn code(&self) -> i64 {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Error { code, .. } => *code,
+            Outcome::Withheld => -1,
+        }
+    }
+}
+
+/// One quest received from a client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestRecord {
+    /// The connection id (1, 2, … in accept order).
+    pub conn: u64,
+    /// `Some` for a twoway quest.
+    pub seq: Option<u32>,
+    /// The method name (lossy UTF-8).
+    pub method: String,
+    /// The decoded payload (decoded with rmpv, independently of the engine).
+    pub payload: Value,
+    /// False when any of `gids`, `rids`, `uids`, `events` was present and not a msgpack array.
+    pub ids_were_arrays: bool,
+    /// How the gate answered.
+    pub outcome: Outcome,
+}
+
+/// One answer from a client to a twoway push.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerRecord {
+    /// The connection id.
+    pub conn: u64,
+    /// The push's seq.
+    pub seq: u32,
+    /// The push's method.
+    pub method: String,
+    /// The FPNN status (0 = OK).
+    pub status: u8,
+    /// The decoded payload (the empty map for a correct OK answer).
+    pub payload: Value,
+    /// Time from sending the push to receiving the answer.
+    pub latency: Duration,
+}
+
+/// Why an answer matched no outstanding push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrayKind {
+    /// The seq matches no twoway push on this connection. Answers to **oneway** pushes land
+    /// here: oneway quests carry no seq, so nothing can match them.
+    Unknown,
+    /// The push was already answered.
+    Repeat,
+}
+
+/// An answer that matched no outstanding twoway push (a protocol violation by the client).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrayAnswer {
+    /// The connection id.
+    pub conn: u64,
+    /// The seq the client used.
+    pub seq: u32,
+    /// The FPNN status.
+    pub status: u8,
+    /// The decoded payload.
+    pub payload: Value,
+    /// Why it is stray.
+    pub kind: StrayKind,
+}
+
+/// A twoway push not yet answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingPush {
+    /// The connection id (the connection may have closed since).
+    pub conn: u64,
+    /// The push's seq.
+    pub seq: u32,
+    /// The push's method.
+    pub method: String,
+    /// When it was sent.
+    pub sent_at: Instant,
+}
+
+/// A push frame the gate wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentPush {
+    /// The connection id.
+    pub conn: u64,
+    /// `Some` for a twoway push.
+    pub seq: Option<u32>,
+    /// The method.
+    pub method: String,
+    /// The payload sent.
+    pub payload: Value,
+    /// Only the first half of the frame was written (see `Gate::drop_connections_mid_frame`).
+    pub truncated: bool,
+}
+
+/// A frame from a client that broke the protocol; the gate closed that connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedRecord {
+    /// The connection id.
+    pub conn: u64,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// A listen parameter with the wrong msgpack shape (e.g. ids sent as a map), answered with
+/// 200034 INVALID_PARAMETER.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The connection id.
+    pub conn: u64,
+    /// The quest's method.
+    pub method: String,
+    /// The offending key.
+    pub key: String,
+    /// What was found instead.
+    pub detail: String,
+}
