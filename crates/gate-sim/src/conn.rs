@@ -214,8 +214,9 @@ pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc
             }
         }
     }
-    io.close();
+    // Not live any more before the peer can see the close.
     shared.remove_conn(id);
+    io.close();
 }
 
 fn own(frame: Frame<'_>) -> Incoming {

@@ -486,7 +486,9 @@ fn withheld_and_delayed_answers() {
     assert_eq!(c.answer_to(seq, SHORT), None, "answer not withheld");
     let ping = c.ping();
     assert_eq!(c.answer_to(ping, SHORT), None);
+    assert!(gate.wait_quests(2, WAIT));
     assert_eq!(gate.quests()[0].outcome, Outcome::Withheld);
+    assert_eq!(gate.quests()[1].outcome, Outcome::Withheld);
     assert_eq!(
         gate.listen_states()[0].1,
         ListenState::default(),
@@ -542,8 +544,8 @@ fn malformed_input_closes_only_that_connection() {
     // The other connection is unaffected.
     let seq = bystander.ping();
     assert_eq!(bystander.answer_to(seq, WAIT).unwrap().0, 0);
-    assert!(gate.wait_connections(1, WAIT));
-    assert_eq!(gate.connection_count(), 1);
+    // A connection stops being live before its peer sees the close.
+    assert_eq!(gate.connection_count(), 1, "only the bystander is live");
 }
 
 #[test]
