@@ -17,9 +17,7 @@
 //! the empty map, as the C++ server tolerates it for quests. Building always writes version 1 and
 //! flag `0x80`, and sizes the frame before writing so a short buffer is left untouched.
 
-use nom::{
-    IResult, Parser, bytes::streaming::tag, number::streaming::le_u32, number::streaming::u8,
-};
+use nom::{IResult, bytes::streaming::take};
 
 use super::msgpack::{Counter, SliceSink, Writer, is_map_marker};
 
@@ -120,6 +118,7 @@ pub struct Header {
 
 impl Header {
     /// Total length of the frame this header starts, header included.
+    #[inline]
     pub fn frame_len(&self) -> usize {
         let body = match self.kind {
             FrameKind::Oneway => usize::from(self.ss),
@@ -175,24 +174,38 @@ pub enum Status<T> {
     Partial(Option<usize>),
 }
 
-fn raw_header(input: &[u8]) -> IResult<&[u8], (u8, u8, u8, u8, u32)> {
-    let (input, _) = tag(&MAGIC[..]).parse(input)?;
-    (u8, u8, u8, u8, le_u32).parse(input)
+/// The 12 header bytes, split off by nom's streaming `take`: `None` while fewer have arrived.
+#[inline(always)]
+fn header_bytes(input: &[u8]) -> Option<&[u8; HEADER_LEN]> {
+    let split: IResult<&[u8], &[u8], ()> = take(HEADER_LEN)(input);
+    match split {
+        Ok((_, head)) => head.first_chunk::<HEADER_LEN>(),
+        Err(_) => None,
+    }
 }
 
 /// Parses and validates the fixed header.
 ///
 /// With fewer than 12 bytes this still rejects a bad magic as early as the bytes allow.
+#[inline]
 pub fn parse_header(input: &[u8]) -> Result<Status<Header>, FrameError> {
-    let (_, (version, flag, mtype, ss, psize)) = match raw_header(input) {
-        Ok(v) => v,
-        Err(nom::Err::Incomplete(_)) => return Ok(Status::Partial(None)),
-        Err(_) => return Err(FrameError::BadMagic),
+    let Some(head) = header_bytes(input) else {
+        return if input.iter().zip(MAGIC).all(|(&a, b)| a == b) {
+            Ok(Status::Partial(None))
+        } else {
+            Err(FrameError::BadMagic)
+        };
     };
-    match (flag & FLAG_MSGPACK != 0, flag & FLAG_JSON != 0) {
-        (true, false) => {}
-        (false, true) => return Err(FrameError::JsonPayload),
-        _ => return Err(FrameError::BadFlag(flag)),
+    let [m0, m1, m2, m3, version, flag, mtype, ss, p0, p1, p2, p3] = *head;
+    if [m0, m1, m2, m3] != MAGIC {
+        return Err(FrameError::BadMagic);
+    }
+    if flag & (FLAG_MSGPACK | FLAG_JSON) != FLAG_MSGPACK {
+        return Err(if flag & (FLAG_MSGPACK | FLAG_JSON) == FLAG_JSON {
+            FrameError::JsonPayload
+        } else {
+            FrameError::BadFlag(flag)
+        });
     }
     let kind = match mtype {
         0 => FrameKind::Oneway,
@@ -208,7 +221,7 @@ pub fn parse_header(input: &[u8]) -> Result<Status<Header>, FrameError> {
         flag,
         kind,
         ss,
-        psize,
+        psize: u32::from_le_bytes([p0, p1, p2, p3]),
     };
     Ok(Status::Complete(header, HEADER_LEN))
 }
@@ -229,24 +242,32 @@ pub fn parse_frame(input: &[u8], max_len: usize) -> Result<Status<Frame<'_>>, Fr
     let Some(body) = input.get(HEADER_LEN..len) else {
         return Ok(Status::Partial(Some(len)));
     };
-    let (body, seq) = match header.kind {
-        FrameKind::Oneway => (body, None),
-        // `frame_len` counted the 4 seq bytes, so this split cannot fail.
-        FrameKind::Twoway | FrameKind::Answer => match body.split_first_chunk::<4>() {
-            Some((seq, rest)) => (rest, Some(u32::from_le_bytes(*seq))),
+    let ss = usize::from(header.ss);
+    // `frame_len` counted the seq and method bytes, so these splits cannot fail.
+    let frame = match header.kind {
+        FrameKind::Answer => match body.split_first_chunk::<4>() {
+            Some((seq, payload)) => Frame::Answer {
+                seq: u32::from_le_bytes(*seq),
+                status: header.ss,
+                payload,
+            },
             None => return Ok(Status::Partial(Some(len))),
         },
-    };
-    let frame = match (header.kind, seq) {
-        (FrameKind::Answer, Some(seq)) => Frame::Answer {
-            seq,
-            status: header.ss,
-            payload: body,
+        FrameKind::Twoway => match body.split_first_chunk::<4>() {
+            Some((seq, rest)) => {
+                let (method, payload) = rest.split_at(ss.min(rest.len()));
+                Frame::Quest {
+                    seq: Some(u32::from_le_bytes(*seq)),
+                    method,
+                    payload,
+                }
+            }
+            None => return Ok(Status::Partial(Some(len))),
         },
-        (_, seq) => {
-            let (method, payload) = body.split_at(usize::from(header.ss).min(body.len()));
+        FrameKind::Oneway => {
+            let (method, payload) = body.split_at(ss.min(body.len()));
             Frame::Quest {
-                seq,
+                seq: None,
                 method,
                 payload,
             }
