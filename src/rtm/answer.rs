@@ -5,7 +5,7 @@
 
 use super::field::{self, MessageError};
 use crate::wire::frame::{BuildError, EmptyMap, Payload, build_answer};
-use crate::wire::msgpack::{Sink, Writer};
+use crate::wire::msgpack::{Sink, Writer, read_bytes, read_i64};
 
 /// FPNN status of an error answer (the C++ server only ever writes 1).
 pub const STATUS_ERROR: u8 = 1;
@@ -92,27 +92,27 @@ pub fn decode_answer(status: u8, payload: &[u8]) -> Result<AnswerInfo<'_>, Messa
         return Ok(info);
     }
     info.code = CODE_UNKNOWN_ERROR;
-    field::for_each(payload, |key, r| {
-        // Read from a copy of the cursor and commit only on success: a failed read may have
-        // consumed part of the value (an out-of-range code, a truncated string), and the caller
-        // must then skip the value from its start.
-        let mut v = r.clone();
-        let ok = match key {
+    field::for_each(payload, |key, value| {
+        // A value of an unexpected type (or an out-of-range code, a truncated string) is not
+        // consumed: the caller skips it from its start.
+        Ok(match key.bytes {
             // A zero code is consumed but keeps CODE_UNKNOWN_ERROR.
-            b"code" => v.read_i64().ok().map(|c| {
+            b"code" => read_i64(value).ok().map(|(c, rest)| {
                 if c != 0 {
                     info.code = c;
                 }
+                rest
             }),
-            b"ex" => v.read_bytes().ok().map(|s| info.ex = s),
-            b"raiser" => v.read_bytes().ok().map(|s| info.raiser = s),
+            b"ex" => read_bytes(value).ok().map(|(s, rest)| {
+                info.ex = s;
+                rest
+            }),
+            b"raiser" => read_bytes(value).ok().map(|(s, rest)| {
+                info.raiser = s;
+                rest
+            }),
             _ => None,
-        };
-        if ok.is_some() {
-            *r = v;
-        }
-        // A value of an unexpected type was not consumed: let the caller skip it.
-        Ok(ok.is_some())
+        })
     })?;
     Ok(info)
 }

@@ -5,7 +5,9 @@
 //! whose value has the wrong type is [`MessageError::WrongType`]; an integer that does not fit
 //! is [`MessageError::OutOfRange`]. Each names the key.
 
-use crate::wire::msgpack::{ReadError, Reader};
+use crate::wire::msgpack::{Key, ReadError, read_bytes, read_i64, read_key, read_map_len, skip};
+
+const NIL: u8 = 0xc0;
 
 /// Why an RTM message could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,66 +57,118 @@ impl MessageError {
     }
 }
 
-/// Calls `f(key, reader)` for each string-keyed entry of the map in `payload`. `f` must either
-/// read the value and return `true`, or leave it and return `false` (it is then skipped).
-/// An empty payload is the empty map.
+/// Calls `f(key, value)` for each string-keyed entry of the map in `payload`, where `value`
+/// is the input from the entry's value on. `f` either reads the value and returns the input
+/// after it, or returns `None` to have it skipped. An empty payload is the empty map.
+///
+/// Inlined into each decoder, so that `f`'s key match and field reads become one loop whose
+/// cursor stays in registers.
+#[inline(always)]
 pub(crate) fn for_each<'a>(
     payload: &'a [u8],
-    mut f: impl FnMut(&'a [u8], &mut Reader<'a>) -> Result<bool, MessageError>,
+    mut f: impl FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError>,
 ) -> Result<(), MessageError> {
     if payload.is_empty() {
         return Ok(());
     }
-    let mut r = Reader::new(payload);
-    let n = match r.read_map_len() {
-        Ok(n) => n,
-        Err(ReadError::UnexpectedType(_) | ReadError::ReservedMarker) => {
-            return Err(MessageError::NotMap);
-        }
-        Err(e) => return Err(MessageError::Malformed(e)),
-    };
+    let (n, mut rest) = read_map_len(payload).map_err(not_map)?;
     for _ in 0..n {
-        let key = match r.read_bytes() {
-            Ok(k) => Some(k),
-            Err(ReadError::UnexpectedType(_)) => {
-                r.skip().map_err(MessageError::Malformed)?;
-                None
+        rest = match read_key(rest) {
+            Ok((k, value)) => {
+                let used = if value.first() == Some(&NIL) {
+                    None
+                } else {
+                    f(k, value)?
+                };
+                match used {
+                    Some(after) => after,
+                    None => skip(value).map_err(malformed)?,
+                }
             }
-            Err(e) => return Err(MessageError::Malformed(e)),
+            Err(ReadError::UnexpectedType(_)) => {
+                // A non-string key: skip it, then its value.
+                let value = skip(rest).map_err(malformed)?;
+                skip(value).map_err(malformed)?
+            }
+            Err(e) => return Err(malformed(e)),
         };
-        let used = match key {
-            Some(k) if !r.is_nil() => f(k, &mut r)?,
-            _ => false,
-        };
-        if !used {
-            r.skip().map_err(MessageError::Malformed)?;
-        }
     }
     Ok(())
 }
 
-fn typed(key: &'static str) -> impl Fn(ReadError) -> MessageError {
-    move |e| match e {
+#[cold]
+fn not_map(e: ReadError) -> MessageError {
+    match e {
+        ReadError::UnexpectedType(_) | ReadError::ReservedMarker => MessageError::NotMap,
+        e => MessageError::Malformed(e),
+    }
+}
+
+#[cold]
+fn malformed(e: ReadError) -> MessageError {
+    MessageError::Malformed(e)
+}
+
+#[cold]
+fn typed(key: &'static str, e: ReadError) -> MessageError {
+    match e {
         ReadError::UnexpectedType(_) | ReadError::ReservedMarker => MessageError::WrongType(key),
         ReadError::IntOutOfRange => MessageError::OutOfRange(key),
         other => MessageError::Malformed(other),
     }
 }
 
-/// Reads an integer field narrowed to `T`.
-pub(crate) fn int<T: TryFrom<i64> + TryFrom<u64>>(
-    r: &mut Reader<'_>,
-    key: &'static str,
-) -> Result<T, MessageError> {
-    r.read_narrow().map_err(typed(key))
+#[cold]
+fn out_of_range(key: &'static str) -> MessageError {
+    MessageError::OutOfRange(key)
 }
 
-/// Reads a string (or bin) field.
-pub(crate) fn bytes<'a>(r: &mut Reader<'a>, key: &'static str) -> Result<&'a [u8], MessageError> {
-    r.read_bytes().map_err(typed(key))
+/// Reads an integer field narrowed to the signed type `T` (any integer family on the wire);
+/// returns it and the input after it.
+#[inline(always)]
+pub(crate) fn int<'a, T: TryFrom<i64>>(
+    value: &'a [u8],
+    key: &'static str,
+) -> Result<(T, &'a [u8]), MessageError> {
+    match read_i64(value) {
+        Ok((v, rest)) => match T::try_from(v) {
+            Ok(v) => Ok((v, rest)),
+            Err(_) => Err(out_of_range(key)),
+        },
+        Err(e) => Err(typed(key, e)),
+    }
+}
+
+/// Reads a string (or bin) field; returns it and the input after it.
+#[inline(always)]
+pub(crate) fn bytes<'a>(
+    value: &'a [u8],
+    key: &'static str,
+) -> Result<(&'a [u8], &'a [u8]), MessageError> {
+    read_bytes(value).map_err(|e| typed(key, e))
+}
+
+/// Stores a field read by [`int`] or [`bytes`] with `store`; returns the input after it.
+#[inline(always)]
+pub(crate) fn read<T>(
+    field: Result<(T, &[u8]), MessageError>,
+    store: impl FnOnce(T),
+) -> Result<&[u8], MessageError> {
+    let (v, rest) = field?;
+    store(v);
+    Ok(rest)
 }
 
 /// Unwraps a required field.
+#[inline(always)]
 pub(crate) fn required<T>(v: Option<T>, key: &'static str) -> Result<T, MessageError> {
-    v.ok_or(MessageError::MissingKey(key))
+    match v {
+        Some(v) => Ok(v),
+        None => Err(missing(key)),
+    }
+}
+
+#[cold]
+fn missing(key: &'static str) -> MessageError {
+    MessageError::MissingKey(key)
 }

@@ -11,7 +11,44 @@
 //! delivered. A client-protocol `pushmsg`, which has no `to`, is accepted with `to = 0`.
 
 use super::dispatch::{Callback, Category};
-use super::field::{self, MessageError, bytes, int, required};
+use super::field::{self, MessageError, bytes, int, read, required};
+use crate::wire::msgpack::{
+    bytes_fast, fixkey_fast, i64_fast, key_fast, key_word, map_len_fast, skip,
+};
+
+/// The encoded words of the message keys (see `fixkey_word`), for the fast path.
+mod fixkeys {
+    use crate::wire::msgpack::fixkey_word;
+    pub const FROM: u64 = fixkey_word(b"from");
+    pub const TO: u64 = fixkey_word(b"to");
+    pub const GID: u64 = fixkey_word(b"gid");
+    pub const RID: u64 = fixkey_word(b"rid");
+    pub const MID: u64 = fixkey_word(b"mid");
+    pub const MTYPE: u64 = fixkey_word(b"mtype");
+    pub const MSG: u64 = fixkey_word(b"msg");
+    pub const ATTRS: u64 = fixkey_word(b"attrs");
+    pub const MTIME: u64 = fixkey_word(b"mtime");
+}
+
+/// The words of the keys the decoders match (see [`key_word`]).
+mod keys {
+    use super::key_word;
+    pub const FROM: u64 = key_word(b"from");
+    pub const TO: u64 = key_word(b"to");
+    pub const GID: u64 = key_word(b"gid");
+    pub const RID: u64 = key_word(b"rid");
+    pub const MID: u64 = key_word(b"mid");
+    pub const MTYPE: u64 = key_word(b"mtype");
+    pub const MSG: u64 = key_word(b"msg");
+    pub const ATTRS: u64 = key_word(b"attrs");
+    pub const MTIME: u64 = key_word(b"mtime");
+    pub const PID: u64 = key_word(b"pid");
+    pub const EVENT: u64 = key_word(b"event");
+    pub const UID: u64 = key_word(b"uid");
+    pub const TIME: u64 = key_word(b"time");
+    pub const ENDPOINT: u64 = key_word(b"endpoint");
+    pub const DATA: u64 = key_word(b"data");
+}
 
 /// The methods this engine handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,18 +74,23 @@ pub enum Method {
 
 impl Method {
     /// Recognises a method name.
+    #[inline]
     pub fn parse(name: &[u8]) -> Option<Self> {
-        Some(match name {
-            b"pushmsg" => Self::PushMsg,
-            b"pushgroupmsg" => Self::PushGroupMsg,
-            b"pushroommsg" => Self::PushRoomMsg,
-            b"pushbroadcastmsg" => Self::PushBroadcastMsg,
-            b"pushevent" => Self::PushEvent,
-            b"ping" => Self::Ping,
-            b"kickout" => Self::Kickout,
-            b"kickoutroom" => Self::KickoutRoom,
-            _ => return None,
-        })
+        // By length first, then one fixed-size compare (no `memcmp` call).
+        fn is<const N: usize>(name: &[u8], want: &[u8; N]) -> bool {
+            name.first_chunk::<N>() == Some(want)
+        }
+        match name.len() {
+            4 if is(name, b"ping") => Some(Self::Ping),
+            7 if is(name, b"pushmsg") => Some(Self::PushMsg),
+            7 if is(name, b"kickout") => Some(Self::Kickout),
+            9 if is(name, b"pushevent") => Some(Self::PushEvent),
+            11 if is(name, b"pushroommsg") => Some(Self::PushRoomMsg),
+            11 if is(name, b"kickoutroom") => Some(Self::KickoutRoom),
+            12 if is(name, b"pushgroupmsg") => Some(Self::PushGroupMsg),
+            16 if is(name, b"pushbroadcastmsg") => Some(Self::PushBroadcastMsg),
+            _ => None,
+        }
     }
 
     /// The method name on the wire.
@@ -180,7 +222,7 @@ pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, 
         Method::PushEvent => decode_event(payload).map(Push::Event),
         Method::Ping | Method::Kickout => {
             // Nothing to read, but the payload must still be a well-formed map.
-            field::for_each(payload, |_, _| Ok(false))?;
+            field::for_each(payload, |_, _| Ok(None))?;
             Ok(if method == Method::Ping {
                 Push::Ping
             } else {
@@ -189,13 +231,10 @@ pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, 
         }
         Method::KickoutRoom => {
             let mut rid = None;
-            field::for_each(payload, |k, r| {
-                Ok(match k {
-                    b"rid" => {
-                        rid = Some(int(r, "rid")?);
-                        true
-                    }
-                    _ => false,
+            field::for_each(payload, |k, v| {
+                Ok(match (k.bytes.len(), k.word) {
+                    (3, keys::RID) => Some(read(int(v, "rid"), |x| rid = Some(x))?),
+                    _ => None,
                 })
             })?;
             Ok(Push::KickoutRoom {
@@ -205,13 +244,40 @@ pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, 
     }
 }
 
+/// The target key of a message push: its name, length and word. A broadcast has none: a
+/// length no key word can have.
+#[inline(always)]
+fn target_key(target: Target) -> (&'static str, usize, u64) {
+    match target {
+        Target::P2P => ("to", 2, keys::TO),
+        Target::Group => ("gid", 3, keys::GID),
+        Target::Room => ("rid", 3, keys::RID),
+        Target::Broadcast => ("", usize::MAX, 0),
+    }
+}
+
 /// Decodes a message push for `target`.
+///
+/// One pass with the reader's `Option` fast paths decodes every well-formed push. Anything it
+/// does not accept (malformed or unusual input, a missing key) is decoded again by
+/// [`decode_message_checked`], which reports the exact error; both accept the same inputs and
+/// give the same message.
+#[inline]
 pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, MessageError> {
-    let target_key: &'static str = match target {
-        Target::P2P => "to",
-        Target::Group => "gid",
-        Target::Room => "rid",
-        Target::Broadcast => "",
+    match decode_message_fast(target, payload) {
+        Some(m) => Ok(m),
+        None => decode_message_checked(target, payload),
+    }
+}
+
+#[inline(always)]
+fn decode_message_fast(target: Target, payload: &[u8]) -> Option<Message<'_>> {
+    let target_word = match target {
+        Target::P2P => fixkeys::TO,
+        Target::Group => fixkeys::GID,
+        Target::Room => fixkeys::RID,
+        // No key has the word 0 (its marker byte would be 0).
+        Target::Broadcast => 0,
     };
     let (mut from, mut to, mut mid, mut mtype) = (None, None, None, None);
     let mut m = Message {
@@ -224,20 +290,77 @@ pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, Mes
         attrs: &[],
         mtime: 0,
     };
-    field::for_each(payload, |k, r| {
-        match k {
-            b"from" => from = Some(int(r, "from")?),
-            b"mid" => mid = Some(int(r, "mid")?),
-            b"mtype" => mtype = Some(int(r, "mtype")?),
-            b"msg" => m.msg = bytes(r, "msg")?,
-            b"attrs" => m.attrs = bytes(r, "attrs")?,
-            b"mtime" => m.mtime = int(r, "mtime")?,
-            k if !target_key.is_empty() && k == target_key.as_bytes() => {
-                to = Some(int(r, target_key)?)
+    let (n, mut rest) = map_len_fast(payload)?;
+    for _ in 0..n {
+        let (k, v) = match fixkey_fast(rest) {
+            Some(kv) => kv,
+            None => {
+                // A key of 8 bytes or more is none of ours: skip its value. Anything else
+                // (a short name in a longer encoding, a non-string key) takes the exact path.
+                let (k, v) = key_fast(rest)?;
+                if k.bytes.len() < 8 {
+                    return None;
+                }
+                (0, v)
             }
-            _ => return Ok(false),
-        }
-        Ok(true)
+        };
+        // A nil value (absent) is not an int or a str here: it takes the exact path.
+        rest = match k {
+            fixkeys::FROM => i64_fast(v).map(|(x, r)| (from = Some(x), r).1)?,
+            fixkeys::MID => i64_fast(v).map(|(x, r)| (mid = Some(x), r).1)?,
+            fixkeys::MTYPE => {
+                let (x, r) = i64_fast(v)?;
+                mtype = Some(i8::try_from(x).ok()?);
+                r
+            }
+            fixkeys::MSG => bytes_fast(v).map(|(x, r)| (m.msg = x, r).1)?,
+            fixkeys::ATTRS => bytes_fast(v).map(|(x, r)| (m.attrs = x, r).1)?,
+            fixkeys::MTIME => i64_fast(v).map(|(x, r)| (m.mtime = x, r).1)?,
+            k if k == target_word => i64_fast(v).map(|(x, r)| (to = Some(x), r).1)?,
+            _ => skip(v).ok()?,
+        };
+    }
+    m.from = from?;
+    m.mid = mid?;
+    m.mtype = mtype?;
+    m.to = match target {
+        Target::Group | Target::Room => to?,
+        // The client protocol's pushmsg carries no `to`.
+        Target::P2P => to.unwrap_or(0),
+        Target::Broadcast => 0,
+    };
+    Some(m)
+}
+
+/// [`decode_message`] with exact errors (the path for input the fast pass refused).
+#[cold]
+#[inline(never)]
+fn decode_message_checked(target: Target, payload: &[u8]) -> Result<Message<'_>, MessageError> {
+    let (target_key, target_len, target_word) = target_key(target);
+    let (mut from, mut to, mut mid, mut mtype) = (None, None, None, None);
+    let mut m = Message {
+        target,
+        from: 0,
+        to: 0,
+        mid: 0,
+        mtype: 0,
+        msg: &[],
+        attrs: &[],
+        mtime: 0,
+    };
+    field::for_each(payload, |k, v| {
+        Ok(Some(match (k.bytes.len(), k.word) {
+            (4, keys::FROM) => read(int(v, "from"), |x| from = Some(x))?,
+            (3, keys::MID) => read(int(v, "mid"), |x| mid = Some(x))?,
+            (5, keys::MTYPE) => read(int(v, "mtype"), |x| mtype = Some(x))?,
+            (3, keys::MSG) => read(bytes(v, "msg"), |x| m.msg = x)?,
+            (5, keys::ATTRS) => read(bytes(v, "attrs"), |x| m.attrs = x)?,
+            (5, keys::MTIME) => read(int(v, "mtime"), |x| m.mtime = x)?,
+            (len, word) if len == target_len && word == target_word => {
+                read(int(v, target_key), |x| to = Some(x))?
+            }
+            _ => return Ok(None),
+        }))
     })?;
     m.from = required(from, "from")?;
     m.mid = required(mid, "mid")?;
@@ -262,19 +385,213 @@ pub fn decode_event(payload: &[u8]) -> Result<Event<'_>, MessageError> {
         endpoint: &[],
         data: None,
     };
-    field::for_each(payload, |k, r| {
-        match k {
-            b"pid" => e.pid = int(r, "pid")?,
-            b"event" => event = Some(bytes(r, "event")?),
-            b"uid" => uid = Some(int(r, "uid")?),
-            b"time" => e.time = int(r, "time")?,
-            b"endpoint" => e.endpoint = bytes(r, "endpoint")?,
-            b"data" => e.data = Some(bytes(r, "data")?),
-            _ => return Ok(false),
-        }
-        Ok(true)
+    field::for_each(payload, |k, v| {
+        Ok(Some(match (k.bytes.len(), k.word) {
+            (3, keys::PID) => read(int(v, "pid"), |x| e.pid = x)?,
+            (5, keys::EVENT) => read(bytes(v, "event"), |x| event = Some(x))?,
+            (3, keys::UID) => read(int(v, "uid"), |x| uid = Some(x))?,
+            (4, keys::TIME) => read(int(v, "time"), |x| e.time = x)?,
+            (8, keys::ENDPOINT) => read(bytes(v, "endpoint"), |x| e.endpoint = x)?,
+            (4, keys::DATA) => read(bytes(v, "data"), |x| e.data = Some(x))?,
+            _ => return Ok(None),
+        }))
     })?;
     e.event = required(event, "event")?;
     e.uid = required(uid, "uid")?;
     Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TARGETS: [Target; 4] = [Target::P2P, Target::Group, Target::Room, Target::Broadcast];
+
+    /// A msgpack str of `s` in the encoding picked by `enc`: fixstr (when short enough), str8,
+    /// str16 or bin8.
+    fn str_of(s: &[u8], enc: u8) -> Vec<u8> {
+        let n = s.len();
+        let mut out = match enc % 4 {
+            0 if n < 32 => vec![0xa0 | n as u8],
+            1 | 0 => vec![0xd9, n as u8],
+            2 => vec![0xda, 0, n as u8],
+            _ => vec![0xc4, n as u8],
+        };
+        out.extend_from_slice(s);
+        out
+    }
+
+    /// An integer in the family picked by `fam` (when it can hold `v`), else the smallest one.
+    fn int_of(v: i64, fam: u8) -> Vec<u8> {
+        let be = v.to_be_bytes();
+        match fam % 9 {
+            0 if (0..128).contains(&v) => vec![v as u8],
+            1 if (-32..0).contains(&v) => vec![v as u8],
+            2 if (0..256).contains(&v) => vec![0xcc, v as u8],
+            3 if (0..65536).contains(&v) => [&[0xcd][..], &be[6..]].concat(),
+            4 if (0..1 << 32).contains(&v) => [&[0xce][..], &be[4..]].concat(),
+            5 if v >= 0 => [&[0xcf][..], &be[..]].concat(),
+            6 if i8::try_from(v).is_ok() => vec![0xd0, v as u8],
+            7 if i32::try_from(v).is_ok() => [&[0xd2][..], &be[4..]].concat(),
+            _ => [&[0xd3][..], &be[..]].concat(),
+        }
+    }
+
+    fn entry() -> impl Strategy<Value = Vec<u8>> {
+        let keys = prop::sample::select(vec![
+            &b"from"[..],
+            b"to",
+            b"gid",
+            b"rid",
+            b"mid",
+            b"mtype",
+            b"msg",
+            b"attrs",
+            b"mtime",
+            b"x",
+            b"endpoint",
+            b"a-long-unknown-key",
+        ]);
+        let value = prop_oneof![
+            (any::<i64>(), any::<u8>()).prop_map(|(v, f)| int_of(v, f)),
+            (-40i64..300, any::<u8>()).prop_map(|(v, f)| int_of(v, f)),
+            (prop::collection::vec(any::<u8>(), 0..40), any::<u8>())
+                .prop_map(|(s, e)| str_of(&s, e)),
+            Just(vec![0xc0]),
+            Just(vec![0x92, 0x01, 0xa1, b'z']),
+            Just(vec![0xcb, 0, 0, 0, 0, 0, 0, 0, 0]),
+        ];
+        (keys, any::<u8>(), value).prop_map(|(k, enc, v)| {
+            // Mostly fixstr keys, as peers send them.
+            let mut e = str_of(k, if enc < 200 { 0 } else { enc });
+            e.extend(v);
+            e
+        })
+    }
+
+    /// A required key with an integer value in any family.
+    fn required_entry(key: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop_oneof![-40i64..300, any::<i64>()],
+            any::<u8>(),
+            any::<u8>(),
+        )
+            .prop_map(move |(v, fam, enc)| {
+                let mut e = str_of(key, if enc < 230 { 0 } else { enc });
+                e.extend(int_of(v, fam));
+                e
+            })
+    }
+
+    /// Payloads: maps of the message keys (the required ones usually present) in any order and
+    /// encoding, plus other entries, with a few byte edits.
+    fn payload() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(
+                prop_oneof![
+                    required_entry(b"from"),
+                    required_entry(b"mid"),
+                    required_entry(b"mtype"),
+                    required_entry(b"to"),
+                    required_entry(b"gid"),
+                    required_entry(b"rid"),
+                ],
+                6,
+            ),
+            prop::collection::vec(entry(), 0..6),
+            any::<u8>(),
+            prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+            any::<prop::sample::Index>(),
+            any::<u8>(),
+        )
+            .prop_perturb(|(required, others, drop, edits, cut, mode), mut rng| {
+                // Always the three required keys, unless `drop` removes one.
+                let mut entries: Vec<Vec<u8>> = Vec::new();
+                for (i, key) in [&b"from"[..], b"mid", b"mtype"].iter().enumerate() {
+                    if usize::from(drop % 8) != i {
+                        let mut e = str_of(key, 0);
+                        e.push((rng.next_u32() % 128) as u8);
+                        entries.push(e);
+                    }
+                }
+                entries.extend(required);
+                entries.extend(others);
+                // Shuffle.
+                for i in (1..entries.len()).rev() {
+                    let j = rng.next_u32() as usize % (i + 1);
+                    entries.swap(i, j);
+                }
+                let mut p = vec![0x80 | entries.len().min(15) as u8];
+                for e in entries.into_iter().take(15) {
+                    p.extend(e);
+                }
+                match mode % 4 {
+                    // Mostly well-formed.
+                    0 | 1 => {}
+                    2 => {
+                        for (at, b) in edits {
+                            let i = at.index(p.len());
+                            p[i] = b;
+                        }
+                    }
+                    _ => p.truncate(cut.index(p.len() + 1)),
+                }
+                p
+            })
+    }
+
+    fn canonical(target_key: &[u8], mtype: i64, msg: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x87];
+        for (k, v) in [
+            (&b"from"[..], int_of(1001, 3)),
+            (target_key, int_of(1002, 3)),
+            (b"mid", int_of(1_700_000_000_123_000_001, 5)),
+            (b"mtype", int_of(mtype, 0)),
+            (b"msg", str_of(msg, 0)),
+            (b"attrs", str_of(b"", 0)),
+            (b"mtime", int_of(1_700_000_000_456, 5)),
+        ] {
+            p.extend(str_of(k, 0));
+            p.extend(v);
+        }
+        p
+    }
+
+    #[test]
+    fn canonical_pushes_take_the_fast_path() {
+        for (t, k) in [
+            (Target::P2P, &b"to"[..]),
+            (Target::Group, b"gid"),
+            (Target::Room, b"rid"),
+        ] {
+            let p = canonical(k, 30, b"hello");
+            let m = decode_message_fast(t, &p).expect("fast path");
+            assert_eq!(Ok(m), decode_message_checked(t, &p));
+            assert_eq!(
+                (m.from, m.to, m.mtype, m.msg),
+                (1001, 1002, 30, &b"hello"[..])
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 2048,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever the fast pass accepts, the exact pass decodes to the same message.
+        #[test]
+        fn fast_pass_agrees_with_the_exact_pass(p in payload()) {
+            for t in TARGETS {
+                let checked = decode_message_checked(t, &p);
+                if let Some(m) = decode_message_fast(t, &p) {
+                    prop_assert_eq!(Ok(m), checked);
+                }
+                prop_assert_eq!(decode_message(t, &p), checked);
+            }
+        }
+    }
 }

@@ -4,6 +4,10 @@ mod read;
 mod write;
 
 pub use read::{Int, MAX_DEPTH, ReadError, Reader};
+pub(crate) use read::{
+    Key, bytes_fast, fixkey_fast, fixkey_word, i64_fast, key_fast, key_word, map_len_fast,
+    read_bytes, read_i64, read_key, read_map_len, skip,
+};
 pub use write::{Counter, Sink, SliceSink, Writer};
 
 /// msgpack marker bytes used by the reader and the writer.
@@ -43,6 +47,7 @@ pub(crate) mod marker {
 }
 
 /// Whether `b` starts a map (`fixmap`, `map16`, `map32`).
+#[inline]
 pub fn is_map_marker(b: u8) -> bool {
     matches!(b, 0x80..=0x8f | marker::MAP16 | marker::MAP32)
 }
