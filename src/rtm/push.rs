@@ -207,18 +207,32 @@ impl Push<'_> {
 }
 
 /// Decodes the payload of push quest `method`.
+#[inline]
 pub fn decode_push<'a>(method: &[u8], payload: &'a [u8]) -> Result<Push<'a>, MessageError> {
     let method = Method::parse(method).ok_or(MessageError::UnknownMethod)?;
     decode_method(method, payload)
 }
 
 /// Decodes the payload of a known push method.
+#[inline]
 pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, MessageError> {
+    let target = match method {
+        Method::PushMsg => Target::P2P,
+        Method::PushGroupMsg => Target::Group,
+        Method::PushRoomMsg => Target::Room,
+        Method::PushBroadcastMsg => Target::Broadcast,
+        _ => return decode_other(method, payload),
+    };
+    match decode_message_fast(target, payload) {
+        Some(m) => Ok(Push::Message(m)),
+        None => decode_message_checked(target, payload).map(Push::Message),
+    }
+}
+
+/// The pushes other than messages.
+#[inline(never)]
+fn decode_other(method: Method, payload: &[u8]) -> Result<Push<'_>, MessageError> {
     match method {
-        Method::PushMsg => decode_message(Target::P2P, payload).map(Push::Message),
-        Method::PushGroupMsg => decode_message(Target::Group, payload).map(Push::Message),
-        Method::PushRoomMsg => decode_message(Target::Room, payload).map(Push::Message),
-        Method::PushBroadcastMsg => decode_message(Target::Broadcast, payload).map(Push::Message),
         Method::PushEvent => decode_event(payload).map(Push::Event),
         Method::Ping | Method::Kickout => {
             // Nothing to read, but the payload must still be a well-formed map.
@@ -240,6 +254,15 @@ pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, 
             Ok(Push::KickoutRoom {
                 rid: required(rid, "rid")?,
             })
+        }
+        Method::PushMsg | Method::PushGroupMsg | Method::PushRoomMsg | Method::PushBroadcastMsg => {
+            let target = match method {
+                Method::PushMsg => Target::P2P,
+                Method::PushGroupMsg => Target::Group,
+                Method::PushRoomMsg => Target::Room,
+                _ => Target::Broadcast,
+            };
+            decode_message(target, payload).map(Push::Message)
         }
     }
 }
@@ -270,8 +293,75 @@ pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, Mes
     }
 }
 
+/// The fast pass: the server's own layout first, then any layout.
 #[inline(always)]
 fn decode_message_fast(target: Target, payload: &[u8]) -> Option<Message<'_>> {
+    match decode_message_canonical(target, payload) {
+        Some(m) => Some(m),
+        None => decode_message_any_order(target, payload),
+    }
+}
+
+/// Checks that `rest` starts with the fixstr key whose [`fixkey_word`] is `word` and whose
+/// encoding is `len` bytes (marker and name); returns the bytes after it.
+///
+/// [`fixkey_word`]: crate::wire::msgpack::fixkey_word
+#[inline(always)]
+fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
+    let w = match rest.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => fixkey_fast(rest)?.0,
+    };
+    if w & (u64::MAX >> (64 - 8 * len)) == word {
+        rest.get(len..)
+    } else {
+        None
+    }
+}
+
+/// A message push in the layout the RTM server writes: a fixmap of `from`, the target key,
+/// `mid`, `mtype`, `msg`, `attrs`, `mtime`, in that order, with fixstr keys (no target key for
+/// a broadcast). Straight-line code: each key is one masked compare. `None` for any other
+/// layout, which the general loop then decodes.
+#[inline(always)]
+fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_>> {
+    let (head, target_word, target_len): (u8, u64, usize) = match target {
+        Target::P2P => (0x87, fixkeys::TO, 3),
+        Target::Group => (0x87, fixkeys::GID, 4),
+        Target::Room => (0x87, fixkeys::RID, 4),
+        Target::Broadcast => (0x86, 0, 0),
+    };
+    let (&n, rest) = payload.split_first()?;
+    if n != head {
+        return None;
+    }
+    let rest = expect_key(rest, fixkeys::FROM, 5)?;
+    let (from, rest) = i64_fast(rest)?;
+    let (to, rest) = if target_len == 0 {
+        (0, rest)
+    } else {
+        i64_fast(expect_key(rest, target_word, target_len)?)?
+    };
+    let (mid, rest) = i64_fast(expect_key(rest, fixkeys::MID, 4)?)?;
+    let (mtype, rest) = i64_fast(expect_key(rest, fixkeys::MTYPE, 6)?)?;
+    let (msg, rest) = bytes_fast(expect_key(rest, fixkeys::MSG, 4)?)?;
+    let (attrs, rest) = bytes_fast(expect_key(rest, fixkeys::ATTRS, 6)?)?;
+    let (mtime, _) = i64_fast(expect_key(rest, fixkeys::MTIME, 6)?)?;
+    Some(Message {
+        target,
+        from,
+        to,
+        mid,
+        mtype: i8::try_from(mtype).ok()?,
+        msg,
+        attrs,
+        mtime,
+    })
+}
+
+/// The fast pass for keys in any order (and unknown keys).
+#[inline(always)]
+fn decode_message_any_order(target: Target, payload: &[u8]) -> Option<Message<'_>> {
     let target_word = match target {
         Target::P2P => fixkeys::TO,
         Target::Group => fixkeys::GID,
@@ -558,6 +648,51 @@ mod tests {
         p
     }
 
+    /// The server's layout with values in any family or encoding, and a few byte edits.
+    fn canonical_payload() -> impl Strategy<Value = (Target, Vec<u8>)> {
+        (
+            prop::sample::select(TARGETS.to_vec()),
+            prop::collection::vec((prop_oneof![-40i64..300, any::<i64>()], any::<u8>()), 5),
+            prop::collection::vec((prop::collection::vec(any::<u8>(), 0..300), any::<u8>()), 2),
+            prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..2),
+            any::<prop::sample::Index>(),
+            any::<u8>(),
+        )
+            .prop_map(|(t, ints, strs, edits, cut, mode)| {
+                let target_key: &[u8] = match t {
+                    Target::P2P => b"to",
+                    Target::Group => b"gid",
+                    Target::Room => b"rid",
+                    Target::Broadcast => b"",
+                };
+                let mut p = vec![if target_key.is_empty() { 0x86 } else { 0x87 }];
+                let mut put = |k: &[u8], v: Vec<u8>| {
+                    p.extend(str_of(k, 0));
+                    p.extend(v);
+                };
+                put(b"from", int_of(ints[0].0, ints[0].1));
+                if !target_key.is_empty() {
+                    put(target_key, int_of(ints[1].0, ints[1].1));
+                }
+                put(b"mid", int_of(ints[2].0, ints[2].1));
+                put(b"mtype", int_of(ints[3].0 % 200, ints[3].1));
+                put(b"msg", str_of(&strs[0].0, strs[0].1));
+                put(b"attrs", str_of(&strs[1].0, strs[1].1));
+                put(b"mtime", int_of(ints[4].0, ints[4].1));
+                match mode % 4 {
+                    0 | 1 => {}
+                    2 => {
+                        for (at, b) in edits {
+                            let i = at.index(p.len());
+                            p[i] = b;
+                        }
+                    }
+                    _ => p.truncate(cut.index(p.len() + 1)),
+                }
+                (t, p)
+            })
+    }
+
     #[test]
     fn canonical_pushes_take_the_fast_path() {
         for (t, k) in [
@@ -566,7 +701,7 @@ mod tests {
             (Target::Room, b"rid"),
         ] {
             let p = canonical(k, 30, b"hello");
-            let m = decode_message_fast(t, &p).expect("fast path");
+            let m = decode_message_canonical(t, &p).expect("fast path");
             assert_eq!(Ok(m), decode_message_checked(t, &p));
             assert_eq!(
                 (m.from, m.to, m.mtype, m.msg),
@@ -592,6 +727,17 @@ mod tests {
                 }
                 prop_assert_eq!(decode_message(t, &p), checked);
             }
+        }
+
+        /// Whatever the straight-line pass accepts, both other passes decode the same way.
+        #[test]
+        fn canonical_pass_agrees_with_the_exact_pass((t, p) in canonical_payload()) {
+            let checked = decode_message_checked(t, &p);
+            if let Some(m) = decode_message_canonical(t, &p) {
+                prop_assert_eq!(Ok(m), checked);
+                prop_assert_eq!(decode_message_any_order(t, &p), Some(m));
+            }
+            prop_assert_eq!(decode_message(t, &p), checked);
         }
     }
 }

@@ -230,6 +230,7 @@ pub fn parse_header(input: &[u8]) -> Result<Status<Header>, FrameError> {
 ///
 /// A frame longer than `max_len` is refused as soon as its header is complete, before its body
 /// arrives. Bytes after the frame are left for the next call.
+#[inline]
 pub fn parse_frame(input: &[u8], max_len: usize) -> Result<Status<Frame<'_>>, FrameError> {
     let header = match parse_header(input)? {
         Status::Complete(h, _) => h,

@@ -39,14 +39,15 @@ fn loop_ours_decode(frame: &[u8], n: u64) {
     let mut scratch = [0u8; SCRATCH_LEN];
     for _ in 0..n {
         let decoded = ours_decode(black_box(frame), &mut scratch);
-        let _ = black_box(decoded);
+        black_box(&decoded);
     }
 }
 
 #[inline(never)]
 fn loop_ours_decode_push(frame: &[u8], n: u64) {
     for _ in 0..n {
-        let _ = black_box(ours_decode_push(black_box(frame)));
+        let decoded = ours_decode_push(black_box(frame));
+        black_box(&decoded);
     }
 }
 
