@@ -1,0 +1,574 @@
+/*
+ * rtm-listen C++17 adapter: header-only, over the C ABI in rtm_listen.h.
+ *
+ * - rtm::RTMServerPushMonitor: the virtuals of the official C++ SDK's monitor (same names),
+ *   each a default no-op, plus extra virtuals for the client-protocol pushes (broadcast,
+ *   kickout, kickoutRoom), command completion, restoration and undecodable pushes.
+ * - rtm::Listener: owns the listener storage inline (no heap), calls the monitor.
+ *   Non-copyable and non-movable: the C side calls back with a pointer to it.
+ *
+ * Two modes:
+ *
+ * - Default (zero allocation): strings are std::string_view and RTMMessage is a view whose
+ *   strings and info pointers are valid only during the callback. `message` and `attrs` are
+ *   exactly as received; a translated chat's `message` is the raw translation JSON and its
+ *   parsed fields are in `translatedInfo`.
+ * - `#define RTM_LISTEN_OFFICIAL_COMPAT` before including: the official signatures
+ *   (`const std::string&`, `RTMMessage message` by value, `pushEvent(int32_t pid, ...)`),
+ *   std::string fields, std::shared_ptr<TranslatedInfo> / std::shared_ptr<FileInfo>, and the
+ *   official SDK's rewriting of the message (reference §7.4, §7.5): a translated chat's
+ *   `message` becomes targetText (sourceText if targetText is empty); a file message's
+ *   `message` is cleared and its `attrs` replaced by `custom` when present (an object or
+ *   array as its JSON text, a string unescaped). This mode allocates (C++ side only).
+ *
+ * Callbacks run inside Listener calls. A callback must not call back into the same Listener
+ * (the call returns RTM_ERR_BUSY). An exception thrown by a callback is caught at the C
+ * boundary (it must never unwind through the library), the remaining callbacks of that call
+ * still run, and the first exception is rethrown from the Listener call once the library has
+ * returned.
+ *
+ * The driving loop is the C one (see README.md, "Using from C and C++"): feed received bytes
+ * with receive(), send what transmit() returns and report it with transmitDone(), call
+ * handleTimeout() at nextTimeout(), reconnect at reconnectAt() after closed().
+ */
+
+#ifndef RTM_LISTEN_HPP
+#define RTM_LISTEN_HPP
+
+#include "rtm_listen.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#ifdef RTM_LISTEN_OFFICIAL_COMPAT
+#include <memory>
+#endif
+
+/* Upper bound on the ids (all kinds together) the std::set overloads copy onto the stack.
+ * Larger sets get RTM_ERR_TOO_MANY_IDS; pass an rtm_ids to the raw overloads instead. */
+#ifndef RTM_LISTEN_HPP_MAX_SET_IDS
+#define RTM_LISTEN_HPP_MAX_SET_IDS 256
+#endif
+
+namespace rtm {
+
+/* The status codes of rtm_listen.h, as a type with a readable description. */
+using Status = rtm_status;
+
+inline const char *statusString(Status status) noexcept { return rtm_status_str(status); }
+
+/* A C byte string as a string_view (valid as long as the C string is). */
+inline std::string_view view(rtm_str s) noexcept {
+    return std::string_view(reinterpret_cast<const char *>(s.ptr), s.len);
+}
+
+/* A string_view as a borrowed C byte string. */
+inline rtm_str cstr(std::string_view s) noexcept {
+    static const uint8_t empty = 0;
+    rtm_str r;
+    r.ptr = s.empty() ? &empty : reinterpret_cast<const uint8_t *>(s.data());
+    r.len = s.size();
+    return r;
+}
+
+/* What an RTM mtype is, as the library classifies it (30 chat, 31 audio, 32 command,
+ * 40..50 file, anything else a generic message). Used to split broadcasts. */
+enum class Category { Message, Chat, Audio, Cmd, File };
+
+inline Category categoryOf(int8_t messageType) noexcept {
+    if (messageType == 30) return Category::Chat;
+    if (messageType == 31) return Category::Audio;
+    if (messageType == 32) return Category::Cmd;
+    if (messageType >= 40 && messageType <= 50) return Category::File;
+    return Category::Message;
+}
+
+#ifndef RTM_LISTEN_OFFICIAL_COMPAT
+
+/* ---- Default mode: views, no allocation. ---- */
+
+/* Translation carried by a translated chat (official TranslatedInfo). */
+struct TranslatedInfo {
+    std::string_view sourceLanguage;
+    std::string_view targetLanguage;
+    std::string_view sourceText;
+    std::string_view targetText;
+};
+
+/* What a file message describes (official FileInfo, plus the raw `custom`). */
+struct FileInfo {
+    std::string_view url;
+    std::string_view surl;
+    std::string_view language;
+    int64_t size = 0;
+    int64_t duration = 0;
+    bool isRTMAudio = false;
+    bool hasCustom = false;
+    std::string_view custom; /* attrs.custom: a string unescaped, else its JSON text */
+};
+
+/* A message push (official RTMMessage), valid only during the callback. */
+struct RTMMessage {
+    int64_t fromUid = 0;
+    int64_t toId = 0;
+    int8_t messageType = 0;
+    int64_t messageId = 0;
+    std::string_view message; /* as received (text or binary) */
+    std::string_view attrs;   /* as received */
+    int64_t modifiedTime = 0;
+    const TranslatedInfo *translatedInfo = nullptr; /* translated chat, else nullptr */
+    const FileInfo *fileInfo = nullptr;             /* file message, else nullptr */
+};
+
+using StringArg = std::string_view;
+using MessageArg = const RTMMessage &;
+using EventInt = int64_t;
+
+#else /* RTM_LISTEN_OFFICIAL_COMPAT */
+
+/* ---- Compatibility mode: the official types and signatures. ---- */
+
+struct TranslatedInfo {
+    std::string sourceLanguage;
+    std::string targetLanguage;
+    std::string sourceText;
+    std::string targetText;
+};
+
+struct FileInfo {
+    std::string url;
+    std::string surl;
+    std::string language;
+    int32_t size = 0;
+    int32_t duration = 0;
+    bool isRTMAudio = false;
+};
+
+struct RTMMessage {
+    int64_t fromUid = 0;
+    int64_t toId = 0;
+    int8_t messageType = 0;
+    int64_t messageId = 0;
+    std::string message;
+    std::string attrs;
+    int64_t modifiedTime = 0;
+    std::shared_ptr<TranslatedInfo> translatedInfo;
+    std::shared_ptr<FileInfo> fileInfo;
+};
+
+using StringArg = const std::string &;
+using MessageArg = RTMMessage;
+using EventInt = int32_t;
+
+#endif /* RTM_LISTEN_OFFICIAL_COMPAT */
+
+/* The monitor. Every virtual is a no-op by default; override the ones you need. */
+class RTMServerPushMonitor {
+public:
+    virtual ~RTMServerPushMonitor() = default;
+
+    /* The official virtuals. */
+    virtual void connected(StringArg /*endpoint*/, bool /*connected*/, bool /*isReconnect*/) {}
+    virtual void closed(StringArg /*endpoint*/, bool /*causedByError*/, bool /*isReconnect*/) {}
+    virtual void pushP2PMessage(MessageArg /*message*/) {}
+    virtual void pushGroupMessage(MessageArg /*message*/) {}
+    virtual void pushRoomMessage(MessageArg /*message*/) {}
+    virtual void pushP2PFile(MessageArg /*message*/) {}
+    virtual void pushGroupFile(MessageArg /*message*/) {}
+    virtual void pushRoomFile(MessageArg /*message*/) {}
+    virtual void pushP2PChat(MessageArg /*message*/) {}
+    virtual void pushP2PAudio(MessageArg /*message*/) {}
+    virtual void pushP2PCmd(MessageArg /*message*/) {}
+    virtual void pushGroupChat(MessageArg /*message*/) {}
+    virtual void pushGroupAudio(MessageArg /*message*/) {}
+    virtual void pushGroupCmd(MessageArg /*message*/) {}
+    virtual void pushRoomChat(MessageArg /*message*/) {}
+    virtual void pushRoomAudio(MessageArg /*message*/) {}
+    virtual void pushRoomCmd(MessageArg /*message*/) {}
+    /* Default mode: pid and time as int64_t; compat mode: int32_t as in the official SDK. */
+    virtual void pushEvent(EventInt /*pid*/, StringArg /*event*/, int64_t /*uid*/, EventInt /*time*/,
+                           StringArg /*endpoint*/, StringArg /*data*/) {}
+    virtual void ping() {}
+
+    /* Client-protocol pushes (pushbroadcastmsg split by mtype like the others; kickout;
+     * kickoutroom). */
+    virtual void pushBroadcastMessage(MessageArg /*message*/) {}
+    virtual void pushBroadcastFile(MessageArg /*message*/) {}
+    virtual void pushBroadcastChat(MessageArg /*message*/) {}
+    virtual void pushBroadcastAudio(MessageArg /*message*/) {}
+    virtual void pushBroadcastCmd(MessageArg /*message*/) {}
+    virtual void kickout() {}
+    virtual void kickoutRoom(int64_t /*roomId*/) {}
+
+    /* A listen command completed: code 0 on success, the peer's FPNN/RTM code, 20003 timeout,
+     * 20002 connection closed, 20012 not connected. */
+    virtual void commandCompleted(uint32_t /*requestId*/, int64_t /*code*/, StringArg /*ex*/) {}
+    /* Listen restoration after a reconnect finished (code 0 when fully restored). */
+    virtual void restored(int64_t /*code*/) {}
+    /* A push could not be decoded or had an unknown method; it was answered with code. */
+    virtual void badPush(StringArg /*method*/, int64_t /*code*/) {}
+};
+
+/* One listener: caller-owned storage inline, a monitor reference, the driving calls. */
+class Listener {
+public:
+    /* pid/secret: the project's credentials (secret at most 64 bytes); entropy: a few random
+     * bits; timeouts 0 mean the defaults (30 s quest timeout, 20 s ping interval). Check
+     * initStatus() (or operator bool): on failure every other call returns RTM_ERR_UNINIT. */
+    Listener(uint32_t pid, std::string_view secret, uint64_t entropy, RTMServerPushMonitor &monitor,
+             uint32_t questTimeoutMs = 0, uint32_t pingIntervalMs = 0) noexcept
+        : monitor_(monitor) {
+        rtm_config config{};
+        config.pid = pid;
+        config.secret = cstr(secret);
+        config.entropy = entropy;
+        config.quest_timeout_ms = questTimeoutMs;
+        config.ping_interval_ms = pingIntervalMs;
+        config.monitor = makeMonitor(this);
+        init_ = rtm_listener_init(&storage_, sizeof storage_, &config);
+    }
+
+    ~Listener() { rtm_listener_deinit(&storage_); }
+
+    Listener(const Listener &) = delete;
+    Listener &operator=(const Listener &) = delete;
+    Listener(Listener &&) = delete;
+    Listener &operator=(Listener &&) = delete;
+
+    Status initStatus() const noexcept { return init_; }
+    explicit operator bool() const noexcept { return init_ == RTM_OK; }
+
+    /* The C handle, for the C functions. */
+    rtm_listener *native() noexcept { return &storage_; }
+
+    Status setUnixTime(uint64_t nowMs, int64_t unixMs) {
+        return done(rtm_listener_set_unix_time(&storage_, nowMs, unixMs));
+    }
+
+    /* The transport connected (listen state is restored, queued commands are sent). */
+    Status connected(uint64_t nowMs, std::string_view endpoint = std::string_view()) {
+        return done(rtm_listener_connected(&storage_, nowMs, cstr(endpoint)));
+    }
+
+    Status connectFailed(uint64_t nowMs) { return done(rtm_listener_connect_failed(&storage_, nowMs)); }
+
+    Status closed(uint64_t nowMs, bool causedByError) {
+        return done(rtm_listener_closed(&storage_, nowMs, causedByError));
+    }
+
+    /* Feeds bytes; `consumed` says how many were taken (fewer when full: send transmit(), then
+     * feed the rest). RTM_CLOSE: close the transport, then call closed(). */
+    Status receive(uint64_t nowMs, const void *data, size_t len, size_t &consumed) {
+        return done(rtm_listener_receive(&storage_, nowMs, static_cast<const uint8_t *>(data), len,
+                                         &consumed));
+    }
+
+    Status handleTimeout(uint64_t nowMs) { return done(rtm_listener_handle_timeout(&storage_, nowMs)); }
+
+    /* The bytes to send, valid until the next call on this listener. */
+    Status transmit(const uint8_t *&data, size_t &len) noexcept {
+        return rtm_listener_transmit(&storage_, &data, &len);
+    }
+
+    /* The bytes to send as a view (empty on error). */
+    std::string_view transmit() noexcept {
+        const uint8_t *data = nullptr;
+        size_t len = 0;
+        if (rtm_listener_transmit(&storage_, &data, &len) != RTM_OK) return std::string_view();
+        return std::string_view(reinterpret_cast<const char *>(data), len);
+    }
+
+    Status transmitDone(size_t n) { return done(rtm_listener_transmit_done(&storage_, n)); }
+
+    /* When handleTimeout() has work next, or nothing. */
+    std::optional<uint64_t> nextTimeout() noexcept {
+        uint64_t at = 0;
+        if (rtm_listener_next_timeout(&storage_, &at) == RTM_OK) return at;
+        return std::nullopt;
+    }
+
+    /* When to reconnect after closed()/connectFailed(), or nothing while connected. */
+    std::optional<uint64_t> reconnectAt() noexcept {
+        uint64_t at = 0;
+        if (rtm_listener_reconnect_at(&storage_, &at) == RTM_OK) return at;
+        return std::nullopt;
+    }
+
+    /* Listen commands with raw lists (any contiguous storage; no copy). */
+    Status addListen(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
+        uint32_t id = 0;
+        return done(rtm_listen_add(&storage_, nowMs, &ids, requestId ? requestId : &id));
+    }
+    Status removeListen(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
+        uint32_t id = 0;
+        return done(rtm_listen_remove(&storage_, nowMs, &ids, requestId ? requestId : &id));
+    }
+    Status setListen(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
+        uint32_t id = 0;
+        return done(rtm_listen_set(&storage_, nowMs, &ids, requestId ? requestId : &id));
+    }
+
+    /* Listen commands with the official SDK's sets (copied onto the stack, no heap). */
+    Status addListen(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
+                     const std::set<int64_t> &userIds, const std::set<std::string> &events,
+                     uint32_t *requestId = nullptr) {
+        return withSets(rtm_listen_add, nowMs, groupIds, roomIds, userIds, events, requestId);
+    }
+    Status removeListen(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
+                        const std::set<int64_t> &userIds, const std::set<std::string> &events,
+                        uint32_t *requestId = nullptr) {
+        return withSets(rtm_listen_remove, nowMs, groupIds, roomIds, userIds, events, requestId);
+    }
+    Status setListen(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
+                     const std::set<int64_t> &userIds, const std::set<std::string> &events,
+                     uint32_t *requestId = nullptr) {
+        return withSets(rtm_listen_set, nowMs, groupIds, roomIds, userIds, events, requestId);
+    }
+
+    /* setlisten with the four "all" flags. */
+    Status setListen(uint64_t nowMs, bool allGroup, bool allRoom, bool allP2P, bool allEvent,
+                     uint32_t *requestId = nullptr) {
+        uint32_t id = 0;
+        return done(rtm_listen_set_all(&storage_, nowMs, allGroup, allRoom, allP2P, allEvent,
+                                       requestId ? requestId : &id));
+    }
+
+private:
+    using ListenFn = rtm_status (*)(rtm_listener *, uint64_t, const rtm_ids *, uint32_t *);
+
+    Status withSets(ListenFn fn, uint64_t nowMs, const std::set<int64_t> &gids, const std::set<int64_t> &rids,
+                    const std::set<int64_t> &uids, const std::set<std::string> &events, uint32_t *requestId) {
+        if (gids.size() + rids.size() + uids.size() > RTM_LISTEN_HPP_MAX_SET_IDS) return RTM_ERR_TOO_MANY_IDS;
+        /* Only login and logout exist: a set of more than two names holds an unsupported one. */
+        if (events.size() > 2) return RTM_ERR_UNSUPPORTED_EVENT;
+        int64_t ids[RTM_LISTEN_HPP_MAX_SET_IDS];
+        rtm_str names[2];
+        size_t n = 0;
+        rtm_ids list{};
+        list.gids = ids + n;
+        for (int64_t id : gids) ids[n++] = id;
+        list.gids_len = gids.size();
+        list.rids = ids + n;
+        for (int64_t id : rids) ids[n++] = id;
+        list.rids_len = rids.size();
+        list.uids = ids + n;
+        for (int64_t id : uids) ids[n++] = id;
+        list.uids_len = uids.size();
+        size_t e = 0;
+        for (const std::string &name : events) names[e++] = cstr(name);
+        list.events = names;
+        list.events_len = e;
+        uint32_t id = 0;
+        return done(fn(&storage_, nowMs, &list, requestId ? requestId : &id));
+    }
+
+    /* Rethrows the first exception a callback threw during the call that returned `status`. */
+    Status done(Status status) {
+#if defined(__cpp_exceptions)
+        if (error_) {
+            std::exception_ptr e = error_;
+            error_ = nullptr;
+            std::rethrow_exception(e);
+        }
+#endif
+        return status;
+    }
+
+    static Listener &self(void *user) noexcept { return *static_cast<Listener *>(user); }
+
+    /* Runs f(monitor) and keeps the first exception instead of letting it reach C. */
+    template <typename F>
+    static void guard(void *user, F &&f) noexcept {
+        Listener &l = self(user);
+#if defined(__cpp_exceptions)
+        try {
+            f(l.monitor_);
+        } catch (...) {
+            if (!l.error_) l.error_ = std::current_exception();
+        }
+#else
+        f(l.monitor_);
+#endif
+    }
+
+#ifndef RTM_LISTEN_OFFICIAL_COMPAT
+    using Str = std::string_view;
+    static Str str(rtm_str s) { return view(s); }
+
+    template <typename F>
+    static void withMessage(const rtm_message *m, F &&f) {
+        RTMMessage msg;
+        msg.fromUid = m->from_uid;
+        msg.toId = m->to_id;
+        msg.messageType = m->message_type;
+        msg.messageId = m->message_id;
+        msg.message = view(m->message);
+        msg.attrs = view(m->attrs);
+        msg.modifiedTime = m->modified_time;
+        TranslatedInfo t;
+        if (const rtm_translated_info *ti = m->translated_info) {
+            t.sourceLanguage = view(ti->source_language);
+            t.targetLanguage = view(ti->target_language);
+            t.sourceText = view(ti->source_text);
+            t.targetText = view(ti->target_text);
+            msg.translatedInfo = &t;
+        }
+        FileInfo fi;
+        if (const rtm_file_info *f0 = m->file_info) {
+            fi.url = view(f0->url);
+            fi.surl = view(f0->surl);
+            fi.language = view(f0->language);
+            fi.size = f0->size;
+            fi.duration = f0->duration;
+            fi.isRTMAudio = f0->is_rtm_audio;
+            fi.hasCustom = f0->has_custom;
+            fi.custom = view(f0->custom);
+            msg.fileInfo = &fi;
+        }
+        f(static_cast<const RTMMessage &>(msg));
+    }
+#else
+    using Str = std::string;
+    static Str str(rtm_str s) { return Str(view(s)); }
+
+    template <typename F>
+    static void withMessage(const rtm_message *m, F &&f) {
+        RTMMessage msg;
+        msg.fromUid = m->from_uid;
+        msg.toId = m->to_id;
+        msg.messageType = m->message_type;
+        msg.messageId = m->message_id;
+        msg.message = std::string(view(m->message));
+        msg.attrs = std::string(view(m->attrs));
+        msg.modifiedTime = m->modified_time;
+        if (const rtm_translated_info *ti = m->translated_info) {
+            auto t = std::make_shared<TranslatedInfo>();
+            t->sourceLanguage = std::string(view(ti->source_language));
+            t->targetLanguage = std::string(view(ti->target_language));
+            t->sourceText = std::string(view(ti->source_text));
+            t->targetText = std::string(view(ti->target_text));
+            /* Official SDK (reference §7.4): the text to show replaces the JSON. */
+            msg.message = t->targetText.empty() ? t->sourceText : t->targetText;
+            msg.translatedInfo = std::move(t);
+        }
+        if (const rtm_file_info *f0 = m->file_info) {
+            auto fi = std::make_shared<FileInfo>();
+            fi->url = std::string(view(f0->url));
+            fi->surl = std::string(view(f0->surl));
+            fi->language = std::string(view(f0->language));
+            fi->size = static_cast<int32_t>(f0->size);
+            fi->duration = static_cast<int32_t>(f0->duration);
+            fi->isRTMAudio = f0->is_rtm_audio;
+            /* Official SDK (reference §7.5): message cleared, attrs = custom when present. */
+            msg.message.clear();
+            if (f0->has_custom) msg.attrs = std::string(view(f0->custom));
+            msg.fileInfo = std::move(fi);
+        }
+        f(std::move(msg));
+    }
+#endif
+
+    using Mfn = void (RTMServerPushMonitor::*)(MessageArg);
+
+    template <Mfn fn>
+    static void onMessage(void *user, const rtm_message *m) noexcept {
+        guard(user, [m](RTMServerPushMonitor &mon) {
+            withMessage(m, [&mon](MessageArg msg) { (mon.*fn)(std::move(msg)); });
+        });
+    }
+
+    static void onBroadcast(void *user, const rtm_message *m) noexcept {
+        Mfn fn = &RTMServerPushMonitor::pushBroadcastMessage;
+        switch (categoryOf(m->message_type)) {
+        case Category::Chat: fn = &RTMServerPushMonitor::pushBroadcastChat; break;
+        case Category::Audio: fn = &RTMServerPushMonitor::pushBroadcastAudio; break;
+        case Category::Cmd: fn = &RTMServerPushMonitor::pushBroadcastCmd; break;
+        case Category::File: fn = &RTMServerPushMonitor::pushBroadcastFile; break;
+        case Category::Message: break;
+        }
+        guard(user, [m, fn](RTMServerPushMonitor &mon) {
+            withMessage(m, [&mon, fn](MessageArg msg) { (mon.*fn)(std::move(msg)); });
+        });
+    }
+
+    static void onConnected(void *user, rtm_str endpoint, bool ok, bool isReconnect) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.connected(str(endpoint), ok, isReconnect); });
+    }
+    static void onClosed(void *user, rtm_str endpoint, bool byError, bool isReconnect) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.closed(str(endpoint), byError, isReconnect); });
+    }
+    static void onEvent(void *user, int64_t pid, rtm_str event, int64_t uid, int64_t time, rtm_str endpoint,
+                        rtm_str data) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) {
+            mon.pushEvent(static_cast<EventInt>(pid), str(event), uid, static_cast<EventInt>(time), str(endpoint),
+                          str(data));
+        });
+    }
+    static void onPing(void *user) noexcept {
+        guard(user, [](RTMServerPushMonitor &mon) { mon.ping(); });
+    }
+    static void onKickout(void *user) noexcept {
+        guard(user, [](RTMServerPushMonitor &mon) { mon.kickout(); });
+    }
+    static void onKickoutRoom(void *user, int64_t rid) noexcept {
+        guard(user, [rid](RTMServerPushMonitor &mon) { mon.kickoutRoom(rid); });
+    }
+    static void onCompleted(void *user, uint32_t requestId, int64_t code, rtm_str ex) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.commandCompleted(requestId, code, str(ex)); });
+    }
+    static void onRestored(void *user, int64_t code) noexcept {
+        guard(user, [code](RTMServerPushMonitor &mon) { mon.restored(code); });
+    }
+    static void onBadPush(void *user, rtm_str method, int64_t code) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.badPush(str(method), code); });
+    }
+
+    static rtm_monitor makeMonitor(Listener *self) noexcept {
+        using M = RTMServerPushMonitor;
+        rtm_monitor m{};
+        m.user = self;
+        m.connected = &onConnected;
+        m.closed = &onClosed;
+        m.push_p2p_message = &onMessage<&M::pushP2PMessage>;
+        m.push_group_message = &onMessage<&M::pushGroupMessage>;
+        m.push_room_message = &onMessage<&M::pushRoomMessage>;
+        m.push_p2p_file = &onMessage<&M::pushP2PFile>;
+        m.push_group_file = &onMessage<&M::pushGroupFile>;
+        m.push_room_file = &onMessage<&M::pushRoomFile>;
+        m.push_p2p_chat = &onMessage<&M::pushP2PChat>;
+        m.push_p2p_audio = &onMessage<&M::pushP2PAudio>;
+        m.push_p2p_cmd = &onMessage<&M::pushP2PCmd>;
+        m.push_group_chat = &onMessage<&M::pushGroupChat>;
+        m.push_group_audio = &onMessage<&M::pushGroupAudio>;
+        m.push_group_cmd = &onMessage<&M::pushGroupCmd>;
+        m.push_room_chat = &onMessage<&M::pushRoomChat>;
+        m.push_room_audio = &onMessage<&M::pushRoomAudio>;
+        m.push_room_cmd = &onMessage<&M::pushRoomCmd>;
+        m.push_event = &onEvent;
+        m.ping = &onPing;
+        m.push_broadcast = &onBroadcast;
+        m.kickout = &onKickout;
+        m.kickout_room = &onKickoutRoom;
+        m.completed = &onCompleted;
+        m.restored = &onRestored;
+        m.bad_push = &onBadPush;
+        return m;
+    }
+
+    rtm_listener storage_{};
+    RTMServerPushMonitor &monitor_;
+    Status init_ = RTM_ERR_UNINIT;
+#if defined(__cpp_exceptions)
+    std::exception_ptr error_;
+#endif
+};
+
+} /* namespace rtm */
+
+#endif /* RTM_LISTEN_HPP */
