@@ -9,7 +9,7 @@
 //! the caller's [`Scratch`]. On any error the caller keeps the raw text: nothing here can fail
 //! in a way that loses the message.
 
-use crate::wire::json::{JsonError, Scratch, Value, for_each_member};
+use crate::wire::json::{JsonError, Scratch, Value, for_each_member, for_each_member_nested};
 
 /// The translation carried by a translated chat message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -111,18 +111,19 @@ pub fn parse_file_info<'a>(
         Ok(())
     })?;
     let mut attrs_info = info;
-    let parsed = for_each_member(attrs, |key, value| {
+    // One pass over attrs: the `rtm` object is walked while it is validated.
+    let parsed = for_each_member_nested(attrs, |key, member| {
         if key.eq_str("custom") {
-            attrs_info.custom = Some(match value {
+            attrs_info.custom = Some(match member.value()? {
                 Value::Str(s) => s.value(scratch)?,
                 Value::Number(t) | Value::Object(t) | Value::Array(t) => t,
                 Value::Bool(true) => b"true",
                 Value::Bool(false) => b"false",
                 Value::Null => b"null",
             });
-        } else if let (true, Value::Object(rtm)) = (key.eq_str("rtm"), value) {
-            for_each_member(rtm, |k, v| {
-                match (k.raw(), v) {
+        } else if key.eq_str("rtm") {
+            member.object(|k, member| {
+                match (k.raw(), member.value()?) {
                     (b"type", Value::Str(s)) => attrs_info.is_rtm_audio = s.eq_str("audiomsg"),
                     (b"lang", Value::Str(s)) => attrs_info.language = s.value(scratch)?,
                     (b"duration", v) => attrs_info.duration = v.as_i64().unwrap_or(0),
@@ -130,6 +131,8 @@ pub fn parse_file_info<'a>(
                 }
                 Ok(())
             })?;
+        } else {
+            member.value()?;
         }
         Ok(())
     });
@@ -183,5 +186,116 @@ mod tests {
         .unwrap();
         assert_eq!((f.url, f.surl, f.custom), (&b"u"[..], &b"s"[..], None));
         assert!(parse_file_info(b"{bad", b"{}", &mut Scratch::new(&mut buf)).is_err());
+    }
+
+    /// The parsers as they were before the single-pass scanner, on the reference scanner.
+    mod old {
+        use super::super::{FileInfo, TranslatedInfo};
+        use crate::wire::json::reference;
+        use crate::wire::json::{JsonError, Scratch, Value};
+
+        pub(super) fn parse_translated<'a>(
+            msg: &'a [u8],
+            scratch: &mut Scratch<'a>,
+        ) -> Result<TranslatedInfo<'a>, JsonError> {
+            let mut t = TranslatedInfo::default();
+            let mut found = false;
+            reference::for_each_member(msg, |key, value| {
+                let Value::Str(s) = value else {
+                    return Ok(());
+                };
+                let slot = match key.raw() {
+                    b"source" => &mut t.source_language,
+                    b"target" => &mut t.target_language,
+                    b"sourceText" => &mut t.source_text,
+                    b"targetText" => &mut t.target_text,
+                    _ => return Ok(()),
+                };
+                *slot = s.value(scratch)?;
+                found = true;
+                Ok(())
+            })?;
+            if found {
+                Ok(t)
+            } else {
+                Err(JsonError::NotObject)
+            }
+        }
+        pub(super) fn parse_file_info<'a>(
+            msg: &'a [u8],
+            attrs: &'a [u8],
+            scratch: &mut Scratch<'a>,
+        ) -> Result<FileInfo<'a>, JsonError> {
+            let mut info = FileInfo::default();
+            reference::for_each_member(msg, |key, value| {
+                match (key.raw(), value) {
+                    (b"url", Value::Str(s)) => info.url = s.value(scratch)?,
+                    (b"surl", Value::Str(s)) => info.surl = s.value(scratch)?,
+                    (b"size", v) => info.size = v.as_i64().unwrap_or(0),
+                    _ => {}
+                }
+                Ok(())
+            })?;
+            let mut attrs_info = info;
+            let parsed = reference::for_each_member(attrs, |key, value| {
+                if key.eq_str("custom") {
+                    attrs_info.custom = Some(match value {
+                        Value::Str(s) => s.value(scratch)?,
+                        Value::Number(t) | Value::Object(t) | Value::Array(t) => t,
+                        Value::Bool(true) => b"true",
+                        Value::Bool(false) => b"false",
+                        Value::Null => b"null",
+                    });
+                } else if let (true, Value::Object(rtm)) = (key.eq_str("rtm"), value) {
+                    reference::for_each_member(rtm, |k, v| {
+                        match (k.raw(), v) {
+                            (b"type", Value::Str(s)) => {
+                                attrs_info.is_rtm_audio = s.eq_str("audiomsg")
+                            }
+                            (b"lang", Value::Str(s)) => attrs_info.language = s.value(scratch)?,
+                            (b"duration", v) => attrs_info.duration = v.as_i64().unwrap_or(0),
+                            _ => {}
+                        }
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            });
+            // Malformed attrs leave only the msg-derived fields.
+            Ok(if parsed.is_ok() { attrs_info } else { info })
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 1024,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Same results as the parsers on the reference scanner, for any text and scratch size.
+        #[test]
+        fn parsers_match_the_reference(
+            msg in crate::wire::json::tests::text_gen::text(),
+            attrs in crate::wire::json::tests::text_gen::text(),
+            scratch_len in 0usize..64,
+        ) {
+            let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+            let ours = parse_translated(&msg, &mut Scratch::new(&mut a[..scratch_len]));
+            let theirs = old::parse_translated(&msg, &mut Scratch::new(&mut b[..scratch_len]));
+            proptest::prop_assert_eq!(ours, theirs);
+            let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+            let ours = parse_file_info(&msg, &attrs, &mut Scratch::new(&mut a[..scratch_len]));
+            let theirs =
+                old::parse_file_info(&msg, &attrs, &mut Scratch::new(&mut b[..scratch_len]));
+            proptest::prop_assert_eq!(ours, theirs);
+            // A file msg is usually a plain object with a url: pair it with the attrs too.
+            let msg = br#"{"url":"u","size":1}"#;
+            let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+            let ours = parse_file_info(msg, &attrs, &mut Scratch::new(&mut a[..scratch_len]));
+            let theirs =
+                old::parse_file_info(msg, &attrs, &mut Scratch::new(&mut b[..scratch_len]));
+            proptest::prop_assert_eq!(ours, theirs);
+        }
     }
 }

@@ -229,24 +229,68 @@ struct Cursor<'a> {
     pos: usize,
 }
 
+/// Whether `b` ends a run of plain string bytes: a quote, a backslash or a control byte.
+#[inline(always)]
+fn string_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// The string-special bytes (quote, backslash, < 0x20) among the 8 bytes of `w`, loaded
+/// little-endian: the lowest set bit is in the first such byte (SWAR; a borrow can only set
+/// bits above a true match, so the lowest one is exact).
+#[inline(always)]
+fn special_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte is zero in `x` exactly where `w` holds the byte searched for.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    let quote = zero(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero(w ^ (ONES * u64::from(b'\\')));
+    // Bytes below 0x20: subtracting 0x20 borrows into the high bit (for bytes < 0x80).
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    (quote | backslash | control) & HIGH
+}
+
 impl<'a> Cursor<'a> {
+    /// Skips blanks. The first byte is checked inline (compact JSON has no blanks).
+    #[inline(always)]
     fn ws(&mut self) {
+        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
+            self.ws_run();
+        }
+    }
+
+    #[cold]
+    fn ws_run(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
             self.pos += 1;
         }
     }
 
+    /// Skips blanks and returns the next byte.
+    #[inline(always)]
+    fn next_byte(&mut self) -> Option<u8> {
+        let b = *self.s.get(self.pos)?;
+        if b > b' ' {
+            return Some(b);
+        }
+        self.ws_run();
+        self.peek()
+    }
+
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
 
+    #[cold]
     fn err(&self) -> JsonError {
         JsonError::Syntax(self.pos)
     }
 
+    #[inline(always)]
     fn expect(&mut self, b: u8) -> Result<(), JsonError> {
-        self.ws();
-        if self.peek() == Some(b) {
+        if self.next_byte() == Some(b) {
             self.pos += 1;
             Ok(())
         } else {
@@ -255,9 +299,38 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string starting at the opening quote.
+    #[inline(always)]
     fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
         self.expect(b'"')?;
         let start = self.pos;
+        // Plain bytes are skipped 8 at a time up to the first special byte.
+        let mut i = start;
+        while let Some(w) = self.s.get(i..).and_then(|r| r.first_chunk::<8>()) {
+            let m = special_mask(u64::from_le_bytes(*w));
+            if m != 0 {
+                let at = i + (m.trailing_zeros() / 8) as usize;
+                if self.s.get(at) == Some(&b'"') {
+                    let raw = self.s.get(start..at).unwrap_or(&[]);
+                    self.pos = at + 1;
+                    return Ok(RawStr {
+                        raw,
+                        escaped: false,
+                    });
+                }
+                self.pos = at;
+                return self.string_escaped(start);
+            }
+            i += 8;
+        }
+        // Fewer than 8 bytes left.
+        self.pos = i;
+        self.string_escaped(start)
+    }
+
+    /// The rest of a string from `self.pos` (a backslash, a control byte, or fewer than 8 bytes
+    /// before the end), which started at `start`.
+    #[inline(never)]
+    fn string_escaped(&mut self, start: usize) -> Result<RawStr<'a>, JsonError> {
         let mut escaped = false;
         loop {
             match self.peek() {
@@ -279,14 +352,21 @@ impl<'a> Cursor<'a> {
                     }
                 }
                 Some(c) if c < 0x20 => return Err(self.err()),
-                Some(_) => self.pos += 1,
+                Some(_) => {
+                    let rest = self.s.get(self.pos..).unwrap_or(&[]);
+                    self.pos += rest
+                        .iter()
+                        .position(|&b| string_special(b))
+                        .unwrap_or(rest.len());
+                }
             }
         }
-        let raw = &self.s[start..self.pos];
+        let raw = self.s.get(start..self.pos).unwrap_or(&[]);
         self.pos += 1;
         Ok(RawStr { raw, escaped })
     }
 
+    #[inline(always)]
     fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
         match self.s.get(self.pos..self.pos + word.len()) {
             Some(w) if w == word => {
@@ -297,14 +377,18 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline(always)]
     fn digits(&mut self) -> usize {
-        let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.pos += 1;
-        }
-        self.pos - start
+        let rest = self.s.get(self.pos..).unwrap_or(&[]);
+        let n = rest
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        self.pos += n;
+        n
     }
 
+    #[inline(always)]
     fn number(&mut self) -> Result<&'a [u8], JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
@@ -332,14 +416,16 @@ impl<'a> Cursor<'a> {
                 return Err(self.err());
             }
         }
-        Ok(&self.s[start..self.pos])
+        Ok(self.s.get(start..self.pos).unwrap_or(&[]))
     }
 
-    /// One complete value of any kind, validated; containers are scanned iteratively.
-    fn value(&mut self) -> Result<Value<'a>, JsonError> {
-        self.ws();
+    /// One complete value of any kind, validated; containers are scanned iteratively, nested
+    /// at most `max_depth` deep (itself included).
+    #[inline(always)]
+    fn value(&mut self, max_depth: usize) -> Result<Value<'a>, JsonError> {
+        let first = self.next_byte();
         let start = self.pos;
-        match self.peek() {
+        match first {
             Some(b'"') => return self.string().map(Value::Str),
             Some(b't') => return self.literal(b"true").map(|_| Value::Bool(true)),
             Some(b'f') => return self.literal(b"false").map(|_| Value::Bool(false)),
@@ -347,8 +433,8 @@ impl<'a> Cursor<'a> {
             Some(b'{' | b'[') => {}
             _ => return self.number().map(Value::Number),
         }
-        self.container()?;
-        let text = &self.s[start..self.pos];
+        self.container(max_depth)?;
+        let text = self.s.get(start..self.pos).unwrap_or(&[]);
         Ok(if text.first() == Some(&b'{') {
             Value::Object(text)
         } else {
@@ -357,26 +443,26 @@ impl<'a> Cursor<'a> {
     }
 
     /// Scans a container starting at `{` or `[`, with a bit stack for the nesting.
-    fn container(&mut self) -> Result<(), JsonError> {
+    #[inline(never)]
+    fn container(&mut self, max_depth: usize) -> Result<(), JsonError> {
         // Bit d of `objects` is set when level d is an object.
         let mut objects: u64 = 0;
         let mut depth = 0usize;
         loop {
             // Expecting a value here.
-            self.ws();
-            let opened = match self.peek() {
+            let first = self.next_byte();
+            let opened = match first {
                 Some(b'{') => Some(true),
                 Some(b'[') => Some(false),
                 _ => None,
             };
             if let Some(is_obj) = opened {
-                if depth == MAX_DEPTH {
+                if depth == max_depth {
                     return Err(JsonError::DepthExceeded);
                 }
                 self.pos += 1;
-                self.ws();
                 let close = if is_obj { b'}' } else { b']' };
-                if self.peek() == Some(close) {
+                if self.next_byte() == Some(close) {
                     self.pos += 1;
                 } else {
                     if is_obj {
@@ -393,7 +479,7 @@ impl<'a> Cursor<'a> {
                 return Err(self.err());
             } else {
                 // A scalar inside a container.
-                match self.peek() {
+                match first {
                     Some(b'"') => self.string().map(|_| ())?,
                     Some(b't') => self.literal(b"true")?,
                     Some(b'f') => self.literal(b"false")?,
@@ -407,12 +493,10 @@ impl<'a> Cursor<'a> {
                     return Ok(());
                 }
                 let in_obj = objects & (1 << (depth - 1)) != 0;
-                self.ws();
-                match self.peek() {
+                match self.next_byte() {
                     Some(b',') => {
                         self.pos += 1;
                         if in_obj {
-                            self.ws();
                             self.string()?;
                             self.expect(b':')?;
                         }
@@ -431,62 +515,428 @@ impl<'a> Cursor<'a> {
             }
         }
     }
-}
 
-/// Calls `f` with each member of the JSON object that makes up all of `text` (surrounding
-/// whitespace allowed). Fails if `text` is not exactly one well-formed object.
-pub fn for_each_member<'a>(
-    text: &'a [u8],
-    mut f: impl FnMut(RawStr<'a>, Value<'a>) -> Result<(), JsonError>,
-) -> Result<(), JsonError> {
-    let mut c = Cursor { s: text, pos: 0 };
-    c.ws();
-    if c.peek() != Some(b'{') {
-        // Distinguish "valid JSON but not an object" from garbage.
-        return match c.value() {
-            Ok(_) => {
-                c.ws();
-                if c.pos == text.len() {
-                    Err(JsonError::NotObject)
-                } else {
-                    Err(c.err())
-                }
-            }
-            Err(e) => Err(e),
-        };
-    }
-    c.pos += 1;
-    c.ws();
-    if c.peek() == Some(b'}') {
-        c.pos += 1;
-    } else {
+    /// Walks the members of the object whose `{` is at the cursor: `f(key, cursor)` is called
+    /// with the cursor before each member's value, and must consume exactly that value.
+    #[inline(always)]
+    fn members(
+        &mut self,
+        mut f: impl FnMut(RawStr<'a>, &mut Self) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.pos += 1;
+        if self.next_byte() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
         loop {
-            c.ws();
-            let key = c.string()?;
-            c.expect(b':')?;
-            let value = c.value()?;
-            f(key, value)?;
-            c.ws();
-            match c.peek() {
-                Some(b',') => c.pos += 1,
+            let key = self.string()?;
+            self.expect(b':')?;
+            f(key, self)?;
+            match self.next_byte() {
+                Some(b',') => self.pos += 1,
                 Some(b'}') => {
-                    c.pos += 1;
-                    break;
+                    self.pos += 1;
+                    return Ok(());
                 }
-                _ => return Err(c.err()),
+                _ => return Err(self.err()),
             }
         }
     }
+}
+
+/// A JSON object being walked by [`for_each_member_nested`]: the cursor sits before one member's
+/// value, which the callback must take with [`Member::value`] or [`Member::object`].
+pub(crate) struct Member<'c, 'a> {
+    cursor: &'c mut Cursor<'a>,
+    /// How deep the value may nest, itself included.
+    max_depth: usize,
+}
+
+impl<'a> Member<'_, 'a> {
+    /// Takes the value.
+    #[inline(always)]
+    pub fn value(self) -> Result<Value<'a>, JsonError> {
+        self.cursor.value(self.max_depth)
+    }
+
+    /// If the value is an object, walks its members with `f` (in the same pass that validates
+    /// it, with the same nesting limit as [`Member::value`]) and returns `Ok(None)`; otherwise
+    /// takes the value and returns it.
+    #[inline(always)]
+    pub fn object(
+        self,
+        mut f: impl FnMut(RawStr<'a>, Member<'_, 'a>) -> Result<(), JsonError>,
+    ) -> Result<Option<Value<'a>>, JsonError> {
+        self.cursor.ws();
+        if self.cursor.peek() != Some(b'{') {
+            return self.value().map(Some);
+        }
+        if self.max_depth == 0 {
+            return Err(JsonError::DepthExceeded);
+        }
+        let inner = self.max_depth - 1;
+        self.cursor.members(|key, c| {
+            f(
+                key,
+                Member {
+                    cursor: c,
+                    max_depth: inner,
+                },
+            )
+        })?;
+        Ok(None)
+    }
+}
+
+/// The start of [`for_each_member`]: skips blanks and checks for `{`. For anything else, the
+/// error: `NotObject` for a complete JSON value of another kind, `Syntax` otherwise.
+#[inline(always)]
+fn open_object<'a>(text: &'a [u8]) -> Result<Cursor<'a>, JsonError> {
+    let mut c = Cursor { s: text, pos: 0 };
     c.ws();
-    if c.pos == text.len() {
+    match c.peek() {
+        Some(b'{') => Ok(c),
+        // Only these can start a JSON value: anything else (plain text) fails right here, as
+        // the full classification below would at this byte.
+        Some(b'"' | b't' | b'f' | b'n' | b'[' | b'-' | b'0'..=b'9') => Err(not_object(c)),
+        _ => Err(c.err()),
+    }
+}
+
+/// Distinguishes "valid JSON but not an object" from garbage.
+#[cold]
+fn not_object(mut c: Cursor<'_>) -> JsonError {
+    match c.value(MAX_DEPTH) {
+        Ok(_) => {
+            c.ws();
+            if c.pos == c.s.len() {
+                JsonError::NotObject
+            } else {
+                c.err()
+            }
+        }
+        Err(e) => e,
+    }
+}
+
+/// After the object: only blanks may follow.
+#[inline(always)]
+fn close_object(mut c: Cursor<'_>) -> Result<(), JsonError> {
+    c.ws();
+    if c.pos == c.s.len() {
         Ok(())
     } else {
         Err(c.err())
     }
 }
 
+/// Calls `f` with each member of the JSON object that makes up all of `text` (surrounding
+/// whitespace allowed). Fails if `text` is not exactly one well-formed object.
+#[inline]
+pub fn for_each_member<'a>(
+    text: &'a [u8],
+    mut f: impl FnMut(RawStr<'a>, Value<'a>) -> Result<(), JsonError>,
+) -> Result<(), JsonError> {
+    let mut c = open_object(text)?;
+    c.members(|key, c| {
+        let value = c.value(MAX_DEPTH)?;
+        f(key, value)
+    })?;
+    close_object(c)
+}
+
+/// [`for_each_member`] whose callback takes each value itself through a [`Member`], so that a
+/// nested object can be walked in the same pass that validates it. Same results and errors as
+/// `for_each_member` with a callback that re-walks the nested object's text.
+#[inline]
+pub(crate) fn for_each_member_nested<'a>(
+    text: &'a [u8],
+    mut f: impl FnMut(RawStr<'a>, Member<'_, 'a>) -> Result<(), JsonError>,
+) -> Result<(), JsonError> {
+    let mut c = open_object(text)?;
+    c.members(|key, c| {
+        f(
+            key,
+            Member {
+                cursor: c,
+                max_depth: MAX_DEPTH,
+            },
+        )
+    })?;
+    close_object(c)
+}
+
+/// The scanner as it was before the fast paths, kept as the reference the tests compare with.
 #[cfg(test)]
-mod tests {
+pub(crate) mod reference {
+    use super::{JsonError, MAX_DEPTH, RawStr, Value, hex4};
+
+    /// A cursor over JSON text.
+    #[derive(Debug, Clone)]
+    struct Cursor<'a> {
+        s: &'a [u8],
+        pos: usize,
+    }
+
+    impl<'a> Cursor<'a> {
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
+                self.pos += 1;
+            }
+        }
+
+        fn peek(&self) -> Option<u8> {
+            self.s.get(self.pos).copied()
+        }
+
+        fn err(&self) -> JsonError {
+            JsonError::Syntax(self.pos)
+        }
+
+        fn expect(&mut self, b: u8) -> Result<(), JsonError> {
+            self.ws();
+            if self.peek() == Some(b) {
+                self.pos += 1;
+                Ok(())
+            } else {
+                Err(self.err())
+            }
+        }
+
+        /// A string starting at the opening quote.
+        fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
+            self.expect(b'"')?;
+            let start = self.pos;
+            let mut escaped = false;
+            loop {
+                match self.peek() {
+                    None => return Err(self.err()),
+                    Some(b'"') => break,
+                    Some(b'\\') => {
+                        escaped = true;
+                        match self.s.get(self.pos + 1) {
+                            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                                self.pos += 2
+                            }
+                            Some(b'u') => {
+                                if hex4(self.s.get(self.pos + 2..).unwrap_or(&[])).is_none() {
+                                    return Err(JsonError::Syntax(self.pos));
+                                }
+                                self.pos += 6;
+                            }
+                            _ => return Err(self.err()),
+                        }
+                    }
+                    Some(c) if c < 0x20 => return Err(self.err()),
+                    Some(_) => self.pos += 1,
+                }
+            }
+            let raw = &self.s[start..self.pos];
+            self.pos += 1;
+            Ok(RawStr { raw, escaped })
+        }
+
+        fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
+            match self.s.get(self.pos..self.pos + word.len()) {
+                Some(w) if w == word => {
+                    self.pos += word.len();
+                    Ok(())
+                }
+                _ => Err(self.err()),
+            }
+        }
+
+        fn digits(&mut self) -> usize {
+            let start = self.pos;
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.pos += 1;
+            }
+            self.pos - start
+        }
+
+        fn number(&mut self) -> Result<&'a [u8], JsonError> {
+            let start = self.pos;
+            if self.peek() == Some(b'-') {
+                self.pos += 1;
+            }
+            match self.peek() {
+                Some(b'0') => self.pos += 1,
+                Some(b'1'..=b'9') => {
+                    self.digits();
+                }
+                _ => return Err(self.err()),
+            }
+            if self.peek() == Some(b'.') {
+                self.pos += 1;
+                if self.digits() == 0 {
+                    return Err(self.err());
+                }
+            }
+            if let Some(b'e' | b'E') = self.peek() {
+                self.pos += 1;
+                if let Some(b'+' | b'-') = self.peek() {
+                    self.pos += 1;
+                }
+                if self.digits() == 0 {
+                    return Err(self.err());
+                }
+            }
+            Ok(&self.s[start..self.pos])
+        }
+
+        /// One complete value of any kind, validated; containers are scanned iteratively.
+        fn value(&mut self) -> Result<Value<'a>, JsonError> {
+            self.ws();
+            let start = self.pos;
+            match self.peek() {
+                Some(b'"') => return self.string().map(Value::Str),
+                Some(b't') => return self.literal(b"true").map(|_| Value::Bool(true)),
+                Some(b'f') => return self.literal(b"false").map(|_| Value::Bool(false)),
+                Some(b'n') => return self.literal(b"null").map(|_| Value::Null),
+                Some(b'{' | b'[') => {}
+                _ => return self.number().map(Value::Number),
+            }
+            self.container()?;
+            let text = &self.s[start..self.pos];
+            Ok(if text.first() == Some(&b'{') {
+                Value::Object(text)
+            } else {
+                Value::Array(text)
+            })
+        }
+
+        /// Scans a container starting at `{` or `[`, with a bit stack for the nesting.
+        fn container(&mut self) -> Result<(), JsonError> {
+            // Bit d of `objects` is set when level d is an object.
+            let mut objects: u64 = 0;
+            let mut depth = 0usize;
+            loop {
+                // Expecting a value here.
+                self.ws();
+                let opened = match self.peek() {
+                    Some(b'{') => Some(true),
+                    Some(b'[') => Some(false),
+                    _ => None,
+                };
+                if let Some(is_obj) = opened {
+                    if depth == MAX_DEPTH {
+                        return Err(JsonError::DepthExceeded);
+                    }
+                    self.pos += 1;
+                    self.ws();
+                    let close = if is_obj { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.pos += 1;
+                    } else {
+                        if is_obj {
+                            objects |= 1 << depth;
+                            self.string()?;
+                            self.expect(b':')?;
+                        } else {
+                            objects &= !(1 << depth);
+                        }
+                        depth += 1;
+                        continue;
+                    }
+                } else if depth == 0 {
+                    return Err(self.err());
+                } else {
+                    // A scalar inside a container.
+                    match self.peek() {
+                        Some(b'"') => self.string().map(|_| ())?,
+                        Some(b't') => self.literal(b"true")?,
+                        Some(b'f') => self.literal(b"false")?,
+                        Some(b'n') => self.literal(b"null")?,
+                        _ => self.number().map(|_| ())?,
+                    }
+                }
+                // After a value: close containers or move to the next element.
+                loop {
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                    let in_obj = objects & (1 << (depth - 1)) != 0;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => {
+                            self.pos += 1;
+                            if in_obj {
+                                self.ws();
+                                self.string()?;
+                                self.expect(b':')?;
+                            }
+                            break;
+                        }
+                        Some(b'}') if in_obj => {
+                            self.pos += 1;
+                            depth -= 1;
+                        }
+                        Some(b']') if !in_obj => {
+                            self.pos += 1;
+                            depth -= 1;
+                        }
+                        _ => return Err(self.err()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `f` with each member of the JSON object that makes up all of `text` (surrounding
+    /// whitespace allowed). Fails if `text` is not exactly one well-formed object.
+    pub(crate) fn for_each_member<'a>(
+        text: &'a [u8],
+        mut f: impl FnMut(RawStr<'a>, Value<'a>) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        let mut c = Cursor { s: text, pos: 0 };
+        c.ws();
+        if c.peek() != Some(b'{') {
+            // Distinguish "valid JSON but not an object" from garbage.
+            return match c.value() {
+                Ok(_) => {
+                    c.ws();
+                    if c.pos == text.len() {
+                        Err(JsonError::NotObject)
+                    } else {
+                        Err(c.err())
+                    }
+                }
+                Err(e) => Err(e),
+            };
+        }
+        c.pos += 1;
+        c.ws();
+        if c.peek() == Some(b'}') {
+            c.pos += 1;
+        } else {
+            loop {
+                c.ws();
+                let key = c.string()?;
+                c.expect(b':')?;
+                let value = c.value()?;
+                f(key, value)?;
+                c.ws();
+                match c.peek() {
+                    Some(b',') => c.pos += 1,
+                    Some(b'}') => {
+                        c.pos += 1;
+                        break;
+                    }
+                    _ => return Err(c.err()),
+                }
+            }
+        }
+        c.ws();
+        if c.pos == text.len() {
+            Ok(())
+        } else {
+            Err(c.err())
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
     use super::*;
 
     fn members(text: &str) -> Result<usize, JsonError> {
@@ -580,5 +1030,151 @@ mod tests {
             Value::Number(b"-9223372036854775808").as_i64(),
             Some(i64::MIN)
         );
+    }
+
+    pub(crate) mod text_gen {
+        //! JSON-like text for the differential tests: well-formed values with random blanks,
+        //! escapes and nesting, then sometimes a few byte edits or a cut.
+        use proptest::prelude::*;
+
+        fn blank() -> impl Strategy<Value = String> {
+            prop::sample::select(vec!["", "", "", " ", "\n\t", "  \r"]).prop_map(String::from)
+        }
+
+        pub fn string() -> impl Strategy<Value = String> {
+            prop::collection::vec(
+                prop_oneof![
+                    8 => "[a-zA-Z0-9:/._-]{1,12}",
+                    1 => Just("\\\"".to_string()),
+                    1 => Just("\\\\".to_string()),
+                    1 => Just("\\n".to_string()),
+                    1 => Just("\\u00e9".to_string()),
+                    1 => Just("\\ud83d\\ude00".to_string()),
+                    1 => Just("é".to_string()),
+                ],
+                0..4,
+            )
+            .prop_map(|parts| format!("\"{}\"", parts.concat()))
+        }
+
+        fn number() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<i64>().prop_map(|v| v.to_string()),
+                (0u32..100000).prop_map(|v| v.to_string()),
+                Just("-0.5e+3".to_string()),
+                Just("1.25".to_string()),
+                Just("99999999999999999999".to_string()),
+            ]
+        }
+
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "url",
+                    "size",
+                    "surl",
+                    "rtm",
+                    "custom",
+                    "type",
+                    "lang",
+                    "duration",
+                    "source",
+                    "target",
+                    "sourceText",
+                    "targetText",
+                    "k",
+                ])
+                .prop_map(|k| format!("\"{k}\"")),
+                Just("\"r\\u0074m\"".to_string()),
+                Just("\"cust\\u006fm\"".to_string()),
+                string(),
+            ]
+        }
+
+        pub fn value() -> impl Strategy<Value = String> {
+            let leaf = prop_oneof![
+                string(),
+                number(),
+                Just("true".to_string()),
+                Just("false".to_string()),
+                Just("null".to_string()),
+                Just("\"audiomsg\"".to_string()),
+            ];
+            leaf.prop_recursive(5, 48, 6, |inner| {
+                prop_oneof![
+                    (prop::collection::vec((blank(), inner.clone(), blank()), 0..5)).prop_map(
+                        |items| {
+                            let items: Vec<String> =
+                                items.into_iter().map(|(a, v, b)| a + &v + &b).collect();
+                            format!("[{}]", items.join(","))
+                        }
+                    ),
+                    prop::collection::vec((key(), blank(), inner, blank()), 0..6).prop_map(
+                        |members| {
+                            let members: Vec<String> = members
+                                .into_iter()
+                                .map(|(k, a, v, b)| format!("{k}{a}:{b}{v}"))
+                                .collect();
+                            format!("{{{}}}", members.join(","))
+                        }
+                    ),
+                ]
+            })
+        }
+
+        /// A value (mostly an object), maybe edited or cut, maybe deeply nested.
+        pub fn text() -> impl Strategy<Value = Vec<u8>> {
+            (
+                prop_oneof![
+                    4 => value().prop_filter("objects mostly", |v| v.starts_with('{')),
+                    1 => value(),
+                    1 => "[ -~]{0,12}",
+                    1 => (0usize..80).prop_map(|d| format!("{{\"rtm\":{}1{}}}", "[".repeat(d), "]".repeat(d))),
+                ],
+                blank(),
+                blank(),
+                prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+                any::<prop::sample::Index>(),
+                any::<u8>(),
+            )
+                .prop_map(|(v, a, b, edits, cut, mode)| {
+                    let mut t = (a + &v + &b).into_bytes();
+                    match mode % 5 {
+                        0..=2 => {}
+                        3 if !t.is_empty() => {
+                            for (at, x) in edits {
+                                let i = at.index(t.len());
+                                t[i] = x;
+                            }
+                        }
+                        _ => t.truncate(cut.index(t.len() + 1)),
+                    }
+                    t
+                })
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2048,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The scanner gives the same members and the same result as the reference scanner.
+        #[test]
+        fn scanner_matches_the_reference(text in text_gen::text()) {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            let r1 = for_each_member(&text, |k, v| {
+                ours.push((k, v));
+                Ok(())
+            });
+            let r2 = reference::for_each_member(&text, |k, v| {
+                theirs.push((k, v));
+                Ok(())
+            });
+            proptest::prop_assert_eq!(r1, r2);
+            proptest::prop_assert_eq!(ours, theirs);
+        }
     }
 }
