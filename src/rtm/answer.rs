@@ -4,7 +4,9 @@
 //! closes the connection on a zero-length answer payload (reference §1.4).
 
 use super::field::{self, MessageError};
-use crate::wire::frame::{BuildError, EmptyMap, Payload, build_answer};
+use crate::wire::frame::{
+    BuildError, FLAG_MSGPACK, FrameKind, MAGIC, Payload, VERSION, build_answer,
+};
 use crate::wire::msgpack::{Sink, Writer, read_bytes, read_i64};
 
 /// FPNN status of an error answer (the C++ server only ever writes 1).
@@ -16,9 +18,42 @@ pub const CODE_UNKNOWN_METHOD: i64 = 20004;
 /// (`FPNN_EC_PROTO_UNKNOWN_ERROR`, as the Python SDK does).
 pub const CODE_UNKNOWN_ERROR: i64 = 10001;
 
-/// Builds the empty OK answer (17 bytes) to `seq`.
+/// Length of the empty OK answer frame.
+const EMPTY_ANSWER_LEN: usize = 17;
+
+/// Builds the empty OK answer (17 bytes) to `seq`: what `build_answer(out, seq, 0, &EmptyMap)`
+/// writes, written directly (it is sent for every push).
+#[inline]
 pub fn build_empty_answer(out: &mut [u8], seq: u32) -> Result<usize, BuildError> {
-    build_answer(out, seq, 0, &EmptyMap)
+    let Some(out) = out.first_chunk_mut::<EMPTY_ANSWER_LEN>() else {
+        return Err(BuildError::BufferTooSmall {
+            needed: EMPTY_ANSWER_LEN,
+        });
+    };
+    let [s0, s1, s2, s3] = seq.to_le_bytes();
+    let [m0, m1, m2, m3] = MAGIC;
+    // Header: magic, version, flag, mtype 2 (answer), status 0, psize 1; then the seq and
+    // the empty map.
+    *out = [
+        m0,
+        m1,
+        m2,
+        m3,
+        VERSION,
+        FLAG_MSGPACK,
+        FrameKind::Answer.mtype(),
+        0,
+        1,
+        0,
+        0,
+        0,
+        s0,
+        s1,
+        s2,
+        s3,
+        0x80,
+    ];
+    Ok(EMPTY_ANSWER_LEN)
 }
 
 struct ErrorPayload<'x> {
@@ -120,6 +155,7 @@ pub fn decode_answer(status: u8, payload: &[u8]) -> Result<AnswerInfo<'_>, Messa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::frame::EmptyMap;
 
     #[test]
     fn python_style_numeric_ex_is_tolerated() {
@@ -130,6 +166,20 @@ mod tests {
         ];
         let a = decode_answer(1, &payload).unwrap();
         assert_eq!((a.code, a.ex), (200_002, &b""[..]));
+    }
+
+    #[test]
+    fn empty_answer_is_the_built_answer() {
+        for seq in [0, 1, 10, 0x1234_5678, u32::MAX] {
+            for len in [0, 16, 17, 18, 64] {
+                let (mut a, mut b) = ([0xAAu8; 64], [0xAAu8; 64]);
+                assert_eq!(
+                    build_empty_answer(&mut a[..len], seq),
+                    build_answer(&mut b[..len], seq, 0, &EmptyMap)
+                );
+                assert_eq!(a, b, "seq {seq}, buffer {len}");
+            }
+        }
     }
 
     #[test]

@@ -73,7 +73,9 @@ impl Dedup {
         self.len
     }
 
-    fn hash(&self, key: &DedupKey) -> u64 {
+    /// The keyed hash the filter stores for `key`.
+    #[inline]
+    pub fn hash(&self, key: &DedupKey) -> u64 {
         self.hasher.hash_one(key)
     }
 
@@ -110,18 +112,29 @@ impl Dedup {
     }
 
     /// Whether `key` was seen less than the TTL ago.
-    pub fn contains(&self, key: &DedupKey, now_ms: u64) -> bool {
-        let h = self.hash(key);
+    #[cfg(test)]
+    fn contains(&self, key: &DedupKey, now_ms: u64) -> bool {
+        self.contains_hash(self.hash(key), now_ms)
+    }
+
+    /// Whether the key whose [`Dedup::hash`] is `h` was seen less than the TTL ago.
+    #[inline]
+    pub fn contains_hash(&self, h: u64, now_ms: u64) -> bool {
         matches!(self.find(h, None), Some((_, p)) if !self.expired(p, Self::seconds(now_ms)))
     }
 
     /// Records `key` as seen at `now_ms`. Recording a key again keeps its first time.
-    pub fn insert(&mut self, key: &DedupKey, now_ms: u64) {
+    #[cfg(test)]
+    fn insert(&mut self, key: &DedupKey, now_ms: u64) {
+        self.insert_hash(self.hash(key), now_ms);
+    }
+
+    /// Records the key whose [`Dedup::hash`] is `h` as seen at `now_ms` (see [`Dedup::insert`]).
+    pub fn insert_hash(&mut self, h: u64, now_ms: u64) {
         let now_s = Self::seconds(now_ms);
         while self.len > 0 && self.expired(self.head, now_s) {
             self.remove_head();
         }
-        let h = self.hash(key);
         if self.find(h, None).is_some() {
             return;
         }

@@ -176,7 +176,8 @@ struct RestoreQuest {
 struct InFlight {
     consume: usize,
     answer: Option<u32>,
-    dedup: Option<DedupKey>,
+    /// The duplicate filter's hash of the message's [`DedupKey`].
+    dedup: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -206,6 +207,8 @@ enum Found<'a> {
     Push {
         push: Push<'a>,
         seq: Option<u32>,
+        /// For a message, the duplicate filter's hash of its key.
+        dedup: Option<u64>,
     },
     Completed(Completion<'a>),
     Restored(i64),
@@ -246,6 +249,10 @@ pub struct Listener<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> 
     in_flight: Option<InFlight>,
     deferred_consume: usize,
     stats: Stats,
+    /// Whether a restoration quest or a command may still be waiting to be sent: set when
+    /// one is queued, cleared by [`Listener::pump`] once nothing is left, so the pump costs
+    /// one test on the per-push path.
+    unsent: bool,
 }
 
 /// The error answer text for an unknown method: `Unknown method: NAME`.
@@ -319,16 +326,21 @@ fn dedup_key(m: &Message<'_>) -> DedupKey {
     }
 }
 
+#[inline(always)]
 fn message_event<'a>(m: Message<'a>, scratch: &'a mut [u8]) -> MessageEvent<'a> {
     let category = m.category();
-    let mut scratch = Scratch::new(scratch);
-    let translated = match category {
-        Category::Chat => parse_translated(m.msg, &mut scratch).ok(),
-        _ => None,
-    };
-    let file = match category {
-        Category::File => parse_file_info(m.msg, m.attrs, &mut scratch).ok(),
-        _ => None,
+    let (translated, file) = match category {
+        // Text whose first non-blank byte is not `{` is never translation JSON (the parser
+        // would refuse it): plain chat skips the call.
+        Category::Chat if starts_object(m.msg) => (
+            parse_translated(m.msg, &mut Scratch::new(scratch)).ok(),
+            None,
+        ),
+        Category::File => (
+            None,
+            parse_file_info(m.msg, m.attrs, &mut Scratch::new(scratch)).ok(),
+        ),
+        _ => (None, None),
     };
     MessageEvent {
         message: m,
@@ -337,6 +349,14 @@ fn message_event<'a>(m: Message<'a>, scratch: &'a mut [u8]) -> MessageEvent<'a> 
         translated,
         file,
     }
+}
+
+/// Whether the first non-blank byte of `text` is `{`.
+#[inline(always)]
+fn starts_object(text: &[u8]) -> bool {
+    text.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
 }
 
 /// Applies a confirmed command to the listen state.
@@ -428,6 +448,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             in_flight: None,
             deferred_consume: 0,
             stats: Stats::default(),
+            unsent: false,
         })
     }
 
@@ -500,14 +521,22 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
 
     /// Finishes the frame behind the previous event: writes its answer (space was reserved),
     /// remembers it for duplicate detection, consumes it. Then sends what is waiting.
+    #[inline(always)]
     fn settle(&mut self) {
+        // Called on every entry point: the common "nothing to do" is a few tests inline.
+        if self.in_flight.is_some() || self.deferred_consume > 0 || self.unsent {
+            self.settle_pending();
+        }
+    }
+
+    fn settle_pending(&mut self) {
         if let Some(f) = self.in_flight.take() {
             if let Some(seq) = f.answer {
                 self.tx.unreserve(EMPTY_ANSWER_LEN);
                 let _ = self.tx.push(|b| build_empty_answer(b, seq));
             }
-            if let Some(key) = f.dedup {
-                self.dedup.insert(&key, self.now);
+            if let Some(h) = f.dedup {
+                self.dedup.insert_hash(h, self.now);
             }
             self.rx.consume(f.consume);
         }
@@ -611,7 +640,14 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
 
     /// Sends what is waiting, in order: restoration quests first, then commands (which wait
     /// until the restoration is answered).
+    #[inline(always)]
     fn pump(&mut self) {
+        if self.unsent {
+            self.pump_unsent();
+        }
+    }
+
+    fn pump_unsent(&mut self) {
         if !matches!(
             self.link,
             Some(Up {
@@ -646,7 +682,11 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 .enumerate()
                 .filter_map(|(i, p)| p.filter(|p| p.seq.is_none()).map(|p| (i, p)))
                 .min_by_key(|(_, p)| p.request);
-            let Some((i, p)) = next else { return };
+            let Some((i, p)) = next else {
+                // Nothing unsent is left until the next command or connection.
+                self.unsent = false;
+                return;
+            };
             match self.send_command(p.command) {
                 Ok(seq) => {
                     self.pending[i] = Some(Pending {
@@ -689,6 +729,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 deadline,
             })
         });
+        self.unsent = true;
         self.local(LocalEvent::Connected { is_reconnect });
         self.pump();
     }
@@ -897,6 +938,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             seq: None,
             deadline: self.now.saturating_add(self.cfg.quest_timeout_ms),
         });
+        self.unsent = true;
         self.pump();
         Ok(request)
     }
@@ -1149,8 +1191,12 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                             if seq.is_some() && tx.room() < EMPTY_ANSWER_LEN {
                                 break None;
                             }
-                            if let Push::Message(m) = &push
-                                && dedup.contains(&dedup_key(m), now)
+                            let hash = match &push {
+                                Push::Message(m) => Some(dedup.hash(&dedup_key(m))),
+                                _ => None,
+                            };
+                            if let Some(h) = hash
+                                && dedup.contains_hash(h, now)
                             {
                                 if let Some(seq) = seq {
                                     let _ = tx.push(|b| build_empty_answer(b, seq));
@@ -1159,7 +1205,14 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                                 offset += len;
                                 continue;
                             }
-                            break Some((Found::Push { push, seq }, len));
+                            break Some((
+                                Found::Push {
+                                    push,
+                                    seq,
+                                    dedup: hash,
+                                },
+                                len,
+                            ));
                         }
                     }
                 }
@@ -1176,7 +1229,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             dedup: None,
         };
         let event = match found {
-            Found::Push { push, seq } => {
+            Found::Push { push, seq, dedup } => {
                 if seq.is_some() {
                     // Room was checked above; the answer is written by the next settle.
                     tx.reserve(EMPTY_ANSWER_LEN);
@@ -1185,8 +1238,10 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 stats.pushes += 1;
                 match push {
                     Push::Message(m) => {
-                        done.dedup = Some(dedup_key(&m));
-                        Event::Message(message_event(m, &mut scratch[..]))
+                        done.dedup = dedup;
+                        *in_flight = Some(done);
+                        // Built in the return slot: the event is large.
+                        return Some(Event::Message(message_event(m, &mut scratch[..])));
                     }
                     Push::Event(e) => Event::PushEvent(e),
                     Push::Ping => Event::Ping,

@@ -109,7 +109,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
             return Err(e);
         }
         let data = self.buf.as_ref().get(self.start..self.end).unwrap_or(&[]);
-        match parse_frame(data.get(offset..).unwrap_or(&[]), self.max_frame) {
+        let data = data.get(offset..).unwrap_or(&[]);
+        if data.is_empty() {
+            // Nothing buffered: what parse_frame would say, without parsing.
+            return Ok(None);
+        }
+        match parse_frame(data, self.max_frame) {
             Ok(Status::Complete(frame, len)) => Ok(Some((frame, len))),
             Ok(Status::Partial(_)) => Ok(None),
             Err(e) => Err(e),
