@@ -41,7 +41,27 @@ impl<'a> TranslatedInfo<'a> {
 /// Fails with [`JsonError::NotObject`] when `msg` is not a JSON object or has none of the four
 /// keys (it is then plain text), and with the other [`JsonError`]s when it is malformed or the
 /// scratch is too small. Non-string values of the four keys are ignored.
+#[inline]
 pub fn parse_translated<'a>(
+    msg: &'a [u8],
+    scratch: &mut Scratch<'a>,
+) -> Result<TranslatedInfo<'a>, JsonError> {
+    // Plain text is refused at its first non-blank byte, with the error the scanner gives
+    // there, without a call.
+    let at = msg
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .unwrap_or(msg.len());
+    match msg.get(at) {
+        Some(b'{' | b'"' | b't' | b'f' | b'n' | b'[' | b'-' | b'0'..=b'9') => {
+            parse_translated_json(msg, scratch)
+        }
+        _ => Err(JsonError::Syntax(at)),
+    }
+}
+
+#[inline(never)]
+fn parse_translated_json<'a>(
     msg: &'a [u8],
     scratch: &mut Scratch<'a>,
 ) -> Result<TranslatedInfo<'a>, JsonError> {

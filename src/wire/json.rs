@@ -222,11 +222,11 @@ fn unescape(raw: &[u8], out: &mut [u8]) -> Result<usize, JsonError> {
     Ok(o)
 }
 
-/// A cursor over JSON text.
+/// A cursor over JSON text: the whole text (for error offsets) and the bytes not yet read.
 #[derive(Debug, Clone)]
 struct Cursor<'a> {
     s: &'a [u8],
-    pos: usize,
+    rest: &'a [u8],
 }
 
 /// Whether `b` ends a run of plain string bytes: a quote, a backslash or a control byte.
@@ -251,26 +251,57 @@ fn special_mask(w: u64) -> u64 {
     (quote | backslash | control) & HIGH
 }
 
+/// `rest` after its first `n` bytes (`n` is at most its length at every call).
+#[inline(always)]
+fn after(rest: &[u8], n: usize) -> &[u8] {
+    rest.get(n..).unwrap_or(&[])
+}
+
+/// The bytes of `from` up to where `to` (a tail of it) starts.
+#[inline(always)]
+fn between<'a>(from: &'a [u8], to: &[u8]) -> &'a [u8] {
+    from.get(..from.len() - to.len()).unwrap_or(&[])
+}
+
 impl<'a> Cursor<'a> {
+    #[inline(always)]
+    fn new(s: &'a [u8]) -> Self {
+        Self { s, rest: s }
+    }
+
+    /// Offset of the next byte in the text.
+    #[inline(always)]
+    fn pos(&self) -> usize {
+        self.s.len() - self.rest.len()
+    }
+
+    #[inline(always)]
+    fn bump(&mut self, n: usize) {
+        self.rest = after(self.rest, n);
+    }
+
     /// Skips blanks. The first byte is checked inline (compact JSON has no blanks).
     #[inline(always)]
     fn ws(&mut self) {
-        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
+        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.rest.first() {
             self.ws_run();
         }
     }
 
     #[cold]
     fn ws_run(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
-            self.pos += 1;
-        }
+        let n = self
+            .rest
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .unwrap_or(self.rest.len());
+        self.bump(n);
     }
 
     /// Skips blanks and returns the next byte.
     #[inline(always)]
     fn next_byte(&mut self) -> Option<u8> {
-        let b = *self.s.get(self.pos)?;
+        let b = *self.rest.first()?;
         if b > b' ' {
             return Some(b);
         }
@@ -280,18 +311,18 @@ impl<'a> Cursor<'a> {
 
     #[inline(always)]
     fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
+        self.rest.first().copied()
     }
 
     #[cold]
     fn err(&self) -> JsonError {
-        JsonError::Syntax(self.pos)
+        JsonError::Syntax(self.pos())
     }
 
     #[inline(always)]
     fn expect(&mut self, b: u8) -> Result<(), JsonError> {
         if self.next_byte() == Some(b) {
-            self.pos += 1;
+            self.bump(1);
             Ok(())
         } else {
             Err(self.err())
@@ -302,35 +333,38 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
         self.expect(b'"')?;
-        let start = self.pos;
+        let body = self.rest;
         // Plain bytes are skipped 8 at a time up to the first special byte.
-        let mut i = start;
-        while let Some(w) = self.s.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let mut scan = body;
+        while let Some((w, tail)) = scan.split_first_chunk::<8>() {
             let m = special_mask(u64::from_le_bytes(*w));
             if m != 0 {
-                let at = i + (m.trailing_zeros() / 8) as usize;
-                if self.s.get(at) == Some(&b'"') {
-                    let raw = self.s.get(start..at).unwrap_or(&[]);
-                    self.pos = at + 1;
-                    return Ok(RawStr {
-                        raw,
-                        escaped: false,
-                    });
-                }
-                self.pos = at;
-                return self.string_escaped(start);
+                let at = (body.len() - scan.len()) + (m.trailing_zeros() / 8) as usize;
+                return match body.split_at_checked(at) {
+                    Some((raw, [b'"', rest @ ..])) => {
+                        self.rest = rest;
+                        Ok(RawStr {
+                            raw,
+                            escaped: false,
+                        })
+                    }
+                    _ => {
+                        self.rest = after(body, at);
+                        self.string_escaped(body)
+                    }
+                };
             }
-            i += 8;
+            scan = tail;
         }
         // Fewer than 8 bytes left.
-        self.pos = i;
-        self.string_escaped(start)
+        self.rest = scan;
+        self.string_escaped(body)
     }
 
-    /// The rest of a string from `self.pos` (a backslash, a control byte, or fewer than 8 bytes
-    /// before the end), which started at `start`.
+    /// The rest of a string whose content starts at `body`, from `self.rest` on (a backslash,
+    /// a control byte, or fewer than 8 bytes before the end).
     #[inline(never)]
-    fn string_escaped(&mut self, start: usize) -> Result<RawStr<'a>, JsonError> {
+    fn string_escaped(&mut self, body: &'a [u8]) -> Result<RawStr<'a>, JsonError> {
         let mut escaped = false;
         loop {
             match self.peek() {
@@ -338,85 +372,85 @@ impl<'a> Cursor<'a> {
                 Some(b'"') => break,
                 Some(b'\\') => {
                     escaped = true;
-                    match self.s.get(self.pos + 1) {
+                    match self.rest.get(1) {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                            self.pos += 2
+                            self.bump(2)
                         }
                         Some(b'u') => {
-                            if hex4(self.s.get(self.pos + 2..).unwrap_or(&[])).is_none() {
-                                return Err(JsonError::Syntax(self.pos));
+                            if hex4(after(self.rest, 2)).is_none() {
+                                return Err(self.err());
                             }
-                            self.pos += 6;
+                            self.bump(6);
                         }
                         _ => return Err(self.err()),
                     }
                 }
                 Some(c) if c < 0x20 => return Err(self.err()),
                 Some(_) => {
-                    let rest = self.s.get(self.pos..).unwrap_or(&[]);
-                    self.pos += rest
+                    let n = self
+                        .rest
                         .iter()
                         .position(|&b| string_special(b))
-                        .unwrap_or(rest.len());
+                        .unwrap_or(self.rest.len());
+                    self.bump(n);
                 }
             }
         }
-        let raw = self.s.get(start..self.pos).unwrap_or(&[]);
-        self.pos += 1;
+        let raw = between(body, self.rest);
+        self.bump(1);
         Ok(RawStr { raw, escaped })
     }
 
     #[inline(always)]
     fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
-        match self.s.get(self.pos..self.pos + word.len()) {
-            Some(w) if w == word => {
-                self.pos += word.len();
-                Ok(())
-            }
-            _ => Err(self.err()),
+        if self.rest.starts_with(word) {
+            self.bump(word.len());
+            Ok(())
+        } else {
+            Err(self.err())
         }
     }
 
     #[inline(always)]
     fn digits(&mut self) -> usize {
-        let rest = self.s.get(self.pos..).unwrap_or(&[]);
-        let n = rest
+        let n = self
+            .rest
             .iter()
             .position(|c| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        self.pos += n;
+            .unwrap_or(self.rest.len());
+        self.bump(n);
         n
     }
 
     #[inline(always)]
     fn number(&mut self) -> Result<&'a [u8], JsonError> {
-        let start = self.pos;
+        let start = self.rest;
         if self.peek() == Some(b'-') {
-            self.pos += 1;
+            self.bump(1);
         }
         match self.peek() {
-            Some(b'0') => self.pos += 1,
+            Some(b'0') => self.bump(1),
             Some(b'1'..=b'9') => {
                 self.digits();
             }
             _ => return Err(self.err()),
         }
         if self.peek() == Some(b'.') {
-            self.pos += 1;
+            self.bump(1);
             if self.digits() == 0 {
                 return Err(self.err());
             }
         }
         if let Some(b'e' | b'E') = self.peek() {
-            self.pos += 1;
+            self.bump(1);
             if let Some(b'+' | b'-') = self.peek() {
-                self.pos += 1;
+                self.bump(1);
             }
             if self.digits() == 0 {
                 return Err(self.err());
             }
         }
-        Ok(self.s.get(start..self.pos).unwrap_or(&[]))
+        Ok(between(start, self.rest))
     }
 
     /// One complete value of any kind, validated; containers are scanned iteratively, nested
@@ -424,7 +458,7 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn value(&mut self, max_depth: usize) -> Result<Value<'a>, JsonError> {
         let first = self.next_byte();
-        let start = self.pos;
+        let start = self.rest;
         match first {
             Some(b'"') => return self.string().map(Value::Str),
             Some(b't') => return self.literal(b"true").map(|_| Value::Bool(true)),
@@ -434,8 +468,8 @@ impl<'a> Cursor<'a> {
             _ => return self.number().map(Value::Number),
         }
         self.container(max_depth)?;
-        let text = self.s.get(start..self.pos).unwrap_or(&[]);
-        Ok(if text.first() == Some(&b'{') {
+        let text = between(start, self.rest);
+        Ok(if first == Some(b'{') {
             Value::Object(text)
         } else {
             Value::Array(text)
@@ -460,10 +494,10 @@ impl<'a> Cursor<'a> {
                 if depth == max_depth {
                     return Err(JsonError::DepthExceeded);
                 }
-                self.pos += 1;
+                self.bump(1);
                 let close = if is_obj { b'}' } else { b']' };
                 if self.next_byte() == Some(close) {
-                    self.pos += 1;
+                    self.bump(1);
                 } else {
                     if is_obj {
                         objects |= 1 << depth;
@@ -495,7 +529,7 @@ impl<'a> Cursor<'a> {
                 let in_obj = objects & (1 << (depth - 1)) != 0;
                 match self.next_byte() {
                     Some(b',') => {
-                        self.pos += 1;
+                        self.bump(1);
                         if in_obj {
                             self.string()?;
                             self.expect(b':')?;
@@ -503,11 +537,11 @@ impl<'a> Cursor<'a> {
                         break;
                     }
                     Some(b'}') if in_obj => {
-                        self.pos += 1;
+                        self.bump(1);
                         depth -= 1;
                     }
                     Some(b']') if !in_obj => {
-                        self.pos += 1;
+                        self.bump(1);
                         depth -= 1;
                     }
                     _ => return Err(self.err()),
@@ -523,9 +557,9 @@ impl<'a> Cursor<'a> {
         &mut self,
         mut f: impl FnMut(RawStr<'a>, &mut Self) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
-        self.pos += 1;
+        self.bump(1);
         if self.next_byte() == Some(b'}') {
-            self.pos += 1;
+            self.bump(1);
             return Ok(());
         }
         loop {
@@ -533,9 +567,9 @@ impl<'a> Cursor<'a> {
             self.expect(b':')?;
             f(key, self)?;
             match self.next_byte() {
-                Some(b',') => self.pos += 1,
+                Some(b',') => self.bump(1),
                 Some(b'}') => {
-                    self.pos += 1;
+                    self.bump(1);
                     return Ok(());
                 }
                 _ => return Err(self.err()),
@@ -592,7 +626,7 @@ impl<'a> Member<'_, 'a> {
 /// error: `NotObject` for a complete JSON value of another kind, `Syntax` otherwise.
 #[inline(always)]
 fn open_object<'a>(text: &'a [u8]) -> Result<Cursor<'a>, JsonError> {
-    let mut c = Cursor { s: text, pos: 0 };
+    let mut c = Cursor::new(text);
     c.ws();
     match c.peek() {
         Some(b'{') => Ok(c),
@@ -609,7 +643,7 @@ fn not_object(mut c: Cursor<'_>) -> JsonError {
     match c.value(MAX_DEPTH) {
         Ok(_) => {
             c.ws();
-            if c.pos == c.s.len() {
+            if c.rest.is_empty() {
                 JsonError::NotObject
             } else {
                 c.err()
@@ -623,7 +657,7 @@ fn not_object(mut c: Cursor<'_>) -> JsonError {
 #[inline(always)]
 fn close_object(mut c: Cursor<'_>) -> Result<(), JsonError> {
     c.ws();
-    if c.pos == c.s.len() {
+    if c.rest.is_empty() {
         Ok(())
     } else {
         Err(c.err())

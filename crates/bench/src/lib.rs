@@ -200,24 +200,26 @@ pub fn ours_decode_push(frame: &[u8]) -> Result<(Option<u32>, Push<'_>), DecodeE
 /// The engine's decode path for one push frame: `parse_frame`, `decode_push`, then by category
 /// `parse_translated` (chat; plain text fails fast and keeps the raw text) or `parse_file_info`
 /// (file) into `scratch`.
-#[inline]
+#[inline(always)]
 pub fn ours_decode<'a>(frame: &'a [u8], scratch: &'a mut [u8]) -> Result<Decoded<'a>, DecodeError> {
     let (seq, push) = ours_decode_push(frame)?;
-    let mut out = Decoded {
+    let (translated, file) = match &push {
+        Push::Message(m) => {
+            let mut scratch = Scratch::new(scratch);
+            match m.category() {
+                Category::Chat => (parse_translated(m.msg, &mut scratch).ok(), None),
+                Category::File => (None, parse_file_info(m.msg, m.attrs, &mut scratch).ok()),
+                _ => (None, None),
+            }
+        }
+        _ => (None, None),
+    };
+    Ok(Decoded {
         seq,
         push,
-        translated: None,
-        file: None,
-    };
-    if let Push::Message(m) = &push {
-        let mut scratch = Scratch::new(scratch);
-        match m.category() {
-            Category::Chat => out.translated = parse_translated(m.msg, &mut scratch).ok(),
-            Category::File => out.file = parse_file_info(m.msg, m.attrs, &mut scratch).ok(),
-            _ => {}
-        }
-    }
-    Ok(out)
+        translated,
+        file,
+    })
 }
 
 /// The baseline's owned message: what an rmp-serde based decoder would produce. The target key
