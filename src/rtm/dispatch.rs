@@ -27,6 +27,7 @@ pub enum Category {
 
 impl Category {
     /// Classifies an RTM `mtype`.
+    #[inline]
     pub fn of(mtype: i8) -> Self {
         match mtype {
             30 => Self::Chat,
@@ -72,31 +73,52 @@ pub enum Callback {
 
 impl Callback {
     /// The callback for a message push.
+    #[inline]
     pub fn for_message(target: Target, category: Category) -> Self {
         use Callback::*;
-        use Category as C;
-        use Target as T;
-        match (target, category) {
-            (T::P2P, C::Message) => PushP2PMessage,
-            (T::P2P, C::File) => PushP2PFile,
-            (T::P2P, C::Chat) => PushP2PChat,
-            (T::P2P, C::Audio) => PushP2PAudio,
-            (T::P2P, C::Cmd) => PushP2PCmd,
-            (T::Group, C::Message) => PushGroupMessage,
-            (T::Group, C::File) => PushGroupFile,
-            (T::Group, C::Chat) => PushGroupChat,
-            (T::Group, C::Audio) => PushGroupAudio,
-            (T::Group, C::Cmd) => PushGroupCmd,
-            (T::Room, C::Message) => PushRoomMessage,
-            (T::Room, C::File) => PushRoomFile,
-            (T::Room, C::Chat) => PushRoomChat,
-            (T::Room, C::Audio) => PushRoomAudio,
-            (T::Room, C::Cmd) => PushRoomCmd,
-            (T::Broadcast, C::Message) => PushBroadcastMessage,
-            (T::Broadcast, C::File) => PushBroadcastFile,
-            (T::Broadcast, C::Chat) => PushBroadcastChat,
-            (T::Broadcast, C::Audio) => PushBroadcastAudio,
-            (T::Broadcast, C::Cmd) => PushBroadcastCmd,
+        // Rows by target, columns in the order of `Category`'s variants.
+        const TABLE: [[Callback; 5]; 4] = [
+            [
+                PushP2PMessage,
+                PushP2PChat,
+                PushP2PAudio,
+                PushP2PCmd,
+                PushP2PFile,
+            ],
+            [
+                PushGroupMessage,
+                PushGroupChat,
+                PushGroupAudio,
+                PushGroupCmd,
+                PushGroupFile,
+            ],
+            [
+                PushRoomMessage,
+                PushRoomChat,
+                PushRoomAudio,
+                PushRoomCmd,
+                PushRoomFile,
+            ],
+            [
+                PushBroadcastMessage,
+                PushBroadcastChat,
+                PushBroadcastAudio,
+                PushBroadcastCmd,
+                PushBroadcastFile,
+            ],
+        ];
+        let row = match target {
+            Target::P2P => &TABLE[0],
+            Target::Group => &TABLE[1],
+            Target::Room => &TABLE[2],
+            Target::Broadcast => &TABLE[3],
+        };
+        match category {
+            Category::Message => row[0],
+            Category::Chat => row[1],
+            Category::Audio => row[2],
+            Category::Cmd => row[3],
+            Category::File => row[4],
         }
     }
 
@@ -136,6 +158,33 @@ impl Callback {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callback_table_matches_target_and_category() {
+        use Category as C;
+        use Target as T;
+        for t in [T::P2P, T::Group, T::Room, T::Broadcast] {
+            for c in [C::Message, C::Chat, C::Audio, C::Cmd, C::File] {
+                let want = format!(
+                    "push{}{}",
+                    match t {
+                        T::P2P => "P2P",
+                        T::Group => "Group",
+                        T::Room => "Room",
+                        T::Broadcast => "Broadcast",
+                    },
+                    match c {
+                        C::Message => "Message",
+                        C::Chat => "Chat",
+                        C::Audio => "Audio",
+                        C::Cmd => "Cmd",
+                        C::File => "File",
+                    }
+                );
+                assert_eq!(Callback::for_message(t, c).name(), want);
+            }
+        }
+    }
 
     #[test]
     fn mtype_ranges() {
