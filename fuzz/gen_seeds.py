@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under fuzz/seeds/<target>/ from the recorded vectors
+(tests/vectors/rtm-python-sdk.json) and the worked examples of the protocol reference (§11).
+
+Each target's input layout is documented at the top of its fuzz_targets/<target>.rs; the
+encodings below follow it byte for byte. Run from anywhere: python3 fuzz/gen_seeds.py
+"""
+import json
+import re
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SEEDS = os.path.join(HERE, "seeds")
+
+vectors = json.load(open(os.path.join(ROOT, "tests", "vectors", "rtm-python-sdk.json")))
+
+# Reference §11 worked examples, as the repository's tests hold them (tests/worked_examples.rs).
+EXAMPLES = {
+    name.lower(): re.sub(r"\s", "", h)
+    for name, h in re.findall(r'const (EX\w+): &str =\s*"([0-9a-f ]+)";',
+                              open(os.path.join(ROOT, "tests", "worked_examples.rs")).read())
+}
+assert len(EXAMPLES) == 7, EXAMPLES.keys()
+
+
+def frames():
+    """(name, bytes) of every recorded or worked-example frame."""
+    out = []
+    for group in ("server_to_sdk", "sdk_to_server", "sdk_answers_to_pushes"):
+        for name, v in vectors[group].items():
+            out.append((f"{group}_{name}", bytes.fromhex(v["hex"])))
+    for name, h in EXAMPLES.items():
+        out.append((name, bytes.fromhex(h)))
+    return out
+
+
+def split(frame):
+    """(kind, method, status, payload) of one frame."""
+    mtype, ss = frame[6], frame[7]
+    psize = struct.unpack("<I", frame[8:12])[0]
+    if mtype == 2:
+        return "answer", b"", ss, frame[16:16 + psize]
+    at = 12 if mtype == 0 else 16
+    return "quest", frame[at:at + ss], 0, frame[at + ss:at + ss + psize]
+
+
+def write(target, name, data):
+    d = os.path.join(SEEDS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    fs = frames()
+    for name, f in fs:
+        assert f[:4] == b"FPNN", name
+        psize = struct.unpack("<I", f[8:12])[0]
+        kind, method, _, payload = split(f)
+        assert len(payload) == psize, (name, len(payload), psize)
+
+    # frame_reader: [api] [buffer size] [max frame] [k] [k chunk sizes] stream
+    stream = b"".join(f for _, f in fs)
+    pushes = b"".join(f for n, f in fs if n.startswith("server_to_sdk") or n == "ex3")
+    write("frame_reader", "all_api0_bytewise", bytes([0, 255, 0, 0, 0]) + stream)
+    write("frame_reader", "all_api1_window", bytes([1, 255, 0, 2, 6, 40, 200]) + stream)
+    write("frame_reader", "pushes_api2_peek", bytes([2, 8, 0, 1, 127]) + pushes)
+    write("frame_reader", "pushes_api3_walk", bytes([3, 20, 0, 3, 3, 129, 50]) + pushes)
+    write("frame_reader", "small_buffer_too_large", bytes([0, 2, 0, 1, 20]) + pushes)
+    for name, f in fs:
+        write("frame_reader", f"one_{name}", bytes([0, 255, 0, 1, 16]) + f)
+
+    # msgpack: [k] [k op bytes] msgpack data
+    all_ops = bytes(range(16))
+    for name, f in fs:
+        _, _, _, payload = split(f)
+        write("msgpack", f"skip_{name}", bytes([0]) + payload)
+        write("msgpack", f"ops_{name}", bytes([len(all_ops)]) + all_ops + payload)
+    # Integer encodings of reference §11 example 7 and nested containers.
+    write("msgpack", "ints_ex7", bytes([4, 0, 1, 2, 5]) + bytes.fromhex("ce04c4b447d204c4b447ccc8d100c8"))
+    write("msgpack", "nested", bytes([1, 15]) + bytes([0x91] * 33) + b"\x01")
+
+    # decode: [selector] [method, sel 8] [status, sel 9] payload
+    methods = ["pushmsg", "pushgroupmsg", "pushroommsg", "pushbroadcastmsg", "pushevent", "ping",
+               "kickout", "kickoutroom"]
+    for name, f in fs:
+        kind, method, status, payload = split(f)
+        if kind == "answer":
+            write("decode", f"answer_{name}", bytes([9, status]) + payload)
+            write("decode", f"answer_err_{name}", bytes([9, 1]) + payload)
+        elif method.decode() in methods:
+            write("decode", f"push_{name}", bytes([methods.index(method.decode())]) + payload)
+        else:
+            write("decode", f"named_{name}", bytes([8, len(method)]) + method + payload)
+    # A pushmsg payload decoded as every other method.
+    _, _, _, pm = split(dict(fs)["ex3"])
+    for i in range(8):
+        write("decode", f"ex3_as_{methods[i]}", bytes([i]) + pm)
+
+    # listener: [entropy u32] then ops (opcode byte % 16, then the op's fields).
+    CONNECT, CLOSE, ANSWER, DELIVER, TICK, COMMAND, TRANSMIT, DELIVER_ALL = 0, 2, 4, 6, 7, 8, 9, 11
+    RECORDED, ROUND_TRIP, FULL_DRAIN, TICK_TO_DEADLINE = 12, 13, 14, 15
+    ent = struct.pack("<I", 0x12345678)
+
+    def recorded(i):
+        return bytes([RECORDED, i])
+
+    # Every recorded push twice (duplicates), delivered in 7-byte chunks, then drained.
+    s = ent + bytes([CONNECT])
+    for i in range(6):
+        s += recorded(i) + recorded(i)
+    s += bytes([DELIVER]) + struct.pack("<H", 7)
+    s += bytes([DELIVER | 0x10]) + struct.pack("<H", 300)
+    s += bytes([DELIVER_ALL, FULL_DRAIN])
+    write("listener", "recorded_twice", s)
+
+    # A command, the transport takes it, the server answers OK, then a reconnect restores it.
+    cmd_add = bytes([COMMAND, 0, 2, 3, 1, 3])  # addlisten: gids, rids, uids (small), events login+logout
+    s = ent + bytes([CONNECT]) + cmd_add + bytes([TRANSMIT]) + struct.pack("<H", 0xffff)
+    s += bytes([ANSWER, 0, 1, 0]) + struct.pack("<H", 0) + bytes([DELIVER_ALL, FULL_DRAIN])
+    s += bytes([CLOSE, CONNECT, TRANSMIT]) + struct.pack("<H", 0xffff)
+    s += bytes([ANSWER, 0, 1, 0]) + struct.pack("<H", 0) + bytes([DELIVER_ALL])
+    s += recorded(0) + recorded(1) + bytes([DELIVER_ALL, FULL_DRAIN])
+    write("listener", "command_answer_reconnect", s)
+
+    # Idle: keepalive ping, its answer, then a dead link.
+    s = ent + bytes([CONNECT, TICK, 6, TRANSMIT]) + struct.pack("<H", 0xffff)
+    s += bytes([ANSWER, 0, 1, 2]) + struct.pack("<H", 0) + bytes([DELIVER_ALL, FULL_DRAIN])
+    s += bytes([TICK, 11, TICK, 11, TICK_TO_DEADLINE, CLOSE, TICK_TO_DEADLINE, CONNECT])
+    write("listener", "keepalive_deadlink", s)
+
+    # Generated pushes of each method through PushRoundTrip (fields as gen_push reads them:
+    # sel, seq, int_sel, shape, then the method's own bytes).
+    per_method = {0: 6, 1: 6, 2: 6, 3: 6, 4: 1, 5: 0, 6: 0, 7: 1, 8: 0, 9: 0}
+    s = ent + bytes([CONNECT])
+    for which in range(10):
+        s += bytes([ROUND_TRIP, which, which, 0, 0]) + bytes([1, 1, 2, 0, 0, 0][:per_method[which]])
+    s += bytes([ROUND_TRIP, 10, 10, 0, 0, 3]) + b"abcd" + bytes([2, 0x80, 0xc1])
+    s += bytes([FULL_DRAIN, TICK, 14, FULL_DRAIN])
+    write("listener", "generated_each_method", s)
+
+    # Backpressure: many pushes, the transport takes 5 bytes at a time.
+    s = ent + bytes([CONNECT])
+    for i in range(40):
+        s += recorded(i % 4)
+    s += bytes([DELIVER_ALL])
+    for _ in range(30):
+        s += bytes([TRANSMIT]) + struct.pack("<H", 5) + bytes([DELIVER_ALL])
+    s += bytes([FULL_DRAIN])
+    write("listener", "backpressure", s)
+
+
+if __name__ == "__main__":
+    main()
