@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Fuzz smoke test for CI: builds every cargo-fuzz target (fuzz/, nightly) and runs each one
+# briefly from its committed seeds, after replaying the saved reproducers. Exits non-zero if
+# any target crashes (a failed assertion is a crash).
+#
+#   scripts/fuzz-smoke.sh              # 15 s per target
+#   FUZZ_SMOKE_SECS=60 scripts/fuzz-smoke.sh
+#
+# Works on a fresh machine: installs the nightly toolchain and cargo-fuzz when missing.
+# Long runs (10 minutes or more per target) are documented in fuzz/README.md and RELIABILITY.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECS="${FUZZ_SMOKE_SECS:-15}"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: nightly and cargo-fuzz"
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+
+# The smoke runs without AddressSanitizer: the crate forbids unsafe code, and ASan halves the
+# executions per second. Long runs keep cargo-fuzz's default (ASan).
+SAN=(--sanitizer none)
+
+step "build all targets"
+cargo +nightly fuzz build "${SAN[@]}"
+
+status=0
+for t in $(cargo +nightly fuzz list); do
+    bin="fuzz/target/x86_64-unknown-linux-gnu/release/$t"
+    if compgen -G "fuzz/regressions/$t/*" >/dev/null; then
+        step "$t: replay fuzz/regressions/$t"
+        if ! "$bin" fuzz/regressions/"$t"/* >"/tmp/fuzz-smoke-$t-regressions.log" 2>&1; then
+            tail -n 40 "/tmp/fuzz-smoke-$t-regressions.log"
+            echo "FAIL: a saved reproducer of $t still crashes" >&2
+            status=1
+        fi
+    fi
+    step "$t: ${SECS} s from fuzz/seeds/$t"
+    mkdir -p "fuzz/corpus/$t"
+    if ! cargo +nightly fuzz run "${SAN[@]}" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+        -dict=fuzz/dict.txt -max_total_time="$SECS" -print_final_stats=1 \
+        >"/tmp/fuzz-smoke-$t.log" 2>&1; then
+        tail -n 60 "/tmp/fuzz-smoke-$t.log"
+        echo "FAIL: $t crashed; the reproducer is in fuzz/artifacts/$t/" >&2
+        status=1
+    else
+        grep -E '^stat::number_of_executed_units|^Done' "/tmp/fuzz-smoke-$t.log" || true
+    fi
+done
+
+if [ "$status" -eq 0 ]; then
+    step "fuzz smoke passed"
+fi
+exit "$status"
