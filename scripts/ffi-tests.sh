@@ -17,11 +17,11 @@ CXXFLAGS=(-std=c++17 -Wall -Wextra -Wpedantic -Werror -Iinclude)
 # Every reference to the allocator from the test objects and from librtm_listen.a goes through
 # ffi-tests/alloc_count.c, which counts the calls (the tests assert the library made none).
 WRAP=-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=memalign
-ASAN=(-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1)
+ASAN=(-fsanitize=address,undefined -fno-omit-frame-pointer -g)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%3ss] %s\n' "$SECONDS" "$*"; }
 fail() {
     echo "FAIL: $*" >&2
     exit 1
@@ -115,11 +115,24 @@ if ! command -v valgrind >/dev/null && [ "$(id -u)" = 0 ] && [ -n "${CI:-}" ]; t
 fi
 if command -v valgrind >/dev/null; then
     # nouserintercepts: test_cpp replaces operator new/delete itself (to count them).
-    VG=(valgrind -q --error-exitcode=3 --leak-check=full --soname-synonyms=somalloc=nouserintercepts)
-    run "valgrind test_c" "${VG[@]}" "$OUT/plain/test_c" "$SIM"
-    run "valgrind test_too_large" "${VG[@]}" "$OUT/plain/test_too_large"
-    run "valgrind test_cpp" "${VG[@]}" "$OUT/plain/test_cpp" "$SIM"
-    run "valgrind test_compat" "${VG[@]}" "$OUT/plain/test_compat" "$SIM"
+    # ffi-tests/valgrind.supp holds one clearly marked workaround (a memcheck false positive in
+    # the core's release codegen); a NOTE is printed below whenever it is used.
+    vg() { # name, binary, args...
+        local name=$1
+        shift
+        run "valgrind $name" valgrind -v --log-file="$OUT/valgrind_$name.vg.log" --error-exitcode=3 \
+            --leak-check=full --soname-synonyms=somalloc=nouserintercepts \
+            --suppressions=ffi-tests/valgrind.supp "$@"
+        grep -q 'ERROR SUMMARY: 0 errors' "$OUT/valgrind_$name.vg.log" ||
+            fail "valgrind $name: errors, see $OUT/valgrind_$name.vg.log"
+        if used=$(grep -E 'used_suppression: +[0-9]+ rtm-listen' "$OUT/valgrind_$name.vg.log"); then
+            echo "  NOTE: workaround in ffi-tests/valgrind.supp used:${used#*used_suppression:}"
+        fi
+    }
+    vg test_c "$OUT/plain/test_c" "$SIM"
+    vg test_too_large "$OUT/plain/test_too_large"
+    vg test_cpp "$OUT/plain/test_cpp" "$SIM"
+    vg test_compat "$OUT/plain/test_compat" "$SIM"
 else
     echo "SKIP: valgrind is not installed (install it, or run as root with CI set to let this script do it)"
 fi
