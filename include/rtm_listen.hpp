@@ -22,7 +22,7 @@
  *   array as its JSON text, a string unescaped). This mode allocates (C++ side only).
  *
  * Callbacks run inside Listener calls. A callback must not call back into the same Listener
- * (the call returns RTM_ERR_BUSY). An exception thrown by a callback is caught at the C
+ * (the call returns RTM_ERR_BUSY), nor destroy it. An exception thrown by a callback is caught at the C
  * boundary (it must never unwind through the library), the remaining callbacks of that call
  * still run, and the first exception is rethrown from the Listener call once the library has
  * returned.
