@@ -263,16 +263,79 @@ fn between<'a>(from: &'a [u8], to: &[u8]) -> &'a [u8] {
     from.get(..from.len() - to.len()).unwrap_or(&[])
 }
 
+/// Blanks skipped.
+#[cold]
+fn skip_blanks(rest: &[u8]) -> &[u8] {
+    let n = rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .unwrap_or(rest.len());
+    after(rest, n)
+}
+
+/// `JsonError::Syntax` at the start of `rest`, in a text of `total` bytes.
+#[cold]
+fn syntax_at(total: usize, rest: &[u8]) -> JsonError {
+    JsonError::Syntax(total - rest.len())
+}
+
+/// The rest of a string whose content starts at `body`, from `rest` on (a backslash, a
+/// control byte, or fewer than 8 bytes before the end): the string and the bytes after it.
+#[inline(never)]
+fn string_tail<'a>(
+    total: usize,
+    body: &'a [u8],
+    rest: &'a [u8],
+) -> Result<(RawStr<'a>, &'a [u8]), JsonError> {
+    // Errors are reported against the whole text (`total`), not this cursor's.
+    let mut c = Cursor { s: body, rest };
+    let err = |c: &Cursor<'_>| syntax_at(total, c.rest);
+    let mut escaped = false;
+    loop {
+        match c.peek() {
+            None => return Err(err(&c)),
+            Some(b'"') => break,
+            Some(b'\\') => {
+                escaped = true;
+                match c.rest.get(1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => c.bump(2),
+                    Some(b'u') => {
+                        if hex4(after(c.rest, 2)).is_none() {
+                            return Err(err(&c));
+                        }
+                        c.bump(6);
+                    }
+                    _ => return Err(err(&c)),
+                }
+            }
+            Some(b) if b < 0x20 => return Err(err(&c)),
+            Some(_) => {
+                let n = c
+                    .rest
+                    .iter()
+                    .position(|&b| string_special(b))
+                    .unwrap_or(c.rest.len());
+                c.bump(n);
+            }
+        }
+    }
+    let raw = between(body, c.rest);
+    Ok((RawStr { raw, escaped }, after(c.rest, 1)))
+}
+
+/// Scans a container starting at `{` or `[` at the start of `rest`, in the text `s`; returns
+/// the bytes after it.
+#[inline(never)]
+fn container<'a>(s: &'a [u8], rest: &'a [u8], max_depth: usize) -> Result<&'a [u8], JsonError> {
+    let mut c = Cursor { s, rest };
+    c.container(max_depth)?;
+    Ok(c.rest)
+}
+
 impl<'a> Cursor<'a> {
     #[inline(always)]
     fn new(s: &'a [u8]) -> Self {
         Self { s, rest: s }
-    }
-
-    /// Offset of the next byte in the text.
-    #[inline(always)]
-    fn pos(&self) -> usize {
-        self.s.len() - self.rest.len()
     }
 
     #[inline(always)]
@@ -288,14 +351,9 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    #[cold]
+    #[inline(always)]
     fn ws_run(&mut self) {
-        let n = self
-            .rest
-            .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-            .unwrap_or(self.rest.len());
-        self.bump(n);
+        self.rest = skip_blanks(self.rest);
     }
 
     /// Skips blanks and returns the next byte.
@@ -314,9 +372,11 @@ impl<'a> Cursor<'a> {
         self.rest.first().copied()
     }
 
-    #[cold]
+    /// A syntax error at the next byte. (The out-of-line parts of the scanner take the cursor's
+    /// fields by value, so the cursor itself never needs an address and stays in registers.)
+    #[inline(always)]
     fn err(&self) -> JsonError {
-        JsonError::Syntax(self.pos())
+        syntax_at(self.s.len(), self.rest)
     }
 
     #[inline(always)]
@@ -348,57 +408,20 @@ impl<'a> Cursor<'a> {
                             escaped: false,
                         })
                     }
-                    _ => {
-                        self.rest = after(body, at);
-                        self.string_escaped(body)
-                    }
+                    _ => self.string_tail(body, after(body, at)),
                 };
             }
             scan = tail;
         }
         // Fewer than 8 bytes left.
-        self.rest = scan;
-        self.string_escaped(body)
+        self.string_tail(body, scan)
     }
 
-    /// The rest of a string whose content starts at `body`, from `self.rest` on (a backslash,
-    /// a control byte, or fewer than 8 bytes before the end).
-    #[inline(never)]
-    fn string_escaped(&mut self, body: &'a [u8]) -> Result<RawStr<'a>, JsonError> {
-        let mut escaped = false;
-        loop {
-            match self.peek() {
-                None => return Err(self.err()),
-                Some(b'"') => break,
-                Some(b'\\') => {
-                    escaped = true;
-                    match self.rest.get(1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                            self.bump(2)
-                        }
-                        Some(b'u') => {
-                            if hex4(after(self.rest, 2)).is_none() {
-                                return Err(self.err());
-                            }
-                            self.bump(6);
-                        }
-                        _ => return Err(self.err()),
-                    }
-                }
-                Some(c) if c < 0x20 => return Err(self.err()),
-                Some(_) => {
-                    let n = self
-                        .rest
-                        .iter()
-                        .position(|&b| string_special(b))
-                        .unwrap_or(self.rest.len());
-                    self.bump(n);
-                }
-            }
-        }
-        let raw = between(body, self.rest);
-        self.bump(1);
-        Ok(RawStr { raw, escaped })
+    #[inline(always)]
+    fn string_tail(&mut self, body: &'a [u8], from: &'a [u8]) -> Result<RawStr<'a>, JsonError> {
+        let (raw, rest) = string_tail(self.s.len(), body, from)?;
+        self.rest = rest;
+        Ok(raw)
     }
 
     #[inline(always)]
@@ -467,7 +490,7 @@ impl<'a> Cursor<'a> {
             Some(b'{' | b'[') => {}
             _ => return self.number().map(Value::Number),
         }
-        self.container(max_depth)?;
+        self.rest = container(self.s, self.rest, max_depth)?;
         let text = between(start, self.rest);
         Ok(if first == Some(b'{') {
             Value::Object(text)
@@ -477,7 +500,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Scans a container starting at `{` or `[`, with a bit stack for the nesting.
-    #[inline(never)]
+    #[inline(always)]
     fn container(&mut self, max_depth: usize) -> Result<(), JsonError> {
         // Bit d of `objects` is set when level d is an object.
         let mut objects: u64 = 0;
