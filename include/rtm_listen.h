@@ -335,8 +335,8 @@ rtm_status rtm_listener_transmit_done(struct rtm_listener *l, size_t n);
 // `l` must be NULL or an initialised listener; `at_ms` writable.
 rtm_status rtm_listener_next_timeout(struct rtm_listener *l, uint64_t *at_ms);
 
-// When to reconnect after a close or failed attempt: `RTM_OK` and `*at_ms`, or `RTM_NONE`
-// while connected.
+// When to reconnect after a close or failed attempt: `RTM_OK` and `*at_ms`; `RTM_NONE` while
+// connected and before the first attempt (connect at once then).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `at_ms` writable.

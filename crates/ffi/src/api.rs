@@ -77,6 +77,11 @@ pub unsafe extern "C" fn rtm_listener_init(
     if storage_len < INNER_SIZE || !storage.cast::<u64>().is_aligned() {
         return RTM_ERR_STORAGE;
     }
+    // SAFETY: non-NULL, aligned and at least INNER_SIZE bytes (checked above).
+    if unsafe { crate::handle::is_busy(storage) } {
+        // Re-initialising the listener from inside one of its own callbacks.
+        return RTM_ERR_BUSY;
+    }
     // SAFETY: checked non-NULL; the caller guarantees it points to a valid config.
     let config = unsafe { &*config };
     // SAFETY: the caller guarantees the secret is readable.
@@ -335,8 +340,8 @@ pub unsafe extern "C" fn rtm_listener_next_timeout(
     }
 }
 
-/// When to reconnect after a close or failed attempt: `RTM_OK` and `*at_ms`, or `RTM_NONE`
-/// while connected.
+/// When to reconnect after a close or failed attempt: `RTM_OK` and `*at_ms`; `RTM_NONE` while
+/// connected and before the first attempt (connect at once then).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `at_ms` writable.
@@ -415,32 +420,32 @@ unsafe fn listen(
         (Ok(g), Ok(r), Ok(u), Ok(e)) => (g, r, u, e),
         (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return e,
     };
-    // Map each name to its canonical static name (at most one of each).
-    let mut names: [&str; EVENTS.len()] = [""; EVENTS.len()];
-    let mut n = 0;
-    for &e in events {
-        // SAFETY: the caller guarantees each event string is readable.
-        let name = match unsafe { bytes(e) } {
-            Ok(b) => b,
-            Err(err) => return err,
-        };
-        let Some(canonical) = EVENTS.iter().find(|c| c.as_bytes() == name) else {
-            return RTM_ERR_UNSUPPORTED_EVENT;
-        };
-        if !names[..n].contains(canonical) {
-            names[n] = canonical;
-            n += 1;
-        }
-    }
-    let ids = ListenIds {
-        gids,
-        rids,
-        uids,
-        events: &names[..n],
-    };
-    // SAFETY: forwarded.
+    // SAFETY: forwarded. The ids are validated inside, so a bad handle is reported first.
     unsafe {
         enter(l, |s| {
+            // Map each name to its canonical static name (at most one of each).
+            let mut names: [&str; EVENTS.len()] = [""; EVENTS.len()];
+            let mut n = 0;
+            for &e in events {
+                // The caller guarantees each event string is readable (enclosing unsafe block).
+                let name = match bytes(e) {
+                    Ok(b) => b,
+                    Err(err) => return err,
+                };
+                let Some(canonical) = EVENTS.iter().find(|c| c.as_bytes() == name) else {
+                    return RTM_ERR_UNSUPPORTED_EVENT;
+                };
+                if !names[..n].contains(canonical) {
+                    names[n] = canonical;
+                    n += 1;
+                }
+            }
+            let ids = ListenIds {
+                gids,
+                rids,
+                uids,
+                events: &names[..n],
+            };
             let r = match op {
                 Op::Add => s.listener.add_listen(now_ms, &ids),
                 Op::Remove => s.listener.remove_listen(now_ms, &ids),

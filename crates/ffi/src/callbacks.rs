@@ -66,6 +66,7 @@ fn deliver_message(monitor: &rtm_monitor, m: &MessageEvent<'_>) {
     };
     // SAFETY: the host registered `f` with this signature; `view` and everything it points to
     // live until the call returns.
+    // SAFETY: registered with this signature; the arguments outlive the call.
     unsafe { f(monitor.user, &view) };
 }
 
@@ -76,16 +77,16 @@ pub(crate) fn drain(state: &mut State) -> bool {
     let mut close = false;
     while let Some(event) = state.listener.poll_event() {
         let user = monitor.user;
-        // SAFETY (every call below): the host registered each non-NULL pointer with the
-        // signature it is called with; the strings passed live until the call returns.
         match event {
             Event::Connected { is_reconnect } => {
                 if let Some(f) = monitor.connected {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, rtm_str::from(endpoint), true, is_reconnect) };
                 }
             }
             Event::ConnectFailed { is_reconnect } => {
                 if let Some(f) = monitor.connected {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, rtm_str::from(b""), false, is_reconnect) };
                 }
             }
@@ -94,6 +95,7 @@ pub(crate) fn drain(state: &mut State) -> bool {
                 is_reconnect,
             } => {
                 if let Some(f) = monitor.closed {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, rtm_str::from(endpoint), by_error, is_reconnect) };
                 }
             }
@@ -102,36 +104,43 @@ pub(crate) fn drain(state: &mut State) -> bool {
                 if let Some(f) = monitor.push_event {
                     let data = rtm_str::from(e.data.unwrap_or(&[]));
                     let (ev, ep) = (rtm_str::from(e.event), rtm_str::from(e.endpoint));
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, e.pid, ev, e.uid, e.time, ep, data) };
                 }
             }
             Event::Ping => {
                 if let Some(f) = monitor.ping {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user) };
                 }
             }
             Event::Kickout => {
                 if let Some(f) = monitor.kickout {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user) };
                 }
             }
             Event::KickoutRoom { rid } => {
                 if let Some(f) = monitor.kickout_room {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, rid) };
                 }
             }
             Event::Completed(c) => {
                 if let Some(f) = monitor.completed {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, c.request.0, c.code, rtm_str::from(c.ex)) };
                 }
             }
             Event::Restored { code } => {
                 if let Some(f) = monitor.restored {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, code) };
                 }
             }
             Event::BadPush { method, error } => {
                 if let Some(f) = monitor.bad_push {
+                    // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, rtm_str::from(method), error.fpnn_code()) };
                 }
             }

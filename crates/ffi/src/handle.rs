@@ -73,8 +73,9 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, state: State) {
 /// `storage` must point to storage initialised by [`init`], not in use by an outer call.
 pub(crate) unsafe fn deinit(storage: *mut rtm_listener) -> rtm_status {
     // SAFETY: as for `enter`.
-    let Some(inner) = (unsafe { shared(storage) }) else {
-        return RTM_ERR_NULL;
+    let inner = match unsafe { shared(storage) } {
+        Ok(inner) => inner,
+        Err(e) => return e,
     };
     if inner.magic.load(Ordering::Relaxed) != MAGIC {
         return RTM_ERR_UNINIT;
@@ -87,15 +88,37 @@ pub(crate) unsafe fn deinit(storage: *mut rtm_listener) -> rtm_status {
 }
 
 /// # Safety
-/// A non-NULL `storage` must point to at least `INNER_SIZE` readable bytes, aligned.
-unsafe fn shared<'a>(storage: *mut rtm_listener) -> Option<&'a Inner> {
+/// A non-NULL, aligned `storage` must point to at least `INNER_SIZE` readable bytes.
+unsafe fn shared<'a>(storage: *mut rtm_listener) -> Result<&'a Inner, rtm_status> {
     let p = storage.cast::<Inner>();
-    if p.is_null() || !p.is_aligned() {
-        return None;
+    if p.is_null() {
+        return Err(RTM_ERR_NULL);
+    }
+    if !p.is_aligned() {
+        return Err(RTM_ERR_STORAGE);
     }
     // SAFETY: non-NULL and aligned; the caller guarantees it is initialised storage. Only a
     // shared reference is created: the state is behind an UnsafeCell.
-    Some(unsafe { &*p })
+    Ok(unsafe { &*p })
+}
+
+/// Whether `storage` currently holds a listener that is inside one of its calls (so that
+/// `rtm_listener_init` on it must be refused).
+///
+/// # Safety
+/// `storage` must be non-NULL, aligned, and valid for reads of `INNER_SIZE` bytes.
+pub(crate) unsafe fn is_busy(storage: *mut rtm_listener) -> bool {
+    let p = storage.cast::<Inner>();
+    // Volatile reads: the storage may hold anything (first use); only a live listener has the
+    // magic, and only a listener inside a call has the busy flag set.
+    // SAFETY: the caller guarantees the bytes are readable; the fields are plain integers.
+    unsafe {
+        let magic = core::ptr::addr_of!((*p).magic)
+            .cast::<u32>()
+            .read_volatile();
+        let busy = core::ptr::addr_of!((*p).busy).cast::<u8>().read_volatile();
+        magic == MAGIC && busy != 0
+    }
 }
 
 /// Runs `f` on the listener's state with the re-entrancy flag set.
@@ -108,8 +131,9 @@ pub(crate) unsafe fn enter(
     f: impl FnOnce(&mut State) -> rtm_status,
 ) -> rtm_status {
     // SAFETY: forwarded from the caller.
-    let Some(inner) = (unsafe { shared(storage) }) else {
-        return RTM_ERR_NULL;
+    let inner = match unsafe { shared(storage) } {
+        Ok(inner) => inner,
+        Err(e) => return e,
     };
     if inner.magic.load(Ordering::Relaxed) != MAGIC {
         return RTM_ERR_UNINIT;

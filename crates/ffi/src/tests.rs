@@ -76,6 +76,8 @@ fn null_and_uninitialised_handles_are_refused() {
             rtm_listener_receive(&mut *l, 0, null(), 1, &mut consumed),
             RTM_ERR_NULL
         );
+        let misaligned = (&raw mut *l).cast::<u8>().add(1).cast::<rtm_listener>();
+        assert_eq!(rtm_listener_handle_timeout(misaligned, 0), RTM_ERR_STORAGE);
         assert_eq!(rtm_listener_deinit(&mut *l), RTM_OK);
         assert_eq!(rtm_listener_handle_timeout(&mut *l, 0), RTM_ERR_UNINIT);
     }
@@ -111,6 +113,10 @@ unsafe extern "C" fn reenter(user: *mut c_void, _: rtm_str, _: bool, _: bool) {
     // SAFETY: re-entering is exactly what is under test; it must be refused.
     let status = unsafe { rtm_listener_handle_timeout(r.listener, 0) };
     r.seen.push(status);
+    let cfg = config(no_monitor());
+    // SAFETY: as above; re-initialising a listener from its own callback must be refused too.
+    let status = unsafe { rtm_listener_init(r.listener, size_of::<rtm_listener>(), &cfg) };
+    r.seen.push(status);
 }
 
 #[test]
@@ -133,7 +139,7 @@ fn reentry_from_a_callback_is_refused_and_state_stays_usable() {
             rtm_listener_connected(&mut *l, 0, rtm_str::from(b"here:1")),
             RTM_OK
         );
-        assert_eq!(r.seen, vec![RTM_ERR_BUSY]);
+        assert_eq!(r.seen, vec![RTM_ERR_BUSY, RTM_ERR_BUSY]);
         let mut id = 0;
         let ids = rtm_ids {
             gids: [5i64].as_ptr(),
