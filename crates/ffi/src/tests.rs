@@ -48,6 +48,7 @@ fn boxed() -> Box<rtm_listener> {
 fn null_and_uninitialised_handles_are_refused() {
     let mut consumed = 0;
     let mut at = 0;
+    // SAFETY: every pointer passed is NULL on purpose, or points to live test memory.
     unsafe {
         assert_eq!(rtm_listener_handle_timeout(null_mut(), 0), RTM_ERR_NULL);
         assert_eq!(
@@ -130,6 +131,7 @@ fn reentry_from_a_callback_is_refused_and_state_stays_usable() {
     m.user = (&raw mut r).cast();
     m.connected = Some(reenter);
     let cfg = config(m);
+    // SAFETY: the pointers point to live test memory; `r` outlives the listener's use of it.
     unsafe {
         assert_eq!(
             rtm_listener_init(&mut *l, size_of::<rtm_listener>(), &cfg),
