@@ -18,6 +18,9 @@ cargo test -p rtm-gate-sim
 step "C ABI: Rust-side tests of the exports and the header drift check"
 cargo test -p rtm-listen-ffi
 
+step "C and C++: harnesses (plain, ASan+UBSan, valgrind), the C++ adapter, examples/c_host.c"
+scripts/ffi-tests.sh
+
 step "README main command: the listener against the gate simulator"
 cargo run --features std --example listen
 
