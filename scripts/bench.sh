@@ -10,9 +10,14 @@
 #     process start-up and fixture setup; and heap allocations per operation, from memcheck's
 #     "total heap usage" the same way (1000 iterations).
 #
+# The operations are the criterion ids (`instr list`): ours/decode, ours/decode_no_json and
+# ours/listener (the whole engine path per push through session::Listener) for each push frame,
+# rmp_serde/decode for the same frames, and ours/build for the signed setlisten quests.
+#
 # Environment: INSTR_ITERS (default 20000) iterations per callgrind run; SKIP_CRITERION=1 or
 # SKIP_INSTR=1 to run only one half; INSTR_ANNOTATE=1 also prints callgrind_annotate's
-# per-function table for each operation.
+# per-function table for each operation; CARGO_TARGET_DIR is honoured (the fixed-work binary is
+# taken from it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +39,7 @@ fi
 iters="${INSTR_ITERS:-20000}"
 step "valgrind: instructions (callgrind, (Ir($iters) - Ir(0)) / $iters) and allocations per op"
 cargo build --release -p rtm-listen-bench --bin instr
-bin=target/release/instr
+bin="${CARGO_TARGET_DIR:-target}/release/instr"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
