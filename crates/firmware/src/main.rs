@@ -1,0 +1,1089 @@
+//! Bare-metal proof of rtm-listen: a scripted listener session on a Cortex-M4.
+//!
+//! Runs under `qemu-system-arm -machine mps2-an386` with semihosting (see `scripts/firmware.sh`):
+//! the defmt log goes to semihosting stdout, and the run ends with a semihosting exit status,
+//! 0 when every check passed and 1 (after a defmt `error!`) at the first one that failed.
+//!
+//! # Contexts and shared state
+//!
+//! The listener lives in a `static`, shared by two execution contexts through
+//! [`critical_section::Mutex`] (cortex-m's single-core implementation masks interrupts):
+//!
+//! - the **RX interrupt** (PendSV, standing in for a UART/Ethernet RX interrupt; the board
+//!   needs no PAC for it) moves bytes from the wire FIFO into the listener
+//!   ([`Listener::handle_input`]);
+//! - **SysTick** (1 kHz) advances the millisecond clock, a `u64` that a Cortex-M4 cannot
+//!   update atomically; the main loop and the RX interrupt read it under the same lock;
+//! - the **main loop** polls events, drains the transmit buffer and runs the timers, as the
+//!   driving contract of `rtm_listen::session` says.
+//!
+//! The peer is a virtual RTM gate in the main loop (`server.rs`): recorded frames from the
+//! Python SDK vectors and frames built with `rtm_listen::wire::frame::build_quest`. It puts
+//! bytes on the wire (the FIFO) and reads back what the listener sent with `parse_frame`.
+//!
+//! # What is checked
+//!
+//! Connect; commands (setlisten flags, setlisten ids, an addlisten the server refuses), their
+//! quests (method, signature, strictly increasing salts, ids as msgpack arrays) and their
+//! completions; every push kind (P2P, group and room × chat, audio, cmd, file, message, a
+//! broadcast, pushevent, ping), a duplicate, a oneway push and an unknown method, each event's
+//! kind and key fields, and exactly one answer per twoway push (status and code); a drop; a
+//! command queued while disconnected; the restoration on reconnect (flags, then ids as arrays,
+//! before the queued command); pushes after it, including a redelivered duplicate; the
+//! keepalive `*ping` after a time jump. Finally the stack high-water mark.
+//!
+//! The secret is never logged (scripts/firmware.sh checks the log for it). The `negative-control`
+//! feature breaks one expectation on purpose and logs the secret, to show that both checks bite.
+#![no_std]
+#![no_main]
+
+#[path = "rt.rs"]
+mod rt;
+mod server;
+
+use core::cell::{Cell, RefCell};
+
+use critical_section::{CriticalSection, Mutex};
+use defmt_semihosting as _;
+use heapless::{Deque, Vec};
+use rtm_listen::rtm::answer::CODE_UNKNOWN_METHOD;
+use rtm_listen::rtm::dispatch::Callback;
+use rtm_listen::rtm::field::MessageError;
+use rtm_listen::rtm::listen::{Credentials, ListenFlags, ListenIds};
+use rtm_listen::rtm::sign::sign;
+use rtm_listen::session::{Config, Event, IdKind, Listener};
+use rtm_listen::wire::frame::Frame;
+
+use rt::{finish, now, warp};
+use server::{Empty, ErrorAnswer, Msg, PushEvent, Stream};
+
+/// Project id and secret of the recorded vectors.
+const PID: u32 = 80_000_071;
+const SECRET: &[u8] = b"a1b2c3d4-e5f6-7890-abcd-ef0123456789";
+/// Unix time at boot (the host would take it from an RTC or SNTP).
+const UNIX_MS: i64 = 1_700_000_000_000;
+/// Stack window painted around each listener call.
+const PROBE: usize = 12 * 1024;
+
+/// The listener (default capacities: 4 KiB RX, 1 KiB TX), shared by the main loop and the RX
+/// interrupt. Its storage is a `cortex_m::singleton!` (zero-initialised, in .bss); an
+/// `Option<Listener>` here would sit in .data, its 9.5 KB initialiser copied from flash.
+static LISTENER: Mutex<RefCell<Option<&'static mut Listener>>> = Mutex::new(RefCell::new(None));
+/// Deepest stack use of one listener call from the main loop, and of one RX interrupt.
+static DEEPEST_CALL: Mutex<Cell<usize>> = Mutex::new(Cell::new(0));
+static DEEPEST_IRQ: Mutex<Cell<usize>> = Mutex::new(Cell::new(0));
+
+/// Logs with defmt `error!` and exits with status 1.
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)+) => {
+        if !$cond {
+            defmt::error!($($arg)+);
+            finish(1);
+        }
+    };
+}
+
+/// The RX interrupt's work: the wire's bytes go into the listener. What it does not take (its
+/// RX buffer is full until the main loop polls events) stays in the FIFO.
+fn on_rx(cs: CriticalSection<'_>, now: u64, wire: &mut Deque<u8, { rt::FIFO }>) {
+    let mut guard = LISTENER.borrow_ref_mut(cs);
+    let Some(l) = guard.as_deref_mut() else {
+        return;
+    };
+    loop {
+        let n = l.handle_input(now, wire.as_slices().0);
+        if n == 0 {
+            break;
+        }
+        for _ in 0..n {
+            wire.pop_front();
+        }
+    }
+}
+
+fn record(deepest: &Mutex<Cell<usize>>, used: usize) {
+    critical_section::with(|cs| {
+        let d = deepest.borrow(cs);
+        d.set(d.get().max(used));
+    });
+}
+
+/// Runs `f` on the listener with the current time, interrupts masked; measures its stack.
+fn with<R>(f: impl FnOnce(&mut Listener, u64) -> R) -> R {
+    let (r, used) = rt::stack_used_by(PROBE, || {
+        critical_section::with(|cs| {
+            let now = rt::MILLIS.borrow(cs).get();
+            let mut guard = LISTENER.borrow_ref_mut(cs);
+            match guard.as_deref_mut() {
+                Some(l) => f(l, now),
+                None => {
+                    defmt::error!("listener not initialised");
+                    finish(1)
+                }
+            }
+        })
+    });
+    record(&DEEPEST_CALL, used);
+    r
+}
+
+/// What an event said, owned (events borrow the listener).
+#[derive(Clone, Copy, PartialEq, Eq, defmt::Format)]
+enum Seen {
+    Connected {
+        reconnect: bool,
+    },
+    Closed {
+        by_error: bool,
+    },
+    /// A message: callback, from, to, mid, mtype, and an FNV-1a digest of the part that
+    /// matters: the translated text, the file URL, or `msg`.
+    Message {
+        callback: Callback,
+        from: i64,
+        to: i64,
+        mid: i64,
+        mtype: i8,
+        digest: u32,
+    },
+    PushEvent {
+        logout: bool,
+        uid: i64,
+    },
+    Ping,
+    Completed {
+        request: u32,
+        code: i64,
+    },
+    Restored {
+        code: i64,
+    },
+    UnknownMethod,
+    Other,
+}
+
+const fn fnv(bytes: &[u8]) -> u32 {
+    let mut h = 0x811c_9dc5u32;
+    let mut i = 0;
+    while i < bytes.len() {
+        h = (h ^ bytes[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h
+}
+
+fn seen(e: &Event<'_>) -> Seen {
+    match e {
+        Event::Connected { is_reconnect } => Seen::Connected {
+            reconnect: *is_reconnect,
+        },
+        Event::Closed { by_error, .. } => Seen::Closed {
+            by_error: *by_error,
+        },
+        Event::Message(m) => {
+            let part = match (&m.translated, &m.file) {
+                (Some(t), _) => t.text(),
+                (None, Some(f)) => f.url,
+                (None, None) => m.message.msg,
+            };
+            Seen::Message {
+                callback: m.callback,
+                from: m.message.from,
+                to: m.message.to,
+                mid: m.message.mid,
+                mtype: m.message.mtype,
+                digest: fnv(part),
+            }
+        }
+        Event::PushEvent(ev) => Seen::PushEvent {
+            logout: ev.event == b"logout",
+            uid: ev.uid,
+        },
+        Event::Ping => Seen::Ping,
+        Event::Completed(c) => Seen::Completed {
+            request: c.request.0,
+            code: c.code,
+        },
+        Event::Restored { code } => Seen::Restored { code: *code },
+        Event::BadPush {
+            error: MessageError::UnknownMethod,
+            ..
+        } => Seen::UnknownMethod,
+        _ => Seen::Other,
+    }
+}
+
+type Seens = Vec<Seen, 48>;
+type Sent = Vec<u8, 2048>;
+
+/// Step 1 of the contract: every event, until `None` (which queues the last answer).
+fn drain_events(out: &mut Seens) {
+    with(|l, _| {
+        while let Some(e) = l.poll_event() {
+            // The engine's public types derive defmt::Format.
+            defmt::debug!("event {}", e);
+            ensure!(out.push(seen(&e)).is_ok(), "too many events");
+        }
+    });
+}
+
+/// Step 2: the transport takes everything; returns how much.
+fn drain_transmit(sent: &mut Sent) -> usize {
+    with(|l, _| {
+        let t = l.transmit();
+        let n = t.len();
+        ensure!(sent.extend_from_slice(t).is_ok(), "server buffer full");
+        l.consume_transmit(n);
+        n
+    })
+}
+
+/// What one exchange produced: the events, and the bytes the listener sent.
+struct Io {
+    events: Seens,
+    sent: Sent,
+}
+
+/// The main loop around one burst from the server: the bytes go on the wire in FIFO-sized
+/// pieces, each raising the RX interrupt; the loop polls events and drains transmits until
+/// the wire is empty. With no bytes, it drains what the last call produced.
+fn exchange<'a>(io: &'a mut Io, mut bytes: &[u8]) -> (&'a [Seen], &'a [u8]) {
+    io.events.clear();
+    io.sent.clear();
+    let mut rounds = 0u32;
+    loop {
+        bytes = rt::put_on_wire(bytes);
+        // The RX interrupt feeds the listener; its stack use is measured like the calls'.
+        let ((), used) = rt::stack_used_by(PROBE, rt::raise_rx);
+        record(&DEEPEST_IRQ, used);
+        drain_events(&mut io.events);
+        while drain_transmit(&mut io.sent) > 0 {
+            drain_events(&mut io.events);
+        }
+        if bytes.is_empty() && rt::wire_empty() {
+            return (&io.events, &io.sent);
+        }
+        rounds += 1;
+        ensure!(
+            rounds < 10_000,
+            "the wire stalled: {} bytes left",
+            bytes.len()
+        );
+    }
+}
+
+fn expect_events(step: &str, got: &[Seen], want: &[Seen]) {
+    if got != want {
+        defmt::error!("{}: events {} != expected {}", step, got, want);
+        finish(1);
+    }
+    defmt::info!("{}: {} events as expected", step, got.len());
+}
+
+/// The answers in `sent`: each twoway quest seq in `twoway` answered exactly once, with status
+/// 0, except `unknown` answered with status 1 and code 20004; nothing else.
+fn expect_answers(step: &str, sent: &[u8], twoway: &[u32], unknown: Option<u32>) {
+    let Some(frames) = server::frames::<32>(sent) else {
+        defmt::error!(
+            "{}: the listener sent bytes that are not whole frames",
+            step
+        );
+        finish(1);
+    };
+    ensure!(
+        frames.len() == twoway.len(),
+        "{}: {} frames sent for {} twoway pushes",
+        step,
+        frames.len(),
+        twoway.len()
+    );
+    for &seq in twoway {
+        let mut count = 0;
+        for f in &frames {
+            let Frame::Answer {
+                seq: s,
+                status,
+                payload,
+            } = *f
+            else {
+                defmt::error!(
+                    "{}: the listener sent a quest among the answers: {}",
+                    step,
+                    f
+                );
+                finish(1);
+            };
+            if s != seq {
+                continue;
+            }
+            count += 1;
+            if Some(seq) == unknown {
+                ensure!(
+                    status == 1 && server::get_i64(payload, b"code") == Some(CODE_UNKNOWN_METHOD),
+                    "{}: unknown method answered with {}",
+                    step,
+                    f
+                );
+            } else {
+                ensure!(
+                    status == 0 && payload == [0x80],
+                    "{}: seq {} answered with {}",
+                    step,
+                    seq,
+                    f
+                );
+            }
+        }
+        ensure!(count == 1, "{}: seq {} answered {} times", step, seq, count);
+    }
+    defmt::info!(
+        "{}: {} twoway pushes answered exactly once",
+        step,
+        twoway.len()
+    );
+}
+
+/// A `setlisten`/`addlisten`/`removelisten` quest the listener sent: method, pid, ts and a
+/// valid signature; its salt must exceed `last_salt`. Returns (seq, payload).
+fn expect_quest<'a>(
+    step: &str,
+    f: &Frame<'a>,
+    method: &str,
+    last_salt: &mut i64,
+) -> (u32, &'a [u8]) {
+    let Frame::Quest {
+        seq: Some(seq),
+        method: m,
+        payload,
+    } = *f
+    else {
+        defmt::error!("{}: expected a twoway quest, got {}", step, f);
+        finish(1);
+    };
+    ensure!(
+        m == method.as_bytes(),
+        "{}: method {=[u8]:a}, expected {=str}",
+        step,
+        m,
+        method
+    );
+    let pid = server::get_i64(payload, b"pid");
+    let salt = server::get_i64(payload, b"salt").unwrap_or(0);
+    let ts = server::get_i64(payload, b"ts").unwrap_or(0);
+    let signature = server::get_bytes(payload, b"sign").unwrap_or(&[]);
+    ensure!(pid == Some(i64::from(PID)), "{}: pid {}", step, pid);
+    let unix_s = (UNIX_MS + now() as i64) / 1000;
+    ensure!(
+        ts >= UNIX_MS / 1000 && ts <= unix_s,
+        "{}: ts {} outside {}..={}",
+        step,
+        ts,
+        UNIX_MS / 1000,
+        unix_s
+    );
+    ensure!(
+        salt > *last_salt,
+        "{}: salt {} not above {}",
+        step,
+        salt,
+        *last_salt
+    );
+    *last_salt = salt;
+    ensure!(
+        signature == sign(PID, SECRET, salt, method, ts),
+        "{}: bad signature on {=str}",
+        step,
+        method
+    );
+    (seq, payload)
+}
+
+fn expect_flags(step: &str, payload: &[u8], want: ListenFlags) {
+    let got = ListenFlags {
+        group: server::get_bool(payload, b"group").unwrap_or(!want.group),
+        room: server::get_bool(payload, b"room").unwrap_or(!want.room),
+        p2p: server::get_bool(payload, b"p2p").unwrap_or(!want.p2p),
+        ev: server::get_bool(payload, b"ev").unwrap_or(!want.ev),
+    };
+    ensure!(got == want, "{}: flags {}, expected {}", step, got, want);
+    ensure!(
+        server::get(payload, b"gids").is_none(),
+        "{}: ids in a flags quest",
+        step
+    );
+}
+
+/// Ids under `key` must be a msgpack array equal to `want` (absent when `want` is `None`).
+fn expect_ids(step: &str, payload: &[u8], key: &[u8], want: Option<&[i64]>) {
+    match want {
+        None => ensure!(
+            server::get(payload, key).is_none(),
+            "{}: unexpected {=[u8]:a}",
+            step,
+            key
+        ),
+        Some(want) => {
+            let got = server::get_ids::<16>(payload, key);
+            ensure!(
+                got.as_deref() == Some(want),
+                "{}: {=[u8]:a} = {}, expected an array {}",
+                step,
+                key,
+                got.as_deref(),
+                want
+            );
+        }
+    }
+}
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    // Everything below this frame is painted, for the whole-run high-water mark.
+    let painted = rt::paint_for_high_water(96 * 1024);
+    run(painted)
+}
+
+const NO_EVENTS: &[&str] = &[];
+
+#[inline(never)]
+fn run(painted: usize) -> ! {
+    let Some(mut cp) = cortex_m::Peripherals::take() else {
+        finish(1)
+    };
+    rt::start_clock(&mut cp.SYST);
+
+    defmt::info!(
+        "rtm-listen firmware: Listener<4096, 1024> is {=usize} bytes",
+        core::mem::size_of::<Listener>()
+    );
+    #[cfg(feature = "negative-control")]
+    defmt::warn!("negative control: logging the secret {=[u8]:a}", SECRET);
+
+    // The listener, into its static. The secret is copied into it and never logged.
+    let (l, init_stack) = rt::stack_used_by(32 * 1024, init_listener);
+    critical_section::with(|cs| *LISTENER.borrow_ref_mut(cs) = Some(l));
+    defmt::info!(
+        "init: Listener::new into the static used {=usize} bytes of stack",
+        init_stack
+    );
+
+    // The virtual server's buffers, reused by every step.
+    let mut io = Io {
+        events: Seens::new(),
+        sent: Sent::new(),
+    };
+    let mut s = Stream::<4096>::new();
+
+    // 1. Connect: no listen state yet, so nothing to restore.
+    with(|l, now| {
+        l.set_unix_time(now, UNIX_MS + now as i64);
+        l.connected(now);
+    });
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("connect", ev, &[Seen::Connected { reconnect: false }]);
+    ensure!(
+        sent.is_empty(),
+        "connect: {} bytes sent with nothing to restore",
+        sent.len()
+    );
+
+    // 2. Set listens: flags, ids (unsorted on purpose), and an addlisten the server refuses.
+    let flags = ListenFlags {
+        group: true,
+        ev: true,
+        ..ListenFlags::default()
+    };
+    let (a, b, c) = with(|l, now| {
+        let a = l.set_listen_all(now, flags);
+        let b = l.set_listen(
+            now,
+            &ListenIds {
+                gids: &[2002, 2001],
+                rids: &[3001],
+                uids: &[1002],
+                events: &["login", "logout"],
+            },
+        );
+        let c = l.add_listen(
+            now,
+            &ListenIds {
+                gids: &[],
+                rids: &[],
+                uids: &[9999],
+                events: NO_EVENTS,
+            },
+        );
+        (a, b, c)
+    });
+    let (Ok(a), Ok(b), Ok(c)) = (a, b, c) else {
+        defmt::error!("listen commands refused: {} {} {}", a, b, c);
+        finish(1)
+    };
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("listen commands", ev, &[]);
+    let mut last_salt = 0i64;
+    let Some(quests) = server::frames::<4>(sent) else {
+        defmt::error!("listen commands: sent bytes are not whole frames");
+        finish(1)
+    };
+    ensure!(
+        quests.len() == 3,
+        "listen commands: {} quests sent, expected 3",
+        quests.len()
+    );
+    let (seq_a, p) = expect_quest("setlisten flags", &quests[0], "setlisten", &mut last_salt);
+    expect_flags("setlisten flags", p, flags);
+    let (seq_b, p) = expect_quest("setlisten ids", &quests[1], "setlisten", &mut last_salt);
+    expect_ids("setlisten ids", p, b"gids", Some(&[2001, 2002]));
+    expect_ids("setlisten ids", p, b"rids", Some(&[3001]));
+    expect_ids("setlisten ids", p, b"uids", Some(&[1002]));
+    ensure!(
+        server::strings_are(p, b"events", &[b"login", b"logout"]),
+        "setlisten ids: events"
+    );
+    let (seq_c, p) = expect_quest("addlisten", &quests[2], "addlisten", &mut last_salt);
+    expect_ids("addlisten", p, b"uids", Some(&[9999]));
+    drop(quests);
+    ensure!(
+        with(|l, _| l.listen_state().ids.is_empty()),
+        "listen state applied before the answers"
+    );
+
+    s.bytes.clear();
+    let built = s
+        .answer(seq_a, 0, &Empty)
+        .and_then(|()| s.answer(seq_b, 0, &Empty))
+        .and_then(|()| {
+            s.answer(
+                seq_c,
+                1,
+                &ErrorAnswer {
+                    code: 200_010,
+                    ex: b"uid refused",
+                },
+            )
+        });
+    ensure!(built.is_ok(), "answers: {}", built);
+    let (ev, sent) = exchange(&mut io, &s.bytes);
+    expect_events(
+        "listen answers",
+        ev,
+        &[
+            Seen::Completed {
+                request: a.0,
+                code: 0,
+            },
+            Seen::Completed {
+                request: b.0,
+                code: 0,
+            },
+            Seen::Completed {
+                request: c.0,
+                code: 200_010,
+            },
+        ],
+    );
+    ensure!(sent.is_empty(), "listen answers: {} bytes sent", sent.len());
+    with(|l, _| {
+        let st = l.listen_state();
+        ensure!(st.flags == flags, "state: flags {}", st.flags);
+        ensure!(
+            st.ids.of(IdKind::Group) == [2001, 2002],
+            "state: gids {}",
+            st.ids.of(IdKind::Group)
+        );
+        ensure!(
+            st.ids.of(IdKind::Room) == [3001],
+            "state: rids {}",
+            st.ids.of(IdKind::Room)
+        );
+        ensure!(
+            st.ids.of(IdKind::User) == [1002],
+            "state: uids (the refused 9999 must not be in) {}",
+            st.ids.of(IdKind::User)
+        );
+        ensure!(st.event_names() == ["login", "logout"], "state: events");
+    });
+
+    // 3. Every push kind, coalesced on the wire and cut in FIFO-sized pieces.
+    s.bytes.clear();
+    let mut want = Seens::new();
+    let mut twoway = Vec::<u32, 32>::new();
+    let unknown_seq = 250;
+    let r = push_all_kinds(&mut s, &mut want, &mut twoway, unknown_seq);
+    ensure!(r.is_ok(), "building the pushes: {}", r);
+    defmt::info!("pushes: {} bytes, {} twoway", s.bytes.len(), twoway.len());
+    let (ev, sent) = exchange(&mut io, &s.bytes);
+    expect_events("pushes", ev, &want);
+    #[cfg(feature = "negative-control")]
+    let _ = twoway.push(9999);
+    expect_answers("pushes", sent, &twoway, Some(unknown_seq));
+    let stats = with(|l, _| l.stats());
+    ensure!(
+        stats.duplicates == 1 && stats.bad_pushes == 1,
+        "pushes: stats {}",
+        stats
+    );
+
+    // 4. The connection drops; a command is queued while disconnected.
+    with(|l, now| l.closed(now, true));
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("drop", ev, &[Seen::Closed { by_error: true }]);
+    ensure!(sent.is_empty(), "drop: bytes sent while closed");
+    ensure!(
+        with(|l, _| !l.is_connected() && l.reconnect_at().is_some()),
+        "drop: no reconnect advice"
+    );
+    let d = with(|l, now| {
+        l.remove_listen(
+            now,
+            &ListenIds {
+                gids: &[],
+                rids: &[3001],
+                uids: &[],
+                events: NO_EVENTS,
+            },
+        )
+    });
+    let Ok(d) = d else {
+        defmt::error!("removelisten refused: {}", d);
+        finish(1)
+    };
+
+    // 5. Reconnect: flags first, then ids as arrays; the queued command waits for them.
+    let at = with(|l, _| l.reconnect_at()).unwrap_or(0);
+    let wait = at.saturating_sub(now());
+    warp(wait);
+    with(|l, now| l.connected(now));
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("reconnect", ev, &[Seen::Connected { reconnect: true }]);
+    let Some(quests) = server::frames::<4>(sent) else {
+        defmt::error!("restore: sent bytes are not whole frames");
+        finish(1)
+    };
+    ensure!(
+        quests.len() == 2,
+        "restore: {} quests, expected flags and ids only",
+        quests.len()
+    );
+    let (seq_f, p) = expect_quest("restore flags", &quests[0], "setlisten", &mut last_salt);
+    expect_flags("restore flags", p, flags);
+    let (seq_i, p) = expect_quest("restore ids", &quests[1], "setlisten", &mut last_salt);
+    expect_ids("restore ids", p, b"gids", Some(&[2001, 2002]));
+    expect_ids("restore ids", p, b"rids", Some(&[3001]));
+    expect_ids("restore ids", p, b"uids", Some(&[1002]));
+    ensure!(
+        server::strings_are(p, b"events", &[b"login", b"logout"]),
+        "restore ids: events"
+    );
+    drop(quests);
+    s.bytes.clear();
+    let built = s
+        .answer(seq_f, 0, &Empty)
+        .and_then(|()| s.answer(seq_i, 0, &Empty));
+    ensure!(built.is_ok(), "restore answers: {}", built);
+    let (ev, sent) = exchange(&mut io, &s.bytes);
+    expect_events("restored", ev, &[Seen::Restored { code: 0 }]);
+    // Now the queued removelisten goes out.
+    let Some(quests) = server::frames::<4>(sent) else {
+        defmt::error!("queued command: sent bytes are not whole frames");
+        finish(1)
+    };
+    ensure!(
+        quests.len() == 1,
+        "queued command: {} quests after the restoration",
+        quests.len()
+    );
+    let (seq_d, p) = expect_quest("removelisten", &quests[0], "removelisten", &mut last_salt);
+    expect_ids("removelisten", p, b"rids", Some(&[3001]));
+    drop(quests);
+    s.bytes.clear();
+    ensure!(s.answer(seq_d, 0, &Empty).is_ok(), "answer");
+    let (ev, _) = exchange(&mut io, &s.bytes);
+    expect_events(
+        "removelisten",
+        ev,
+        &[Seen::Completed {
+            request: d.0,
+            code: 0,
+        }],
+    );
+    ensure!(
+        with(|l, _| l.listen_state().ids.of(IdKind::Room).is_empty()),
+        "removelisten: rid 3001 still listened"
+    );
+
+    // 6. Pushes after the reconnect, one of them a redelivery of a push seen before the drop.
+    s.bytes.clear();
+    let r = s
+        .quest(
+            Some(300),
+            "pushgroupmsg",
+            &Msg {
+                key: b"gid",
+                from: 1003,
+                to: 2002,
+                mid: 9001,
+                mtype: 30,
+                msg: b"back",
+                binary: false,
+                attrs: b"",
+            },
+        )
+        .and_then(|()| {
+            s.quest(
+                Some(301),
+                "pushevent",
+                &PushEvent {
+                    pid: PID,
+                    event: b"logout",
+                    uid: 1001,
+                },
+            )
+        })
+        .and_then(|()| s.raw(&server::REC_PUSHMSG));
+    ensure!(r.is_ok(), "building: {}", r);
+    let (ev, sent) = exchange(&mut io, &s.bytes);
+    expect_events(
+        "after reconnect",
+        ev,
+        &[
+            Seen::Message {
+                callback: Callback::PushGroupChat,
+                from: 1003,
+                to: 2002,
+                mid: 9001,
+                mtype: 30,
+                digest: fnv(b"back"),
+            },
+            Seen::PushEvent {
+                logout: true,
+                uid: 1001,
+            },
+        ],
+    );
+    expect_answers(
+        "after reconnect",
+        sent,
+        &[300, 301, server::REC_SEQ_PUSHMSG],
+        None,
+    );
+
+    // 7. Keepalive: idle until the listener's deadline, which sends `*ping`.
+    let deadline = with(|l, _| l.poll_timeout());
+    let Some(deadline) = deadline else {
+        defmt::error!("keepalive: no deadline while connected");
+        finish(1)
+    };
+    warp(deadline.saturating_sub(now()));
+    with(|l, now| l.handle_timeout(now));
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("keepalive", ev, &[]);
+    let frames = server::frames::<2>(sent);
+    let ping_seq = match frames.as_deref() {
+        Some(
+            [
+                Frame::Quest {
+                    seq: Some(seq),
+                    method: b"*ping",
+                    ..
+                },
+            ],
+        ) => *seq,
+        _ => {
+            defmt::error!(
+                "keepalive: expected one *ping quest, got {}",
+                frames.as_deref()
+            );
+            finish(1)
+        }
+    };
+    drop(frames);
+    s.bytes.clear();
+    ensure!(s.answer(ping_seq, 0, &Empty).is_ok(), "answer");
+    let (ev, sent) = exchange(&mut io, &s.bytes);
+    expect_events("keepalive answer", ev, &[]);
+    ensure!(sent.is_empty(), "keepalive answer: bytes sent");
+
+    let stats = with(|l, _| l.stats());
+    ensure!(
+        stats.pushes == want.len() as u64 + 2 - 1
+            && stats.duplicates == 2
+            && stats.bad_pushes == 1
+            && stats.pings == 1,
+        "final stats {}",
+        stats
+    );
+    let (ticks, irqs) = rt::irq_counts();
+    defmt::info!(
+        "stats: {}; {=u32} SysTick and {=u32} RX interrupts",
+        stats,
+        ticks,
+        irqs
+    );
+    let (call, irq) =
+        critical_section::with(|cs| (DEEPEST_CALL.borrow(cs).get(), DEEPEST_IRQ.borrow(cs).get()));
+    defmt::info!(
+        "stack: deepest listener call {=usize} bytes (main loop, event handling included), deepest RX interrupt {=usize} bytes, whole run {=usize} bytes (harness included)",
+        call,
+        irq,
+        rt::high_water(painted)
+    );
+    defmt::info!("firmware: all checks passed");
+    finish(0)
+}
+
+/// Creates the listener in its `singleton!` storage (zeroed .bss, written once).
+#[inline(never)]
+fn init_listener() -> &'static mut Listener {
+    let creds = Credentials {
+        pid: PID,
+        secret: SECRET,
+    };
+    let made = cortex_m::singleton!(: Listener = match Listener::new(Config::DEFAULT, creds, 0x5eed_1234_abcd_0001) {
+        Ok(l) => l,
+        Err(e) => {
+            defmt::error!("Listener::new failed: {}", e);
+            finish(1)
+        }
+    });
+    match made {
+        Some(l) => l,
+        None => finish(1),
+    }
+}
+
+/// The push burst of step 3, and the events and answers it must produce.
+fn push_all_kinds(
+    s: &mut Stream<4096>,
+    want: &mut Seens,
+    twoway: &mut Vec<u32, 32>,
+    unknown_seq: u32,
+) -> Result<(), ()> {
+    use Callback::*;
+    let mut expect = |e: Seen| want.push(e).map_err(|_| ());
+
+    // Recorded frames (Python SDK): P2P chat, group cmd, pushevent, ping.
+    s.raw(&server::REC_PUSHMSG).map_err(|_| ())?;
+    expect(Seen::Message {
+        callback: PushP2PChat,
+        from: 1001,
+        to: 1002,
+        mid: server::REC_MID_PUSHMSG,
+        mtype: 30,
+        digest: fnv(b"hello"),
+    })?;
+    s.raw(&server::REC_PUSHGROUPMSG).map_err(|_| ())?;
+    expect(Seen::Message {
+        callback: PushGroupCmd,
+        from: 1001,
+        to: 2001,
+        mid: server::REC_MID_PUSHGROUPMSG,
+        mtype: 32,
+        digest: fnv(b"cmd-body"),
+    })?;
+    s.raw(&server::REC_PUSHEVENT).map_err(|_| ())?;
+    expect(Seen::PushEvent {
+        logout: false,
+        uid: 1001,
+    })?;
+    s.raw(&server::REC_PING).map_err(|_| ())?;
+    expect(Seen::Ping)?;
+    for seq in [
+        server::REC_SEQ_PUSHMSG,
+        server::REC_SEQ_PUSHGROUPMSG,
+        server::REC_SEQ_PUSHEVENT,
+        server::REC_SEQ_PING,
+    ] {
+        twoway.push(seq).map_err(|_| ())?;
+    }
+
+    // Built frames: each target × each category.
+    const TRANSLATED: &[u8] =
+        br#"{"source":"en","target":"fr","sourceText":"hello","targetText":"bonjour"}"#;
+    const FILE: &[u8] = br#"{"url":"https://files.example/a.png","size":1234}"#;
+    const AUDIO_FILE_ATTRS: &[u8] = br#"{"rtm":{"type":"audiomsg","lang":"en","duration":1500}}"#;
+    const AUDIO: &[u8] = &[0x00, 0xff, 0x10, 0x80, 0x7f];
+    struct Kind {
+        mtype: i64,
+        msg: &'static [u8],
+        binary: bool,
+        attrs: &'static [u8],
+        digest_of: &'static [u8],
+    }
+    let kinds = [
+        Kind {
+            mtype: 30,
+            msg: TRANSLATED,
+            binary: false,
+            attrs: b"",
+            digest_of: b"bonjour",
+        },
+        Kind {
+            mtype: 31,
+            msg: AUDIO,
+            binary: true,
+            attrs: b"",
+            digest_of: AUDIO,
+        },
+        Kind {
+            mtype: 32,
+            msg: b"reload",
+            binary: false,
+            attrs: b"{}",
+            digest_of: b"reload",
+        },
+        Kind {
+            mtype: 41,
+            msg: FILE,
+            binary: false,
+            attrs: AUDIO_FILE_ATTRS,
+            digest_of: b"https://files.example/a.png",
+        },
+        Kind {
+            mtype: 51,
+            msg: b"custom type",
+            binary: false,
+            attrs: b"",
+            digest_of: b"custom type",
+        },
+    ];
+    let targets: [(&str, &[u8], i64, [Callback; 5]); 4] = [
+        (
+            "pushmsg",
+            b"to",
+            1002,
+            [
+                PushP2PChat,
+                PushP2PAudio,
+                PushP2PCmd,
+                PushP2PFile,
+                PushP2PMessage,
+            ],
+        ),
+        (
+            "pushgroupmsg",
+            b"gid",
+            2002,
+            [
+                PushGroupChat,
+                PushGroupAudio,
+                PushGroupCmd,
+                PushGroupFile,
+                PushGroupMessage,
+            ],
+        ),
+        (
+            "pushroommsg",
+            b"rid",
+            3001,
+            [
+                PushRoomChat,
+                PushRoomAudio,
+                PushRoomCmd,
+                PushRoomFile,
+                PushRoomMessage,
+            ],
+        ),
+        (
+            "pushbroadcastmsg",
+            b"",
+            0,
+            [
+                PushBroadcastChat,
+                PushBroadcastAudio,
+                PushBroadcastCmd,
+                PushBroadcastFile,
+                PushBroadcastMessage,
+            ],
+        ),
+    ];
+    let mut seq = 200u32;
+    let mut mid = 5000i64;
+    for (t, (method, key, to, callbacks)) in targets.iter().enumerate() {
+        for (k, kind) in kinds.iter().enumerate() {
+            // Broadcasts (client protocol) once, as a plain message.
+            if key.is_empty() && k != 4 {
+                continue;
+            }
+            seq += 1;
+            mid += 1;
+            let from = 1100 + t as i64;
+            s.quest(
+                Some(seq),
+                method,
+                &Msg {
+                    key,
+                    from,
+                    to: *to,
+                    mid,
+                    mtype: kind.mtype,
+                    msg: kind.msg,
+                    binary: kind.binary,
+                    attrs: kind.attrs,
+                },
+            )
+            .map_err(|_| ())?;
+            twoway.push(seq).map_err(|_| ())?;
+            expect(Seen::Message {
+                callback: callbacks[k],
+                from,
+                to: *to,
+                mid,
+                mtype: kind.mtype as i8,
+                digest: fnv(kind.digest_of),
+            })?;
+        }
+    }
+
+    // A duplicate (same kind, from, target, mid as the recorded pushmsg, new seq): answered, no event.
+    let dup_seq = 240;
+    s.quest(
+        Some(dup_seq),
+        "pushmsg",
+        &Msg {
+            key: b"to",
+            from: 1001,
+            to: 1002,
+            mid: server::REC_MID_PUSHMSG,
+            mtype: 30,
+            msg: b"hello",
+            binary: false,
+            attrs: b"",
+        },
+    )
+    .map_err(|_| ())?;
+    twoway.push(dup_seq).map_err(|_| ())?;
+
+    // A oneway push: delivered, never answered.
+    s.quest(
+        None,
+        "pushroommsg",
+        &Msg {
+            key: b"rid",
+            from: 1200,
+            to: 3001,
+            mid: 7001,
+            mtype: 2,
+            msg: b"oneway",
+            binary: false,
+            attrs: b"",
+        },
+    )
+    .map_err(|_| ())?;
+    expect(Seen::Message {
+        callback: PushRoomMessage,
+        from: 1200,
+        to: 3001,
+        mid: 7001,
+        mtype: 2,
+        digest: fnv(b"oneway"),
+    })?;
+
+    // An unknown method: reported, answered with 20004.
+    s.quest(Some(unknown_seq), "pushfuture", &Empty)
+        .map_err(|_| ())?;
+    twoway.push(unknown_seq).map_err(|_| ())?;
+    expect(Seen::UnknownMethod)?;
+    Ok(())
+}
