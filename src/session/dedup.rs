@@ -130,14 +130,40 @@ impl Dedup {
     }
 
     /// Records the key whose [`Dedup::hash`] is `h` as seen at `now_ms` (see [`Dedup::insert`]).
-    pub fn insert_hash(&mut self, h: u64, now_ms: u64) {
+    #[cfg(test)]
+    fn insert_hash(&mut self, h: u64, now_ms: u64) {
+        let now_s = self.purge(now_ms);
+        if self.find(h, None).is_some() {
+            return;
+        }
+        self.push(h, now_s);
+    }
+
+    /// Records a key that [`Dedup::contains_hash`] reported absent at a time no later than
+    /// `now_ms`, with nothing recorded since: [`Dedup::insert_hash`] without the lookup.
+    ///
+    /// The lookup cannot find it: entries are in arrival order with non-decreasing times, so
+    /// every entry expired then is expired now and is purged first, and a live entry with this
+    /// hash would have made `contains_hash` true.
+    pub fn insert_absent_hash(&mut self, h: u64, now_ms: u64) {
+        let now_s = self.purge(now_ms);
+        debug_assert!(self.find(h, None).is_none());
+        self.push(h, now_s);
+    }
+
+    /// Drops the expired entries (all at the head); returns `now_ms` in seconds.
+    #[inline]
+    fn purge(&mut self, now_ms: u64) -> u32 {
         let now_s = Self::seconds(now_ms);
         while self.len > 0 && self.expired(self.head, now_s) {
             self.remove_head();
         }
-        if self.find(h, None).is_some() {
-            return;
-        }
+        now_s
+    }
+
+    /// Appends `h` (not present), evicting the oldest entry when full.
+    #[inline]
+    fn push(&mut self, h: u64, now_s: u32) {
         if self.len == CAP {
             self.remove_head();
         }
@@ -223,6 +249,27 @@ mod tests {
         }
         for mid in 10..(CAP as i64 + 10) {
             assert!(d.contains(&key(mid), 5_000), "mid {mid} lost");
+        }
+    }
+
+    #[test]
+    fn absent_insert_matches_insert() {
+        // The listener's sequence: contains (false), then insert of the same key later.
+        let (mut a, mut b) = (Dedup::new(9, 10_000), Dedup::new(9, 10_000));
+        for i in 0..(3 * CAP as i64) {
+            let now = (i as u64) * 137;
+            let k = key(i % (CAP as i64 + 7));
+            let h = a.hash(&k);
+            assert_eq!(a.contains_hash(h, now), b.contains(&k, now));
+            if !a.contains_hash(h, now) {
+                a.insert_absent_hash(h, now + 5);
+                b.insert(&k, now + 5);
+            }
+            assert_eq!(
+                (a.head, a.len, a.keys, a.times),
+                (b.head, b.len, b.keys, b.times)
+            );
+            assert_eq!(a.index, b.index);
         }
     }
 

@@ -536,7 +536,8 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 let _ = self.tx.push(|b| build_empty_answer(b, seq));
             }
             if let Some(h) = f.dedup {
-                self.dedup.insert_hash(h, self.now);
+                // `frame_event` found it absent, and nothing was recorded since.
+                self.dedup.insert_absent_hash(h, self.now);
             }
             self.rx.consume(f.consume);
         }

@@ -170,10 +170,37 @@ pub struct Decoded<'a> {
     pub seq: Option<u32>,
     /// The push, borrowed from the frame.
     pub push: Push<'a>,
-    /// For a chat (mtype 30): the translation, when `msg` is translation JSON.
-    pub translated: Option<TranslatedInfo<'a>>,
-    /// For a file (mtype 40..=50): the file information, when `msg` is file JSON.
-    pub file: Option<FileInfo<'a>>,
+    /// What the category's JSON gave: at most one of a translation and file information.
+    pub info: Info<'a>,
+}
+
+/// The information parsed from a message's JSON, by category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Info<'a> {
+    /// Nothing: not a chat or a file, or its JSON did not parse (the raw text is kept).
+    None,
+    /// For a chat (mtype 30) whose `msg` is translation JSON.
+    Translated(TranslatedInfo<'a>),
+    /// For a file (mtype 40..=50) whose `msg` is file JSON.
+    File(FileInfo<'a>),
+}
+
+impl<'a> Decoded<'a> {
+    /// The translation, if any.
+    pub fn translated(&self) -> Option<TranslatedInfo<'a>> {
+        match self.info {
+            Info::Translated(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The file information, if any.
+    pub fn file(&self) -> Option<FileInfo<'a>> {
+        match self.info {
+            Info::File(f) => Some(f),
+            _ => None,
+        }
+    }
 }
 
 /// The msgpack half of [`ours_decode`]: `parse_frame` and `decode_push` only, no JSON. Returns
@@ -203,23 +230,22 @@ pub fn ours_decode_push(frame: &[u8]) -> Result<(Option<u32>, Push<'_>), DecodeE
 #[inline(always)]
 pub fn ours_decode<'a>(frame: &'a [u8], scratch: &'a mut [u8]) -> Result<Decoded<'a>, DecodeError> {
     let (seq, push) = ours_decode_push(frame)?;
-    let (translated, file) = match &push {
+    let info = match &push {
         Push::Message(m) => {
             let mut scratch = Scratch::new(scratch);
             match m.category() {
-                Category::Chat => (parse_translated(m.msg, &mut scratch).ok(), None),
-                Category::File => (None, parse_file_info(m.msg, m.attrs, &mut scratch).ok()),
-                _ => (None, None),
+                Category::Chat => {
+                    parse_translated(m.msg, &mut scratch).map_or(Info::None, Info::Translated)
+                }
+                Category::File => {
+                    parse_file_info(m.msg, m.attrs, &mut scratch).map_or(Info::None, Info::File)
+                }
+                _ => Info::None,
             }
         }
-        _ => (None, None),
+        _ => Info::None,
     };
-    Ok(Decoded {
-        seq,
-        push,
-        translated,
-        file,
-    })
+    Ok(Decoded { seq, push, info })
 }
 
 /// The baseline's owned message: what an rmp-serde based decoder would produce. The target key
@@ -481,7 +507,7 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!((d.translated, d.file), (None, None));
+        assert_eq!(d.info, Info::None);
         let d = ours_decode(&PUSHGROUPMSG_CMD, &mut scratch).unwrap();
         assert!(matches!(
             d.push,
@@ -491,7 +517,7 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!((d.translated, d.file), (None, None));
+        assert_eq!(d.info, Info::None);
     }
 
     #[test]
@@ -508,7 +534,7 @@ mod tests {
                 ..
             })
         ));
-        let f = d.file.expect("file info");
+        let f = d.file().expect("file info");
         assert_eq!(f.url, b"https://f.example.com/17.amr");
         assert_eq!((f.size, f.duration, f.is_rtm_audio), (23456, 5120, true));
         assert_eq!(f.language, b"en");
