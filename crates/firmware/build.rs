@@ -2,26 +2,15 @@
 //! `.cargo/config.toml` rustflags so that a `RUSTFLAGS` set by CI cannot silently drop it:
 //!
 //! - `memory.x` is copied where the linker finds it;
-//! - `link.x` (cortex-m-rt) and `defmt.x` (defmt's symbol table) are added;
-//! - a linker map is written next to the binary, `target/thumbv7em-none-eabihf/<profile>/
-//!   rtm-listen-firmware.map`, for the size breakdown of `scripts/firmware.sh`.
+//! - `link.x` (cortex-m-rt) and `defmt.x` (defmt's symbol table) are added.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     fs::copy("memory.x", out.join("memory.x")).expect("copy memory.x");
     println!("cargo:rustc-link-search={}", out.display());
-    // OUT_DIR is <target>/<triple>/<profile>/build/<pkg>-<hash>/out.
-    let profile_dir = out
-        .ancestors()
-        .nth(3)
-        .expect("OUT_DIR has a profile directory");
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
     println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
-    println!(
-        "cargo:rustc-link-arg-bins=-Map={}",
-        profile_dir.join("rtm-listen-firmware.map").display()
-    );
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-changed=build.rs");
 }

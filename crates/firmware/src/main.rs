@@ -6,8 +6,9 @@
 //!
 //! # Contexts and shared state
 //!
-//! The listener lives in a `static`, shared by two execution contexts through
-//! [`critical_section::Mutex`] (cortex-m's single-core implementation masks interrupts):
+//! The listener lives in a `static` (its storage a `cortex_m::singleton!` in .bss), shared by
+//! the main loop and the RX interrupt through [`critical_section::Mutex`] (cortex-m's
+//! single-core implementation masks interrupts):
 //!
 //! - the **RX interrupt** (PendSV, standing in for a UART/Ethernet RX interrupt; the board
 //!   needs no PAC for it) moves bytes from the wire FIFO into the listener
@@ -30,7 +31,9 @@
 //! kind and key fields, and exactly one answer per twoway push (status and code); a drop; a
 //! command queued while disconnected; the restoration on reconnect (flags, then ids as arrays,
 //! before the queued command); pushes after it, including a redelivered duplicate; the
-//! keepalive `*ping` after a time jump. Finally the stack high-water mark.
+//! keepalive `*ping` after a time jump; the final counters. Stack use is measured by painting:
+//! `Listener::new` into the static, the deepest listener call, the deepest RX interrupt, and
+//! the whole run.
 //!
 //! The secret is never logged (scripts/firmware.sh checks the log for it). The `negative-control`
 //! feature breaks one expectation on purpose and logs the secret, to show that both checks bite.

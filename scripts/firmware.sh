@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Bare metal, for real: builds crates/firmware for thumbv7em-none-eabihf with defmt, runs the
+# scripted listener session in qemu-system-arm (mps2-an386, semihosting), decodes its log with
+# defmt-print, and checks the flash and static-RAM budgets with `size`.
+#
+# Works on a fresh machine: it installs the target, qemu-system-arm (apt, as root, only when
+# the binary is absent) and defmt-print (cargo install) when they are missing.
+#
+# Exit status 0 only when every check passed. Environment:
+#   FIRMWARE_FLASH_BUDGET  listener flash budget in bytes (default 24576 = 24 KiB)
+#   FIRMWARE_RAM_BUDGET    static RAM budget in bytes (default 10240 = 10 KiB)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FW=crates/firmware
+TARGET=thumbv7em-none-eabihf
+OUT=$FW/target/$TARGET/release
+RUN=$FW/target/run
+FLASH_BUDGET=${FIRMWARE_FLASH_BUDGET:-24576}
+RAM_BUDGET=${FIRMWARE_RAM_BUDGET:-10240}
+QEMU=(qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic
+      -semihosting-config enable=on,target=native -kernel)
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+apt_install() {
+    [ "$(id -u)" = 0 ] || fail "$1 is missing; install it (apt-get install -y $2) or run as root"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
+step "firmware toolchain: target, qemu-system-arm, defmt-print, size"
+rustup target add "$TARGET" >/dev/null
+command -v qemu-system-arm >/dev/null || apt_install qemu-system-arm qemu-system-arm
+command -v defmt-print >/dev/null || cargo install defmt-print --locked
+if command -v arm-none-eabi-size >/dev/null; then
+    SIZE=arm-none-eabi-size NM=arm-none-eabi-nm
+elif size -A "$(command -v cargo)" >/dev/null 2>&1 && command -v nm >/dev/null; then
+    # The host binutils read ARM ELF too (checked below on the first binary).
+    SIZE=size NM=nm
+else
+    apt_install arm-none-eabi-size binutils-arm-none-eabi
+    SIZE=arm-none-eabi-size NM=arm-none-eabi-nm
+fi
+echo "qemu: $(qemu-system-arm --version | sed -n 1p); $(defmt-print --version | sed -n 1p); size: $SIZE"
+mkdir -p "$RUN"
+
+# The secret the firmware signs with: it must never reach the log.
+SECRET=$(sed -n 's/^const SECRET: &\[u8\] = b"\(.*\)";$/\1/p' "$FW/src/main.rs")
+[ -n "$SECRET" ] || fail "could not read SECRET from $FW/src/main.rs"
+
+# Runs an ELF in qemu (60 s limit); raw defmt stream to $2.raw, decoded log to $2.log.
+# Sets RC to qemu's exit status (the firmware's semihosting exit status).
+run_firmware() {
+    local elf=$1 name=$2
+    set +e
+    timeout 60 "${QEMU[@]}" "$elf" >"$RUN/$name.raw" 2>"$RUN/$name.stderr"
+    RC=$?
+    set -e
+    [ "$RC" != 124 ] || fail "$name: qemu timed out after 60 s"
+    defmt-print -e "$elf" <"$RUN/$name.raw" >"$RUN/$name.log" 2>&1 \
+        || { cat "$RUN/$name.log"; fail "$name: defmt-print could not decode the log"; }
+}
+
+secret_in() { grep -aqF "$SECRET" "$RUN/$1.raw" "$RUN/$1.log"; }
+
+step "negative control: a broken expectation must exit 1 with a defmt error; a logged secret must be found"
+(cd "$FW" && DEFMT_LOG=debug cargo build --release --bin rtm-listen-firmware --features negative-control)
+cp "$OUT/rtm-listen-firmware" "$RUN/negative-control.elf"
+run_firmware "$RUN/negative-control.elf" negative-control
+[ "$RC" = 1 ] || { cat "$RUN/negative-control.log"; fail "negative control exited $RC, expected 1"; }
+grep -q "ERROR" "$RUN/negative-control.log" || fail "negative control: no defmt ERROR line"
+grep -q "all checks passed" "$RUN/negative-control.log" && fail "negative control: claims success"
+secret_in negative-control || fail "negative control: the logged secret was not found; the secret check is blind"
+echo "ok: exit 1, $(grep -m1 ERROR "$RUN/negative-control.log")"
+echo "ok: the secret check finds a leaked secret"
+
+step "build: session firmware and budget binaries (release, opt-level z, LTO), DEFMT_LOG=debug"
+start=$(date +%s)
+(cd "$FW" && DEFMT_LOG=debug cargo build --release)
+echo "built in $(($(date +%s) - start)) s"
+ELF=$OUT/rtm-listen-firmware
+"$SIZE" -A "$ELF" >/dev/null || fail "$SIZE cannot read the ARM ELF"
+
+step "run: the scripted session in qemu-system-arm (mps2-an386, semihosting)"
+start=$(date +%s%N)
+run_firmware "$ELF" session
+echo "qemu: exit status $RC in $((($(date +%s%N) - start) / 1000000)) ms; raw defmt stream $(wc -c <"$RUN/session.raw") bytes"
+cat "$RUN/session.log" | grep -v " DEBUG " || true
+echo "($(grep -c " DEBUG " "$RUN/session.log" || true) DEBUG lines, one per event, in $RUN/session.log)"
+[ "$RC" = 0 ] || fail "the firmware exited with status $RC"
+grep -q "INFO  firmware: all checks passed" "$RUN/session.log" || fail "no success line in the decoded log"
+if grep -q "ERROR\|WARN " "$RUN/session.log"; then fail "errors or warnings in the log"; fi
+# The engine's public types derive defmt::Format: events decode with their fields.
+grep -q "event Message(MessageEvent { message: Message { target: P2P" "$RUN/session.log" \
+    || fail "no derived-Format event line in the decoded log"
+grep -q "event PushEvent(Event { pid: 80000071" "$RUN/session.log" \
+    || fail "no derived-Format pushevent line in the decoded log"
+if secret_in session; then fail "the secret appears in the log"; fi
+echo "ok: exit 0, success line, derived defmt::Format lines decoded, secret absent from the log"
+
+for b in budget-listener budget-baseline; do
+    run_firmware "$OUT/$b" "$b"
+    [ "$RC" = 0 ] || { cat "$RUN/$b.log"; fail "$b exited with status $RC"; }
+done
+
+step "budgets: size -A of the budget binaries (same runtime and driver, with and without the listener)"
+# section SIZE of ELF (0 when absent)
+sec() { "$SIZE" -A "$1" | awk -v s="$2" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }'; }
+flash() { echo $(($(sec "$1" .vector_table) + $(sec "$1" .text) + $(sec "$1" .rodata) + $(sec "$1" .data))); }
+ram() { echo $(($(sec "$1" .data) + $(sec "$1" .bss))); }
+L=$OUT/budget-listener B=$OUT/budget-baseline
+printf '%-22s %8s %8s %8s %8s %8s %8s\n' binary .text .rodata .data .bss flash ram
+for f in "$L" "$B" "$ELF"; do
+    printf '%-22s %8d %8d %8d %8d %8d %8d\n' "$(basename "$f")" "$(sec "$f" .text)" \
+        "$(sec "$f" .rodata)" "$(sec "$f" .data)" "$(sec "$f" .bss)" "$(flash "$f")" "$(ram "$f")"
+done
+d_text=$(($(sec "$L" .text) - $(sec "$B" .text)))
+d_rodata=$(($(sec "$L" .rodata) - $(sec "$B" .rodata)))
+d_data=$(($(sec "$L" .data) - $(sec "$B" .data)))
+d_bss=$(($(sec "$L" .bss) - $(sec "$B" .bss)))
+d_flash=$(($(flash "$L") - $(flash "$B")))
+d_ram=$(($(ram "$L") - $(ram "$B")))
+session_ram=$(ram "$ELF")
+# The listener's storage (the singleton! static) and its size as the firmware reports it.
+storage=$("$NM" -S -C -t d "$L" | awk '/^[0-9]+ [0-9]+ [bBdD] budget_listener::.*::VAR$/ && !f { print $2 + 0; f = 1 }')
+listener_size=$(sed -n 's/.*Listener<4096, 1024> is \([0-9]*\) bytes.*/\1/p' "$RUN/session.log")
+echo
+echo "listener (budget-listener minus budget-baseline):"
+echo "  .text ${d_text}  .rodata ${d_rodata}  .data ${d_data}  => flash ${d_flash} bytes (budget ${FLASH_BUDGET})"
+echo "  .data + .bss ${d_ram} bytes of static RAM, of which the Listener static ${storage:-?}"
+echo "  size_of::<Listener<4096, 1024>>() = ${listener_size:-?}: RX 4096 + TX 1024 + engine state $((${listener_size:-0} - 5120))"
+echo "session firmware static RAM in total (.data + .bss, runtime included): ${session_ram} bytes (budget ${RAM_BUDGET})"
+grep -o "init: .*\|stack: .*" "$RUN/session.log" | sed 's/^/  /'
+
+step "breakdown: budget-listener .text by crate (demangled symbol paths; inlined code counts where it lands)"
+"$NM" -S -C -t d --size-sort "$L" | awk '
+    $3 ~ /^[tT]$/ {
+        name = $4; for (i = 5; i <= NF; i++) name = name " " $i
+        sub(/^<+/, "", name); sub(/^&(mut )?/, "", name)
+        crate = name; sub(/(::| ).*/, "", crate)
+        sum[crate] += $2; total += $2
+    }
+    END { for (c in sum) printf "  %7d  %s\n", sum[c], c; printf "  %7d  total .text symbols\n", total }
+' | sort -rn | sed -n 1,14p
+echo "largest functions:"
+"$NM" -S -C -t d --size-sort "$L" | awk '$3 ~ /^[tT]$/' | tail -12 \
+    | awk '{ name = $4; for (i = 5; i <= NF; i++) name = name " " $i; printf "  %7d  %s\n", $2, name }' | sort -rn
+
+step "budget checks"
+ok=1
+if [ "$d_flash" -le "$FLASH_BUDGET" ]; then
+    echo "ok: listener flash ${d_flash} <= ${FLASH_BUDGET}"
+else
+    echo "FAIL: listener flash ${d_flash} bytes exceeds the budget of ${FLASH_BUDGET} (by $((d_flash - FLASH_BUDGET)))" >&2
+    ok=0
+fi
+if [ "$session_ram" -le "$RAM_BUDGET" ] && [ "$d_ram" -le "$RAM_BUDGET" ]; then
+    echo "ok: static RAM ${session_ram} (session firmware) and ${d_ram} (listener) <= ${RAM_BUDGET}"
+else
+    echo "FAIL: static RAM ${session_ram} (session firmware) / ${d_ram} (listener) exceeds the budget of ${RAM_BUDGET}" >&2
+    ok=0
+fi
+[ "$ok" = 1 ] || exit 1
+echo "firmware: all checks passed"
