@@ -1112,7 +1112,9 @@ impl Host {
     }
 
     fn command(&mut self, cmd: &Cmd) {
-        let t = self.at(self.now);
+        // A refused command returns before the listener looks at `now`: only an accepted one
+        // advances its clock.
+        let t = self.now;
         let res = match cmd {
             Cmd::Flags(f) => self.l.set_listen_all(t, *f),
             Cmd::Listen {
@@ -1152,6 +1154,7 @@ impl Host {
             }
         };
         if let Ok(RequestId(id)) = res {
+            self.at(t);
             assert!(
                 !self.o.accepted.contains_key(&id) && !self.o.completed.contains(&id),
                 "request id {id} reused"
