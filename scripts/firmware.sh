@@ -29,20 +29,24 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
-step "firmware toolchain: target, qemu-system-arm, defmt-print, size"
+step "firmware toolchain: target, qemu-system-arm, defmt-print"
 rustup target add "$TARGET" >/dev/null
 command -v qemu-system-arm >/dev/null || apt_install qemu-system-arm qemu-system-arm
 command -v defmt-print >/dev/null || cargo install defmt-print --locked
-if command -v arm-none-eabi-size >/dev/null; then
-    SIZE=arm-none-eabi-size NM=arm-none-eabi-nm
-elif size -A "$(command -v cargo)" >/dev/null 2>&1 && command -v nm >/dev/null; then
-    # The host binutils read ARM ELF too (checked below on the first binary).
-    SIZE=size NM=nm
-else
-    apt_install arm-none-eabi-size binutils-arm-none-eabi
-    SIZE=arm-none-eabi-size NM=arm-none-eabi-nm
-fi
-echo "qemu: $(qemu-system-arm --version | sed -n 1p); $(defmt-print --version | sed -n 1p); size: $SIZE"
+# size/nm for ARM ELF: arm-none-eabi-* if present, else the host binutils when they can read
+# ARM (Debian's can; tried on the first binary built), else binutils-arm-none-eabi from apt.
+pick_size() {
+    if command -v arm-none-eabi-size >/dev/null; then
+        SIZE=arm-none-eabi-size NM=arm-none-eabi-nm
+    elif command -v size >/dev/null && command -v nm >/dev/null && size -A "$1" >/dev/null 2>&1; then
+        SIZE=size NM=nm
+    else
+        apt_install arm-none-eabi-size binutils-arm-none-eabi
+        SIZE=arm-none-eabi-size NM=arm-none-eabi-nm
+    fi
+    echo "size: $SIZE"
+}
+echo "qemu: $(qemu-system-arm --version | sed -n 1p); $(defmt-print --version | sed -n 1p)"
 mkdir -p "$RUN"
 
 # The secret the firmware signs with: it must never reach the log.
@@ -80,6 +84,7 @@ start=$(date +%s)
 (cd "$FW" && DEFMT_LOG=debug cargo build --release)
 echo "built in $(($(date +%s) - start)) s"
 ELF=$OUT/rtm-listen-firmware
+pick_size "$ELF"
 "$SIZE" -A "$ELF" >/dev/null || fail "$SIZE cannot read the ARM ELF"
 
 step "run: the scripted session in qemu-system-arm (mps2-an386, semihosting)"
