@@ -115,6 +115,7 @@ pub struct FileInfo<'a> {
 /// `msg` must be a JSON object; otherwise the error is returned and the caller keeps the raw
 /// text. `attrs` is optional information: if it is not a JSON object, the result simply has no
 /// audio fields and no `custom`.
+#[inline(never)]
 pub fn parse_file_info<'a>(
     msg: &'a [u8],
     attrs: &'a [u8],
