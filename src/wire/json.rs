@@ -260,7 +260,8 @@ fn after(rest: &[u8], n: usize) -> &[u8] {
 /// The bytes of `from` up to where `to` (a tail of it) starts.
 #[inline(always)]
 fn between<'a>(from: &'a [u8], to: &[u8]) -> &'a [u8] {
-    from.get(..from.len() - to.len()).unwrap_or(&[])
+    from.get(..from.len().saturating_sub(to.len()))
+        .unwrap_or(&[])
 }
 
 /// Blanks skipped.
@@ -276,7 +277,7 @@ fn skip_blanks(rest: &[u8]) -> &[u8] {
 /// `JsonError::Syntax` at the start of `rest`, in a text of `total` bytes.
 #[cold]
 fn syntax_at(total: usize, rest: &[u8]) -> JsonError {
-    JsonError::Syntax(total - rest.len())
+    JsonError::Syntax(total.saturating_sub(rest.len()))
 }
 
 /// The rest of a string whose content starts at `body`, from `rest` on (a backslash, a
