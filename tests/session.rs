@@ -569,3 +569,20 @@ fn dead_link_and_timeouts_are_visible_in_poll_timeout() {
     l.add_listen(100, &ids(&[1], &[], &[], NO_EVENTS)).unwrap();
     assert_eq!(l.poll_timeout(), Some(30_100));
 }
+
+#[test]
+fn connecting_again_without_a_close_closes_the_old_connection_first() {
+    let mut l = listener();
+    connected(&mut l, 0);
+    let r = l.add_listen(0, &ids(&[1], &[], &[], NO_EVENTS)).unwrap();
+    assert_eq!(sent(&mut l).len(), 1);
+    l.connected(100);
+    assert_eq!(
+        events(&mut l),
+        vec![
+            format!("completed #{} code=20002 ex=\"\"", r.0),
+            "Closed { by_error: false, is_reconnect: false }".to_string(),
+            "Connected { is_reconnect: true }".to_string(),
+        ]
+    );
+}

@@ -705,6 +705,11 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
     pub fn connected(&mut self, now: u64) {
         self.settle();
         self.advance(now);
+        if self.link.is_some() {
+            // A new connection without a close of the old one: close it first, so that its
+            // quests complete with 20002 and the monitor sees `closed` before `connected`.
+            self.closed(now, false);
+        }
         self.connections = self.connections.saturating_add(1);
         let is_reconnect = self.connections > 1;
         self.link = Some(Up {
@@ -881,7 +886,9 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             {
                 self.pending[i] = None;
                 release(&mut self.arena, &mut self.pending, p.command);
-                let code = if p.seq.is_some() {
+                // Sent, or waiting for transmit room on a live connection: a timeout. Never
+                // sent because no connection came up: not connected.
+                let code = if p.seq.is_some() || self.link.is_some() {
                     code::TIMEOUT
                 } else {
                     code::NOT_CONNECTED
