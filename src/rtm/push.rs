@@ -283,7 +283,7 @@ fn target_key(target: Target) -> (&'static str, usize, u64) {
 ///
 /// One pass with the reader's `Option` fast paths decodes every well-formed push. Anything it
 /// does not accept (malformed or unusual input, a missing key) is decoded again by
-/// [`decode_message_checked`], which reports the exact error; both accept the same inputs and
+/// `decode_message_checked`, which reports the exact error; both accept the same inputs and
 /// give the same message.
 #[inline]
 pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, MessageError> {

@@ -88,7 +88,7 @@ impl Int {
 /// A cursor over one msgpack-encoded byte slice.
 ///
 /// The reads are thin wrappers over the slice-in, slice-out functions of this module
-/// ([`read_i64`], [`read_bytes`], …), which the crate's decoders call directly so that their
+/// (`read_i64`, `read_bytes`, …), which the crate's decoders call directly so that their
 /// cursor stays in registers.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
