@@ -3,7 +3,7 @@
 # briefly from its committed seeds, after replaying the saved reproducers. Exits non-zero if
 # any target crashes (a failed assertion is a crash).
 #
-#   scripts/fuzz-smoke.sh              # 15 s per target
+#   scripts/fuzz-smoke.sh              # 10 s per target
 #   FUZZ_SMOKE_SECS=60 scripts/fuzz-smoke.sh
 #
 # Works on a fresh machine: installs the nightly toolchain and cargo-fuzz when missing.
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECS="${FUZZ_SMOKE_SECS:-15}"
+SECS="${FUZZ_SMOKE_SECS:-10}"
 step() { printf '\n==> %s\n' "$*"; }
 
 step "toolchain: nightly and cargo-fuzz"
