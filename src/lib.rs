@@ -21,6 +21,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[macro_use]
+mod log;
+
 pub mod config;
 pub mod driver;
 pub mod monitor;

@@ -736,6 +736,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             })
         });
         self.unsent = true;
+        info!("connected (reconnect: {})", is_reconnect);
         self.local(LocalEvent::Connected { is_reconnect });
         self.pump();
     }
@@ -749,6 +750,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             self.now
                 .saturating_add(self.cfg.backoff.delay_ms(self.failures)),
         );
+        warn!("connection attempt {} failed", self.failures);
         self.local(LocalEvent::ConnectFailed {
             is_reconnect: self.connections > 0,
         });
@@ -789,6 +791,11 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         self.reconnect_at = Some(
             self.now
                 .saturating_add(self.cfg.backoff.delay_ms(self.failures)),
+        );
+        info!(
+            "closed (by error: {}); reconnect in {} ms",
+            by_error,
+            self.cfg.backoff.delay_ms(self.failures)
         );
         self.local(LocalEvent::Closed {
             by_error,
@@ -893,6 +900,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 } else {
                     code::NOT_CONNECTED
                 };
+                debug!("command {} timed out with {}", p.request.0, code);
                 self.local(LocalEvent::Completed {
                     request: p.request,
                     code,
@@ -912,6 +920,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 if let Some(up) = &mut self.link {
                     up.close_requested = true;
                 }
+                warn!("dead link: nothing received since {} ms", up.last_rx);
                 self.local(LocalEvent::CloseRequested(CloseReason::DeadLink));
             } else if now >= up.last_rx.saturating_add(self.cfg.ping_interval_ms)
                 && up
@@ -1193,6 +1202,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                                 }
                             }
                             stats.bad_pushes += 1;
+                            warn!("bad push: {}", error);
                             break Some((Found::Bad { method, error }, len));
                         }
                         Ok(push) => {
@@ -1261,6 +1271,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             Found::Restored(code) => Event::Restored { code },
             Found::Bad { method, error } => Event::BadPush { method, error },
             Found::Close(e) => {
+                warn!("protocol error, asking the host to close: {}", e);
                 if let Some(up) = link.as_mut() {
                     up.close_requested = true;
                 }
