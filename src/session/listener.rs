@@ -171,6 +171,19 @@ struct RestoreQuest {
     deadline: u64,
 }
 
+/// A listen quest to send: a queued command, or a restoration of the confirmed state.
+#[derive(Debug, Clone, Copy)]
+enum Outgoing {
+    Command(Command),
+    Restore(RestoreKind),
+}
+
+/// What an outgoing quest carries.
+enum Body<'a> {
+    Flags(ListenFlags),
+    Ids(ListenOp, SortedIds<'a>, u8),
+}
+
 /// The frame behind the last event: consumed, answered and remembered on the next call.
 #[derive(Debug, Clone, Copy)]
 struct InFlight {
@@ -566,17 +579,28 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
     }
 
     /// Writes a listen or flags quest into TX. On `BufferTooSmall` the seq is not used up.
-    fn send_command(&mut self, command: Command) -> Result<u32, BuildError> {
+    /// Writes one listen quest into TX: a command's own ids and flags, or, for a restoration,
+    /// the confirmed state. On `BufferTooSmall` the seq is not used up.
+    fn send(&mut self, what: Outgoing) -> Result<u32, BuildError> {
         let q = self.quest_ids();
         let creds = Credentials {
             pid: self.pid,
             secret: &self.secret[..self.secret_len],
         };
-        let (arena, tx) = (&self.arena, &mut self.tx);
-        let res = match command {
-            Command::Flags(flags) => tx.push(|b| build_set_flags(b, &creds, q, flags)),
-            Command::Listen { op, run, events } => {
-                let view = arena.view(run);
+        let body = match what {
+            Outgoing::Command(Command::Flags(flags)) => Body::Flags(flags),
+            Outgoing::Restore(RestoreKind::Flags) => Body::Flags(self.state.flags),
+            Outgoing::Command(Command::Listen { op, run, events }) => {
+                Body::Ids(op, self.arena.view(run), events)
+            }
+            Outgoing::Restore(RestoreKind::Ids) => {
+                Body::Ids(ListenOp::Set, self.state.ids.view(), self.state.events)
+            }
+        };
+        let tx = &mut self.tx;
+        let res = match body {
+            Body::Flags(flags) => tx.push(|b| build_set_flags(b, &creds, q, flags)),
+            Body::Ids(op, view, events) => {
                 let (names, n) = event_names(events);
                 let ids = ListenIds {
                     gids: view.of(IdKind::Group),
@@ -592,49 +616,6 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             Err(e) => {
                 self.seq = self.seq.wrapping_sub(1);
                 Err(e)
-            }
-        }
-    }
-
-    fn restore_command(&self, kind: RestoreKind) -> Command {
-        match kind {
-            RestoreKind::Flags => Command::Flags(self.state.flags),
-            RestoreKind::Ids => Command::Listen {
-                op: ListenOp::Set,
-                run: Run::default(),
-                events: self.state.events,
-            },
-        }
-    }
-
-    fn send_restore(&mut self, kind: RestoreKind) -> Result<u32, BuildError> {
-        match kind {
-            RestoreKind::Flags => self.send_command(self.restore_command(kind)),
-            RestoreKind::Ids => {
-                // The confirmed state is the source of truth: send it as a setlisten.
-                let q = self.quest_ids();
-                let creds = Credentials {
-                    pid: self.pid,
-                    secret: &self.secret[..self.secret_len],
-                };
-                let view = self.state.ids.view();
-                let (names, n) = event_names(self.state.events);
-                let ids = ListenIds {
-                    gids: view.of(IdKind::Group),
-                    rids: view.of(IdKind::Room),
-                    uids: view.of(IdKind::User),
-                    events: &names[..n],
-                };
-                match self
-                    .tx
-                    .push(|b| build_listen(b, &creds, q, ListenOp::Set, &ids))
-                {
-                    Ok(_) => Ok(q.seq),
-                    Err(e) => {
-                        self.seq = self.seq.wrapping_sub(1);
-                        Err(e)
-                    }
-                }
             }
         }
     }
@@ -662,7 +643,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             if let Some(r) = self.restore[i]
                 && r.seq.is_none()
             {
-                match self.send_restore(r.kind) {
+                match self.send(Outgoing::Restore(r.kind)) {
                     Ok(seq) => {
                         self.restore[i] = Some(RestoreQuest {
                             seq: Some(seq),
@@ -688,7 +669,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 self.unsent = false;
                 return;
             };
-            match self.send_command(p.command) {
+            match self.send(Outgoing::Command(p.command)) {
                 Ok(seq) => {
                     self.pending[i] = Some(Pending {
                         seq: Some(seq),
