@@ -381,7 +381,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline(always)]
-    fn expect(&mut self, b: u8) -> Result<(), JsonError> {
+    fn eat(&mut self, b: u8) -> Result<(), JsonError> {
         if self.next_byte() == Some(b) {
             self.bump(1);
             Ok(())
@@ -393,7 +393,7 @@ impl<'a> Cursor<'a> {
     /// A string starting at the opening quote.
     #[inline(always)]
     fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
-        self.expect(b'"')?;
+        self.eat(b'"')?;
         let body = self.rest;
         // Plain bytes are skipped 8 at a time up to the first special byte.
         let mut scan = body;
@@ -526,7 +526,7 @@ impl<'a> Cursor<'a> {
                     if is_obj {
                         objects |= 1 << depth;
                         self.string()?;
-                        self.expect(b':')?;
+                        self.eat(b':')?;
                     } else {
                         objects &= !(1 << depth);
                     }
@@ -556,7 +556,7 @@ impl<'a> Cursor<'a> {
                         self.bump(1);
                         if in_obj {
                             self.string()?;
-                            self.expect(b':')?;
+                            self.eat(b':')?;
                         }
                         break;
                     }
@@ -588,7 +588,7 @@ impl<'a> Cursor<'a> {
         }
         loop {
             let key = self.string()?;
-            self.expect(b':')?;
+            self.eat(b':')?;
             f(key, self)?;
             match self.next_byte() {
                 Some(b',') => self.bump(1),
@@ -751,7 +751,7 @@ pub(crate) mod reference {
             JsonError::Syntax(self.pos)
         }
 
-        fn expect(&mut self, b: u8) -> Result<(), JsonError> {
+        fn eat(&mut self, b: u8) -> Result<(), JsonError> {
             self.ws();
             if self.peek() == Some(b) {
                 self.pos += 1;
@@ -763,7 +763,7 @@ pub(crate) mod reference {
 
         /// A string starting at the opening quote.
         fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
-            self.expect(b'"')?;
+            self.eat(b'"')?;
             let start = self.pos;
             let mut escaped = false;
             loop {
@@ -889,7 +889,7 @@ pub(crate) mod reference {
                         if is_obj {
                             objects |= 1 << depth;
                             self.string()?;
-                            self.expect(b':')?;
+                            self.eat(b':')?;
                         } else {
                             objects &= !(1 << depth);
                         }
@@ -921,7 +921,7 @@ pub(crate) mod reference {
                             if in_obj {
                                 self.ws();
                                 self.string()?;
-                                self.expect(b':')?;
+                                self.eat(b':')?;
                             }
                             break;
                         }
@@ -970,7 +970,7 @@ pub(crate) mod reference {
             loop {
                 c.ws();
                 let key = c.string()?;
-                c.expect(b':')?;
+                c.eat(b':')?;
                 let value = c.value()?;
                 f(key, value)?;
                 c.ws();
