@@ -4,6 +4,11 @@
 //! change without editing the source (the smoltcp approach): set the environment variable when
 //! building, for example `RTM_LISTEN_DEDUP=256 cargo build`. The generated file lives in
 //! `OUT_DIR`; nothing is written into the source tree.
+//!
+//! It also sets the cfg `rtm_opt_size` when the profile optimises for size (`opt-level = "s"`
+//! or `"z"`, as firmware builds do). The few hot-path helpers that speed builds force inline
+//! (`#[cfg_attr(not(rtm_opt_size), inline(always))]`) are then left to the compiler: forcing
+//! them costs ~13 KB of flash on a Cortex-M4 and saves ~120 instructions per push on a host.
 use std::{env, fs, path::Path};
 
 /// (environment variable, constant name, default, minimum, maximum, doc)
@@ -64,5 +69,9 @@ fn main() {
     }
     let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("capacities.rs");
     fs::write(dest, out).expect("write capacities.rs");
+    println!("cargo:rustc-check-cfg=cfg(rtm_opt_size)");
+    if matches!(env::var("OPT_LEVEL").as_deref(), Ok("s" | "z")) {
+        println!("cargo:rustc-cfg=rtm_opt_size");
+    }
     println!("cargo:rerun-if-changed=build.rs");
 }

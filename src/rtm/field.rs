@@ -63,7 +63,7 @@ impl MessageError {
 ///
 /// Inlined into each decoder, so that `f`'s key match and field reads become one loop whose
 /// cursor stays in registers.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn for_each<'a>(
     payload: &'a [u8],
     mut f: impl FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError>,
@@ -125,7 +125,7 @@ fn out_of_range(key: &'static str) -> MessageError {
 
 /// Reads an integer field narrowed to the signed type `T` (any integer family on the wire);
 /// returns it and the input after it.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn int<'a, T: TryFrom<i64>>(
     value: &'a [u8],
     key: &'static str,
@@ -140,7 +140,7 @@ pub(crate) fn int<'a, T: TryFrom<i64>>(
 }
 
 /// Reads a string (or bin) field; returns it and the input after it.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn bytes<'a>(
     value: &'a [u8],
     key: &'static str,
@@ -149,7 +149,7 @@ pub(crate) fn bytes<'a>(
 }
 
 /// Stores a field read by [`int`] or [`bytes`] with `store`; returns the input after it.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn read<T>(
     field: Result<(T, &[u8]), MessageError>,
     store: impl FnOnce(T),
@@ -160,7 +160,7 @@ pub(crate) fn read<T>(
 }
 
 /// Unwraps a required field.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn required<T>(v: Option<T>, key: &'static str) -> Result<T, MessageError> {
     match v {
         Some(v) => Ok(v),

@@ -93,6 +93,17 @@ impl Method {
         }
     }
 
+    /// Who a message method's pushes go to; `None` for the other methods.
+    pub fn target(self) -> Option<Target> {
+        match self {
+            Self::PushMsg => Some(Target::P2P),
+            Self::PushGroupMsg => Some(Target::Group),
+            Self::PushRoomMsg => Some(Target::Room),
+            Self::PushBroadcastMsg => Some(Target::Broadcast),
+            _ => None,
+        }
+    }
+
     /// The method name on the wire.
     pub fn name(self) -> &'static str {
         match self {
@@ -216,33 +227,17 @@ pub fn decode_push<'a>(method: &[u8], payload: &'a [u8]) -> Result<Push<'a>, Mes
 /// Decodes the payload of a known push method.
 #[inline]
 pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, MessageError> {
-    let target = match method {
-        Method::PushMsg => Target::P2P,
-        Method::PushGroupMsg => Target::Group,
-        Method::PushRoomMsg => Target::Room,
-        Method::PushBroadcastMsg => Target::Broadcast,
-        _ => return decode_other(method, payload),
-    };
-    match decode_message_fast(target, payload) {
-        Some(m) => Ok(Push::Message(m)),
-        None => decode_message_checked(target, payload).map(Push::Message),
+    match method.target() {
+        Some(target) => decode_message(target, payload).map(Push::Message),
+        None => decode_other(method, payload),
     }
 }
 
-/// The pushes other than messages.
+/// The pushes other than messages (`method.target()` is `None`).
 #[inline(never)]
 fn decode_other(method: Method, payload: &[u8]) -> Result<Push<'_>, MessageError> {
     match method {
         Method::PushEvent => decode_event(payload).map(Push::Event),
-        Method::Ping | Method::Kickout => {
-            // Nothing to read, but the payload must still be a well-formed map.
-            field::for_each(payload, |_, _| Ok(None))?;
-            Ok(if method == Method::Ping {
-                Push::Ping
-            } else {
-                Push::Kickout
-            })
-        }
         Method::KickoutRoom => {
             let mut rid = None;
             field::for_each(payload, |k, v| {
@@ -255,21 +250,22 @@ fn decode_other(method: Method, payload: &[u8]) -> Result<Push<'_>, MessageError
                 rid: required(rid, "rid")?,
             })
         }
-        Method::PushMsg | Method::PushGroupMsg | Method::PushRoomMsg | Method::PushBroadcastMsg => {
-            let target = match method {
-                Method::PushMsg => Target::P2P,
-                Method::PushGroupMsg => Target::Group,
-                Method::PushRoomMsg => Target::Room,
-                _ => Target::Broadcast,
-            };
-            decode_message(target, payload).map(Push::Message)
+        // `ping` and `kickout`: nothing to read, but the payload must still be a well-formed
+        // map. (Message methods never come here.)
+        _ => {
+            field::for_each(payload, |_, _| Ok(None))?;
+            Ok(if method == Method::Kickout {
+                Push::Kickout
+            } else {
+                Push::Ping
+            })
         }
     }
 }
 
 /// The target key of a message push: its name, length and word. A broadcast has none: a
 /// length no key word can have.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn target_key(target: Target) -> (&'static str, usize, u64) {
     match target {
         Target::P2P => ("to", 2, keys::TO),
@@ -294,7 +290,7 @@ pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, Mes
 }
 
 /// The fast pass: the server's own layout first, then any layout.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn decode_message_fast(target: Target, payload: &[u8]) -> Option<Message<'_>> {
     match decode_message_canonical(target, payload) {
         Some(m) => Some(m),
@@ -306,7 +302,7 @@ fn decode_message_fast(target: Target, payload: &[u8]) -> Option<Message<'_>> {
 /// encoding is `len` bytes (marker and name); returns the bytes after it.
 ///
 /// [`fixkey_word`]: crate::wire::msgpack::fixkey_word
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
     let w = match rest.first_chunk::<8>() {
         Some(w) => u64::from_le_bytes(*w),
@@ -323,7 +319,7 @@ fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
 /// `mid`, `mtype`, `msg`, `attrs`, `mtime`, in that order, with fixstr keys (no target key for
 /// a broadcast). Straight-line code: each key is one masked compare. `None` for any other
 /// layout, which the general loop then decodes.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_>> {
     let (head, target_word, target_len): (u8, u64, usize) = match target {
         Target::P2P => (0x87, fixkeys::TO, 3),
@@ -360,7 +356,7 @@ fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_
 }
 
 /// The fast pass for keys in any order (and unknown keys).
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn decode_message_any_order(target: Target, payload: &[u8]) -> Option<Message<'_>> {
     let target_word = match target {
         Target::P2P => fixkeys::TO,

@@ -339,7 +339,7 @@ fn dedup_key(m: &Message<'_>) -> DedupKey {
     }
 }
 
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn message_event<'a>(m: Message<'a>, scratch: &'a mut [u8]) -> MessageEvent<'a> {
     let category = m.category();
     let (translated, file) = match category {
@@ -365,7 +365,7 @@ fn message_event<'a>(m: Message<'a>, scratch: &'a mut [u8]) -> MessageEvent<'a> 
 }
 
 /// Whether the first non-blank byte of `text` is `{`.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn starts_object(text: &[u8]) -> bool {
     text.iter()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
@@ -534,7 +534,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
 
     /// Finishes the frame behind the previous event: writes its answer (space was reserved),
     /// remembers it for duplicate detection, consumes it. Then sends what is waiting.
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn settle(&mut self) {
         // Called on every entry point: the common "nothing to do" is a few tests inline.
         if self.in_flight.is_some() || self.deferred_consume > 0 || self.unsent {
@@ -622,7 +622,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
 
     /// Sends what is waiting, in order: restoration quests first, then commands (which wait
     /// until the restoration is answered).
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn pump(&mut self) {
         if self.unsent {
             self.pump_unsent();

@@ -175,7 +175,7 @@ pub enum Status<T> {
 }
 
 /// The 12 header bytes, split off by nom's streaming `take`: `None` while fewer have arrived.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn header_bytes(input: &[u8]) -> Option<&[u8; HEADER_LEN]> {
     let split: IResult<&[u8], &[u8], ()> = take(HEADER_LEN)(input);
     match split {

@@ -230,7 +230,7 @@ struct Cursor<'a> {
 }
 
 /// Whether `b` ends a run of plain string bytes: a quote, a backslash or a control byte.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn string_special(b: u8) -> bool {
     b == b'"' || b == b'\\' || b < 0x20
 }
@@ -238,7 +238,7 @@ fn string_special(b: u8) -> bool {
 /// The string-special bytes (quote, backslash, < 0x20) among the 8 bytes of `w`, loaded
 /// little-endian: the lowest set bit is in the first such byte (SWAR; a borrow can only set
 /// bits above a true match, so the lowest one is exact).
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn special_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -252,13 +252,13 @@ fn special_mask(w: u64) -> u64 {
 }
 
 /// `rest` after its first `n` bytes (`n` is at most its length at every call).
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn after(rest: &[u8], n: usize) -> &[u8] {
     rest.get(n..).unwrap_or(&[])
 }
 
 /// The bytes of `from` up to where `to` (a tail of it) starts.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn between<'a>(from: &'a [u8], to: &[u8]) -> &'a [u8] {
     from.get(..from.len().saturating_sub(to.len()))
         .unwrap_or(&[])
@@ -334,31 +334,31 @@ fn container<'a>(s: &'a [u8], rest: &'a [u8], max_depth: usize) -> Result<&'a [u
 }
 
 impl<'a> Cursor<'a> {
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn new(s: &'a [u8]) -> Self {
         Self { s, rest: s }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn bump(&mut self, n: usize) {
         self.rest = after(self.rest, n);
     }
 
     /// Skips blanks. The first byte is checked inline (compact JSON has no blanks).
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn ws(&mut self) {
         if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.rest.first() {
             self.ws_run();
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn ws_run(&mut self) {
         self.rest = skip_blanks(self.rest);
     }
 
     /// Skips blanks and returns the next byte.
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn next_byte(&mut self) -> Option<u8> {
         let b = *self.rest.first()?;
         if b > b' ' {
@@ -368,19 +368,19 @@ impl<'a> Cursor<'a> {
         self.peek()
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn peek(&self) -> Option<u8> {
         self.rest.first().copied()
     }
 
     /// A syntax error at the next byte. (The out-of-line parts of the scanner take the cursor's
     /// fields by value, so the cursor itself never needs an address and stays in registers.)
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn err(&self) -> JsonError {
         syntax_at(self.s.len(), self.rest)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn eat(&mut self, b: u8) -> Result<(), JsonError> {
         if self.next_byte() == Some(b) {
             self.bump(1);
@@ -391,7 +391,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string starting at the opening quote.
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
         self.eat(b'"')?;
         let body = self.rest;
@@ -418,14 +418,14 @@ impl<'a> Cursor<'a> {
         self.string_tail(body, scan)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn string_tail(&mut self, body: &'a [u8], from: &'a [u8]) -> Result<RawStr<'a>, JsonError> {
         let (raw, rest) = string_tail(self.s.len(), body, from)?;
         self.rest = rest;
         Ok(raw)
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
         if self.rest.starts_with(word) {
             self.bump(word.len());
@@ -435,7 +435,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn digits(&mut self) -> usize {
         let n = self
             .rest
@@ -446,7 +446,7 @@ impl<'a> Cursor<'a> {
         n
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn number(&mut self) -> Result<&'a [u8], JsonError> {
         let start = self.rest;
         if self.peek() == Some(b'-') {
@@ -479,7 +479,7 @@ impl<'a> Cursor<'a> {
 
     /// One complete value of any kind, validated; containers are scanned iteratively, nested
     /// at most `max_depth` deep (itself included).
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn value(&mut self, max_depth: usize) -> Result<Value<'a>, JsonError> {
         let first = self.next_byte();
         let start = self.rest;
@@ -501,7 +501,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Scans a container starting at `{` or `[`, with a bit stack for the nesting.
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn container(&mut self, max_depth: usize) -> Result<(), JsonError> {
         // Bit d of `objects` is set when level d is an object.
         let mut objects: u64 = 0;
@@ -576,7 +576,7 @@ impl<'a> Cursor<'a> {
 
     /// Walks the members of the object whose `{` is at the cursor: `f(key, cursor)` is called
     /// with the cursor before each member's value, and must consume exactly that value.
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn members(
         &mut self,
         mut f: impl FnMut(RawStr<'a>, &mut Self) -> Result<(), JsonError>,
@@ -612,7 +612,7 @@ pub(crate) struct Member<'c, 'a> {
 
 impl<'a> Member<'_, 'a> {
     /// Takes the value.
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     pub fn value(self) -> Result<Value<'a>, JsonError> {
         self.cursor.value(self.max_depth)
     }
@@ -620,7 +620,7 @@ impl<'a> Member<'_, 'a> {
     /// If the value is an object, walks its members with `f` (in the same pass that validates
     /// it, with the same nesting limit as [`Member::value`]) and returns `Ok(None)`; otherwise
     /// takes the value and returns it.
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     pub fn object(
         self,
         mut f: impl FnMut(RawStr<'a>, Member<'_, 'a>) -> Result<(), JsonError>,
@@ -648,7 +648,7 @@ impl<'a> Member<'_, 'a> {
 
 /// The start of [`for_each_member`]: skips blanks and checks for `{`. For anything else, the
 /// error: `NotObject` for a complete JSON value of another kind, `Syntax` otherwise.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn open_object<'a>(text: &'a [u8]) -> Result<Cursor<'a>, JsonError> {
     let mut c = Cursor::new(text);
     c.ws();
@@ -678,7 +678,7 @@ fn not_object(mut c: Cursor<'_>) -> JsonError {
 }
 
 /// After the object: only blanks may follow.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn close_object(mut c: Cursor<'_>) -> Result<(), JsonError> {
     c.ws();
     if c.rest.is_empty() {

@@ -133,7 +133,7 @@ fn slow_word(bytes: &[u8]) -> u64 {
 }
 
 /// The marker and the bytes after it.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn marker(rest: &[u8]) -> Result<(u8, &[u8]), ReadError> {
     match rest.split_first() {
         Some((&b, rest)) => Ok((b, rest)),
@@ -142,7 +142,7 @@ fn marker(rest: &[u8]) -> Result<(u8, &[u8]), ReadError> {
 }
 
 /// `N` bytes off the front of `rest`.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn be<const N: usize>(rest: &[u8]) -> Result<([u8; N], &[u8]), ReadError> {
     match rest.split_first_chunk::<N>() {
         Some((a, rest)) => Ok((*a, rest)),
@@ -151,7 +151,7 @@ fn be<const N: usize>(rest: &[u8]) -> Result<([u8; N], &[u8]), ReadError> {
 }
 
 /// A big-endian length of `N` (1, 2 or 4) bytes off the front of `rest`.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn be_len<const N: usize>(rest: &[u8]) -> Result<(usize, &[u8]), ReadError> {
     let (a, rest) = be::<N>(rest)?;
     let mut n = 0u32;
@@ -163,7 +163,7 @@ fn be_len<const N: usize>(rest: &[u8]) -> Result<(usize, &[u8]), ReadError> {
     Ok((n, rest))
 }
 
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn check_count(n: usize, min_bytes_each: usize, rest: &[u8]) -> Result<(), ReadError> {
     if n.saturating_mul(min_bytes_each) > rest.len() {
         return Err(ReadError::Truncated);
@@ -172,7 +172,7 @@ fn check_count(n: usize, min_bytes_each: usize, rest: &[u8]) -> Result<(), ReadE
 }
 
 /// Reads a map header off `rest`: the number of pairs, and the bytes after the header.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn read_map_len(rest: &[u8]) -> Result<(usize, &[u8]), ReadError> {
     let (b, rest) = marker(rest)?;
     let (n, rest) = if b & 0xf0 == 0x80 {
@@ -204,7 +204,7 @@ fn read_array_len(rest: &[u8]) -> Result<(usize, &[u8]), ReadError> {
 }
 
 /// Reads a str or bin value off `rest`.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn read_bytes(rest: &[u8]) -> Result<(&[u8], &[u8]), ReadError> {
     let (b, rest) = marker(rest)?;
     if b & 0xe0 == 0xa0 {
@@ -216,7 +216,7 @@ pub(crate) fn read_bytes(rest: &[u8]) -> Result<(&[u8], &[u8]), ReadError> {
 }
 
 /// Reads a str or bin value off `rest` as a map [`Key`].
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn read_key(rest: &[u8]) -> Result<(Key<'_>, &[u8]), ReadError> {
     let (b, rest) = marker(rest)?;
     if b & 0xe0 != 0xa0 {
@@ -245,7 +245,7 @@ pub(crate) fn read_key(rest: &[u8]) -> Result<(Key<'_>, &[u8]), ReadError> {
 
 /// Reads any integer family off `rest`, converted to `i64` (a `uint64` above `i64::MAX` is
 /// [`ReadError::IntOutOfRange`]).
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn read_i64(rest: &[u8]) -> Result<(i64, &[u8]), ReadError> {
     let (b, after) = marker(rest)?;
     match b {
@@ -333,7 +333,7 @@ fn wide_bytes(b: u8, rest: &[u8]) -> Result<(&[u8], &[u8]), ReadError> {
 // ---------------------------------------------------------------------------------------------
 
 /// [`read_map_len`] without the error.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn map_len_fast(rest: &[u8]) -> Option<(usize, &[u8])> {
     let (&b, rest) = rest.split_first()?;
     let (n, rest) = if b & 0xf0 == 0x80 {
@@ -358,7 +358,7 @@ pub(crate) fn map_len_fast(rest: &[u8]) -> Option<(usize, &[u8])> {
 }
 
 /// [`read_bytes`] without the error.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     let (&b, rest) = rest.split_first()?;
     if b & 0xe0 == 0xa0 {
@@ -388,7 +388,7 @@ fn wide_bytes_fast(b: u8, rest: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// [`read_key`] without the error.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn key_fast(rest: &[u8]) -> Option<(Key<'_>, &[u8])> {
     let (&b, after_marker) = rest.split_first()?;
     if b & 0xe0 != 0xa0 {
@@ -426,7 +426,7 @@ pub(crate) const fn fixkey_word(name: &[u8]) -> u64 {
 
 /// A key encoded as a fixstr of at most 7 bytes, as its [`fixkey_word`], and the bytes after
 /// it. `None` for any other key (or truncated input).
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn fixkey_fast(rest: &[u8]) -> Option<(u64, &[u8])> {
     // 8 readable bytes cover the marker and any name of up to 7 bytes: one load, then a mask
     // to the marker and name.
@@ -461,7 +461,7 @@ fn fixkey_short(rest: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// [`read_i64`] without the error.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
     let (&b, after) = rest.split_first()?;
     match b {
@@ -472,7 +472,7 @@ pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
 }
 
 /// `uint8..uint64` and `int8..int64` after their marker `b`; `None` for any other marker.
-#[inline(always)]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
 fn sized_int_fast(b: u8, rest: &[u8]) -> Option<(i64, &[u8])> {
     fn take<const N: usize>(rest: &[u8]) -> Option<([u8; N], &[u8])> {
         rest.split_first_chunk::<N>().map(|(a, r)| (*a, r))
@@ -603,7 +603,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Runs a slice-in, slice-out read and moves past the value only when it succeeds.
-    #[inline(always)]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn step<T>(
         &mut self,
         read: impl FnOnce(&'a [u8]) -> Result<(T, &'a [u8]), ReadError>,
