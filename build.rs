@@ -43,7 +43,7 @@ const CAPACITIES: &[(&str, &str, usize, usize, usize, &str)] = &[
         256,
         0,
         65_536,
-        "Bytes for unescaping JSON strings of translated-chat and file info.",
+        "Bytes of scratch for unescaping the JSON strings of translated-chat and file info: the C ABI takes this much stack for it during chat and file callbacks (the listener itself holds none).",
     ),
 ];
 

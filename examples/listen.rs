@@ -57,10 +57,11 @@ impl Printer {
         if !msg.attrs.is_empty() {
             rest += &format!(" attrs={}", text(msg.attrs));
         }
-        if let Some(t) = &m.translated {
+        let mut scratch = [0u8; rtm_listen::config::JSON_SCRATCH];
+        if let Some(t) = msg.translated(&mut scratch) {
             rest += &format!(" translated={}", text(t.text()));
         }
-        if let Some(f) = &m.file {
+        if let Some(f) = msg.file_info(&mut scratch) {
             rest += &format!(" file: url={} size={}", text(f.url), f.size);
             if !f.surl.is_empty() {
                 rest += &format!(" surl={}", text(f.surl));

@@ -12,8 +12,10 @@ use crate::session::{Event, MessageEvent, RequestId};
 ///
 /// A message callback receives a [`MessageEvent`]: the fields of the official `RTMMessage`
 /// (`message.from`, `message.to`, `message.mtype`, `message.mid`, `message.msg`,
-/// `message.attrs`, `message.mtime`), plus `translated` and `file` when present. All borrowed
-/// data is valid only during the call.
+/// `message.attrs`, `message.mtime`). The official `translatedInfo` and `fileInfo` are parsed
+/// on demand: `message.message.translated(&mut scratch)` in chat callbacks and
+/// `message.message.file_info(&mut scratch)` in file callbacks. All borrowed data is valid
+/// only during the call.
 #[allow(unused_variables)]
 pub trait Monitor {
     /// `connected(endpoint, connected, isReconnect)`: a connection attempt finished.

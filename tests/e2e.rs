@@ -20,7 +20,7 @@ macro_rules! rec {
     ($($m:ident),*) => {$(
         fn $m(&mut self, m: &MessageEvent<'_>) {
             let mut s = format!("{} {} {}", stringify!($m), m.message.to, m.message.mid);
-            if let Some(f) = &m.file {
+            if let Some(f) = m.message.file_info(&mut [0; 256]) {
                 s += &format!(" url={} audio={}", String::from_utf8_lossy(f.url), f.is_rtm_audio);
             }
             self.calls.push(s);

@@ -9,6 +9,8 @@
 //! the caller's [`Scratch`]. On any error the caller keeps the raw text: nothing here can fail
 //! in a way that loses the message.
 
+use super::dispatch::Category;
+use super::push::Message;
 use crate::wire::json::{JsonError, Scratch, Value, for_each_member, for_each_member_nested};
 
 /// The translation carried by a translated chat message.
@@ -161,6 +163,46 @@ pub fn parse_file_info<'a>(
     Ok(if parsed.is_ok() { attrs_info } else { info })
 }
 
+/// Where the cost of JSON is paid: on demand, by the host, for the messages it cares about.
+/// The listener hands messages over undecoded ([`crate::session::MessageEvent`]); a monitor or
+/// the C ABI calls these for chat and file callbacks, with scratch memory of its own for
+/// unescaped strings ([`crate::config::JSON_SCRATCH`] bytes is the recommended size).
+impl<'a> Message<'a> {
+    /// The translation of a chat message (mtype 30) whose text is translation JSON; `None`
+    /// for other categories, plain text, or JSON without translation keys. Escaped strings are
+    /// unescaped into `scratch`; use [`parse_translated`] for the error.
+    pub fn translated<'s>(&self, scratch: &'s mut [u8]) -> Option<TranslatedInfo<'s>>
+    where
+        'a: 's,
+    {
+        if self.category() != Category::Chat || !starts_object(self.msg) {
+            return None;
+        }
+        parse_translated(self.msg, &mut Scratch::new(scratch)).ok()
+    }
+
+    /// The file information of a file message (mtype 40..=50) from its `msg` and `attrs` JSON;
+    /// `None` for other categories or when `msg` is not file JSON. Escaped strings are
+    /// unescaped into `scratch`; use [`parse_file_info`] for the error.
+    pub fn file_info<'s>(&self, scratch: &'s mut [u8]) -> Option<FileInfo<'s>>
+    where
+        'a: 's,
+    {
+        if self.category() != Category::File {
+            return None;
+        }
+        parse_file_info(self.msg, self.attrs, &mut Scratch::new(scratch)).ok()
+    }
+}
+
+/// Whether the first non-blank byte of `text` is `{` (text that is not is never translation
+/// JSON: plain chat skips the parser).
+fn starts_object(text: &[u8]) -> bool {
+    text.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +236,34 @@ mod tests {
         assert_eq!((f.size, f.duration, f.is_rtm_audio), (2048, 3000, true));
         assert_eq!(f.language, b"en");
         assert_eq!(f.custom, Some(&br#"{"k":[1,2]}"#[..]));
+    }
+
+    #[test]
+    fn message_methods_parse_by_category() {
+        use crate::rtm::push::{Message, Target};
+        let mut m = Message {
+            target: Target::Group,
+            from: 1,
+            to: 2,
+            mid: 3,
+            mtype: 30,
+            msg: br#" {"source":"zh","target":"en","sourceText":"a","targetText":"b\u0021"}"#,
+            attrs: br#"{"rtm":{"type":"audiomsg"}}"#,
+            mtime: 0,
+        };
+        let mut buf = [0u8; 16];
+        assert_eq!(m.translated(&mut buf).map(|t| t.text()), Some(&b"b!"[..]));
+        assert_eq!(m.file_info(&mut buf), None, "a chat is not a file");
+        m.mtype = 41;
+        assert_eq!(m.translated(&mut buf), None, "a file is not a chat");
+        m.msg = b"not json";
+        assert_eq!(m.file_info(&mut buf), None, "msg is not file JSON");
+        m.msg = br#"{"url":"u","size":5}"#;
+        let f = m.file_info(&mut buf).expect("file info");
+        assert_eq!((f.url, f.size, f.is_rtm_audio), (&b"u"[..], 5, true));
+        m.mtype = 30;
+        m.msg = b"plain {text}";
+        assert_eq!(m.translated(&mut buf), None, "plain chat");
     }
 
     #[test]

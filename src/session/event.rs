@@ -2,7 +2,6 @@
 
 use crate::rtm::dispatch::{Callback, Category};
 use crate::rtm::field::MessageError;
-use crate::rtm::info::{FileInfo, TranslatedInfo};
 use crate::rtm::push::{Event as PushEvent, Message};
 use crate::wire::frame::FrameError;
 
@@ -34,6 +33,10 @@ pub enum CloseReason {
 }
 
 /// A message push with everything the monitor needs.
+///
+/// The JSON inside chat and file messages is not parsed by the listener: call
+/// [`Message::translated`] or [`Message::file_info`] on `message` (with scratch memory) when
+/// the information is wanted. The C ABI does so for chat and file callbacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MessageEvent<'a> {
@@ -43,10 +46,6 @@ pub struct MessageEvent<'a> {
     pub category: Category,
     /// The monitor callback it goes to.
     pub callback: Callback,
-    /// For chat (mtype 30) whose text is translation JSON.
-    pub translated: Option<TranslatedInfo<'a>>,
-    /// For files (mtype 40..=50) whose `msg` is file JSON.
-    pub file: Option<FileInfo<'a>>,
 }
 
 /// A completed listen command.

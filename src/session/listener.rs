@@ -9,11 +9,9 @@ use super::dedup::{Dedup, DedupKey};
 use super::event::{CloseReason, Completion, Event, LocalEvent, MessageEvent, RequestId, code};
 use super::ids::{IdArena, IdKind, IdSet, Run, SortedIds, event_bit, event_names};
 use super::tx::TxQueue;
-use crate::config::{DEFAULT_RX, DEFAULT_TX, JSON_SCRATCH, LISTEN_IDS, PENDING_QUESTS};
+use crate::config::{DEFAULT_RX, DEFAULT_TX, LISTEN_IDS, PENDING_QUESTS};
 use crate::rtm::answer::{CODE_UNKNOWN_ERROR, STATUS_ERROR, build_empty_answer, decode_answer};
-use crate::rtm::dispatch::Category;
 use crate::rtm::field::MessageError;
-use crate::rtm::info::{parse_file_info, parse_translated};
 use crate::rtm::listen::{
     Credentials, ListenFlags, ListenIds, ListenOp, QuestIds, build_listen, build_ping,
     build_set_flags,
@@ -21,7 +19,6 @@ use crate::rtm::listen::{
 use crate::rtm::push::{Message, Method, Push, decode_method};
 use crate::wire::frame::{BuildError, Frame, FrameError, Payload, build_answer};
 use crate::wire::frame_reader::FrameReader;
-use crate::wire::json::Scratch;
 use crate::wire::msgpack::{Sink, Writer};
 
 /// Longest project secret the listener stores.
@@ -242,7 +239,6 @@ pub struct Listener<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> 
     secret_len: usize,
     rx: FrameReader<[u8; RX]>,
     tx: TxQueue<TX>,
-    scratch: [u8; JSON_SCRATCH],
     link: Option<Up>,
     now: u64,
     unix_offset: i64,
@@ -339,37 +335,12 @@ fn dedup_key(m: &Message<'_>) -> DedupKey {
     }
 }
 
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-fn message_event<'a>(m: Message<'a>, scratch: &'a mut [u8]) -> MessageEvent<'a> {
-    let category = m.category();
-    let (translated, file) = match category {
-        // Text whose first non-blank byte is not `{` is never translation JSON (the parser
-        // would refuse it): plain chat skips the call.
-        Category::Chat if starts_object(m.msg) => (
-            parse_translated(m.msg, &mut Scratch::new(scratch)).ok(),
-            None,
-        ),
-        Category::File => (
-            None,
-            parse_file_info(m.msg, m.attrs, &mut Scratch::new(scratch)).ok(),
-        ),
-        _ => (None, None),
-    };
+fn message_event(m: Message<'_>) -> MessageEvent<'_> {
     MessageEvent {
         message: m,
-        category,
+        category: m.category(),
         callback: m.callback(),
-        translated,
-        file,
     }
-}
-
-/// Whether the first non-blank byte of `text` is `{`.
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-fn starts_object(text: &[u8]) -> bool {
-    text.iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .is_some_and(|&b| b == b'{')
 }
 
 /// Applies a confirmed command to the listen state.
@@ -437,7 +408,6 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             secret_len: creds.secret.len(),
             rx: FrameReader::new([0; RX], RX),
             tx: TxQueue::new(),
-            scratch: [0; JSON_SCRATCH],
             link: None,
             now: 0,
             unix_offset: 0,
@@ -1065,7 +1035,6 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         let Self {
             rx,
             tx,
-            scratch,
             link,
             now,
             pending,
@@ -1240,7 +1209,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                         done.dedup = dedup;
                         *in_flight = Some(done);
                         // Built in the return slot: the event is large.
-                        return Some(Event::Message(message_event(m, &mut scratch[..])));
+                        return Some(Event::Message(message_event(m)));
                     }
                     Push::Event(e) => Event::PushEvent(e),
                     Push::Ping => Event::Ping,

@@ -266,10 +266,10 @@ pub fn describe(e: &Event<'_>) -> String {
                 s(m.message.msg),
                 s(m.message.attrs)
             );
-            if let Some(t) = &m.translated {
+            if let Some(t) = m.message.translated(&mut [0; 256]) {
                 d += &format!(" translated={:?}", s(t.text()));
             }
-            if let Some(f) = &m.file {
+            if let Some(f) = m.message.file_info(&mut [0; 256]) {
                 d += &format!(" file.url={:?} audio={}", s(f.url), f.is_rtm_audio);
             }
             d

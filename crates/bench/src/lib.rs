@@ -427,8 +427,8 @@ impl ListenerBench {
                     "{:?} mid={} translated={} file={}",
                     m.callback,
                     m.message.mid,
-                    m.translated.is_some(),
-                    m.file.is_some()
+                    m.message.translated(&mut [0; 256]).is_some(),
+                    m.message.file_info(&mut [0; 256]).is_some()
                 ),
                 other => format!("{other:?}"),
             });

@@ -1,6 +1,6 @@
 //! Delivers the listener's events to the C monitor.
 
-use engine::rtm::dispatch::Callback;
+use engine::rtm::dispatch::{Callback, Category};
 use engine::session::{Event, MessageEvent};
 
 use crate::handle::State;
@@ -34,13 +34,20 @@ fn deliver_message(monitor: &rtm_monitor, m: &MessageEvent<'_>) {
     let Some(f) = message_fn(monitor, m.callback) else {
         return;
     };
-    let translated = m.translated.map(|t| rtm_translated_info {
+    // The JSON is parsed here, for the callbacks that carry it, with scratch on the stack.
+    let mut scratch = [0u8; engine::config::JSON_SCRATCH];
+    let (translated, file) = match m.category {
+        Category::Chat => (m.message.translated(&mut scratch), None),
+        Category::File => (None, m.message.file_info(&mut scratch)),
+        _ => (None, None),
+    };
+    let translated = translated.map(|t| rtm_translated_info {
         source_language: rtm_str::from(t.source_language),
         target_language: rtm_str::from(t.target_language),
         source_text: rtm_str::from(t.source_text),
         target_text: rtm_str::from(t.target_text),
     });
-    let file = m.file.map(|f| rtm_file_info {
+    let file = file.map(|f| rtm_file_info {
         url: rtm_str::from(f.url),
         size: f.size,
         surl: rtm_str::from(f.surl),

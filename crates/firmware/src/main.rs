@@ -184,7 +184,12 @@ fn seen(e: &Event<'_>) -> Seen {
             by_error: *by_error,
         },
         Event::Message(m) => {
-            let part = match (&m.translated, &m.file) {
+            let mut scratch = [0u8; 64];
+            let mut scratch2 = [0u8; 64];
+            let part = match (
+                m.message.translated(&mut scratch),
+                m.message.file_info(&mut scratch2),
+            ) {
                 (Some(t), _) => t.text(),
                 (None, Some(f)) => f.url,
                 (None, None) => m.message.msg,
