@@ -98,9 +98,9 @@ grep -q "INFO  firmware: all checks passed" "$RUN/session.log" || fail "no succe
 if grep -q "ERROR" "$RUN/session.log"; then fail "errors in the log"; fi
 # The session sends one unknown method on purpose: the engine's warning for it is the only
 # warning allowed.
-unexpected_warn=$(grep "WARN " "$RUN/session.log" | grep -v "WARN  bad push: UnknownMethod" || true)
+unexpected_warn=$(grep "WARN " "$RUN/session.log" | grep -v "WARN  bad push: unknown method" || true)
 [ -z "$unexpected_warn" ] || fail "unexpected warnings in the log: $unexpected_warn"
-[ "$(grep -c "WARN  bad push: UnknownMethod" "$RUN/session.log")" = 1 ] \
+[ "$(grep -c "WARN  bad push: unknown method" "$RUN/session.log")" = 1 ] \
     || fail "expected exactly one engine warning for the unknown method"
 # The engine's public types derive defmt::Format: events decode with their fields.
 grep -q "event Message(MessageEvent { message: Message { target: P2P" "$RUN/session.log" \

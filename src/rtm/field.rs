@@ -31,12 +31,9 @@ pub enum MessageError {
 impl core::fmt::Display for MessageError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::UnknownMethod => f.write_str("unknown method"),
-            Self::NotMap => f.write_str("payload is not a map"),
+            // With the marker byte, which the static text leaves out.
             Self::Malformed(e) => write!(f, "malformed payload: {e}"),
-            Self::MissingKey(k) => write!(f, "missing key '{k}'"),
-            Self::WrongType(k) => write!(f, "wrong type for key '{k}'"),
-            Self::OutOfRange(k) => write!(f, "value out of range for key '{k}'"),
+            _ => self.text().iter().try_for_each(|part| f.write_str(part)),
         }
     }
 }
@@ -44,6 +41,20 @@ impl core::fmt::Display for MessageError {
 impl core::error::Error for MessageError {}
 
 impl MessageError {
+    /// The error as text in three static parts to be concatenated, for error answers and
+    /// logs that do without `core::fmt`: `["missing key '", "from", "'"]`. The same text as
+    /// `Display`, except that an unexpected msgpack type does not name its marker byte.
+    pub fn text(&self) -> [&'static str; 3] {
+        match self {
+            Self::UnknownMethod => ["unknown method", "", ""],
+            Self::NotMap => ["payload is not a map", "", ""],
+            Self::Malformed(e) => ["malformed payload: ", e.as_str(), ""],
+            Self::MissingKey(k) => ["missing key '", k, "'"],
+            Self::WrongType(k) => ["wrong type for key '", k, "'"],
+            Self::OutOfRange(k) => ["value out of range for key '", k, "'"],
+        }
+    }
+
     /// The FPNN error code a C++ server would answer with for this problem
     /// (10009 key not found, 10010 type conversion, 20004 unknown method, 10003 invalid package).
     pub fn fpnn_code(&self) -> i64 {

@@ -283,19 +283,24 @@ impl Payload for UnknownMethodAnswer<'_> {
     }
 }
 
-/// A `{code, ex}` error answer with `ex` taken from a `Display` value.
-struct DisplayErrorAnswer<'e> {
-    code: i64,
-    ex: &'e [u8],
+/// The `{code, ex}` error answer to a push that could not be decoded; `ex` is the error's
+/// text ([`MessageError::text`]).
+struct BadPushAnswer {
+    error: MessageError,
 }
 
-impl Payload for DisplayErrorAnswer<'_> {
+impl Payload for BadPushAnswer {
     fn encode<S: Sink>(&self, w: &mut Writer<S>) {
+        let parts = self.error.text();
         w.map_len(2);
         w.str(b"code");
-        w.int(self.code);
+        w.int(self.error.fpnn_code());
         w.str(b"ex");
-        w.str(self.ex);
+        // One str header for the concatenation, then its parts.
+        write_str_header(w, parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            w.raw(part.as_bytes());
+        }
     }
 }
 
@@ -308,21 +313,6 @@ fn write_str_header<S: Sink>(w: &mut Writer<S>, len: usize) {
     } else {
         let b = (len as u16).to_be_bytes();
         w.raw(&[0xda, b[0], b[1]]);
-    }
-}
-
-/// A small formatting buffer for error texts (truncates when full).
-struct TextBuf {
-    buf: [u8; 96],
-    len: usize,
-}
-
-impl core::fmt::Write for TextBuf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let n = s.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
     }
 }
 
@@ -1132,19 +1122,9 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                                             &UnknownMethodAnswer { method },
                                         )
                                     }),
-                                    _ => {
-                                        let mut text = TextBuf {
-                                            buf: [0; 96],
-                                            len: 0,
-                                        };
-                                        let _ =
-                                            core::fmt::write(&mut text, format_args!("{error}"));
-                                        let ex = DisplayErrorAnswer {
-                                            code: error.fpnn_code(),
-                                            ex: &text.buf[..text.len],
-                                        };
-                                        tx.push(|b| build_answer(b, seq, STATUS_ERROR, &ex))
-                                    }
+                                    _ => tx.push(|b| {
+                                        build_answer(b, seq, STATUS_ERROR, &BadPushAnswer { error })
+                                    }),
                                 };
                                 if res.is_err() {
                                     // No room for the answer: leave the frame for later.
@@ -1152,7 +1132,12 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                                 }
                             }
                             stats.bad_pushes += 1;
-                            warn!("bad push: {}", error);
+                            warn!(
+                                "bad push: {=str}{=str}{=str}",
+                                error.text()[0],
+                                error.text()[1],
+                                error.text()[2]
+                            );
                             break Some((Found::Bad { method, error }, len));
                         }
                         Ok(push) => {
@@ -1221,7 +1206,10 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             Found::Restored(code) => Event::Restored { code },
             Found::Bad { method, error } => Event::BadPush { method, error },
             Found::Close(e) => {
-                warn!("protocol error, asking the host to close: {}", e);
+                warn!(
+                    "protocol error, asking the host to close: {=str}",
+                    e.as_str()
+                );
                 if let Some(up) = link.as_mut() {
                     up.close_requested = true;
                 }

@@ -84,16 +84,29 @@ pub enum FrameError {
     PayloadNotMap,
 }
 
+impl FrameError {
+    /// A static description (without the numbers some variants carry), for logs that do
+    /// without `core::fmt`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::BadMagic => "bad FPNN magic",
+            Self::JsonPayload => "JSON payloads are not supported",
+            Self::BadFlag(_) => "bad FPNN flag",
+            Self::BadMtype(_) => "bad FPNN mtype",
+            Self::EmptyMethod => "quest with an empty method",
+            Self::TooLarge { .. } => "frame too large",
+            Self::PayloadNotMap => "payload is not a msgpack map",
+        }
+    }
+}
+
 impl core::fmt::Display for FrameError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::BadMagic => f.write_str("bad FPNN magic"),
-            Self::JsonPayload => f.write_str("JSON payloads are not supported"),
             Self::BadFlag(b) => write!(f, "bad FPNN flag 0x{b:02x}"),
             Self::BadMtype(b) => write!(f, "bad FPNN mtype {b}"),
-            Self::EmptyMethod => f.write_str("quest with an empty method"),
             Self::TooLarge { len, max } => write!(f, "frame of {len} bytes exceeds {max}"),
-            Self::PayloadNotMap => f.write_str("payload is not a msgpack map"),
+            other => f.write_str(other.as_str()),
         }
     }
 }

@@ -36,14 +36,26 @@ pub enum ReadError {
     DepthExceeded,
 }
 
+impl ReadError {
+    /// A static description (without the marker byte of `UnexpectedType`), for logs and error
+    /// answers that do without `core::fmt`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Truncated => "msgpack value truncated",
+            Self::ReservedMarker => "reserved msgpack marker 0xc1",
+            Self::UnexpectedType(_) => "unexpected msgpack type",
+            Self::IntOutOfRange => "msgpack integer out of range",
+            Self::DepthExceeded => "msgpack nesting too deep",
+        }
+    }
+}
+
 impl core::fmt::Display for ReadError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())?;
         match self {
-            Self::Truncated => f.write_str("msgpack value truncated"),
-            Self::ReservedMarker => f.write_str("reserved msgpack marker 0xc1"),
-            Self::UnexpectedType(b) => write!(f, "unexpected msgpack type (marker 0x{b:02x})"),
-            Self::IntOutOfRange => f.write_str("msgpack integer out of range"),
-            Self::DepthExceeded => f.write_str("msgpack nesting too deep"),
+            Self::UnexpectedType(b) => write!(f, " (marker 0x{b:02x})"),
+            _ => Ok(()),
         }
     }
 }
