@@ -72,13 +72,27 @@ impl MessageError {
 /// is the input from the entry's value on. `f` either reads the value and returns the input
 /// after it, or returns `None` to have it skipped. An empty payload is the empty map.
 ///
-/// Inlined into each decoder, so that `f`'s key match and field reads become one loop whose
-/// cursor stays in registers.
-#[cfg_attr(not(rtm_opt_size), inline(always))]
+/// In speed builds the loop is inlined into each decoder, so that `f`'s key match and field
+/// reads become one loop whose cursor stays in registers; in size builds (`rtm_opt_size`)
+/// one copy serves every decoder and `f` is called through `dyn`.
+#[inline]
 pub(crate) fn for_each<'a>(
     payload: &'a [u8],
     mut f: impl FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError>,
 ) -> Result<(), MessageError> {
+    #[cfg(rtm_opt_size)]
+    let f: &mut dyn FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError> = &mut f;
+    #[cfg(not(rtm_opt_size))]
+    let f = &mut f;
+    walk(payload, f)
+}
+
+/// The loop of [`for_each`].
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn walk<'a, F>(payload: &'a [u8], f: &mut F) -> Result<(), MessageError>
+where
+    F: FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError> + ?Sized,
+{
     if payload.is_empty() {
         return Ok(());
     }

@@ -12,9 +12,7 @@
 
 use super::dispatch::{Callback, Category};
 use super::field::{self, MessageError, bytes, int, read, required};
-use crate::wire::msgpack::{
-    bytes_fast, fixkey_fast, i64_fast, key_fast, key_word, map_len_fast, skip,
-};
+use crate::wire::msgpack::{bytes_fast, fixkey_fast, i64_fast, key_word};
 
 /// The encoded words of the message keys (see `fixkey_word`), for the fast path.
 mod fixkeys {
@@ -277,24 +275,15 @@ fn target_key(target: Target) -> (&'static str, usize, u64) {
 
 /// Decodes a message push for `target`.
 ///
-/// One pass with the reader's `Option` fast paths decodes every well-formed push. Anything it
-/// does not accept (malformed or unusual input, a missing key) is decoded again by
-/// `decode_message_checked`, which reports the exact error; both accept the same inputs and
-/// give the same message.
+/// Straight-line code decodes the layout the RTM server writes. Anything else (keys in
+/// another order or encoding, unknown keys, malformed input, a missing key) is decoded by
+/// `decode_message_checked`, which accepts any key order and reports exact errors; both give
+/// the same message for what the fast path accepts.
 #[inline]
 pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, MessageError> {
-    match decode_message_fast(target, payload) {
+    match decode_message_canonical(target, payload) {
         Some(m) => Ok(m),
         None => decode_message_checked(target, payload),
-    }
-}
-
-/// The fast pass: the server's own layout first, then any layout.
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-fn decode_message_fast(target: Target, payload: &[u8]) -> Option<Message<'_>> {
-    match decode_message_canonical(target, payload) {
-        Some(m) => Some(m),
-        None => decode_message_any_order(target, payload),
     }
 }
 
@@ -353,69 +342,6 @@ fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_
         attrs,
         mtime,
     })
-}
-
-/// The fast pass for keys in any order (and unknown keys).
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-fn decode_message_any_order(target: Target, payload: &[u8]) -> Option<Message<'_>> {
-    let target_word = match target {
-        Target::P2P => fixkeys::TO,
-        Target::Group => fixkeys::GID,
-        Target::Room => fixkeys::RID,
-        // No key has the word 0 (its marker byte would be 0).
-        Target::Broadcast => 0,
-    };
-    let (mut from, mut to, mut mid, mut mtype) = (None, None, None, None);
-    let mut m = Message {
-        target,
-        from: 0,
-        to: 0,
-        mid: 0,
-        mtype: 0,
-        msg: &[],
-        attrs: &[],
-        mtime: 0,
-    };
-    let (n, mut rest) = map_len_fast(payload)?;
-    for _ in 0..n {
-        let (k, v) = match fixkey_fast(rest) {
-            Some(kv) => kv,
-            None => {
-                // A key of 8 bytes or more is none of ours: skip its value. Anything else
-                // (a short name in a longer encoding, a non-string key) takes the exact path.
-                let (k, v) = key_fast(rest)?;
-                if k.bytes.len() < 8 {
-                    return None;
-                }
-                (0, v)
-            }
-        };
-        // A nil value (absent) is not an int or a str here: it takes the exact path.
-        rest = match k {
-            fixkeys::FROM => i64_fast(v).map(|(x, r)| (from = Some(x), r).1)?,
-            fixkeys::MID => i64_fast(v).map(|(x, r)| (mid = Some(x), r).1)?,
-            fixkeys::MTYPE => {
-                let (x, r) = i64_fast(v)?;
-                mtype = Some(i8::try_from(x).ok()?);
-                r
-            }
-            fixkeys::MSG => bytes_fast(v).map(|(x, r)| (m.msg = x, r).1)?,
-            fixkeys::ATTRS => bytes_fast(v).map(|(x, r)| (m.attrs = x, r).1)?,
-            fixkeys::MTIME => i64_fast(v).map(|(x, r)| (m.mtime = x, r).1)?,
-            k if k == target_word => i64_fast(v).map(|(x, r)| (to = Some(x), r).1)?,
-            _ => skip(v).ok()?,
-        };
-    }
-    m.from = from?;
-    m.mid = mid?;
-    m.mtype = mtype?;
-    m.to = match target {
-        Target::Group | Target::Room => to?,
-        // The client protocol's pushmsg carries no `to`.
-        Target::P2P => to.unwrap_or(0),
-        Target::Broadcast => 0,
-    };
-    Some(m)
 }
 
 /// [`decode_message`] with exact errors (the path for input the fast pass refused).
@@ -718,20 +644,19 @@ mod tests {
         fn fast_pass_agrees_with_the_exact_pass(p in payload()) {
             for t in TARGETS {
                 let checked = decode_message_checked(t, &p);
-                if let Some(m) = decode_message_fast(t, &p) {
+                if let Some(m) = decode_message_canonical(t, &p) {
                     prop_assert_eq!(Ok(m), checked);
                 }
                 prop_assert_eq!(decode_message(t, &p), checked);
             }
         }
 
-        /// Whatever the straight-line pass accepts, both other passes decode the same way.
+        /// Whatever the straight-line pass accepts, the exact pass decodes the same way.
         #[test]
         fn canonical_pass_agrees_with_the_exact_pass((t, p) in canonical_payload()) {
             let checked = decode_message_checked(t, &p);
             if let Some(m) = decode_message_canonical(t, &p) {
                 prop_assert_eq!(Ok(m), checked);
-                prop_assert_eq!(decode_message_any_order(t, &p), Some(m));
             }
             prop_assert_eq!(decode_message(t, &p), checked);
         }

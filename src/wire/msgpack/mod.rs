@@ -5,8 +5,8 @@ mod write;
 
 pub use read::{Int, MAX_DEPTH, ReadError, Reader};
 pub(crate) use read::{
-    Key, bytes_fast, fixkey_fast, fixkey_word, i64_fast, key_fast, key_word, map_len_fast,
-    read_bytes, read_i64, read_key, read_map_len, skip,
+    Key, bytes_fast, fixkey_fast, fixkey_word, i64_fast, key_word, read_bytes, read_i64, read_key,
+    read_map_len, skip,
 };
 pub use write::{Counter, Sink, SliceSink, Writer};
 

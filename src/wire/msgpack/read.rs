@@ -344,31 +344,6 @@ fn wide_bytes(b: u8, rest: &[u8]) -> Result<(&[u8], &[u8]), ReadError> {
 // the value.
 // ---------------------------------------------------------------------------------------------
 
-/// [`read_map_len`] without the error.
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-pub(crate) fn map_len_fast(rest: &[u8]) -> Option<(usize, &[u8])> {
-    let (&b, rest) = rest.split_first()?;
-    let (n, rest) = if b & 0xf0 == 0x80 {
-        (usize::from(b & 0x0f), rest)
-    } else {
-        match b {
-            m::MAP16 => {
-                let (a, rest) = rest.split_first_chunk::<2>()?;
-                (usize::from(u16::from_be_bytes(*a)), rest)
-            }
-            m::MAP32 => {
-                let (a, rest) = rest.split_first_chunk::<4>()?;
-                (usize::try_from(u32::from_be_bytes(*a)).ok()?, rest)
-            }
-            _ => return None,
-        }
-    };
-    if n.saturating_mul(2) > rest.len() {
-        return None;
-    }
-    Some((n, rest))
-}
-
 /// [`read_bytes`] without the error.
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -397,27 +372,6 @@ fn wide_bytes_fast(b: u8, rest: &[u8]) -> Option<(&[u8], &[u8])> {
         _ => return None,
     };
     rest.split_at_checked(n)
-}
-
-/// [`read_key`] without the error.
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-pub(crate) fn key_fast(rest: &[u8]) -> Option<(Key<'_>, &[u8])> {
-    let (&b, after_marker) = rest.split_first()?;
-    if b & 0xe0 != 0xa0 {
-        let (bytes, after) = wide_bytes_fast(b, after_marker)?;
-        let word = slow_word(bytes);
-        return Some((Key { bytes, word }, after));
-    }
-    let n = usize::from(b & 0x1f);
-    let (bytes, after) = after_marker.split_at_checked(n)?;
-    // One 8-byte load from the key's start (the key and what follows it) and a mask.
-    let word = match after_marker.first_chunk::<8>() {
-        Some(w) if n <= 8 => {
-            u64::from_le_bytes(*w) & 1u64.checked_shl(8 * n as u32).unwrap_or(0).wrapping_sub(1)
-        }
-        _ => slow_word(bytes),
-    };
-    Some((Key { bytes, word }, after))
 }
 
 /// The word of a key as it is encoded: the fixstr marker, then the name (at most 7 bytes),
@@ -790,8 +744,6 @@ mod tests {
             fn fast_reads_match_exact_reads(b in value_bytes()) {
                 prop_assert_eq!(i64_fast(&b), read_i64(&b).ok());
                 prop_assert_eq!(bytes_fast(&b), read_bytes(&b).ok());
-                prop_assert_eq!(map_len_fast(&b), read_map_len(&b).ok());
-                prop_assert_eq!(key_fast(&b), read_key(&b).ok());
                 let exact = read_key(&b).ok().filter(|(k, _)| {
                     (0xa0..=0xa7).contains(&b[0]) && k.bytes.len() <= 7
                 });
