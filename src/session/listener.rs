@@ -264,42 +264,43 @@ pub struct Listener<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> 
     unsent: bool,
 }
 
-/// The error answer text for an unknown method: `Unknown method: NAME`.
-struct UnknownMethodAnswer<'m> {
-    method: &'m [u8],
+/// A `{code, ex}` error answer whose `ex` is the concatenation of three parts: for an unknown
+/// method `Unknown method: NAME` (code 20004), for a push that could not be decoded the
+/// error's text ([`MessageError::text`]) with its FPNN code. One payload type for both keeps
+/// one copy of the answer builder.
+struct ErrorAnswer<'m> {
+    code: i64,
+    ex: [&'m [u8]; 3],
 }
 
-impl Payload for UnknownMethodAnswer<'_> {
-    fn encode<S: Sink>(&self, w: &mut Writer<S>) {
-        const PREFIX: &[u8] = b"Unknown method: ";
-        w.map_len(2);
-        w.str(b"code");
-        w.int(crate::rtm::answer::CODE_UNKNOWN_METHOD);
-        w.str(b"ex");
-        // One str header for the concatenation, then its two parts.
-        write_str_header(w, PREFIX.len() + self.method.len());
-        w.raw(PREFIX);
-        w.raw(self.method);
+impl<'m> ErrorAnswer<'m> {
+    fn for_push(method: &'m [u8], error: MessageError) -> Self {
+        match error {
+            MessageError::UnknownMethod => Self {
+                code: crate::rtm::answer::CODE_UNKNOWN_METHOD,
+                ex: [b"Unknown method: ", method, b""],
+            },
+            _ => {
+                let [a, b, c] = error.text();
+                Self {
+                    code: error.fpnn_code(),
+                    ex: [a.as_bytes(), b.as_bytes(), c.as_bytes()],
+                }
+            }
+        }
     }
 }
 
-/// The `{code, ex}` error answer to a push that could not be decoded; `ex` is the error's
-/// text ([`MessageError::text`]).
-struct BadPushAnswer {
-    error: MessageError,
-}
-
-impl Payload for BadPushAnswer {
+impl Payload for ErrorAnswer<'_> {
     fn encode<S: Sink>(&self, w: &mut Writer<S>) {
-        let parts = self.error.text();
         w.map_len(2);
         w.str(b"code");
-        w.int(self.error.fpnn_code());
+        w.int(self.code);
         w.str(b"ex");
         // One str header for the concatenation, then its parts.
-        write_str_header(w, parts.iter().map(|p| p.len()).sum());
-        for part in parts {
-            w.raw(part.as_bytes());
+        write_str_header(w, self.ex.iter().map(|p| p.len()).sum());
+        for part in self.ex {
+            w.raw(part);
         }
     }
 }
@@ -1113,19 +1114,8 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                     match decoded {
                         Err(error) => {
                             if let Some(seq) = seq {
-                                let res = match error {
-                                    MessageError::UnknownMethod => tx.push(|b| {
-                                        build_answer(
-                                            b,
-                                            seq,
-                                            STATUS_ERROR,
-                                            &UnknownMethodAnswer { method },
-                                        )
-                                    }),
-                                    _ => tx.push(|b| {
-                                        build_answer(b, seq, STATUS_ERROR, &BadPushAnswer { error })
-                                    }),
-                                };
+                                let answer = ErrorAnswer::for_push(method, error);
+                                let res = tx.push(|b| build_answer(b, seq, STATUS_ERROR, &answer));
                                 if res.is_err() {
                                     // No room for the answer: leave the frame for later.
                                     break None;

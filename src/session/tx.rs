@@ -71,10 +71,26 @@ impl<const N: usize> TxQueue<N> {
     /// Appends one frame written by `build`, which receives the free space and returns the
     /// frame's length or [`BuildError::BufferTooSmall`] without writing. Nothing is appended on
     /// error.
+    ///
+    /// In size builds (`rtm_opt_size`) `build` is called through `dyn`, so one copy of this
+    /// serves every kind of frame.
+    #[inline]
     pub fn push(
         &mut self,
-        build: impl FnOnce(&mut [u8]) -> Result<usize, BuildError>,
+        mut build: impl FnMut(&mut [u8]) -> Result<usize, BuildError>,
     ) -> Result<usize, BuildError> {
+        #[cfg(rtm_opt_size)]
+        let build: &mut dyn FnMut(&mut [u8]) -> Result<usize, BuildError> = &mut build;
+        #[cfg(not(rtm_opt_size))]
+        let build = &mut build;
+        self.push_with(build)
+    }
+
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
+    fn push_with<F>(&mut self, build: &mut F) -> Result<usize, BuildError>
+    where
+        F: FnMut(&mut [u8]) -> Result<usize, BuildError> + ?Sized,
+    {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
