@@ -19,7 +19,7 @@
 
 use nom::{IResult, bytes::streaming::take};
 
-use super::msgpack::{Counter, SliceSink, Writer, is_map_marker};
+use super::msgpack::{SliceSink, Writer, is_map_marker};
 
 /// Bytes in the fixed header.
 pub const HEADER_LEN: usize = 12;
@@ -345,9 +345,21 @@ fn build<P: Payload>(
     method: &[u8],
     payload: &P,
 ) -> Result<usize, BuildError> {
-    let mut counter = Writer::new(Counter::default());
-    payload.encode(&mut counter);
-    let psize = counter.into_inner().0;
+    // Sized first: nothing is written when `out` is short. Speed builds count with `Counter`;
+    // size builds with the sink that writes it (over no memory), so that each payload's
+    // encoder exists once.
+    #[cfg(not(rtm_opt_size))]
+    let psize = {
+        let mut counter = Writer::new(super::msgpack::Counter::default());
+        payload.encode(&mut counter);
+        counter.into_inner().0
+    };
+    #[cfg(rtm_opt_size)]
+    let psize = {
+        let mut counter = Writer::new(SliceSink::new(&mut []));
+        payload.encode(&mut counter);
+        counter.sink().len()
+    };
     let psize32 = u32::try_from(psize).map_err(|_| BuildError::PayloadTooLarge)?;
     let seq_len = if seq.is_some() { 4 } else { 0 };
     let needed = HEADER_LEN + seq_len + method.len() + psize;

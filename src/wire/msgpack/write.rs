@@ -33,8 +33,10 @@ impl Sink for Counter {
 
 /// A sink over a slice that the caller has already checked is large enough.
 ///
-/// Bytes beyond the end are dropped and flagged in [`SliceSink::overflowed`]; builders size the
-/// output with [`Counter`] first, so this never happens through the public builders.
+/// Bytes beyond the end are dropped and flagged in [`SliceSink::overflowed`], but still
+/// counted in [`SliceSink::len`]: over an empty slice it counts like [`Counter`], which is how
+/// the frame builders size their output before writing it (one sink type, so each payload's
+/// encoder exists once).
 #[derive(Debug)]
 pub struct SliceSink<'a> {
     buf: &'a mut [u8],
@@ -52,7 +54,7 @@ impl<'a> SliceSink<'a> {
         }
     }
 
-    /// Bytes written so far.
+    /// Bytes written so far, including those dropped for lack of room.
     pub fn len(&self) -> usize {
         self.pos
     }
@@ -71,14 +73,12 @@ impl<'a> SliceSink<'a> {
 impl Sink for SliceSink<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        let end = self.pos + bytes.len();
+        let end = self.pos.saturating_add(bytes.len());
         match self.buf.get_mut(self.pos..end) {
-            Some(dst) => {
-                dst.copy_from_slice(bytes);
-                self.pos = end;
-            }
+            Some(dst) => dst.copy_from_slice(bytes),
             None => self.overflow = true,
         }
+        self.pos = end;
     }
 }
 
@@ -243,6 +243,21 @@ mod tests {
         let mut w = Writer::new(SliceSink::new(&mut buf));
         w.uint(u64::MAX);
         assert!(w.sink().overflowed());
-        assert_eq!(w.sink().len(), 0);
+        // Counted though not written, like `Counter` would.
+        assert_eq!(w.sink().len(), 9);
+        assert_eq!(buf, [0, 0], "nothing written past the end or partially");
+    }
+
+    #[test]
+    fn slice_sink_over_no_memory_counts_like_counter() {
+        let mut c = Writer::new(Counter::default());
+        let mut s = Writer::new(SliceSink::new(&mut []));
+        for v in [0u64, 127, 128, 255, 256, 65_535, 65_536, u64::MAX] {
+            c.uint(v);
+            s.uint(v);
+            c.str(b"key");
+            s.str(b"key");
+        }
+        assert_eq!(c.sink().0, s.sink().len());
     }
 }
