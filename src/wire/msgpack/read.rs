@@ -345,6 +345,14 @@ fn wide_bytes(b: u8, rest: &[u8]) -> Result<(&[u8], &[u8]), ReadError> {
 // ---------------------------------------------------------------------------------------------
 
 /// [`read_bytes`] without the error.
+/// In size builds the fast read is the exact one without its error: one reader, not two.
+#[cfg(rtm_opt_size)]
+#[inline]
+pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    read_bytes(rest).ok()
+}
+
+#[cfg(not(rtm_opt_size))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     let (&b, rest) = rest.split_first()?;
@@ -354,6 +362,7 @@ pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     wide_bytes_fast(b, rest)
 }
 
+#[cfg(not(rtm_opt_size))]
 #[inline]
 fn wide_bytes_fast(b: u8, rest: &[u8]) -> Option<(&[u8], &[u8])> {
     let (n, rest) = match b {
@@ -427,6 +436,14 @@ fn fixkey_short(rest: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// [`read_i64`] without the error.
+/// In size builds the fast read is the exact one without its error: one reader, not two.
+#[cfg(rtm_opt_size)]
+#[inline]
+pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
+    read_i64(rest).ok()
+}
+
+#[cfg(not(rtm_opt_size))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
     let (&b, after) = rest.split_first()?;
@@ -438,6 +455,7 @@ pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
 }
 
 /// `uint8..uint64` and `int8..int64` after their marker `b`; `None` for any other marker.
+#[cfg(not(rtm_opt_size))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn sized_int_fast(b: u8, rest: &[u8]) -> Option<(i64, &[u8])> {
     fn take<const N: usize>(rest: &[u8]) -> Option<([u8; N], &[u8])> {
