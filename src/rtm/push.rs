@@ -12,9 +12,12 @@
 
 use super::dispatch::{Callback, Category};
 use super::field::{self, MessageError, bytes, int, read, required};
-use crate::wire::msgpack::{bytes_fast, fixkey_fast, i64_fast, key_word};
+use crate::wire::msgpack::key_word;
+#[cfg_attr(rtm_opt_size, allow(unused_imports))]
+use crate::wire::msgpack::{bytes_fast, fixkey_fast, i64_fast};
 
 /// The encoded words of the message keys (see `fixkey_word`), for the fast path.
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 mod fixkeys {
     use crate::wire::msgpack::fixkey_word;
     pub const FROM: u64 = fixkey_word(b"from");
@@ -278,19 +281,22 @@ fn target_key(target: Target) -> (&'static str, usize, u64) {
 /// Straight-line code decodes the layout the RTM server writes. Anything else (keys in
 /// another order or encoding, unknown keys, malformed input, a missing key) is decoded by
 /// `decode_message_checked`, which accepts any key order and reports exact errors; both give
-/// the same message for what the fast path accepts.
+/// the same message for what the fast path accepts. Size builds (`rtm_opt_size`) have only
+/// the exact pass.
 #[inline]
 pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, MessageError> {
-    match decode_message_canonical(target, payload) {
-        Some(m) => Ok(m),
-        None => decode_message_checked(target, payload),
+    #[cfg(not(rtm_opt_size))]
+    if let Some(m) = decode_message_canonical(target, payload) {
+        return Ok(m);
     }
+    decode_message_checked(target, payload)
 }
 
 /// Checks that `rest` starts with the fixstr key whose [`fixkey_word`] is `word` and whose
 /// encoding is `len` bytes (marker and name); returns the bytes after it.
 ///
 /// [`fixkey_word`]: crate::wire::msgpack::fixkey_word
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
     let w = match rest.first_chunk::<8>() {
@@ -308,6 +314,7 @@ fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
 /// `mid`, `mtype`, `msg`, `attrs`, `mtime`, in that order, with fixstr keys (no target key for
 /// a broadcast). Straight-line code: each key is one masked compare. `None` for any other
 /// layout, which the general loop then decodes.
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_>> {
     let (head, target_word, target_len): (u8, u64, usize) = match target {

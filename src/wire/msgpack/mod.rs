@@ -4,6 +4,7 @@ mod read;
 mod write;
 
 pub use read::{Int, MAX_DEPTH, ReadError, Reader};
+#[cfg_attr(rtm_opt_size, allow(unused_imports))]
 pub(crate) use read::{
     Key, bytes_fast, fixkey_fast, fixkey_word, i64_fast, key_word, read_bytes, read_i64, read_key,
     read_map_len, skip,

@@ -337,7 +337,8 @@ fn wide_bytes(b: u8, rest: &[u8]) -> Result<(&[u8], &[u8]), ReadError> {
 // ---------------------------------------------------------------------------------------------
 // Fast paths: `Option` results, no error detail.
 //
-// The hot decoders read with these. They return `None` wherever the `read_*` functions above
+// The hot decoders of speed builds read with these (size builds, `rtm_opt_size`, decode with
+// the exact readers only and leave these unused). They return `None` wherever the `read_*` functions above
 // return an error (and the same value otherwise); a decoder that meets `None` re-decodes with
 // the `read_*` functions to report the exact error. `Option<(T, &[u8])>` keeps its `None` in the
 // slice pointer's niche, so results stay in registers, without the error's bytes overlapping
@@ -345,14 +346,7 @@ fn wide_bytes(b: u8, rest: &[u8]) -> Result<(&[u8], &[u8]), ReadError> {
 // ---------------------------------------------------------------------------------------------
 
 /// [`read_bytes`] without the error.
-/// In size builds the fast read is the exact one without its error: one reader, not two.
-#[cfg(rtm_opt_size)]
-#[inline]
-pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
-    read_bytes(rest).ok()
-}
-
-#[cfg(not(rtm_opt_size))]
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     let (&b, rest) = rest.split_first()?;
@@ -362,7 +356,7 @@ pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     wide_bytes_fast(b, rest)
 }
 
-#[cfg(not(rtm_opt_size))]
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 #[inline]
 fn wide_bytes_fast(b: u8, rest: &[u8]) -> Option<(&[u8], &[u8])> {
     let (n, rest) = match b {
@@ -401,6 +395,7 @@ pub(crate) const fn fixkey_word(name: &[u8]) -> u64 {
 
 /// A key encoded as a fixstr of at most 7 bytes, as its [`fixkey_word`], and the bytes after
 /// it. `None` for any other key (or truncated input).
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn fixkey_fast(rest: &[u8]) -> Option<(u64, &[u8])> {
     // 8 readable bytes cover the marker and any name of up to 7 bytes: one load, then a mask
@@ -419,6 +414,7 @@ pub(crate) fn fixkey_fast(rest: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// [`fixkey_fast`] with fewer than 8 bytes left.
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 #[cold]
 fn fixkey_short(rest: &[u8]) -> Option<(u64, &[u8])> {
     let (&b, after_marker) = rest.split_first()?;
@@ -436,14 +432,7 @@ fn fixkey_short(rest: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// [`read_i64`] without the error.
-/// In size builds the fast read is the exact one without its error: one reader, not two.
-#[cfg(rtm_opt_size)]
-#[inline]
-pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
-    read_i64(rest).ok()
-}
-
-#[cfg(not(rtm_opt_size))]
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
     let (&b, after) = rest.split_first()?;
@@ -455,7 +444,7 @@ pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
 }
 
 /// `uint8..uint64` and `int8..int64` after their marker `b`; `None` for any other marker.
-#[cfg(not(rtm_opt_size))]
+#[cfg_attr(rtm_opt_size, allow(dead_code))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn sized_int_fast(b: u8, rest: &[u8]) -> Option<(i64, &[u8])> {
     fn take<const N: usize>(rest: &[u8]) -> Option<([u8; N], &[u8])> {
