@@ -47,4 +47,20 @@ step "bare metal: core for thumbv7em-none-eabihf and thumbv6m-none-eabi (no CAS)
 cargo build -p rtm-listen --release --target thumbv7em-none-eabihf
 cargo build -p rtm-listen --release --target thumbv6m-none-eabi
 
+step "core: the size-build paths (opt-level s sets cfg rtm_opt_size: exact decoders only, no forced inlining)"
+CARGO_PROFILE_DEV_OPT_LEVEL=s CARGO_TARGET_DIR=target/size \
+    cargo test -p rtm-listen --features std,embedded-io --lib --test session --test vectors \
+    --test worked_examples --test malformed --test chunking --test monitor
+
+step "bare metal, for real: firmware session in qemu (mps2-an386), defmt log, budgets"
+# Runs when qemu-system-arm is installed (.ci/run installs it; scripts/firmware.sh adds the
+# thumbv7em target and defmt-print itself). The 24 KiB flash budget is not met yet
+# (crates/firmware/BUDGETS.md): the script reports it as FAIL, and the ceiling below is the
+# measured size plus ~2%, so that growth fails the run.
+if command -v qemu-system-arm >/dev/null; then
+    FIRMWARE_FLASH_CEILING=30208 scripts/firmware.sh
+else
+    echo "skipped: qemu-system-arm is not installed (apt-get install qemu-system-arm)"
+fi
+
 step "all tests passed"
