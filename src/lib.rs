@@ -29,4 +29,5 @@ pub mod driver;
 pub mod monitor;
 pub mod rtm;
 pub mod session;
+mod shift;
 pub mod wire;

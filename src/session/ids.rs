@@ -6,6 +6,7 @@
 //! form a contiguous slice, ready to be written as a msgpack array.
 
 use crate::config::LISTEN_IDS;
+use crate::shift::{move_down, move_up};
 
 /// Which list an id belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -134,8 +135,8 @@ impl IdSet {
             Ok(_) => Ok(false),
             Err(_) if self.len == LISTEN_IDS => Err(Full),
             Err(at) => {
-                self.kinds.copy_within(at..self.len, at + 1);
-                self.ids.copy_within(at..self.len, at + 1);
+                move_up(&mut self.kinds, at..self.len, at + 1);
+                move_up(&mut self.ids, at..self.len, at + 1);
                 self.kinds[at] = kind;
                 self.ids[at] = id;
                 self.len += 1;
@@ -148,8 +149,8 @@ impl IdSet {
     pub fn remove(&mut self, kind: u8, id: i64) -> bool {
         match self.search(kind, id) {
             Ok(at) => {
-                self.kinds.copy_within(at + 1..self.len, at);
-                self.ids.copy_within(at + 1..self.len, at);
+                move_down(&mut self.kinds, at + 1..self.len, at);
+                move_down(&mut self.ids, at + 1..self.len, at);
                 self.len -= 1;
                 true
             }
@@ -227,8 +228,8 @@ impl IdArena {
             if j > start && (self.kinds[j - 1], self.ids[j - 1]) == item {
                 continue;
             }
-            self.kinds.copy_within(j..end, j + 1);
-            self.ids.copy_within(j..end, j + 1);
+            move_up(&mut self.kinds, j..end, j + 1);
+            move_up(&mut self.ids, j..end, j + 1);
             self.kinds[j] = item.0;
             self.ids[j] = item.1;
             end += 1;
@@ -255,8 +256,8 @@ impl IdArena {
     pub fn remove(&mut self, run: Run) {
         let start = usize::from(run.start).min(self.len);
         let end = (start + usize::from(run.len)).min(self.len);
-        self.kinds.copy_within(end..self.len, start);
-        self.ids.copy_within(end..self.len, start);
+        move_down(&mut self.kinds, end..self.len, start);
+        move_down(&mut self.ids, end..self.len, start);
         self.len -= end - start;
     }
 }

@@ -92,7 +92,7 @@ impl<const N: usize> TxQueue<N> {
         F: FnMut(&mut [u8]) -> Result<usize, BuildError> + ?Sized,
     {
         if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
+            crate::shift::move_down(&mut self.buf, self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }

@@ -59,7 +59,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
     /// Moves unconsumed bytes to the front so the free space is contiguous.
     fn compact(&mut self) {
         if self.start > 0 {
-            self.buf.as_mut().copy_within(self.start..self.end, 0);
+            crate::shift::move_down(self.buf.as_mut(), self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
