@@ -24,6 +24,8 @@
 #[macro_use]
 mod log;
 
+mod arith;
+
 pub mod config;
 pub mod driver;
 pub mod monitor;

@@ -2,6 +2,8 @@
 
 use md5::{Digest, Md5};
 
+use crate::arith::Decimal;
+
 /// The 32 upper-case hex digits of a quest signature.
 pub type Sign = [u8; 32];
 
@@ -36,15 +38,15 @@ impl Auth {
 /// Computes the quest signature.
 pub fn sign(pid: u32, secret: &[u8], salt: i64, method: &str, ts: i64) -> Sign {
     let mut h = Md5::new();
-    h.update(itoa::Buffer::new().format(pid).as_bytes());
+    h.update(Decimal::u64(u64::from(pid)).as_bytes());
     h.update(b":");
     h.update(secret);
     h.update(b":");
-    h.update(itoa::Buffer::new().format(salt).as_bytes());
+    h.update(Decimal::i64(salt).as_bytes());
     h.update(b":");
     h.update(method.as_bytes());
     h.update(b":");
-    h.update(itoa::Buffer::new().format(ts).as_bytes());
+    h.update(Decimal::i64(ts).as_bytes());
     let digest = h.finalize();
     let mut out = [0u8; 32];
     for (pair, byte) in out.chunks_exact_mut(2).zip(digest.iter()) {

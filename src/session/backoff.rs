@@ -17,7 +17,7 @@ pub struct Backoff {
     pub first_ms: u64,
     /// The cap.
     pub max_ms: u64,
-    /// Steps from `first_ms` to `max_ms`.
+    /// Steps from `first_ms` to `max_ms` (0 counts as 1; more than 65,535 as 65,535).
     pub linear_steps: u32,
 }
 
@@ -37,7 +37,10 @@ impl Backoff {
             return 0;
         }
         let beyond = u64::from(failures - self.immediate - 1);
-        let step = self.max_ms.saturating_sub(self.first_ms) / u64::from(self.linear_steps.max(1));
+        // At most 65,535 steps (a longer ramp is not a useful setting): a 16-bit divisor keeps
+        // this free of 64-bit division on 32-bit targets.
+        let steps = u16::try_from(self.linear_steps).unwrap_or(u16::MAX);
+        let step = crate::arith::div_rem_small(self.max_ms.saturating_sub(self.first_ms), steps).0;
         self.first_ms
             .saturating_add(beyond.saturating_mul(step))
             .min(self.max_ms)

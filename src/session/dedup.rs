@@ -51,7 +51,7 @@ pub struct Dedup {
 impl Dedup {
     /// An empty filter whose entries live `ttl_ms`.
     pub const fn new(seed: u64, ttl_ms: u64) -> Self {
-        let ttl_s = ttl_ms / 1000;
+        let ttl_s = crate::arith::div_rem_small(ttl_ms, 1000).0;
         Self {
             hasher: FixedState::with_seed(seed),
             ttl_s: if ttl_s > u32::MAX as u64 {
@@ -84,7 +84,7 @@ impl Dedup {
     }
 
     fn seconds(now_ms: u64) -> u32 {
-        u32::try_from(now_ms / 1000).unwrap_or(u32::MAX)
+        u32::try_from(crate::arith::div_rem_small(now_ms, 1000).0).unwrap_or(u32::MAX)
     }
 
     fn expired(&self, pos: usize, now_s: u32) -> bool {

@@ -535,7 +535,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         QuestIds {
             seq: self.next_seq(),
             salt: self.salts.next(unix_ms),
-            ts: unix_ms.div_euclid(1000),
+            ts: crate::arith::ms_to_s(unix_ms),
         }
     }
 
