@@ -5,7 +5,9 @@
 //! whose value has the wrong type is [`MessageError::WrongType`]; an integer that does not fit
 //! is [`MessageError::OutOfRange`]. Each names the key.
 
-use crate::wire::msgpack::{Key, ReadError, read_bytes, read_i64, read_key, read_map_len, skip};
+use crate::wire::msgpack::{
+    Key, ReadError, key_word, read_bytes, read_i64, read_key, read_map_len, skip,
+};
 
 const NIL: u8 = 0xc0;
 
@@ -121,6 +123,93 @@ where
     Ok(())
 }
 
+/// The type a decoder wants for a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Any integer family, as an `i64`.
+    Int,
+    /// An integer that must fit an `i8` (`mtype`).
+    I8,
+    /// A str or bin.
+    Bytes,
+}
+
+/// A field a decoder wants: its key and type. The key is matched by length and
+/// [`key_word`] (names of at most 8 bytes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spec {
+    name: &'static str,
+    word: u64,
+    kind: Kind,
+}
+
+impl Spec {
+    /// The field `name` (at most 8 bytes) of type `kind`.
+    pub(crate) const fn new(name: &'static str, kind: Kind) -> Self {
+        Self {
+            name,
+            word: key_word(name.as_bytes()),
+            kind,
+        }
+    }
+}
+
+/// A value read for a [`Spec`]: absent (or nil), or of the spec's type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Val<'a> {
+    /// Not in the map, or nil.
+    #[default]
+    Absent,
+    /// An integer field.
+    Int(i64),
+    /// A string field.
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Val<'a> {
+    /// The integer, if present.
+    pub(crate) fn int(self) -> Option<i64> {
+        match self {
+            Val::Int(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    /// The string, if present.
+    pub(crate) fn bytes(self) -> Option<&'a [u8]> {
+        match self {
+            Val::Bytes(x) => Some(x),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the map in `payload` (see [`for_each`]) into `out`: the value of the key of
+/// `specs[i]` goes to `out[i]`, typed and narrowed as the spec says (errors name the key); the
+/// last occurrence of a repeated key wins. One table-driven reader serves every exact decoder.
+pub(crate) fn read_fields<'a>(
+    payload: &'a [u8],
+    specs: &[Spec],
+    out: &mut [Val<'a>],
+) -> Result<(), MessageError> {
+    for_each(payload, |k, v| {
+        let Some((spec, slot)) = specs
+            .iter()
+            .zip(out.iter_mut())
+            .find(|(s, _)| s.word == k.word && s.name.len() == k.bytes.len())
+        else {
+            return Ok(None);
+        };
+        let (val, rest) = match spec.kind {
+            Kind::Int => int::<i64>(v, spec.name).map(|(x, r)| (Val::Int(x), r))?,
+            Kind::I8 => int::<i8>(v, spec.name).map(|(x, r)| (Val::Int(x.into()), r))?,
+            Kind::Bytes => bytes(v, spec.name).map(|(x, r)| (Val::Bytes(x), r))?,
+        };
+        *slot = val;
+        Ok(Some(rest))
+    })
+}
+
 #[cold]
 fn not_map(e: ReadError) -> MessageError {
     match e {
@@ -171,17 +260,6 @@ pub(crate) fn bytes<'a>(
     key: &'static str,
 ) -> Result<(&'a [u8], &'a [u8]), MessageError> {
     read_bytes(value).map_err(|e| typed(key, e))
-}
-
-/// Stores a field read by [`int`] or [`bytes`] with `store`; returns the input after it.
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-pub(crate) fn read<T>(
-    field: Result<(T, &[u8]), MessageError>,
-    store: impl FnOnce(T),
-) -> Result<&[u8], MessageError> {
-    let (v, rest) = field?;
-    store(v);
-    Ok(rest)
 }
 
 /// Unwraps a required field.

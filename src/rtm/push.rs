@@ -11,8 +11,7 @@
 //! delivered. A client-protocol `pushmsg`, which has no `to`, is accepted with `to = 0`.
 
 use super::dispatch::{Callback, Category};
-use super::field::{self, MessageError, bytes, int, read, required};
-use crate::wire::msgpack::key_word;
+use super::field::{self, Kind, MessageError, Spec, Val, required};
 #[cfg_attr(rtm_opt_size, allow(unused_imports))]
 use crate::wire::msgpack::{bytes_fast, fixkey_fast, i64_fast};
 
@@ -29,26 +28,6 @@ mod fixkeys {
     pub const MSG: u64 = fixkey_word(b"msg");
     pub const ATTRS: u64 = fixkey_word(b"attrs");
     pub const MTIME: u64 = fixkey_word(b"mtime");
-}
-
-/// The words of the keys the decoders match (see [`key_word`]).
-mod keys {
-    use super::key_word;
-    pub const FROM: u64 = key_word(b"from");
-    pub const TO: u64 = key_word(b"to");
-    pub const GID: u64 = key_word(b"gid");
-    pub const RID: u64 = key_word(b"rid");
-    pub const MID: u64 = key_word(b"mid");
-    pub const MTYPE: u64 = key_word(b"mtype");
-    pub const MSG: u64 = key_word(b"msg");
-    pub const ATTRS: u64 = key_word(b"attrs");
-    pub const MTIME: u64 = key_word(b"mtime");
-    pub const PID: u64 = key_word(b"pid");
-    pub const EVENT: u64 = key_word(b"event");
-    pub const UID: u64 = key_word(b"uid");
-    pub const TIME: u64 = key_word(b"time");
-    pub const ENDPOINT: u64 = key_word(b"endpoint");
-    pub const DATA: u64 = key_word(b"data");
 }
 
 /// The methods this engine handles.
@@ -240,15 +219,10 @@ fn decode_other(method: Method, payload: &[u8]) -> Result<Push<'_>, MessageError
     match method {
         Method::PushEvent => decode_event(payload).map(Push::Event),
         Method::KickoutRoom => {
-            let mut rid = None;
-            field::for_each(payload, |k, v| {
-                Ok(match (k.bytes.len(), k.word) {
-                    (3, keys::RID) => Some(read(int(v, "rid"), |x| rid = Some(x))?),
-                    _ => None,
-                })
-            })?;
+            let mut rid = [Val::Absent];
+            field::read_fields(payload, &[Spec::new("rid", Kind::Int)], &mut rid)?;
             Ok(Push::KickoutRoom {
-                rid: required(rid, "rid")?,
+                rid: required(rid[0].int(), "rid")?,
             })
         }
         // `ping` and `kickout`: nothing to read, but the payload must still be a well-formed
@@ -261,18 +235,6 @@ fn decode_other(method: Method, payload: &[u8]) -> Result<Push<'_>, MessageError
                 Push::Ping
             })
         }
-    }
-}
-
-/// The target key of a message push: its name, length and word. A broadcast has none: a
-/// length no key word can have.
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-fn target_key(target: Target) -> (&'static str, usize, u64) {
-    match target {
-        Target::P2P => ("to", 2, keys::TO),
-        Target::Group => ("gid", 3, keys::GID),
-        Target::Room => ("rid", 3, keys::RID),
-        Target::Broadcast => ("", usize::MAX, 0),
     }
 }
 
@@ -355,69 +317,66 @@ fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_
 #[cold]
 #[inline(never)]
 fn decode_message_checked(target: Target, payload: &[u8]) -> Result<Message<'_>, MessageError> {
-    let (target_key, target_len, target_word) = target_key(target);
-    let (mut from, mut to, mut mid, mut mtype) = (None, None, None, None);
-    let mut m = Message {
+    let (target_name, target_spec) = match target {
+        Target::P2P => ("to", Spec::new("to", Kind::Int)),
+        Target::Group => ("gid", Spec::new("gid", Kind::Int)),
+        Target::Room => ("rid", Spec::new("rid", Kind::Int)),
+        // No target key: the slot is never filled (see `fields` below).
+        Target::Broadcast => ("", Spec::new("", Kind::Int)),
+    };
+    let specs = [
+        Spec::new("from", Kind::Int),
+        Spec::new("mid", Kind::Int),
+        Spec::new("mtype", Kind::I8),
+        Spec::new("msg", Kind::Bytes),
+        Spec::new("attrs", Kind::Bytes),
+        Spec::new("mtime", Kind::Int),
+        target_spec,
+    ];
+    // A broadcast has no target key, so its table stops before the target's slot.
+    let fields = if target == Target::Broadcast { 6 } else { 7 };
+    let mut v = [Val::Absent; 7];
+    field::read_fields(payload, &specs[..fields], &mut v)?;
+    let [from, mid, mtype, msg, attrs, mtime, to] = v;
+    Ok(Message {
         target,
-        from: 0,
-        to: 0,
-        mid: 0,
-        mtype: 0,
-        msg: &[],
-        attrs: &[],
-        mtime: 0,
-    };
-    field::for_each(payload, |k, v| {
-        Ok(Some(match (k.bytes.len(), k.word) {
-            (4, keys::FROM) => read(int(v, "from"), |x| from = Some(x))?,
-            (3, keys::MID) => read(int(v, "mid"), |x| mid = Some(x))?,
-            (5, keys::MTYPE) => read(int(v, "mtype"), |x| mtype = Some(x))?,
-            (3, keys::MSG) => read(bytes(v, "msg"), |x| m.msg = x)?,
-            (5, keys::ATTRS) => read(bytes(v, "attrs"), |x| m.attrs = x)?,
-            (5, keys::MTIME) => read(int(v, "mtime"), |x| m.mtime = x)?,
-            (len, word) if len == target_len && word == target_word => {
-                read(int(v, target_key), |x| to = Some(x))?
-            }
-            _ => return Ok(None),
-        }))
-    })?;
-    m.from = required(from, "from")?;
-    m.mid = required(mid, "mid")?;
-    m.mtype = required(mtype, "mtype")?;
-    m.to = match target {
-        Target::Group | Target::Room => required(to, target_key)?,
-        // The client protocol's pushmsg carries no `to`.
-        Target::P2P => to.unwrap_or(0),
-        Target::Broadcast => 0,
-    };
-    Ok(m)
+        from: required(from.int(), "from")?,
+        to: match target {
+            Target::Group | Target::Room => required(to.int(), target_name)?,
+            // The client protocol's pushmsg carries no `to`.
+            Target::P2P => to.int().unwrap_or(0),
+            Target::Broadcast => 0,
+        },
+        mid: required(mid.int(), "mid")?,
+        // Narrowed by `Kind::I8` when read.
+        mtype: required(mtype.int(), "mtype")?.try_into().unwrap_or(0),
+        msg: msg.bytes().unwrap_or(&[]),
+        attrs: attrs.bytes().unwrap_or(&[]),
+        mtime: mtime.int().unwrap_or(0),
+    })
 }
 
 /// Decodes a `pushevent`.
 pub fn decode_event(payload: &[u8]) -> Result<Event<'_>, MessageError> {
-    let (mut event, mut uid) = (None, None);
-    let mut e = Event {
-        pid: 0,
-        event: &[],
-        uid: 0,
-        time: 0,
-        endpoint: &[],
-        data: None,
-    };
-    field::for_each(payload, |k, v| {
-        Ok(Some(match (k.bytes.len(), k.word) {
-            (3, keys::PID) => read(int(v, "pid"), |x| e.pid = x)?,
-            (5, keys::EVENT) => read(bytes(v, "event"), |x| event = Some(x))?,
-            (3, keys::UID) => read(int(v, "uid"), |x| uid = Some(x))?,
-            (4, keys::TIME) => read(int(v, "time"), |x| e.time = x)?,
-            (8, keys::ENDPOINT) => read(bytes(v, "endpoint"), |x| e.endpoint = x)?,
-            (4, keys::DATA) => read(bytes(v, "data"), |x| e.data = Some(x))?,
-            _ => return Ok(None),
-        }))
-    })?;
-    e.event = required(event, "event")?;
-    e.uid = required(uid, "uid")?;
-    Ok(e)
+    const SPECS: [Spec; 6] = [
+        Spec::new("pid", Kind::Int),
+        Spec::new("event", Kind::Bytes),
+        Spec::new("uid", Kind::Int),
+        Spec::new("time", Kind::Int),
+        Spec::new("endpoint", Kind::Bytes),
+        Spec::new("data", Kind::Bytes),
+    ];
+    let mut v = [Val::Absent; 6];
+    field::read_fields(payload, &SPECS, &mut v)?;
+    let [pid, event, uid, time, endpoint, data] = v;
+    Ok(Event {
+        pid: pid.int().unwrap_or(0),
+        event: required(event.bytes(), "event")?,
+        uid: required(uid.int(), "uid")?,
+        time: time.int().unwrap_or(0),
+        endpoint: endpoint.bytes().unwrap_or(&[]),
+        data: data.bytes(),
+    })
 }
 
 #[cfg(test)]
