@@ -103,61 +103,66 @@ fn id_array<S: Sink>(w: &mut Writer<S>, key: &[u8], ids: &[i64]) {
     }
 }
 
-struct IdsPayload<'r, 'x, E: AsRef<str>> {
+/// The payload of every listen quest: the auth keys, then the ids or the flags. One type for
+/// both forms keeps one copy of the quest builder.
+struct ListenPayload<'r, 'x, E: AsRef<str>> {
     auth: Auth,
-    ids: &'r ListenIds<'x, E>,
-    omit_empty: bool,
+    body: Body<'r, 'x, E>,
 }
 
-impl<E: AsRef<str>> Payload for IdsPayload<'_, '_, E> {
+enum Body<'r, 'x, E: AsRef<str>> {
+    /// The id lists; `omit_empty` leaves out empty lists (`setlisten`).
+    Ids {
+        ids: &'r ListenIds<'x, E>,
+        omit_empty: bool,
+    },
+    /// The flag form of `setlisten`.
+    Flags(ListenFlags),
+}
+
+impl<E: AsRef<str>> Payload for ListenPayload<'_, '_, E> {
     fn encode<S: Sink>(&self, w: &mut Writer<S>) {
-        let ids = self.ids;
-        let keep = |n: usize| !self.omit_empty || n > 0;
-        let lists = [
-            ids.gids.len(),
-            ids.rids.len(),
-            ids.uids.len(),
-            ids.events.len(),
-        ];
-        w.map_len(4 + lists.iter().filter(|&&n| keep(n)).count());
-        auth_keys(w, &self.auth);
-        for (key, list) in [
-            (&b"gids"[..], ids.gids),
-            (b"rids", ids.rids),
-            (b"uids", ids.uids),
-        ] {
-            if keep(list.len()) {
-                id_array(w, key, list);
+        match &self.body {
+            Body::Ids { ids, omit_empty } => {
+                let keep = |n: usize| !omit_empty || n > 0;
+                let lists = [
+                    ids.gids.len(),
+                    ids.rids.len(),
+                    ids.uids.len(),
+                    ids.events.len(),
+                ];
+                w.map_len(4 + lists.iter().filter(|&&n| keep(n)).count());
+                auth_keys(w, &self.auth);
+                for (key, list) in [
+                    (&b"gids"[..], ids.gids),
+                    (b"rids", ids.rids),
+                    (b"uids", ids.uids),
+                ] {
+                    if keep(list.len()) {
+                        id_array(w, key, list);
+                    }
+                }
+                if keep(ids.events.len()) {
+                    w.str(b"events");
+                    w.array_len(ids.events.len());
+                    for e in ids.events {
+                        w.str(e.as_ref().as_bytes());
+                    }
+                }
             }
-        }
-        if keep(ids.events.len()) {
-            w.str(b"events");
-            w.array_len(ids.events.len());
-            for e in ids.events {
-                w.str(e.as_ref().as_bytes());
+            Body::Flags(f) => {
+                w.map_len(8);
+                auth_keys(w, &self.auth);
+                for (key, v) in [
+                    (&b"group"[..], f.group),
+                    (b"room", f.room),
+                    (b"p2p", f.p2p),
+                    (b"ev", f.ev),
+                ] {
+                    w.str(key);
+                    w.bool(v);
+                }
             }
-        }
-    }
-}
-
-struct FlagsPayload {
-    auth: Auth,
-    flags: ListenFlags,
-}
-
-impl Payload for FlagsPayload {
-    fn encode<S: Sink>(&self, w: &mut Writer<S>) {
-        w.map_len(8);
-        auth_keys(w, &self.auth);
-        let f = self.flags;
-        for (key, v) in [
-            (&b"group"[..], f.group),
-            (b"room", f.room),
-            (b"p2p", f.p2p),
-            (b"ev", f.ev),
-        ] {
-            w.str(key);
-            w.bool(v);
         }
     }
 }
@@ -203,10 +208,12 @@ pub fn build_listen<E: AsRef<str>>(
     ids: &ListenIds<'_, E>,
 ) -> Result<usize, BuildError> {
     let method = op.method();
-    let payload = IdsPayload {
+    let payload = ListenPayload {
         auth: Auth::new(creds.pid, creds.secret, q.salt, method, q.ts),
-        ids,
-        omit_empty: op == ListenOp::Set,
+        body: Body::Ids {
+            ids,
+            omit_empty: op == ListenOp::Set,
+        },
     };
     build_quest(out, Some(q.seq), method, &payload)
 }
@@ -218,9 +225,9 @@ pub fn build_set_flags(
     q: QuestIds,
     flags: ListenFlags,
 ) -> Result<usize, BuildError> {
-    let payload = FlagsPayload {
+    let payload: ListenPayload<'_, '_, &str> = ListenPayload {
         auth: Auth::new(creds.pid, creds.secret, q.salt, "setlisten", q.ts),
-        flags,
+        body: Body::Flags(flags),
     };
     build_quest(out, Some(q.seq), "setlisten", &payload)
 }
