@@ -801,12 +801,14 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
 
     /// The earliest time [`Listener::handle_timeout`] has work to do, if any.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let quests = self
-            .pending
-            .iter()
-            .flatten()
-            .map(|p| p.deadline)
-            .chain(self.restore.iter().flatten().map(|r| r.deadline));
+        let mut next: Option<u64> = None;
+        let mut earliest = |t: u64| next = Some(next.map_or(t, |n| n.min(t)));
+        for p in self.pending.iter().flatten() {
+            earliest(p.deadline);
+        }
+        for r in self.restore.iter().flatten() {
+            earliest(r.deadline);
+        }
         let link = match self.link {
             Some(up) if !up.close_requested => {
                 let mut ping = up.last_rx.saturating_add(self.cfg.ping_interval_ms);
@@ -821,7 +823,10 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             }
             _ => None,
         };
-        quests.chain(link).min()
+        if let Some(t) = link {
+            earliest(t);
+        }
+        next
     }
 
     /// Runs the timers due at `now`. Calling it early or spuriously is harmless.
