@@ -338,18 +338,23 @@ fn decode_message_checked(target: Target, payload: &[u8]) -> Result<Message<'_>,
     let mut v = [Val::Absent; 7];
     field::read_fields(payload, &specs[..fields], &mut v)?;
     let [from, mid, mtype, msg, attrs, mtime, to] = v;
+    // Required keys are checked in this order (the first missing one is reported).
+    let from = required(from.int(), "from")?;
+    let mid = required(mid.int(), "mid")?;
+    // Narrowed by `Kind::I8` when read.
+    let mtype = required(mtype.int(), "mtype")?.try_into().unwrap_or(0);
+    let to = match target {
+        Target::Group | Target::Room => required(to.int(), target_name)?,
+        // The client protocol's pushmsg carries no `to`.
+        Target::P2P => to.int().unwrap_or(0),
+        Target::Broadcast => 0,
+    };
     Ok(Message {
         target,
-        from: required(from.int(), "from")?,
-        to: match target {
-            Target::Group | Target::Room => required(to.int(), target_name)?,
-            // The client protocol's pushmsg carries no `to`.
-            Target::P2P => to.int().unwrap_or(0),
-            Target::Broadcast => 0,
-        },
-        mid: required(mid.int(), "mid")?,
-        // Narrowed by `Kind::I8` when read.
-        mtype: required(mtype.int(), "mtype")?.try_into().unwrap_or(0),
+        from,
+        to,
+        mid,
+        mtype,
         msg: msg.bytes().unwrap_or(&[]),
         attrs: attrs.bytes().unwrap_or(&[]),
         mtime: mtime.int().unwrap_or(0),
@@ -579,6 +584,25 @@ mod tests {
                 }
                 (t, p)
             })
+    }
+
+    #[test]
+    fn the_first_missing_key_is_reported_in_a_fixed_order() {
+        // {from: 101}: `mid` is reported before the group's `gid` (found by the decode fuzzer).
+        let p = [0x81, 0xa4, b'f', b'r', b'o', b'm', 0xcc, 0x65];
+        for t in TARGETS {
+            assert_eq!(decode_message(t, &p), Err(MessageError::MissingKey("mid")));
+        }
+        // {from, mid, mtype}: then the target key.
+        let p = [
+            0x83, 0xa4, b'f', b'r', b'o', b'm', 1, 0xa3, b'm', b'i', b'd', 2, 0xa5, b'm', b't',
+            b'y', b'p', b'e', 30,
+        ];
+        assert_eq!(
+            decode_message(Target::Group, &p),
+            Err(MessageError::MissingKey("gid"))
+        );
+        assert_eq!(decode_message(Target::P2P, &p).map(|m| m.to), Ok(0));
     }
 
     #[test]
