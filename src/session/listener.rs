@@ -298,22 +298,10 @@ impl Payload for ErrorAnswer<'_> {
         w.int(self.code);
         w.str(b"ex");
         // One str header for the concatenation, then its parts.
-        write_str_header(w, self.ex.iter().map(|p| p.len()).sum());
+        w.str_header(self.ex.iter().map(|p| p.len()).sum());
         for part in self.ex {
             w.raw(part);
         }
-    }
-}
-
-/// A msgpack str header alone (msgpack-c size classes); `len` is at most 16 + 255 here.
-fn write_str_header<S: Sink>(w: &mut Writer<S>, len: usize) {
-    if len < 32 {
-        w.raw(&[0xa0 | len as u8]);
-    } else if len < 256 {
-        w.raw(&[0xd9, len as u8]);
-    } else {
-        let b = (len as u16).to_be_bytes();
-        w.raw(&[0xda, b[0], b[1]]);
     }
 }
 

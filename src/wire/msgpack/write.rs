@@ -173,9 +173,15 @@ impl<S: Sink> Writer<S> {
         }
     }
 
+    /// A string header alone, for a string of `len` bytes written next with [`Writer::raw`]
+    /// (in parts, for example).
+    pub fn str_header(&mut self, len: usize) {
+        self.len_header(len, 0xa0, 31, [m::STR8, m::STR16, m::STR32]);
+    }
+
     /// A string header and its bytes.
     pub fn str(&mut self, s: &[u8]) {
-        self.len_header(s.len(), 0xa0, 31, [m::STR8, m::STR16, m::STR32]);
+        self.str_header(s.len());
         self.sink.put(s);
     }
 
@@ -246,6 +252,27 @@ mod tests {
         // Counted though not written, like `Counter` would.
         assert_eq!(w.sink().len(), 9);
         assert_eq!(buf, [0, 0], "nothing written past the end or partially");
+    }
+
+    #[test]
+    fn str_header_then_raw_is_str() {
+        for len in [0usize, 31, 32, 255, 256, 65_535, 65_536] {
+            let s = vec![b'x'; len];
+            let (mut a, mut b) = (
+                Writer::new(Counter::default()),
+                Writer::new(Counter::default()),
+            );
+            a.str(&s);
+            b.str_header(len);
+            b.raw(&s);
+            assert_eq!(a.sink().0, b.sink().0);
+            let (mut x, mut y) = (vec![0u8; len + 5], vec![0u8; len + 5]);
+            Writer::new(SliceSink::new(&mut x)).str(&s);
+            let mut w = Writer::new(SliceSink::new(&mut y));
+            w.str_header(len);
+            w.raw(&s);
+            assert_eq!(x, y, "len {len}");
+        }
     }
 
     #[test]
