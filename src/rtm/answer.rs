@@ -4,9 +4,7 @@
 //! closes the connection on a zero-length answer payload (reference §1.4).
 
 use super::field::{self, MessageError};
-use crate::wire::frame::{
-    BuildError, FLAG_MSGPACK, FrameKind, MAGIC, Payload, VERSION, build_answer,
-};
+use crate::wire::frame::{BuildError, FrameKind, HEADER_LEN, Payload, build_answer, header};
 use crate::wire::msgpack::{Sink, Writer, read_bytes, read_i64};
 
 /// FPNN status of an error answer (the C++ server only ever writes 1).
@@ -30,29 +28,10 @@ pub fn build_empty_answer(out: &mut [u8], seq: u32) -> Result<usize, BuildError>
             needed: EMPTY_ANSWER_LEN,
         });
     };
-    let [s0, s1, s2, s3] = seq.to_le_bytes();
-    let [m0, m1, m2, m3] = MAGIC;
-    // Header: magic, version, flag, mtype 2 (answer), status 0, psize 1; then the seq and
-    // the empty map.
-    *out = [
-        m0,
-        m1,
-        m2,
-        m3,
-        VERSION,
-        FLAG_MSGPACK,
-        FrameKind::Answer.mtype(),
-        0,
-        1,
-        0,
-        0,
-        0,
-        s0,
-        s1,
-        s2,
-        s3,
-        0x80,
-    ];
+    // Header (answer, status 0, payload of 1 byte), the seq, the empty map.
+    out[..HEADER_LEN].copy_from_slice(&header(FrameKind::Answer, 0, 1));
+    out[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&seq.to_le_bytes());
+    out[HEADER_LEN + 4] = 0x80;
     Ok(EMPTY_ANSWER_LEN)
 }
 

@@ -12,9 +12,7 @@
 //! Ids are always msgpack **arrays** (never maps, the Go SDK's bug).
 
 use super::sign::Auth;
-use crate::wire::frame::{
-    BuildError, FLAG_MSGPACK, FrameKind, MAGIC, Payload, VERSION, build_quest,
-};
+use crate::wire::frame::{BuildError, FrameKind, HEADER_LEN, Payload, build_quest, header};
 use crate::wire::msgpack::{Sink, Writer};
 
 /// The id-based listen quests.
@@ -242,34 +240,11 @@ pub fn build_ping(out: &mut [u8], seq: u32) -> Result<usize, BuildError> {
     let Some(out) = out.first_chunk_mut::<PING_LEN>() else {
         return Err(BuildError::BufferTooSmall { needed: PING_LEN });
     };
-    let [m0, m1, m2, m3] = MAGIC;
-    let [s0, s1, s2, s3] = seq.to_le_bytes();
-    // Header: magic, version, flag, mtype 1 (twoway), method length 5, psize 1; then the
-    // seq, the method and the empty map.
-    *out = [
-        m0,
-        m1,
-        m2,
-        m3,
-        VERSION,
-        FLAG_MSGPACK,
-        FrameKind::Twoway.mtype(),
-        5,
-        1,
-        0,
-        0,
-        0,
-        s0,
-        s1,
-        s2,
-        s3,
-        b'*',
-        b'p',
-        b'i',
-        b'n',
-        b'g',
-        0x80,
-    ];
+    // Header (twoway quest, method length 5, payload of 1 byte), the seq, the method and the
+    // empty map.
+    out[..HEADER_LEN].copy_from_slice(&header(FrameKind::Twoway, 5, 1));
+    out[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&seq.to_le_bytes());
+    out[HEADER_LEN + 4..].copy_from_slice(b"*ping\x80");
     Ok(PING_LEN)
 }
 

@@ -337,6 +337,27 @@ impl core::fmt::Display for BuildError {
 
 impl core::error::Error for BuildError {}
 
+/// The fixed header of a msgpack frame: magic, version, flag, `kind`'s mtype, `ss` (a
+/// quest's method length, an answer's status) and the payload size.
+pub fn header(kind: FrameKind, ss: u8, psize: u32) -> [u8; HEADER_LEN] {
+    let [m0, m1, m2, m3] = MAGIC;
+    let [p0, p1, p2, p3] = psize.to_le_bytes();
+    [
+        m0,
+        m1,
+        m2,
+        m3,
+        VERSION,
+        FLAG_MSGPACK,
+        kind.mtype(),
+        ss,
+        p0,
+        p1,
+        p2,
+        p3,
+    ]
+}
+
 fn build<P: Payload>(
     out: &mut [u8],
     kind: FrameKind,
@@ -367,12 +388,7 @@ fn build<P: Payload>(
         return Err(BuildError::BufferTooSmall { needed });
     };
     let (head, rest) = out.split_at_mut(HEADER_LEN);
-    head[..4].copy_from_slice(&MAGIC);
-    head[4] = VERSION;
-    head[5] = FLAG_MSGPACK;
-    head[6] = kind.mtype();
-    head[7] = ss;
-    head[8..].copy_from_slice(&psize32.to_le_bytes());
+    head.copy_from_slice(&header(kind, ss, psize32));
     let (seq_out, rest) = rest.split_at_mut(seq_len);
     if let Some(seq) = seq {
         seq_out.copy_from_slice(&seq.to_le_bytes());
