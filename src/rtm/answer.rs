@@ -106,7 +106,7 @@ pub fn decode_answer(status: u8, payload: &[u8]) -> Result<AnswerInfo<'_>, Messa
         return Ok(info);
     }
     info.code = CODE_UNKNOWN_ERROR;
-    field::for_each(payload, |key, value| {
+    field::for_each(payload, &mut |key, value| {
         // A value of an unexpected type (or an out-of-range code, a truncated string) is not
         // consumed: the caller skips it from its start.
         Ok(match key.bytes {

@@ -74,27 +74,12 @@ impl MessageError {
 /// is the input from the entry's value on. `f` either reads the value and returns the input
 /// after it, or returns `None` to have it skipped. An empty payload is the empty map.
 ///
-/// In speed builds the loop is inlined into each decoder, so that `f`'s key match and field
-/// reads become one loop whose cursor stays in registers; in size builds (`rtm_opt_size`)
-/// one copy serves every decoder and `f` is called through `dyn`.
-#[inline]
+/// One copy serves every decoder (`f` is called through `dyn`): these are the exact and
+/// lenient paths, off the per-push fast path.
 pub(crate) fn for_each<'a>(
     payload: &'a [u8],
-    mut f: impl FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError>,
+    f: &mut dyn FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError>,
 ) -> Result<(), MessageError> {
-    #[cfg(rtm_opt_size)]
-    let f: &mut dyn FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError> = &mut f;
-    #[cfg(not(rtm_opt_size))]
-    let f = &mut f;
-    walk(payload, f)
-}
-
-/// The loop of [`for_each`].
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-fn walk<'a, F>(payload: &'a [u8], f: &mut F) -> Result<(), MessageError>
-where
-    F: FnMut(Key<'a>, &'a [u8]) -> Result<Option<&'a [u8]>, MessageError> + ?Sized,
-{
     if payload.is_empty() {
         return Ok(());
     }
@@ -192,7 +177,7 @@ pub(crate) fn read_fields<'a>(
     specs: &[Spec],
     out: &mut [Val<'a>],
 ) -> Result<(), MessageError> {
-    for_each(payload, |k, v| {
+    for_each(payload, &mut |k, v| {
         let Some((spec, slot)) = specs
             .iter()
             .zip(out.iter_mut())

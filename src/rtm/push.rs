@@ -228,7 +228,7 @@ fn decode_other(method: Method, payload: &[u8]) -> Result<Push<'_>, MessageError
         // `ping` and `kickout`: nothing to read, but the payload must still be a well-formed
         // map. (Message methods never come here.)
         _ => {
-            field::for_each(payload, |_, _| Ok(None))?;
+            field::for_each(payload, &mut |_, _| Ok(None))?;
             Ok(if method == Method::Kickout {
                 Push::Kickout
             } else {
