@@ -175,7 +175,7 @@ impl<'a> Message<'a> {
     where
         'a: 's,
     {
-        if self.category() != Category::Chat || !starts_object(self.msg) {
+        if self.category() != Category::Chat {
             return None;
         }
         parse_translated(self.msg, &mut Scratch::new(scratch)).ok()
@@ -193,14 +193,6 @@ impl<'a> Message<'a> {
         }
         parse_file_info(self.msg, self.attrs, &mut Scratch::new(scratch)).ok()
     }
-}
-
-/// Whether the first non-blank byte of `text` is `{` (text that is not is never translation
-/// JSON: plain chat skips the parser).
-fn starts_object(text: &[u8]) -> bool {
-    text.iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .is_some_and(|&b| b == b'{')
 }
 
 #[cfg(test)]
