@@ -58,7 +58,7 @@ step "bare metal, for real: firmware session in qemu (mps2-an386), defmt log, bu
 # (crates/firmware/BUDGETS.md): the script reports it as FAIL, and the ceiling below is the
 # measured size plus ~2%, so that growth fails the run.
 if command -v qemu-system-arm >/dev/null; then
-    FIRMWARE_FLASH_CEILING=27264 scripts/firmware.sh
+    FIRMWARE_FLASH_CEILING=26768 scripts/firmware.sh
 else
     echo "skipped: qemu-system-arm is not installed (apt-get install qemu-system-arm)"
 fi
