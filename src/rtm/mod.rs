@@ -1,6 +1,7 @@
 //! RTM messages on top of the FPNN wire: still layer 1, pure functions over byte slices.
 //!
 //! - [`sign`]: quest authentication;
+//! - `digest`: the compact MD5 that size builds sign with (crate-private);
 //! - [`listen`]: the `addlisten` / `removelisten` / `setlisten` quests and `*ping`;
 //! - [`answer`]: answers we send (empty, error) and answers we receive;
 //! - [`push`]: decoders for the server's push quests into borrowed views;
@@ -9,6 +10,8 @@
 //! - [`field`]: the typed map-field reading shared by the decoders, and its errors.
 
 pub mod answer;
+#[cfg(any(rtm_opt_size, test))]
+pub(crate) mod digest;
 pub mod dispatch;
 pub mod field;
 pub mod info;

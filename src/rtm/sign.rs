@@ -1,5 +1,10 @@
 //! Quest authentication: `sign = upper(hex(md5("pid:secret:salt:method:ts")))` (reference §5).
+//!
+//! Speed builds hash with the md-5 crate, size builds with the compact MD5 of `rtm::digest`.
 
+#[cfg(rtm_opt_size)]
+use super::digest::Compact as Md5;
+#[cfg(not(rtm_opt_size))]
 use md5::{Digest, Md5};
 
 use crate::arith::Decimal;
