@@ -51,6 +51,7 @@ pub(crate) const fn ms_to_s(n: i64) -> i64 {
 }
 
 /// "00", "01", ..., "99".
+#[cfg(not(rtm_opt_size))]
 const PAIRS: [u8; 200] = {
     let mut t = [0u8; 200];
     let mut i = 0;
@@ -70,7 +71,8 @@ pub(crate) struct Decimal {
 }
 
 impl Decimal {
-    /// `n` in decimal.
+    /// `n` in decimal: four digits per division, two at a time from a 200-byte table.
+    #[cfg(not(rtm_opt_size))]
     pub(crate) fn u64(mut n: u64) -> Self {
         let mut buf = [b'0'; 20];
         let mut at = buf.len();
@@ -91,6 +93,23 @@ impl Decimal {
             at += 1;
         }
         Self { buf, start: at }
+    }
+
+    /// `n` in decimal: one digit per division, without the table (size builds).
+    #[cfg(rtm_opt_size)]
+    pub(crate) fn u64(mut n: u64) -> Self {
+        let mut buf = [0u8; 20];
+        let mut start = buf.len() - 1;
+        for (at, digit) in buf.iter_mut().enumerate().rev() {
+            let (q, r) = div_rem_small(n, 10);
+            *digit = b'0' + r as u8;
+            start = at;
+            n = q;
+            if n == 0 {
+                break;
+            }
+        }
+        Self { buf, start }
     }
 
     /// `n` in decimal, with a `-` when negative.
