@@ -122,9 +122,12 @@ unsafe extern "C" fn reenter(user: *mut c_void, _: rtm_str, _: bool, _: bool) {
 
 #[test]
 fn reentry_from_a_callback_is_refused_and_state_stays_usable() {
-    let mut l = boxed();
+    let mut storage = boxed();
+    // One raw pointer for every call, as a C host holds it: a fresh `&mut` per call would
+    // invalidate the copy the callback keeps (Miri's Stacked Borrows reports that use).
+    let l: *mut rtm_listener = &raw mut *storage;
     let mut r = Reentry {
-        listener: &mut *l,
+        listener: l,
         seen: vec![],
     };
     let mut m = no_monitor();
@@ -134,15 +137,17 @@ fn reentry_from_a_callback_is_refused_and_state_stays_usable() {
     // SAFETY: the pointers point to live test memory; `r` outlives the listener's use of it.
     unsafe {
         assert_eq!(
-            rtm_listener_init(&mut *l, size_of::<rtm_listener>(), &cfg),
+            rtm_listener_init(l, size_of::<rtm_listener>(), &cfg),
             RTM_OK
         );
         assert_eq!(
-            rtm_listener_connected(&mut *l, 0, rtm_str::from(b"here:1")),
+            rtm_listener_connected(l, 0, rtm_str::from(b"here:1")),
             RTM_OK
         );
         assert_eq!(r.seen, vec![RTM_ERR_BUSY, RTM_ERR_BUSY]);
         let mut id = 0;
+        // Named arrays: a temporary's `as_ptr()` would dangle once the statement ends.
+        let (login, typing) = ([rtm_str::from(b"login")], [rtm_str::from(b"typing")]);
         let ids = rtm_ids {
             gids: [5i64].as_ptr(),
             gids_len: 1,
@@ -150,31 +155,231 @@ fn reentry_from_a_callback_is_refused_and_state_stays_usable() {
             rids_len: 0,
             uids: null(),
             uids_len: 0,
-            events: [rtm_str::from(b"login")].as_ptr(),
+            events: login.as_ptr(),
             events_len: 1,
         };
-        assert_eq!(rtm_listen_add(&mut *l, 0, &ids, &mut id), RTM_OK);
+        assert_eq!(rtm_listen_add(l, 0, &ids, &mut id), RTM_OK);
         assert_eq!(id, 1);
         let (mut data, mut len) = (null(), 0);
-        assert_eq!(rtm_listener_transmit(&mut *l, &mut data, &mut len), RTM_OK);
+        assert_eq!(rtm_listener_transmit(l, &mut data, &mut len), RTM_OK);
         assert!(len > 0);
-        assert_eq!(
-            rtm_listener_transmit_done(&mut *l, len + 1),
-            RTM_ERR_INVALID_ARG
-        );
-        assert_eq!(rtm_listener_transmit_done(&mut *l, len), RTM_OK);
+        assert_eq!(rtm_listener_transmit_done(l, len + 1), RTM_ERR_INVALID_ARG);
+        assert_eq!(rtm_listener_transmit_done(l, len), RTM_OK);
         let bad = rtm_ids {
-            events: [rtm_str::from(b"typing")].as_ptr(),
+            events: typing.as_ptr(),
             ..ids
         };
         assert_eq!(
-            rtm_listen_add(&mut *l, 0, &bad, &mut id),
+            rtm_listen_add(l, 0, &bad, &mut id),
             RTM_ERR_UNSUPPORTED_EVENT
         );
         let nulls = rtm_ids {
             gids: null(),
             ..ids
         };
-        assert_eq!(rtm_listen_add(&mut *l, 0, &nulls, &mut id), RTM_ERR_NULL);
+        assert_eq!(rtm_listen_add(l, 0, &nulls, &mut id), RTM_ERR_NULL);
     }
+}
+
+/// A message push payload in the server's key order.
+struct MessagePush<'a> {
+    target_key: &'a [u8],
+    to: i64,
+    mid: i64,
+    mtype: i64,
+    msg: &'a [u8],
+    attrs: &'a [u8],
+}
+
+impl engine::wire::frame::Payload for MessagePush<'_> {
+    fn encode<S: engine::wire::msgpack::Sink>(&self, w: &mut engine::wire::msgpack::Writer<S>) {
+        w.map_len(7);
+        w.str(b"from");
+        w.int(100);
+        w.str(self.target_key);
+        w.int(self.to);
+        w.str(b"mid");
+        w.int(self.mid);
+        w.str(b"mtype");
+        w.int(self.mtype);
+        w.str(b"msg");
+        w.str(self.msg);
+        w.str(b"attrs");
+        w.str(self.attrs);
+        w.str(b"mtime");
+        w.int(1_700_000_000_000);
+    }
+}
+
+/// What the callbacks copied out of the borrowed views, one line per callback.
+#[derive(Default)]
+struct Seen {
+    lines: Vec<String>,
+}
+
+fn text(s: rtm_str) -> String {
+    // SAFETY: views handed to a callback are valid for `len` bytes during the callback.
+    String::from_utf8_lossy(unsafe { core::slice::from_raw_parts(s.ptr, s.len) }).into_owned()
+}
+
+unsafe fn record(user: *mut c_void, kind: &str, m: *const rtm_message) {
+    // SAFETY: `user` is the test's Seen; `m` and everything it points to are valid during the
+    // callback (what this test checks, under Miri as well).
+    let (seen, m) = unsafe { (&mut *user.cast::<Seen>(), &*m) };
+    let mut line = format!(
+        "{kind} from {} to {} mid {} mtype {} msg {:?} attrs {:?}",
+        m.from_uid,
+        m.to_id,
+        m.message_id,
+        m.message_type,
+        text(m.message),
+        text(m.attrs)
+    );
+    // SAFETY: as above; NULL when the category has no such info.
+    if let Some(t) = unsafe { m.translated_info.as_ref() } {
+        line += &format!(
+            " translated {}->{} {:?}",
+            text(t.source_language),
+            text(t.target_language),
+            text(t.target_text)
+        );
+    }
+    // SAFETY: as above.
+    if let Some(f) = unsafe { m.file_info.as_ref() } {
+        line += &format!(
+            " file {} size {} audio {} lang {} duration {} custom {:?}",
+            text(f.url),
+            f.size,
+            f.is_rtm_audio,
+            text(f.language),
+            f.duration,
+            f.has_custom.then(|| text(f.custom))
+        );
+    }
+    seen.lines.push(line);
+}
+
+unsafe extern "C" fn p2p_chat(user: *mut c_void, m: *const rtm_message) {
+    // SAFETY: forwarded from the listener's call.
+    unsafe { record(user, "p2p chat", m) }
+}
+
+unsafe extern "C" fn room_file(user: *mut c_void, m: *const rtm_message) {
+    // SAFETY: forwarded from the listener's call.
+    unsafe { record(user, "room file", m) }
+}
+
+unsafe extern "C" fn group_cmd(user: *mut c_void, m: *const rtm_message) {
+    // SAFETY: forwarded from the listener's call.
+    unsafe { record(user, "group cmd", m) }
+}
+
+#[test]
+fn pushes_reach_their_callbacks_as_views_and_are_answered() {
+    let pushes = [
+        (
+            "pushmsg",
+            MessagePush {
+                target_key: b"to",
+                to: 200,
+                mid: 1,
+                mtype: 30,
+                msg: br#"{"source":"en","target":"fr","sourceText":"hi","targetText":"salut"}"#,
+                attrs: b"",
+            },
+        ),
+        (
+            "pushroommsg",
+            MessagePush {
+                target_key: b"rid",
+                to: 300,
+                mid: 2,
+                mtype: 41,
+                msg: br#"{"url":"https://f.example.com/17.amr","size":23456}"#,
+                attrs:
+                    br#"{"rtm":{"type":"audiomsg","lang":"en","duration":5120},"custom":{"k":1}}"#,
+            },
+        ),
+        (
+            "pushgroupmsg",
+            MessagePush {
+                target_key: b"gid",
+                to: 400,
+                mid: 3,
+                mtype: 32,
+                msg: b"cmd-body",
+                attrs: b"{}",
+            },
+        ),
+    ];
+    let mut stream = Vec::new();
+    for (seq, (method, push)) in (1u32..).zip(&pushes) {
+        let mut frame = [0u8; 512];
+        let n = engine::wire::frame::build_quest(&mut frame, Some(seq), method, push).unwrap();
+        stream.extend_from_slice(&frame[..n]);
+    }
+    // The same stream again: every push is a duplicate, answered but not delivered.
+    stream.extend_from_slice(&stream.clone());
+
+    let mut seen = Seen::default();
+    let mut m = no_monitor();
+    m.user = (&raw mut seen).cast();
+    m.push_p2p_chat = Some(p2p_chat);
+    m.push_room_file = Some(room_file);
+    m.push_group_cmd = Some(group_cmd);
+    let cfg = config(m);
+    let mut storage = boxed();
+    let l: *mut rtm_listener = &raw mut *storage;
+    let mut answers = 0;
+    // SAFETY: `l` points to live storage, `seen` outlives the listener's use of it, and every
+    // other pointer is to live test memory.
+    unsafe {
+        assert_eq!(
+            rtm_listener_init(l, size_of::<rtm_listener>(), &cfg),
+            RTM_OK
+        );
+        assert_eq!(
+            rtm_listener_connected(l, 0, rtm_str::from(b"gate:13321")),
+            RTM_OK
+        );
+        // Fed in 7-byte pieces, taking the answers out as they come (as a host with a small
+        // socket buffer would).
+        let mut rest = &stream[..];
+        while !rest.is_empty() {
+            let piece = &rest[..rest.len().min(7)];
+            let mut consumed = 0;
+            let status = rtm_listener_receive(l, 10, piece.as_ptr(), piece.len(), &mut consumed);
+            assert_eq!(status, RTM_OK);
+            assert!(consumed > 0, "no progress with the transmit queue drained");
+            rest = &rest[consumed..];
+            loop {
+                let (mut data, mut len) = (null(), 0);
+                assert_eq!(rtm_listener_transmit(l, &mut data, &mut len), RTM_OK);
+                if len == 0 {
+                    break;
+                }
+                let out = core::slice::from_raw_parts(data, len);
+                // Each answer: the 12-byte header with the answer flag, the seq, an empty map.
+                for answer in out.chunks(17) {
+                    assert_eq!(answer.len(), 17, "{out:02x?}");
+                    assert_eq!(&answer[..4], b"FPNN");
+                    answers += 1;
+                }
+                assert_eq!(rtm_listener_transmit_done(l, len), RTM_OK);
+            }
+        }
+        assert_eq!(rtm_listener_deinit(l), RTM_OK);
+    }
+    assert_eq!(
+        answers, 6,
+        "every twoway push answered once, duplicates included"
+    );
+    assert_eq!(
+        seen.lines,
+        [
+            r#"p2p chat from 100 to 200 mid 1 mtype 30 msg "{\"source\":\"en\",\"target\":\"fr\",\"sourceText\":\"hi\",\"targetText\":\"salut\"}" attrs "" translated en->fr "salut""#,
+            r#"room file from 100 to 300 mid 2 mtype 41 msg "{\"url\":\"https://f.example.com/17.amr\",\"size\":23456}" attrs "{\"rtm\":{\"type\":\"audiomsg\",\"lang\":\"en\",\"duration\":5120},\"custom\":{\"k\":1}}" file https://f.example.com/17.amr size 23456 audio true lang en duration 5120 custom Some("{\"k\":1}")"#,
+            r#"group cmd from 100 to 400 mid 3 mtype 32 msg "cmd-body" attrs "{}""#,
+        ]
+    );
 }
