@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The pure-Rust tests of the wire core, the RTM layer and the listener, and the C ABI's Rust-side
+# tests (raw handles, re-entry, callbacks with borrowed views), under Miri (nightly): undefined
+# behaviour, out-of-bounds access, dangling views and leaks fail the run.
+#
+# Works on a fresh machine: installs the nightly toolchain, miri and rust-src when missing.
+# The proptests that compare two implementations over thousands of generated inputs are
+# skipped (they fix their own case counts and take minutes each under Miri; their code paths
+# are covered by the tests that do run and by the fuzzers). The other proptests run with 4
+# cases. Recorded runs: RELIABILITY.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: nightly with miri and rust-src"
+if ! rustup run nightly cargo miri --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal --component miri,rust-src
+fi
+cargo +nightly miri setup >/dev/null 2>&1 || cargo +nightly miri setup
+
+SKIPS=(--skip canonical_pass_agrees_with_the_exact_pass --skip fast_pass_agrees_with_the_exact_pass
+       --skip fast_reads_match_exact_reads --skip parsers_match_the_reference
+       --skip scanner_matches_the_reference --skip moves_match_copy_within --skip matches_std
+       --skip matches_md5_in_any_split --skip every_padding_boundary_matches_md5)
+FEATURES=(-p rtm-listen --features std,embedded-io)
+export PROPTEST_CASES=4
+
+step "build the test binaries for Miri"
+cargo +nightly miri test "${FEATURES[@]}" --lib --test session --test monitor \
+    --test vectors --test worked_examples --no-run
+
+# Two interpreters at once, one per core: each half takes about a minute.
+step "run: unit tests, session and monitor | vectors and worked examples (these read files)"
+log=$(mktemp -d)
+cargo +nightly miri test "${FEATURES[@]}" --lib --test session --test monitor -- "${SKIPS[@]}" \
+    >"$log/a" 2>&1 &
+a=$!
+MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test "${FEATURES[@]}" \
+    --test vectors --test worked_examples >"$log/b" 2>&1 &
+b=$!
+status=0
+wait "$a" || status=1
+wait "$b" || status=1
+# The C ABI's tests, all but the header drift check (it runs cbindgen, which needs files).
+cargo +nightly miri test -p rtm-listen-ffi -- --skip header_matches_a_fresh_generation \
+    >"$log/c" 2>&1 || status=1
+for f in "$log/a" "$log/b" "$log/c"; do
+    grep -E "^(test result|error|thread|Undefined|     Running)" "$f" || true
+done
+if [ "$status" != 0 ]; then
+    echo "FAIL: Miri reported an error; full logs:" >&2
+    cat "$log/a" "$log/b" "$log/c" >&2
+    exit 1
+fi
+rm -rf "$log"
+echo "miri: no undefined behaviour"
