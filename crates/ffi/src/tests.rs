@@ -181,36 +181,6 @@ fn reentry_from_a_callback_is_refused_and_state_stays_usable() {
     }
 }
 
-/// A message push payload in the server's key order.
-struct MessagePush<'a> {
-    target_key: &'a [u8],
-    to: i64,
-    mid: i64,
-    mtype: i64,
-    msg: &'a [u8],
-    attrs: &'a [u8],
-}
-
-impl engine::wire::frame::Payload for MessagePush<'_> {
-    fn encode<S: engine::wire::msgpack::Sink>(&self, w: &mut engine::wire::msgpack::Writer<S>) {
-        w.map_len(7);
-        w.str(b"from");
-        w.int(100);
-        w.str(self.target_key);
-        w.int(self.to);
-        w.str(b"mid");
-        w.int(self.mid);
-        w.str(b"mtype");
-        w.int(self.mtype);
-        w.str(b"msg");
-        w.str(self.msg);
-        w.str(b"attrs");
-        w.str(self.attrs);
-        w.str(b"mtime");
-        w.int(1_700_000_000_000);
-    }
-}
-
 /// What the callbacks copied out of the borrowed views, one line per callback.
 #[derive(Default)]
 struct Seen {
@@ -276,48 +246,21 @@ unsafe extern "C" fn group_cmd(user: *mut c_void, m: *const rtm_message) {
 
 #[test]
 fn pushes_reach_their_callbacks_as_views_and_are_answered() {
+    use rtm_gate_sim::{FileSpec, Push, Target};
+    let translated = r#"{"source":"en","target":"fr","sourceText":"hi","targetText":"salut"}"#;
+    let audio = FileSpec::audio("https://f.example.com/17.amr", 23456, "en", 5120)
+        .with_custom(r#"{"k":1}"#);
     let pushes = [
-        (
-            "pushmsg",
-            MessagePush {
-                target_key: b"to",
-                to: 200,
-                mid: 1,
-                mtype: 30,
-                msg: br#"{"source":"en","target":"fr","sourceText":"hi","targetText":"salut"}"#,
-                attrs: b"",
-            },
-        ),
-        (
-            "pushroommsg",
-            MessagePush {
-                target_key: b"rid",
-                to: 300,
-                mid: 2,
-                mtype: 41,
-                msg: br#"{"url":"https://f.example.com/17.amr","size":23456}"#,
-                attrs:
-                    br#"{"rtm":{"type":"audiomsg","lang":"en","duration":5120},"custom":{"k":1}}"#,
-            },
-        ),
-        (
-            "pushgroupmsg",
-            MessagePush {
-                target_key: b"gid",
-                to: 400,
-                mid: 3,
-                mtype: 32,
-                msg: b"cmd-body",
-                attrs: b"{}",
-            },
-        ),
+        Push::chat(Target::P2p(200), 100, 1, translated),
+        Push::file(Target::Room(300), 100, 2, &audio),
+        Push::cmd(Target::Group(400), 100, 3, "cmd-body"),
     ];
-    let mut stream = Vec::new();
-    for (seq, (method, push)) in (1u32..).zip(&pushes) {
-        let mut frame = [0u8; 512];
-        let n = engine::wire::frame::build_quest(&mut frame, Some(seq), method, push).unwrap();
-        stream.extend_from_slice(&frame[..n]);
-    }
+    // Frames from the gate simulator: rmpv payloads, headers written independently of the
+    // engine.
+    let mut stream: Vec<u8> = (1u32..)
+        .zip(&pushes)
+        .flat_map(|(seq, push)| push.frame(seq, 1))
+        .collect();
     // The same stream again: every push is a duplicate, answered but not delivered.
     stream.extend_from_slice(&stream.clone());
 
@@ -379,7 +322,7 @@ fn pushes_reach_their_callbacks_as_views_and_are_answered() {
         [
             r#"p2p chat from 100 to 200 mid 1 mtype 30 msg "{\"source\":\"en\",\"target\":\"fr\",\"sourceText\":\"hi\",\"targetText\":\"salut\"}" attrs "" translated en->fr "salut""#,
             r#"room file from 100 to 300 mid 2 mtype 41 msg "{\"url\":\"https://f.example.com/17.amr\",\"size\":23456}" attrs "{\"rtm\":{\"type\":\"audiomsg\",\"lang\":\"en\",\"duration\":5120},\"custom\":{\"k\":1}}" file https://f.example.com/17.amr size 23456 audio true lang en duration 5120 custom Some("{\"k\":1}")"#,
-            r#"group cmd from 100 to 400 mid 3 mtype 32 msg "cmd-body" attrs "{}""#,
+            r#"group cmd from 100 to 400 mid 3 mtype 32 msg "cmd-body" attrs """#,
         ]
     );
 }

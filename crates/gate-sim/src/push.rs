@@ -425,6 +425,14 @@ impl Push {
         }
     }
 
+    /// The whole quest frame as the gate sends it: the payload encoded with rmpv and the FPNN
+    /// header written by hand (independently of the engine), with `seq` unless oneway.
+    pub fn frame(&self, seq: u32, gate_pid: u32) -> Vec<u8> {
+        let payload = crate::conn::encode(&self.payload(gate_pid));
+        let seq = (!self.is_oneway()).then_some(seq);
+        crate::conn::quest_frame(seq, self.method(), &payload)
+    }
+
     /// The same push, sent oneway.
     pub fn oneway(self) -> Self {
         self.with_oneway(true)
