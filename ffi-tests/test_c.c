@@ -11,8 +11,14 @@
  * duplicates), listen commands and their completions (ok, error, timeout, closed, not
  * connected), restoration after a reconnect, timers and the dead-link close, backpressure,
  * a full session over loopback TCP against `gate-sim --script demo`, and zero heap use by
- * the library (malloc & co wrapped with -Wl,--wrap and counted). */
+ * the library (malloc & co wrapped with -Wl,--wrap and counted).
+ *
+ * Built with -DRTM_TEST_BAREMETAL (scripts/ffi-baremetal.sh), the same tests but the loopback
+ * session run on a Cortex-M4 in qemu-system-arm, against librtm_listen.a built for
+ * thumbv7em-none-eabihf, with newlib over semihosting; main then takes no argument. */
+#ifndef RTM_TEST_BAREMETAL
 #define _POSIX_C_SOURCE 200809L
+#endif
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,7 +32,9 @@
 #include "alloc_count.h"
 #include "check.h"
 #include "recorder.h"
+#ifndef RTM_TEST_BAREMETAL
 #include "sim.h"
+#endif
 #include "vectors.h"
 #include "wire.h"
 
@@ -1101,6 +1109,7 @@ static void test_backpressure(void) {
 }
 
 /* ---------------------------------------------------------------- the gate simulator */
+#ifndef RTM_TEST_BAREMETAL
 
 /* Sends what the listener has, without blocking; returns -1 on a broken connection. */
 static int flush_tx(rtm_listener *l, int fd) {
@@ -1319,15 +1328,23 @@ static void test_gate_sim(const char *gate_sim) {
     CHECK_SB(r.ev_data, "demo");
 }
 
+#endif /* RTM_TEST_BAREMETAL */
+
 /* ---------------------------------------------------------------- main */
 
+#ifdef RTM_TEST_BAREMETAL
+int main(void) {
+#else
 int main(int argc, char **argv) {
+#endif
     unsigned long before, after;
     void *volatile p;
+#ifndef RTM_TEST_BAREMETAL
     if (argc < 2) {
         fprintf(stderr, "usage: %s <path to gate-sim>\n", argv[0]);
         return 2;
     }
+#endif
     /* positive control: the allocator wrappers are really linked in (else 0 would prove nothing) */
     check_group("allocation counter");
     before = alloc_calls();
@@ -1348,7 +1365,9 @@ int main(int argc, char **argv) {
     test_commands();
     test_timers();
     test_backpressure();
+#ifndef RTM_TEST_BAREMETAL
     test_gate_sim(argv[1]);
+#endif
     after = alloc_calls();
     check_group("no heap use");
     CHECK_EQ(after - before, 0); /* no malloc/calloc/realloc/free from the library in any test */

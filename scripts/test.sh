@@ -62,4 +62,13 @@ else
     echo "skipped: qemu-system-arm is not installed (apt-get install qemu-system-arm)"
 fi
 
+step "bare metal, for real: the C ABI tests (ffi-tests/test_c.c) on a Cortex-M4 in qemu"
+# Runs when qemu-system-arm and arm-none-eabi-gcc with newlib are installed (.ci/run installs
+# them).
+if command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/null; then
+    scripts/ffi-baremetal.sh
+else
+    echo "skipped: needs qemu-system-arm and arm-none-eabi-gcc (apt-get install qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi)"
+fi
+
 step "all tests passed"
