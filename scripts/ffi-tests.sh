@@ -114,20 +114,15 @@ if ! command -v valgrind >/dev/null && [ "$(id -u)" = 0 ] && [ -n "${CI:-}" ]; t
     apt-get install -y valgrind >/dev/null || { apt-get update >/dev/null && apt-get install -y valgrind >/dev/null; }
 fi
 if command -v valgrind >/dev/null; then
-    # nouserintercepts: test_cpp replaces operator new/delete itself (to count them).
-    # ffi-tests/valgrind.supp holds one clearly marked workaround (a memcheck false positive in
-    # the core's release codegen); a NOTE is printed below whenever it is used.
+    # nouserintercepts: test_cpp replaces operator new/delete itself (to count them). No
+    # suppressions: every memcheck report fails the run.
     vg() { # name, binary, args...
         local name=$1
         shift
         run "valgrind $name" valgrind -v --log-file="$OUT/valgrind_$name.vg.log" --error-exitcode=3 \
-            --leak-check=full --soname-synonyms=somalloc=nouserintercepts \
-            --suppressions=ffi-tests/valgrind.supp "$@"
+            --leak-check=full --soname-synonyms=somalloc=nouserintercepts "$@"
         grep -q 'ERROR SUMMARY: 0 errors' "$OUT/valgrind_$name.vg.log" ||
             fail "valgrind $name: errors, see $OUT/valgrind_$name.vg.log"
-        if used=$(grep -E 'used_suppression: +[0-9]+ rtm-listen' "$OUT/valgrind_$name.vg.log"); then
-            echo "  NOTE: workaround in ffi-tests/valgrind.supp used:${used#*used_suppression:}"
-        fi
     }
     vg test_c "$OUT/plain/test_c" "$SIM"
     vg test_too_large "$OUT/plain/test_too_large"
