@@ -6,8 +6,9 @@
 //! (`cfg(rtm_opt_size)`, the firmware profile) therefore hash with [`Compact`]: the four
 //! RFC 1321 rounds as one loop over the 64-entry sine table, about 0.65 KB with its tables. It
 //! takes about three times as long per block as md-5 (2.6× at opt-level 3 and 3.2× at s on the
-//! host, its byte-wise buffering included): a few microseconds per quest on a Cortex-M, but it
-//! would break the host's setlisten target of 3,000 instructions, so speed builds keep md-5.
+//! host, its byte-wise buffering included). On a device that does not matter (a quest hashes
+//! two blocks, and quests are rare), but it would break the host's setlisten target of 3,000
+//! instructions, so speed builds keep md-5.
 //!
 //! [`Compact`] is compiled into test builds of every profile, and its tests check it against
 //! md-5 and the RFC 1321 test suite, so the firmware's hash is checked on the host.
