@@ -14,9 +14,10 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "toolchain: nightly with miri and rust-src"
-if ! rustup run nightly cargo miri --version >/dev/null 2>&1; then
-    rustup toolchain install nightly --profile minimal --component miri,rust-src
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal
 fi
+rustup component add --toolchain nightly miri rust-src >/dev/null
 cargo +nightly miri setup >/dev/null 2>&1 || cargo +nightly miri setup
 
 SKIPS=(--skip canonical_pass_agrees_with_the_exact_pass --skip fast_pass_agrees_with_the_exact_pass
