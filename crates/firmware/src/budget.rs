@@ -15,6 +15,35 @@ use core::hint::black_box;
 use heapless::Deque;
 use rtm_listen::rtm::listen::ListenFlags;
 
+/// Defines the engine's slot for a budget binary: the `ENGINE` static (the main loop and the RX
+/// interrupt share it through a `critical_section::Mutex`), `with_engine` for the driver, and
+/// the `on_rx` hook that `rt.rs` calls from the RX interrupt. Both binaries expand the same
+/// text, so they differ only in the engine type.
+macro_rules! engine_slot {
+    ($eng:ty) => {
+        static ENGINE: critical_section::Mutex<core::cell::RefCell<Option<&'static mut $eng>>> =
+            critical_section::Mutex::new(core::cell::RefCell::new(None));
+
+        fn with_engine<R>(f: impl FnOnce(&mut $eng) -> R) -> R {
+            critical_section::with(|cs| match ENGINE.borrow_ref_mut(cs).as_deref_mut() {
+                Some(e) => f(e),
+                None => rt::finish(1),
+            })
+        }
+
+        fn on_rx(
+            cs: critical_section::CriticalSection<'_>,
+            now: u64,
+            wire: &mut heapless::Deque<u8, { rt::FIFO }>,
+        ) {
+            if let Some(e) = ENGINE.borrow_ref_mut(cs).as_deref_mut() {
+                budget::feed(e, now, wire);
+            }
+        }
+    };
+}
+pub(crate) use engine_slot;
+
 /// What a host does with the listener, one method per kind of call.
 pub trait Engine {
     fn set_unix_time(&mut self, now: u64, unix_ms: i64);

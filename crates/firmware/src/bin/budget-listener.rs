@@ -9,31 +9,13 @@ mod budget;
 #[path = "../rt.rs"]
 mod rt;
 
-use core::cell::RefCell;
 use core::hint::black_box;
 
-use critical_section::{CriticalSection, Mutex};
 use defmt_semihosting as _;
-use heapless::Deque;
 use rtm_listen::rtm::listen::{Credentials, ListenFlags, ListenIds};
 use rtm_listen::session::{Config, Listener};
 
-type Eng = Listener;
-
-static ENGINE: Mutex<RefCell<Option<&'static mut Eng>>> = Mutex::new(RefCell::new(None));
-
-fn with_engine<R>(f: impl FnOnce(&mut Eng) -> R) -> R {
-    critical_section::with(|cs| match ENGINE.borrow_ref_mut(cs).as_deref_mut() {
-        Some(e) => f(e),
-        None => rt::finish(1),
-    })
-}
-
-fn on_rx(cs: CriticalSection<'_>, now: u64, wire: &mut Deque<u8, { rt::FIFO }>) {
-    if let Some(e) = ENGINE.borrow_ref_mut(cs).as_deref_mut() {
-        budget::feed(e, now, wire);
-    }
-}
+budget::engine_slot!(Listener);
 
 impl budget::Engine for Listener {
     fn set_unix_time(&mut self, now: u64, unix_ms: i64) {
