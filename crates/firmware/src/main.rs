@@ -55,10 +55,10 @@ use rtm_listen::rtm::field::MessageError;
 use rtm_listen::rtm::listen::{Credentials, ListenFlags, ListenIds};
 use rtm_listen::rtm::sign::sign;
 use rtm_listen::session::{Config, Event, IdKind, Listener};
-use rtm_listen::wire::frame::Frame;
+use rtm_listen::wire::frame::{EmptyMap, Frame};
 
 use rt::{finish, now, warp};
-use server::{Empty, ErrorAnswer, Msg, PushEvent, Stream};
+use server::{Msg, PushEvent, Stream};
 
 /// Project id and secret of the recorded vectors.
 const PID: u32 = 80_000_071;
@@ -566,18 +566,9 @@ fn run(painted: usize) -> ! {
 
     s.bytes.clear();
     let built = s
-        .answer(seq_a, 0, &Empty)
-        .and_then(|()| s.answer(seq_b, 0, &Empty))
-        .and_then(|()| {
-            s.answer(
-                seq_c,
-                1,
-                &ErrorAnswer {
-                    code: 200_010,
-                    ex: b"uid refused",
-                },
-            )
-        });
+        .ok(seq_a)
+        .and_then(|()| s.ok(seq_b))
+        .and_then(|()| s.error(seq_c, 200_010, b"uid refused"));
     ensure!(built.is_ok(), "answers: {}", built);
     let (ev, sent) = exchange(&mut io, &s.bytes);
     expect_events(
@@ -693,9 +684,7 @@ fn run(painted: usize) -> ! {
     );
     drop(quests);
     s.bytes.clear();
-    let built = s
-        .answer(seq_f, 0, &Empty)
-        .and_then(|()| s.answer(seq_i, 0, &Empty));
+    let built = s.ok(seq_f).and_then(|()| s.ok(seq_i));
     ensure!(built.is_ok(), "restore answers: {}", built);
     let (ev, sent) = exchange(&mut io, &s.bytes);
     expect_events("restored", ev, &[Seen::Restored { code: 0 }]);
@@ -713,7 +702,7 @@ fn run(painted: usize) -> ! {
     expect_ids("removelisten", p, b"rids", Some(&[3001]));
     drop(quests);
     s.bytes.clear();
-    ensure!(s.answer(seq_d, 0, &Empty).is_ok(), "answer");
+    ensure!(s.ok(seq_d).is_ok(), "answer");
     let (ev, _) = exchange(&mut io, &s.bytes);
     expect_events(
         "removelisten",
@@ -815,7 +804,7 @@ fn run(painted: usize) -> ! {
     };
     drop(frames);
     s.bytes.clear();
-    ensure!(s.answer(ping_seq, 0, &Empty).is_ok(), "answer");
+    ensure!(s.ok(ping_seq).is_ok(), "answer");
     let (ev, sent) = exchange(&mut io, &s.bytes);
     expect_events("keepalive answer", ev, &[]);
     ensure!(sent.is_empty(), "keepalive answer: bytes sent");
@@ -1096,7 +1085,7 @@ fn push_all_kinds(
     })?;
 
     // An unknown method: reported, answered with 20004.
-    s.quest(Some(unknown_seq), "pushfuture", &Empty)
+    s.quest(Some(unknown_seq), "pushfuture", &EmptyMap)
         .map_err(|_| ())?;
     twoway.push(unknown_seq).map_err(|_| ())?;
     expect(Seen::UnknownMethod)?;

@@ -4,9 +4,8 @@
 //! Nothing here is part of the listener's budget: it is the test's side of the wire.
 
 use heapless::Vec;
-use rtm_listen::wire::frame::{
-    BuildError, Frame, Payload, Status, build_answer, build_quest, parse_frame,
-};
+use rtm_listen::rtm::answer::{build_empty_answer, build_error_answer};
+use rtm_listen::wire::frame::{BuildError, Frame, Payload, Status, build_quest, parse_frame};
 use rtm_listen::wire::msgpack::{Reader, Sink, Writer};
 
 /// Decodes a hex string at compile time (the recorded frames below).
@@ -122,31 +121,6 @@ impl Payload for PushEvent<'_> {
     }
 }
 
-/// The empty map.
-pub struct Empty;
-
-impl Payload for Empty {
-    fn encode<S: Sink>(&self, w: &mut Writer<S>) {
-        w.map_len(0);
-    }
-}
-
-/// An error answer's `{code, ex}`.
-pub struct ErrorAnswer<'a> {
-    pub code: i64,
-    pub ex: &'a [u8],
-}
-
-impl Payload for ErrorAnswer<'_> {
-    fn encode<S: Sink>(&self, w: &mut Writer<S>) {
-        w.map_len(2);
-        w.str(b"code");
-        w.int(self.code);
-        w.str(b"ex");
-        w.str(self.ex);
-    }
-}
-
 /// Bytes the server puts on the wire, in order.
 pub struct Stream<const N: usize> {
     pub bytes: Vec<u8, N>,
@@ -188,9 +162,14 @@ impl<const N: usize> Stream<N> {
         self.build(|b| build_quest(b, seq, method, p))
     }
 
-    /// Appends an answer.
-    pub fn answer<P: Payload>(&mut self, seq: u32, status: u8, p: &P) -> Result<(), BuildError> {
-        self.build(|b| build_answer(b, seq, status, p))
+    /// Appends an OK answer with the empty map.
+    pub fn ok(&mut self, seq: u32) -> Result<(), BuildError> {
+        self.build(|b| build_empty_answer(b, seq))
+    }
+
+    /// Appends an error answer `{code, ex}`.
+    pub fn error(&mut self, seq: u32, code: i64, ex: &[u8]) -> Result<(), BuildError> {
+        self.build(|b| build_error_answer(b, seq, code, ex, None))
     }
 }
 
