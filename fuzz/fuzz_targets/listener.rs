@@ -480,6 +480,23 @@ struct Conn {
     restored: u32,
 }
 
+/// Frame `rx[start..start + len]`, one of `Conn::frames` (whole by construction), when it is a
+/// quest: its seq, method and payload.
+fn quest_at(rx: &[u8], start: usize, len: usize) -> Option<(Option<u32>, &[u8], &[u8])> {
+    match parse_frame(&rx[start..start + len], RX) {
+        Ok(Status::Complete(
+            Frame::Quest {
+                seq,
+                method,
+                payload,
+            },
+            _,
+        )) => Some((seq, method, payload)),
+        Ok(Status::Complete(Frame::Answer { .. }, _)) => None,
+        other => unreachable!("Conn::frames holds a frame that does not parse: {other:?}"),
+    }
+}
+
 #[derive(Default)]
 struct ListenModel {
     ids: BTreeSet<(u8, i64)>,
@@ -665,15 +682,7 @@ impl Observer {
                 panic!("event {ev:?} but no frame left (cursor {})", c.cursor);
             };
             c.cursor += 1;
-            let Ok(Status::Complete(f, _)) = parse_frame(&c.rx[start..start + len], RX) else {
-                unreachable!()
-            };
-            let Frame::Quest {
-                seq,
-                method,
-                payload,
-            } = f
-            else {
+            let Some((seq, method, payload)) = quest_at(&c.rx, start, len) else {
                 continue;
             };
             let d = decode_push(method, payload);
@@ -788,15 +797,7 @@ impl Observer {
         let mut i = 0;
         let mut stopped_at = None;
         for (idx, &(start, len)) in c.frames.iter().enumerate().skip(c.cursor) {
-            let Ok(Status::Complete(f, _)) = parse_frame(&c.rx[start..start + len], RX) else {
-                unreachable!()
-            };
-            let Frame::Quest {
-                seq,
-                method,
-                payload,
-            } = f
-            else {
+            let Some((seq, method, payload)) = quest_at(&c.rx, start, len) else {
                 continue;
             };
             let dup = matches!(decode_push(method, payload), Ok(Push::Message(m)) if self.delivered.contains_key(&key(&m)));
@@ -828,12 +829,7 @@ impl Observer {
             // And every duplicate twoway frame has its answer.
             let owed: usize = c.frames[c.cursor..]
                 .iter()
-                .filter(|&&(s, l)| {
-                    matches!(
-                        parse_frame(&c.rx[s..s + l], RX),
-                        Ok(Status::Complete(Frame::Quest { seq: Some(_), .. }, _))
-                    )
-                })
+                .filter(|&&(s, l)| matches!(quest_at(&c.rx, s, l), Some((Some(_), _, _))))
                 .count();
             assert_eq!(i, owed, "duplicates left unanswered");
         }
