@@ -313,28 +313,37 @@ fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_
     })
 }
 
-/// [`decode_message`] with exact errors (the path for input the fast pass refused).
-#[cold]
+/// [`decode_message`] with exact errors: the path for input the fast pass refused in speed
+/// builds, and the only message decoder in size builds (hence not `cold` there).
+#[cfg_attr(not(rtm_opt_size), cold)]
 #[inline(never)]
 fn decode_message_checked(target: Target, payload: &[u8]) -> Result<Message<'_>, MessageError> {
-    let (target_name, target_spec) = match target {
-        Target::P2P => ("to", Spec::new("to", Kind::Int)),
-        Target::Group => ("gid", Spec::new("gid", Kind::Int)),
-        Target::Room => ("rid", Spec::new("rid", Kind::Int)),
-        // No target key: the slot is never filled (see `fields` below).
-        Target::Broadcast => ("", Spec::new("", Kind::Int)),
-    };
-    let specs = [
+    // The fields in the order they are checked; the last slot is the target's key.
+    const SPECS: [Spec; 7] = [
         Spec::new("from", Kind::Int),
         Spec::new("mid", Kind::Int),
         Spec::new("mtype", Kind::I8),
         Spec::new("msg", Kind::Bytes),
         Spec::new("attrs", Kind::Bytes),
         Spec::new("mtime", Kind::Int),
-        target_spec,
+        Spec::new("to", Kind::Int),
     ];
-    // A broadcast has no target key, so its table stops before the target's slot.
-    let fields = if target == Target::Broadcast { 6 } else { 7 };
+    const GID: Spec = Spec::new("gid", Kind::Int);
+    const RID: Spec = Spec::new("rid", Kind::Int);
+    let mut specs = SPECS;
+    let (fields, target_key) = match target {
+        Target::P2P => (7, "to"),
+        Target::Group => {
+            specs[6] = GID;
+            (7, "gid")
+        }
+        Target::Room => {
+            specs[6] = RID;
+            (7, "rid")
+        }
+        // No target key: the table stops before the target's slot.
+        Target::Broadcast => (6, ""),
+    };
     let mut v = [Val::Absent; 7];
     field::read_fields(payload, &specs[..fields], &mut v)?;
     let [from, mid, mtype, msg, attrs, mtime, to] = v;
@@ -344,7 +353,7 @@ fn decode_message_checked(target: Target, payload: &[u8]) -> Result<Message<'_>,
     // Narrowed by `Kind::I8` when read.
     let mtype = required(mtype.int(), "mtype")?.try_into().unwrap_or(0);
     let to = match target {
-        Target::Group | Target::Room => required(to.int(), target_name)?,
+        Target::Group | Target::Room => required(to.int(), target_key)?,
         // The client protocol's pushmsg carries no `to`.
         Target::P2P => to.int().unwrap_or(0),
         Target::Broadcast => 0,
