@@ -16,8 +16,8 @@ pub const CODE_UNKNOWN_METHOD: i64 = 20004;
 /// (`FPNN_EC_PROTO_UNKNOWN_ERROR`, as the Python SDK does).
 pub const CODE_UNKNOWN_ERROR: i64 = 10001;
 
-/// Length of the empty OK answer frame.
-const EMPTY_ANSWER_LEN: usize = 17;
+/// Length of the empty OK answer frame ([`build_empty_answer`]).
+pub const EMPTY_ANSWER_LEN: usize = 17;
 
 /// Builds the empty OK answer (17 bytes) to `seq`: what `build_answer(out, seq, 0, &EmptyMap)`
 /// writes, written directly (it is sent for every push).
