@@ -1,5 +1,6 @@
 //! The logging shim: `debug!`, `info!` and `warn!` go to defmt when the `defmt` feature is on
-//! and compile to nothing otherwise, so call sites do not care which is in use.
+//! and compile to nothing otherwise (the arguments are only borrowed, so a value computed for
+//! a log line counts as used either way), so call sites do not care which is in use.
 //!
 //! Rules for call sites: log events and codes, never credentials. The secret lives only in
 //! the listener's private copy and in the MD5 input; no log call takes it as an argument
@@ -12,7 +13,9 @@ macro_rules! debug {
 
 #[cfg(not(feature = "defmt"))]
 macro_rules! debug {
-    ($($arg:tt)*) => {{}};
+    ($fmt:literal $(, $arg:expr)* $(,)?) => {{
+        $(let _ = &$arg;)*
+    }};
 }
 
 #[cfg(feature = "defmt")]
@@ -22,7 +25,9 @@ macro_rules! info {
 
 #[cfg(not(feature = "defmt"))]
 macro_rules! info {
-    ($($arg:tt)*) => {{}};
+    ($fmt:literal $(, $arg:expr)* $(,)?) => {{
+        $(let _ = &$arg;)*
+    }};
 }
 
 #[cfg(feature = "defmt")]
@@ -32,5 +37,7 @@ macro_rules! warn {
 
 #[cfg(not(feature = "defmt"))]
 macro_rules! warn {
-    ($($arg:tt)*) => {{}};
+    ($fmt:literal $(, $arg:expr)* $(,)?) => {{
+        $(let _ = &$arg;)*
+    }};
 }
