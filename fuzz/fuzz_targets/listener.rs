@@ -134,7 +134,7 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Builds the payload of a push for method `m` (index into `model::METHODS`, or an unknown
+/// Builds the payload of a push for method `which` (index into `model::METHODS`, or unknown
 /// method) from fuzzer bytes. Field values come from small ranges so that duplicates happen.
 fn gen_push(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     let sel: u8 = u.arbitrary()?;
@@ -145,14 +145,10 @@ fn gen_push(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     let mut e = Enc::new();
     let int_sel: u8 = u.arbitrary()?;
     let shape: u8 = u.arbitrary()?; // key order, omissions, extra entries
+    let known = |m: u8| model::METHODS[usize::from(m)].0.as_bytes().to_vec();
     let method: Vec<u8> = match which {
         0..=3 => {
-            let (name, target) = [
-                ("pushmsg", "to"),
-                ("pushgroupmsg", "gid"),
-                ("pushroommsg", "rid"),
-                ("pushbroadcastmsg", ""),
-            ][usize::from(which)];
+            let target = ["to", "gid", "rid", ""][usize::from(which)];
             let from = i64::from(u.arbitrary::<u8>()? % 3);
             let to = i64::from(u.arbitrary::<u8>()? % 3);
             let mid_b: u8 = u.arbitrary()?;
@@ -212,7 +208,7 @@ fn gen_push(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
                 fields.insert(1, (target.as_bytes(), Field::Int(to)));
             }
             encode_map(&mut e, fields, shape, int_sel, u)?;
-            name.as_bytes().to_vec()
+            known(which)
         }
         4 => {
             let b: u8 = u.arbitrary()?;
@@ -228,7 +224,7 @@ fn gen_push(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
                 fields.push((b"data", Field::Bytes(b"d".to_vec())));
             }
             encode_map(&mut e, fields, shape, int_sel, u)?;
-            b"pushevent".to_vec()
+            known(which)
         }
         5 | 6 => {
             let fields = if shape & 1 != 0 {
@@ -237,11 +233,7 @@ fn gen_push(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
                 vec![]
             };
             encode_map(&mut e, fields, shape, int_sel, u)?;
-            if which == 5 {
-                b"ping".to_vec()
-            } else {
-                b"kickout".to_vec()
-            }
+            known(which)
         }
         7 => {
             let rid = i64::from(u.arbitrary::<u8>()? % 4);
@@ -252,7 +244,7 @@ fn gen_push(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
                 int_sel,
                 u,
             )?;
-            b"kickoutroom".to_vec()
+            known(which)
         }
         8 | 9 => {
             e.map(0, 0);
@@ -523,8 +515,6 @@ struct Observer {
     events_this_op: usize,
 }
 
-type L = Listener;
-
 /// `RTM_FUZZ_TRACE=1` prints every operation and event (for reading a reproducer).
 fn trace() -> bool {
     static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -532,9 +522,8 @@ fn trace() -> bool {
 }
 
 struct Host {
-    l: Box<L>,
+    l: Box<Listener>,
     now: u64,
-    connections: u32,
     pending_in: Vec<u8>,
     o: Observer,
 }
@@ -856,14 +845,13 @@ impl Host {
             pid: 80_000_071,
             secret: b"a1b2c3d4-e5f6-7890-abcd-ef0123456789",
         };
-        let mut l = Box::new(L::new(Config::DEFAULT, creds, entropy).expect("listener"));
+        let mut l = Box::new(Listener::new(Config::DEFAULT, creds, entropy).expect("listener"));
         l.set_unix_time(1_000, UNIX_MS);
         let mut o = Observer::default();
         o.eff_now = 1_000;
         Host {
             l,
             now: 1_000,
-            connections: 0,
             pending_in: Vec::new(),
             o,
         }
@@ -971,18 +959,13 @@ impl Host {
             }
             if close_requested { 0 } else { k }
         };
-        let taken: Vec<u8> = self
-            .pending_in
-            .drain(
-                ..if window {
-                    accepted
-                } else if close_requested {
-                    n
-                } else {
-                    accepted
-                },
-            )
-            .collect();
+        // After CloseRequested, `handle_input` swallows what it is given without accepting it.
+        let drained = if !window && close_requested {
+            n
+        } else {
+            accepted
+        };
+        let taken: Vec<u8> = self.pending_in.drain(..drained).collect();
         if let Some(c) = self.o.conn.as_mut() {
             if accepted > 0 {
                 c.last_rx = self.o.eff_now;
@@ -1072,7 +1055,6 @@ impl Host {
             ..Conn::default()
         });
         self.l.connected(t);
-        self.connections += 1;
         self.drain_events();
     }
 

@@ -17,15 +17,9 @@
 use libfuzzer_sys::fuzz_target;
 use rtm_listen::wire::msgpack::{Counter, Int, ReadError, Reader, SliceSink, Writer};
 use rtm_listen_fuzz::Input;
-use rtm_listen_fuzz::mp::{self, MErr, Tok};
-
-fn read_err(e: MErr) -> ReadError {
-    match e {
-        MErr::Truncated => ReadError::Truncated,
-        MErr::Reserved => ReadError::ReservedMarker,
-        MErr::Depth => ReadError::DepthExceeded,
-    }
-}
+use rtm_listen_fuzz::mp::{
+    self, Tok, is_array_marker, is_bytes_marker, is_int_marker, is_map_marker,
+};
 
 fn unexpected(m: u8) -> ReadError {
     if m == 0xc1 {
@@ -41,20 +35,7 @@ fn typed<'a>(rest: &'a [u8], family: fn(u8) -> bool) -> Result<(Tok<'a>, usize),
     if !family(m) {
         return Err(unexpected(m));
     }
-    mp::token(rest).map_err(read_err)
-}
-
-fn is_int(m: u8) -> bool {
-    matches!(m, 0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3)
-}
-fn is_bytes(m: u8) -> bool {
-    matches!(m, 0xa0..=0xbf | 0xc4..=0xc6 | 0xd9..=0xdb)
-}
-fn is_map(m: u8) -> bool {
-    matches!(m, 0x80..=0x8f | 0xde | 0xdf)
-}
-fn is_array(m: u8) -> bool {
-    matches!(m, 0x90..=0x9f | 0xdc | 0xdd)
+    mp::token(rest).map_err(ReadError::from)
 }
 
 fn int_of(tok: Tok<'_>) -> Int {
@@ -72,6 +53,22 @@ fn narrow<T: TryFrom<i64> + TryFrom<u64>>(i: Int) -> Result<T, ReadError> {
     }
 }
 
+/// A read's result as text, and the reference's (text and bytes used on success).
+type Outcome = (
+    Result<String, ReadError>,
+    Result<(String, usize), ReadError>,
+);
+
+/// An integer read narrowed to `T` (`got`), and the reference for it on `rest`.
+fn narrow_read<T>(got: Result<T, ReadError>, rest: &[u8]) -> Outcome
+where
+    T: TryFrom<i64> + TryFrom<u64> + ToString,
+{
+    let want =
+        typed(rest, is_int_marker).and_then(|(t, n)| Ok((narrow::<T>(int_of(t))?.to_string(), n)));
+    (got.map(|v| v.to_string()), want)
+}
+
 /// Runs op `op` on `r` and checks it; returns whether it succeeded.
 fn step(r: &mut Reader<'_>, op: u8) -> bool {
     let rest = r.remaining();
@@ -81,56 +78,34 @@ fn step(r: &mut Reader<'_>, op: u8) -> bool {
         rest.first().copied().ok_or(ReadError::Truncated)
     );
     assert_eq!(r.is_nil(), rest.first() == Some(&0xc0));
-    // (result as text for comparison, bytes used on success)
-    let (got, want): (
-        Result<String, ReadError>,
-        Result<(String, usize), ReadError>,
-    ) = match op % 16 {
+    let (got, want): Outcome = match op % 16 {
         0 => (
             r.read_int().map(|v| format!("{v:?}")),
-            typed(rest, is_int).map(|(t, n)| (format!("{:?}", int_of(t)), n)),
+            typed(rest, is_int_marker).map(|(t, n)| (format!("{:?}", int_of(t)), n)),
         ),
-        1 => (
-            r.read_i64().map(|v| v.to_string()),
-            typed(rest, is_int).and_then(|(t, n)| Ok((narrow::<i64>(int_of(t))?.to_string(), n))),
-        ),
-        2 => (
-            r.read_u64().map(|v| v.to_string()),
-            typed(rest, is_int).and_then(|(t, n)| Ok((narrow::<u64>(int_of(t))?.to_string(), n))),
-        ),
-        3 => (
-            r.read_narrow::<u8>().map(|v| v.to_string()),
-            typed(rest, is_int).and_then(|(t, n)| Ok((narrow::<u8>(int_of(t))?.to_string(), n))),
-        ),
-        4 => (
-            r.read_narrow::<i8>().map(|v| v.to_string()),
-            typed(rest, is_int).and_then(|(t, n)| Ok((narrow::<i8>(int_of(t))?.to_string(), n))),
-        ),
-        5 => (
-            r.read_narrow::<i32>().map(|v| v.to_string()),
-            typed(rest, is_int).and_then(|(t, n)| Ok((narrow::<i32>(int_of(t))?.to_string(), n))),
-        ),
-        6 => (
-            r.read_narrow::<u16>().map(|v| v.to_string()),
-            typed(rest, is_int).and_then(|(t, n)| Ok((narrow::<u16>(int_of(t))?.to_string(), n))),
-        ),
+        1 => narrow_read(r.read_i64(), rest),
+        2 => narrow_read(r.read_u64(), rest),
+        3 => narrow_read(r.read_narrow::<u8>(), rest),
+        4 => narrow_read(r.read_narrow::<i8>(), rest),
+        5 => narrow_read(r.read_narrow::<i32>(), rest),
+        6 => narrow_read(r.read_narrow::<u16>(), rest),
         7 | 8 => (
             r.read_bytes().map(|v| format!("{v:?}")),
-            typed(rest, is_bytes).map(|(t, n)| match t {
+            typed(rest, is_bytes_marker).map(|(t, n)| match t {
                 Tok::Str(s) | Tok::Bin(s) => (format!("{s:?}"), n),
                 other => panic!("{other:?}"),
             }),
         ),
         9 => (
             r.read_map_len().map(|v| v.to_string()),
-            typed(rest, is_map).map(|(t, n)| match t {
+            typed(rest, is_map_marker).map(|(t, n)| match t {
                 Tok::Map(c) => (c.to_string(), n),
                 other => panic!("{other:?}"),
             }),
         ),
         10 => (
             r.read_array_len().map(|v| v.to_string()),
-            typed(rest, is_array).map(|(t, n)| match t {
+            typed(rest, is_array_marker).map(|(t, n)| match t {
                 Tok::Array(c) => (c.to_string(), n),
                 other => panic!("{other:?}"),
             }),
@@ -148,7 +123,9 @@ fn step(r: &mut Reader<'_>, op: u8) -> bool {
         ),
         _ => (
             r.skip().map(|()| String::new()),
-            mp::skip(rest).map(|n| (String::new(), n)).map_err(read_err),
+            mp::skip(rest)
+                .map(|n| (String::new(), n))
+                .map_err(ReadError::from),
         ),
     };
     match (got, want) {

@@ -81,14 +81,11 @@ impl Enc {
         self.out.extend_from_slice(s);
     }
 
-    /// A map header for `n` pairs: fixmap when possible, else map16; `wide` forces map16/32.
+    /// A map header for `n` pairs, picked by `sel % 4`: 0 and 1 write fixmap when `n` fits
+    /// (else map16), 2 writes map16 and 3 writes map32.
     pub fn map(&mut self, n: usize, sel: u8) {
         match sel % 4 {
             0 | 1 if n < 16 => self.out.push(0x80 | n as u8),
-            2 if n < 65536 => {
-                self.out.push(0xde);
-                self.out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
             3 => {
                 self.out.push(0xdf);
                 self.out.extend_from_slice(&(n as u32).to_be_bytes());

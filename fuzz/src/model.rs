@@ -12,25 +12,11 @@
 use rtm_listen::rtm::answer::{AnswerInfo, CODE_UNKNOWN_ERROR};
 use rtm_listen::rtm::field::MessageError;
 use rtm_listen::rtm::push::{Event, Message, Method, Push, Target};
-use rtm_listen::wire::msgpack::ReadError;
 
-use crate::mp::{MErr, Tok, skip, token};
+use crate::mp::{MErr, Tok, is_bytes_marker, is_int_marker, is_map_marker, skip, token};
 
 fn malformed(e: MErr) -> MessageError {
-    MessageError::Malformed(match e {
-        MErr::Truncated => ReadError::Truncated,
-        MErr::Reserved => ReadError::ReservedMarker,
-        MErr::Depth => ReadError::DepthExceeded,
-    })
-}
-
-/// How a value's first byte classifies it for a typed read.
-fn is_int_marker(m: u8) -> bool {
-    matches!(m, 0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3)
-}
-
-fn is_bytes_marker(m: u8) -> bool {
-    matches!(m, 0xa0..=0xbf | 0xc4..=0xc6 | 0xd9..=0xdb)
+    MessageError::Malformed(e.into())
 }
 
 /// An integer field narrowed to `T`, and the bytes it used.
@@ -74,7 +60,7 @@ pub fn for_each<'a>(
     let Some(&first) = payload.first() else {
         return Ok(());
     };
-    if !crate::mp::is_map_marker(first) {
+    if !is_map_marker(first) {
         return Err(MessageError::NotMap);
     }
     let (n, mut at) = match token(payload).map_err(malformed)? {

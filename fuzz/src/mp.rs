@@ -157,7 +157,33 @@ fn skip_at(b: &[u8], level: usize) -> Result<usize, MErr> {
     Ok(used)
 }
 
-/// Whether `b` is a map marker (`fixmap`, `map16`, `map32`).
-pub fn is_map_marker(b: u8) -> bool {
-    matches!(b, 0x80..=0x8f | 0xde | 0xdf)
+/// Whether `m` is an integer marker (fixints, `uint8..uint64`, `int8..int64`).
+pub fn is_int_marker(m: u8) -> bool {
+    matches!(m, 0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3)
+}
+
+/// Whether `m` is a str or bin marker (`fixstr`, `str8..str32`, `bin8..bin32`).
+pub fn is_bytes_marker(m: u8) -> bool {
+    matches!(m, 0xa0..=0xbf | 0xc4..=0xc6 | 0xd9..=0xdb)
+}
+
+/// Whether `m` is a map marker (`fixmap`, `map16`, `map32`).
+pub fn is_map_marker(m: u8) -> bool {
+    matches!(m, 0x80..=0x8f | 0xde | 0xdf)
+}
+
+/// Whether `m` is an array marker (`fixarray`, `array16`, `array32`).
+pub fn is_array_marker(m: u8) -> bool {
+    matches!(m, 0x90..=0x9f | 0xdc | 0xdd)
+}
+
+/// The crate's error for each reference error.
+impl From<MErr> for rtm_listen::wire::msgpack::ReadError {
+    fn from(e: MErr) -> Self {
+        match e {
+            MErr::Truncated => Self::Truncated,
+            MErr::Reserved => Self::ReservedMarker,
+            MErr::Depth => Self::DepthExceeded,
+        }
+    }
 }
