@@ -55,9 +55,7 @@ pub fn parse_translated<'a>(
         .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
         .unwrap_or(msg.len());
     match msg.get(at) {
-        Some(b'{' | b'"' | b't' | b'f' | b'n' | b'[' | b'-' | b'0'..=b'9') => {
-            parse_translated_json(msg, scratch)
-        }
+        Some(&b) if crate::wire::json::starts_value(b) => parse_translated_json(msg, scratch),
         _ => Err(JsonError::Syntax(at)),
     }
 }

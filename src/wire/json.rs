@@ -646,6 +646,16 @@ impl<'a> Member<'_, 'a> {
     }
 }
 
+/// Whether `b` can start a JSON value (after blanks): a text starting with anything else is
+/// refused at that byte.
+#[inline]
+pub(crate) const fn starts_value(b: u8) -> bool {
+    matches!(
+        b,
+        b'{' | b'"' | b't' | b'f' | b'n' | b'[' | b'-' | b'0'..=b'9'
+    )
+}
+
 /// The start of [`for_each_member`]: skips blanks and checks for `{`. For anything else, the
 /// error: `NotObject` for a complete JSON value of another kind, `Syntax` otherwise.
 #[cfg_attr(not(rtm_opt_size), inline(always))]
@@ -654,9 +664,8 @@ fn open_object<'a>(text: &'a [u8]) -> Result<Cursor<'a>, JsonError> {
     c.ws();
     match c.peek() {
         Some(b'{') => Ok(c),
-        // Only these can start a JSON value: anything else (plain text) fails right here, as
-        // the full classification below would at this byte.
-        Some(b'"' | b't' | b'f' | b'n' | b'[' | b'-' | b'0'..=b'9') => Err(not_object(c)),
+        Some(b) if starts_value(b) => Err(not_object(c)),
+        // Anything else (plain text) fails right here, as the full classification would.
         _ => Err(c.err()),
     }
 }
