@@ -4,7 +4,7 @@
 //! closes the connection on a zero-length answer payload (reference §1.4).
 
 use super::field::{self, MessageError};
-use crate::wire::frame::{BuildError, FrameKind, HEADER_LEN, Payload, build_answer, header};
+use crate::wire::frame::{BuildError, FrameKind, Payload, build_answer, build_empty_map_frame};
 use crate::wire::msgpack::{Sink, Writer, read_bytes, read_i64};
 
 /// FPNN status of an error answer (the C++ server only ever writes 1).
@@ -23,16 +23,7 @@ pub const EMPTY_ANSWER_LEN: usize = 17;
 /// writes, written directly (it is sent for every push).
 #[inline]
 pub fn build_empty_answer(out: &mut [u8], seq: u32) -> Result<usize, BuildError> {
-    let Some(out) = out.first_chunk_mut::<EMPTY_ANSWER_LEN>() else {
-        return Err(BuildError::BufferTooSmall {
-            needed: EMPTY_ANSWER_LEN,
-        });
-    };
-    // Header (answer, status 0, payload of 1 byte), the seq, the empty map.
-    out[..HEADER_LEN].copy_from_slice(&header(FrameKind::Answer, 0, 1));
-    out[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&seq.to_le_bytes());
-    out[HEADER_LEN + 4] = 0x80;
-    Ok(EMPTY_ANSWER_LEN)
+    build_empty_map_frame::<EMPTY_ANSWER_LEN>(out, FrameKind::Answer, seq, b"")
 }
 
 struct ErrorPayload<'x> {

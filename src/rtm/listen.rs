@@ -12,7 +12,7 @@
 //! Ids are always msgpack **arrays** (never maps, the Go SDK's bug).
 
 use super::sign::Auth;
-use crate::wire::frame::{BuildError, FrameKind, HEADER_LEN, Payload, build_quest, header};
+use crate::wire::frame::{BuildError, FrameKind, Payload, build_empty_map_frame, build_quest};
 use crate::wire::msgpack::{Sink, Writer};
 
 /// The id-based listen quests.
@@ -237,15 +237,7 @@ const PING_LEN: usize = 22;
 /// but for its seq, so it is written directly (the same bytes `build_quest(out, Some(seq),
 /// "*ping", &EmptyMap)` gives, which the tests check). Same size contract as `build_quest`.
 pub fn build_ping(out: &mut [u8], seq: u32) -> Result<usize, BuildError> {
-    let Some(out) = out.first_chunk_mut::<PING_LEN>() else {
-        return Err(BuildError::BufferTooSmall { needed: PING_LEN });
-    };
-    // Header (twoway quest, method length 5, payload of 1 byte), the seq, the method and the
-    // empty map.
-    out[..HEADER_LEN].copy_from_slice(&header(FrameKind::Twoway, 5, 1));
-    out[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&seq.to_le_bytes());
-    out[HEADER_LEN + 4..].copy_from_slice(b"*ping\x80");
-    Ok(PING_LEN)
+    build_empty_map_frame::<PING_LEN>(out, FrameKind::Twoway, seq, b"*ping")
 }
 
 #[cfg(test)]

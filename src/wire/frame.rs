@@ -337,6 +337,36 @@ impl core::fmt::Display for BuildError {
 
 impl core::error::Error for BuildError {}
 
+/// Writes a twoway quest or an OK answer whose payload is the empty map: the header, the seq,
+/// `method` (empty for an answer) and `0x80`, `N` bytes in all. Such a frame is fixed but for
+/// its seq, so the frames sent often (the answer to every push, `*ping`) are written directly
+/// rather than through [`build_quest`]/[`build_answer`]. Same size contract as those.
+#[inline]
+pub fn build_empty_map_frame<const N: usize>(
+    out: &mut [u8],
+    kind: FrameKind,
+    seq: u32,
+    method: &[u8],
+) -> Result<usize, BuildError> {
+    debug_assert_eq!(N, HEADER_LEN + 4 + method.len() + 1);
+    let Some(out) = out.first_chunk_mut::<N>() else {
+        return Err(BuildError::BufferTooSmall { needed: N });
+    };
+    // `ss` is a quest's method length and an answer's status (0: OK).
+    let ss = if kind == FrameKind::Answer {
+        0
+    } else {
+        method.len() as u8
+    };
+    let (head, body) = out.split_at_mut(HEADER_LEN + 4);
+    head[..HEADER_LEN].copy_from_slice(&header(kind, ss, 1));
+    head[HEADER_LEN..].copy_from_slice(&seq.to_le_bytes());
+    let (name, map) = body.split_at_mut(method.len());
+    name.copy_from_slice(method);
+    map[0] = 0x80;
+    Ok(N)
+}
+
 /// The fixed header of a msgpack frame: magic, version, flag, `kind`'s mtype, `ss` (a
 /// quest's method length, an answer's status) and the payload size.
 pub fn header(kind: FrameKind, ss: u8, psize: u32) -> [u8; HEADER_LEN] {
