@@ -23,7 +23,7 @@ pub(crate) const fn div_rem_small(n: u64, d: u16) -> (u64, u16) {
 /// [`div_rem_small`] as long division in base 2^16: the remainder stays below `d < 2^16`, so
 /// each partial dividend fits 32 bits and four 32-bit divisions do it. (Compiled everywhere so
 /// that the host tests check it.)
-#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[cfg(any(test, not(target_pointer_width = "64")))]
 const fn div_rem_by_limbs(n: u64, d: u16) -> (u64, u16) {
     let d = if d == 0 { 1 } else { d as u32 };
     let (mut q, mut r, mut shift) = (0u64, 0u32, 64u32);

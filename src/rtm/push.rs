@@ -12,11 +12,11 @@
 
 use super::dispatch::{Callback, Category};
 use super::field::{self, Kind, MessageError, Spec, Val, required};
-#[cfg_attr(rtm_opt_size, allow(unused_imports))]
+#[cfg(any(test, not(rtm_opt_size)))]
 use crate::wire::msgpack::{bytes_fast, fixkey_fast, i64_fast};
 
 /// The encoded words of the message keys (see `fixkey_word`), for the fast path.
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 mod fixkeys {
     use crate::wire::msgpack::fixkey_word;
     pub const FROM: u64 = fixkey_word(b"from");
@@ -258,7 +258,7 @@ pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, Mes
 /// encoding is `len` bytes (marker and name); returns the bytes after it.
 ///
 /// [`fixkey_word`]: crate::wire::msgpack::fixkey_word
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
     let w = match rest.first_chunk::<8>() {
@@ -276,7 +276,7 @@ fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
 /// `mid`, `mtype`, `msg`, `attrs`, `mtime`, in that order, with fixstr keys (no target key for
 /// a broadcast). Straight-line code: each key is one masked compare. `None` for any other
 /// layout, which the general loop then decodes.
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_>> {
     let (head, target_word, target_len): (u8, u64, usize) = match target {

@@ -346,7 +346,7 @@ fn wide_bytes(b: u8, rest: &[u8]) -> Result<(&[u8], &[u8]), ReadError> {
 // ---------------------------------------------------------------------------------------------
 
 /// [`read_bytes`] without the error.
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     let (&b, rest) = rest.split_first()?;
@@ -356,7 +356,7 @@ pub(crate) fn bytes_fast(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     wide_bytes_fast(b, rest)
 }
 
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[inline]
 fn wide_bytes_fast(b: u8, rest: &[u8]) -> Option<(&[u8], &[u8])> {
     let (n, rest) = match b {
@@ -379,6 +379,7 @@ fn wide_bytes_fast(b: u8, rest: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// The word of a key as it is encoded: the fixstr marker, then the name (at most 7 bytes),
 /// little-endian and zero-padded. The marker holds the length, so equal words are equal keys.
+#[cfg(any(test, not(rtm_opt_size)))]
 pub(crate) const fn fixkey_word(name: &[u8]) -> u64 {
     assert!(
         name.len() <= 7,
@@ -395,7 +396,7 @@ pub(crate) const fn fixkey_word(name: &[u8]) -> u64 {
 
 /// A key encoded as a fixstr of at most 7 bytes, as its [`fixkey_word`], and the bytes after
 /// it. `None` for any other key (or truncated input).
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn fixkey_fast(rest: &[u8]) -> Option<(u64, &[u8])> {
     // 8 readable bytes cover the marker and any name of up to 7 bytes: one load, then a mask
@@ -414,7 +415,7 @@ pub(crate) fn fixkey_fast(rest: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// [`fixkey_fast`] with fewer than 8 bytes left.
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[cold]
 fn fixkey_short(rest: &[u8]) -> Option<(u64, &[u8])> {
     let (&b, after_marker) = rest.split_first()?;
@@ -432,7 +433,7 @@ fn fixkey_short(rest: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// [`read_i64`] without the error.
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
     let (&b, after) = rest.split_first()?;
@@ -444,7 +445,7 @@ pub(crate) fn i64_fast(rest: &[u8]) -> Option<(i64, &[u8])> {
 }
 
 /// `uint8..uint64` and `int8..int64` after their marker `b`; `None` for any other marker.
-#[cfg_attr(rtm_opt_size, allow(dead_code))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn sized_int_fast(b: u8, rest: &[u8]) -> Option<(i64, &[u8])> {
     fn take<const N: usize>(rest: &[u8]) -> Option<([u8; N], &[u8])> {
