@@ -77,43 +77,37 @@ pub unsafe extern "C" fn rtm_listener_init(
     if storage_len < INNER_SIZE || !storage.cast::<u64>().is_aligned() {
         return RTM_ERR_STORAGE;
     }
-    // SAFETY: non-NULL, aligned and at least INNER_SIZE bytes (checked above).
-    if unsafe { crate::handle::is_busy(storage) } {
-        // Re-initialising the listener from inside one of its own callbacks.
-        return RTM_ERR_BUSY;
-    }
-    // SAFETY: checked non-NULL; the caller guarantees it points to a valid config.
-    let config = unsafe { &*config };
-    // SAFETY: the caller guarantees the secret is readable.
-    let secret = match unsafe { bytes(config.secret) } {
-        Ok(s) => s,
-        Err(e) => return e,
+    let build = || {
+        // SAFETY: checked non-NULL; the caller guarantees it points to a valid config.
+        let config = unsafe { &*config };
+        // SAFETY: the caller guarantees the secret is readable.
+        let secret = unsafe { bytes(config.secret) }?;
+        let mut cfg = Config::DEFAULT;
+        if config.quest_timeout_ms != 0 {
+            cfg.quest_timeout_ms = u64::from(config.quest_timeout_ms);
+        }
+        if config.ping_interval_ms != 0 {
+            cfg.ping_interval_ms = u64::from(config.ping_interval_ms);
+        }
+        let creds = Credentials {
+            pid: config.pid,
+            secret,
+        };
+        let listener = match Listener::new(cfg, creds, config.entropy) {
+            Ok(l) => l,
+            Err(ConfigError::SecretTooLong) => return Err(RTM_ERR_SECRET_TOO_LONG),
+            Err(_) => return Err(RTM_ERR_INVALID_ARG),
+        };
+        Ok(State {
+            listener,
+            monitor: config.monitor,
+            endpoint: [0; ENDPOINT_MAX],
+            endpoint_len: 0,
+        })
     };
-    let mut cfg = Config::DEFAULT;
-    if config.quest_timeout_ms != 0 {
-        cfg.quest_timeout_ms = u64::from(config.quest_timeout_ms);
-    }
-    if config.ping_interval_ms != 0 {
-        cfg.ping_interval_ms = u64::from(config.ping_interval_ms);
-    }
-    let creds = Credentials {
-        pid: config.pid,
-        secret,
-    };
-    let listener = match Listener::new(cfg, creds, config.entropy) {
-        Ok(l) => l,
-        Err(ConfigError::SecretTooLong) => return RTM_ERR_SECRET_TOO_LONG,
-        Err(_) => return RTM_ERR_INVALID_ARG,
-    };
-    let state = State {
-        listener,
-        monitor: config.monitor,
-        endpoint: [0; ENDPOINT_MAX],
-        endpoint_len: 0,
-    };
-    // SAFETY: size and alignment checked above (alignment of Inner is 8, that of u64).
-    unsafe { crate::handle::init(storage, state) };
-    RTM_OK
+    // SAFETY: non-NULL, at least INNER_SIZE bytes and 8-aligned, which covers INNER_ALIGN
+    // (checked above); the caller guarantees the bytes are valid for writes, hence for reads.
+    unsafe { crate::handle::init(storage, build) }
 }
 
 /// Marks the storage as no longer holding a listener; later calls get `RTM_ERR_UNINIT`.

@@ -73,7 +73,6 @@ fn deliver_message(monitor: &rtm_monitor, m: &MessageEvent<'_>) {
     };
     // SAFETY: the host registered `f` with this signature; `view` and everything it points to
     // live until the call returns.
-    // SAFETY: registered with this signature; the arguments outlive the call.
     unsafe { f(monitor.user, &view) };
 }
 

@@ -50,14 +50,45 @@ const _: () = assert!(core::mem::align_of::<Inner>() <= RTM_LISTENER_ALIGN);
 pub(crate) const INNER_SIZE: usize = core::mem::size_of::<Inner>();
 pub(crate) const INNER_ALIGN: usize = core::mem::align_of::<Inner>();
 
-/// Writes a fresh `Inner` into `storage`.
+/// Builds a listener in `storage`: writes a fresh `Inner` holding the state `build` returns.
+///
+/// Refused with `RTM_ERR_BUSY`, before `build` runs, when `storage` holds a live listener that
+/// is inside one of its calls (re-initialising it from one of its own callbacks would overwrite
+/// the state the outer call is mutating). An error from `build` is returned as is, and the
+/// storage is left untouched.
 ///
 /// # Safety
-/// `storage` must be valid for writes of `INNER_SIZE` bytes and aligned to `INNER_ALIGN`.
-pub(crate) unsafe fn init(storage: *mut rtm_listener, state: State) {
+/// `storage` must be valid for reads and writes of `INNER_SIZE` bytes and aligned to
+/// `INNER_ALIGN`; it may hold arbitrary bytes.
+pub(crate) unsafe fn init(
+    storage: *mut rtm_listener,
+    build: impl FnOnce() -> Result<State, rtm_status>,
+) -> rtm_status {
     let inner = storage.cast::<Inner>();
+    // Volatile reads through raw pointers, no reference to `Inner`: the storage may hold
+    // anything (first use); only a live listener has the magic, and only a listener inside a
+    // call has the busy flag set.
+    // SAFETY: the caller guarantees the bytes are readable and aligned; the fields are read as
+    // plain integers, for which every bit pattern is valid.
+    let busy = unsafe {
+        let magic = core::ptr::addr_of!((*inner).magic)
+            .cast::<u32>()
+            .read_volatile();
+        let busy = core::ptr::addr_of!((*inner).busy)
+            .cast::<u8>()
+            .read_volatile();
+        magic == MAGIC && busy != 0
+    };
+    if busy {
+        return RTM_ERR_BUSY;
+    }
+    let state = match build() {
+        Ok(state) => state,
+        Err(e) => return e,
+    };
     // SAFETY: the caller guarantees size and alignment; any previous content is overwritten
-    // without being read or dropped (nothing in it owns resources).
+    // without being read or dropped (nothing in it owns resources), and no outer call is using
+    // it (checked above).
     unsafe {
         inner.write(Inner {
             magic: AtomicU32::new(MAGIC),
@@ -65,6 +96,7 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, state: State) {
             state: UnsafeCell::new(state),
         });
     }
+    RTM_OK
 }
 
 /// Marks `storage` as no longer holding a listener.
@@ -100,25 +132,6 @@ unsafe fn shared<'a>(storage: *mut rtm_listener) -> Result<&'a Inner, rtm_status
     // SAFETY: non-NULL and aligned; the caller guarantees it is initialised storage. Only a
     // shared reference is created: the state is behind an UnsafeCell.
     Ok(unsafe { &*p })
-}
-
-/// Whether `storage` currently holds a listener that is inside one of its calls (so that
-/// `rtm_listener_init` on it must be refused).
-///
-/// # Safety
-/// `storage` must be non-NULL, aligned, and valid for reads of `INNER_SIZE` bytes.
-pub(crate) unsafe fn is_busy(storage: *mut rtm_listener) -> bool {
-    let p = storage.cast::<Inner>();
-    // Volatile reads: the storage may hold anything (first use); only a live listener has the
-    // magic, and only a listener inside a call has the busy flag set.
-    // SAFETY: the caller guarantees the bytes are readable; the fields are plain integers.
-    unsafe {
-        let magic = core::ptr::addr_of!((*p).magic)
-            .cast::<u32>()
-            .read_volatile();
-        let busy = core::ptr::addr_of!((*p).busy).cast::<u8>().read_volatile();
-        magic == MAGIC && busy != 0
-    }
 }
 
 /// Runs `f` on the listener's state with the re-entrancy flag set.
