@@ -374,11 +374,10 @@ impl Gate {
     pub fn drop_connections_mid_frame(&self) -> usize {
         let push = Push::chat(Target::P2p(0), 0, 0, "dropped mid-frame");
         let value = push.payload(self.shared.config.pid);
-        let payload = conn::encode(&value);
         let conns = self.take_conns();
         for (id, io) in &conns {
             let seq = self.shared.next_seq();
-            let frame = conn::quest_frame(Some(seq), push.method(), &payload);
+            let frame = push.frame(seq, self.shared.config.pid);
             let _ = io.write_prefix_and_close(&frame, frame.len() / 2);
             self.shared.with_state(|st| {
                 st.sent.push(SentPush {
