@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+source scripts/lib.sh
 
 if [[ "${SKIP_CRITERION:-0}" != 1 ]]; then
     step "criterion: cargo bench -p rtm-listen-bench --bench wire -- $*"

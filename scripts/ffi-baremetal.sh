@@ -19,14 +19,7 @@ CFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -g -Iinclude -DRTM_TEST_BA
 # newlib has no posix_memalign, and its aligned_alloc calls one (ffi-tests/alloc_count.c).
 WRAP=-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=memalign
 LDFLAGS=(--specs=rdimon.specs -T ffi-tests/baremetal/m4.ld -Wl,--no-warn-rwx-segments,--no-warn-execstack)
-QEMU=(qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic
-      -semihosting-config enable=on,target=native -kernel)
-
-step() { printf '\n==> %s\n' "$*"; }
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
+source scripts/lib.sh
 
 step "toolchain"
 command -v "$CC" >/dev/null || fail "$CC not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
@@ -41,7 +34,7 @@ mkdir -p "$OUT"
 # Runs an ELF in qemu with a time limit; prints its output; returns its exit status.
 run() {
     local status=0
-    timeout 120 "${QEMU[@]}" "$1" >"$1.log" 2>&1 || status=$?
+    timeout 120 "${QEMU_M4[@]}" "$1" >"$1.log" 2>&1 || status=$?
     cat "$1.log"
     return "$status"
 }

@@ -18,11 +18,7 @@ OUT=$FW/target/$TARGET/release
 RUN=$FW/target/run
 FLASH_BUDGET=${FIRMWARE_FLASH_BUDGET:-24576}
 RAM_BUDGET=${FIRMWARE_RAM_BUDGET:-10240}
-QEMU=(qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic
-      -semihosting-config enable=on,target=native -kernel)
-
-step() { printf '\n==> %s\n' "$*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source scripts/lib.sh
 apt_install() {
     [ "$(id -u)" = 0 ] || fail "$1 is missing; install it (apt-get install -y $2) or run as root"
     apt-get update -qq
@@ -58,7 +54,7 @@ SECRET=$(sed -n 's/^const SECRET: &\[u8\] = b"\(.*\)";$/\1/p' "$FW/src/main.rs")
 run_firmware() {
     local elf=$1 name=$2
     set +e
-    timeout 60 "${QEMU[@]}" "$elf" >"$RUN/$name.raw" 2>"$RUN/$name.stderr"
+    timeout 60 "${QEMU_M4[@]}" "$elf" >"$RUN/$name.raw" 2>"$RUN/$name.stderr"
     RC=$?
     set -e
     [ "$RC" != 124 ] || fail "$name: qemu timed out after 60 s"

@@ -12,12 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS="${FUZZ_SMOKE_SECS:-10}"
-step() { printf '\n==> %s\n' "$*"; }
+source scripts/lib.sh
 
 step "toolchain: nightly and cargo-fuzz"
-if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    rustup toolchain install nightly --profile minimal
-fi
+ensure_nightly
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+source scripts/lib.sh
 
 step "toolchain: bare-metal targets"
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null
