@@ -14,6 +14,17 @@ cd "$(dirname "$0")/.."
 SECS="${FUZZ_SMOKE_SECS:-10}"
 source scripts/lib.sh
 
+step "static check: the listener target's recorded frames are the recorded vectors"
+# The first four of RECORDED in fuzz/fuzz_targets/listener.rs are copies of frames in
+# tests/vectors/rtm-python-sdk.json (the other two come from the reference's worked examples).
+recorded=$(sed -n '/^const RECORDED/,/^];/p' fuzz/fuzz_targets/listener.rs | grep -o '"[0-9a-f]*"' | tr -d '"')
+[ "$(wc -l <<<"$recorded")" = 6 ] || fail "RECORDED in fuzz/fuzz_targets/listener.rs: expected 6 frames"
+for hex in $(head -n 4 <<<"$recorded"); do
+    grep -q "\"hex\": \"$hex\"" tests/vectors/rtm-python-sdk.json ||
+        fail "RECORDED frame $hex is not in tests/vectors/rtm-python-sdk.json"
+done
+echo "ok: 4 recorded frames match the vectors"
+
 step "toolchain: nightly and cargo-fuzz"
 ensure_nightly
 if ! cargo fuzz --version >/dev/null 2>&1; then
