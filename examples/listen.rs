@@ -10,7 +10,12 @@
 //! runs its demo script (every push kind, a duplicate, a oneway push, then a connection dropped
 //! mid-frame and restored), and exits 0 when the script succeeds and every expected callback
 //! arrived. With `--endpoint`, it listens to a real RTM gateway until `--seconds` pass (or
-//! forever).
+//! forever). Failed connects and closes print a `disconnected` line with the reason and when
+//! the next attempt is.
+//!
+//! Exit codes: 0 success; 1 the demo failed or another error; 2 bad arguments; 3 never
+//! connected (`--seconds` passed without a connection); 4 the server refused the credentials
+//! (a wrong pid or secret: 200001, 200002, 200008, 200020-200022), which ends the run at once.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,13 +26,25 @@ use rtm_listen::driver::tcp::{TcpDriver, entropy};
 use rtm_listen::monitor::Monitor;
 use rtm_listen::rtm::field::MessageError;
 use rtm_listen::rtm::listen::{Credentials, ListenFlags, ListenIds};
-use rtm_listen::session::{Config, Listener, MessageEvent, RequestId};
+use rtm_listen::session::{CloseReason, Config, Listener, MessageEvent, RequestId, code};
+
+const EXIT_FAILURE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_NEVER_CONNECTED: u8 = 3;
+const EXIT_AUTH_REFUSED: u8 = 4;
+
+const USAGE: &str = "usage: listen [--endpoint HOST:PORT --pid N --secret S] [--gids 1,2] \
+[--rids 3] [--uids 4,5] [--events login,logout] [--all] [--seconds N]
+  without --endpoint: the demo against the built-in RTM gate simulator
+  exit codes: 0 ok, 1 failure, 2 bad arguments, 3 never connected, 4 credentials refused";
 
 /// Prints one line per callback and counts them.
 #[derive(Default)]
 struct Printer {
     callbacks: usize,
     kinds: std::collections::BTreeSet<&'static str>,
+    ever_connected: bool,
+    auth_refused: Option<i64>,
 }
 
 fn text(b: &[u8]) -> String {
@@ -95,6 +112,7 @@ impl Monitor for Printer {
     );
 
     fn connected(&mut self, endpoint: &str, connected: bool, is_reconnect: bool) {
+        self.ever_connected |= connected;
         self.line(
             "connected",
             format!("endpoint={endpoint:?} connected={connected} isReconnect={is_reconnect}"),
@@ -105,6 +123,13 @@ impl Monitor for Printer {
         self.line(
             "closed",
             format!("endpoint={endpoint:?} causedByError={by_error} isReconnect={is_reconnect}"),
+        );
+    }
+
+    fn disconnected(&mut self, endpoint: &str, reason: CloseReason, retry_in_ms: u64) {
+        self.line(
+            "disconnected",
+            format!("endpoint={endpoint:?} reason=\"{reason}\" nextTryInMs={retry_in_ms}"),
         );
     }
 
@@ -140,19 +165,36 @@ impl Monitor for Printer {
         self.line("kickoutRoom", format!("rid={rid}"));
     }
 
-    fn command_done(&mut self, request: RequestId, code: i64, ex: &[u8]) {
+    fn command_done(&mut self, request: RequestId, c: i64, ex: &[u8]) {
+        let note = if code::is_local(c) {
+            " (kept: applied when connected)"
+        } else if code::is_auth_failure(c) {
+            " (credentials refused)"
+        } else {
+            ""
+        };
         self.line(
             "commandDone",
-            format!("request={} code={code} ex={}", request.0, text(ex)),
+            format!("request={} code={c} ex={}{note}", request.0, text(ex)),
         );
+        if code::is_auth_failure(c) {
+            self.auth_refused = Some(c);
+        }
     }
 
-    fn restored(&mut self, code: i64) {
-        self.line("restored", format!("code={code}"));
+    fn restored(&mut self, c: i64) {
+        self.line("restored", format!("code={c}"));
+        if code::is_auth_failure(c) {
+            self.auth_refused = Some(c);
+        }
     }
 
-    fn bad_push(&mut self, method: &[u8], error: MessageError) {
-        self.line("badPush", format!("method={} error={error}", text(method)));
+    fn bad_push(&mut self, method: &[u8], error: MessageError, seq: Option<u32>, len: usize) {
+        let seq = seq.map_or("oneway".to_string(), |s| s.to_string());
+        self.line(
+            "badPush",
+            format!("method={} seq={seq} len={len} error={error}", text(method)),
+        );
     }
 }
 
@@ -188,12 +230,21 @@ fn parse_args() -> Result<Args, String> {
         seconds: None,
     };
     let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--all" {
+    while let Some(arg) = it.next() {
+        if arg == "--all" {
             a.all = true;
             continue;
         }
-        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        if arg == "--help" || arg == "-h" {
+            return Err(String::new());
+        }
+        let (flag, value) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), v.to_string()),
+            _ => {
+                let v = it.next().ok_or(format!("{arg} needs a value"))?;
+                (arg, v)
+            }
+        };
         match flag.as_str() {
             "--endpoint" => a.endpoint = Some(value),
             "--pid" => a.pid = value.parse().map_err(|e| format!("bad --pid: {e}"))?,
@@ -208,6 +259,9 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown option {other}")),
         }
     }
+    if a.endpoint.is_some() && (a.pid == 0 || a.secret.is_empty()) {
+        return Err("--endpoint needs --pid and --secret".into());
+    }
     Ok(a)
 }
 
@@ -217,8 +271,8 @@ fn driver(endpoint: String, pid: u32, secret: &[u8]) -> Result<TcpDriver, String
     Ok(TcpDriver::new(endpoint, listener))
 }
 
-/// Listens to a real gateway.
-fn real(args: Args, endpoint: String) -> Result<(), String> {
+/// Listens to a real gateway; the exit code says how it ended.
+fn real(args: Args, endpoint: String) -> Result<ExitCode, String> {
     let mut d = driver(endpoint, args.pid, args.secret.as_bytes())?;
     let now = d.now_ms();
     if args.all {
@@ -245,8 +299,18 @@ fn real(args: Args, endpoint: String) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     let limit = args.seconds.map_or(Duration::MAX, Duration::from_secs);
-    d.run_until(&mut Printer::default(), limit, |_, _| false);
-    Ok(())
+    let mut printer = Printer::default();
+    d.run_until(&mut printer, limit, |p, _| p.auth_refused.is_some());
+    if let Some(c) = printer.auth_refused {
+        eprintln!("error: the server refused the credentials (code {c}); check --pid and --secret");
+        return Ok(ExitCode::from(EXIT_AUTH_REFUSED));
+    }
+    if !printer.ever_connected {
+        let why = d.last_error().map_or(String::new(), |e| format!(": {e}"));
+        eprintln!("error: never connected to {}{why}", d.endpoint());
+        return Ok(ExitCode::from(EXIT_NEVER_CONNECTED));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the demo against the built-in simulator.
@@ -334,15 +398,26 @@ fn simulated() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let result = parse_args().and_then(|mut args| match args.endpoint.take() {
+    let mut args = match parse_args() {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n{USAGE}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result = match args.endpoint.take() {
         Some(endpoint) => real(args, endpoint),
-        None => simulated(),
-    });
+        None => simulated().map(|()| ExitCode::SUCCESS),
+    };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_FAILURE)
         }
     }
 }

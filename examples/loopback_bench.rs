@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use rtm_listen::driver::tcp::TcpDriver;
 use rtm_listen::monitor::Monitor;
 use rtm_listen::rtm::listen::Credentials;
-use rtm_listen::session::{Config, Listener, MessageEvent};
+use rtm_listen::session::{Config, FixedListener, MessageEvent};
 use rtm_listen::wire::frame::{Payload, build_quest};
 use rtm_listen::wire::msgpack::{Sink, Writer};
 
@@ -114,7 +114,7 @@ fn main() {
             pid: 1,
             secret: b"s",
         };
-        let listener = Listener::<65536, 16384>::new(Config::DEFAULT, creds, 1).expect("listener");
+        let listener = FixedListener::<65536, 16384>::new(Config::DEFAULT, creds, 1).expect("listener");
         let mut driver = TcpDriver::new(addr.to_string(), listener);
         let mut count = Count::default();
         let cpu0 = thread_cpu_ns();

@@ -6,7 +6,7 @@
 
 use crate::rtm::dispatch::Callback;
 use crate::rtm::field::MessageError;
-use crate::session::{Event, MessageEvent, RequestId};
+use crate::session::{CloseReason, Event, MessageEvent, RequestId};
 
 /// Receives pushes and connection events. Every method does nothing by default.
 ///
@@ -18,10 +18,15 @@ use crate::session::{Event, MessageEvent, RequestId};
 /// only during the call.
 #[allow(unused_variables)]
 pub trait Monitor {
-    /// `connected(endpoint, connected, isReconnect)`: a connection attempt finished.
+    /// `connected(endpoint, connected, isReconnect)`: a connection attempt to `endpoint`
+    /// finished (a failed one is followed by [`Monitor::disconnected`] with its reason).
     fn connected(&mut self, endpoint: &str, connected: bool, is_reconnect: bool) {}
-    /// `closed(endpoint, causedByError, isReconnect)`.
+    /// `closed(endpoint, causedByError, isReconnect)` (followed by
+    /// [`Monitor::disconnected`] with the reason).
     fn closed(&mut self, endpoint: &str, caused_by_error: bool, is_reconnect: bool) {}
+    /// Why the last attempt to `endpoint` failed or its connection closed, and when the next
+    /// attempt is advised (ms from now). Not in the official SDK, which says neither.
+    fn disconnected(&mut self, endpoint: &str, reason: CloseReason, retry_in_ms: u64) {}
     /// `pushP2PMessage`.
     fn push_p2p_message(&mut self, message: &MessageEvent<'_>) {}
     /// `pushGroupMessage`.
@@ -73,24 +78,42 @@ pub trait Monitor {
     fn kickout(&mut self) {}
     /// Client protocol: `kickoutroom`.
     fn kickout_room(&mut self, rid: i64) {}
-    /// A listen command completed: `code` 0 on success, else the error code.
+    /// A listen command completed: `code` 0 when confirmed, a local code when its intent is
+    /// kept for the next connection, else the server's refusal (see
+    /// [`Completion`](crate::session::Completion)).
     fn command_done(&mut self, request: RequestId, code: i64, ex: &[u8]) {}
-    /// Listen restoration after a reconnect finished (`code` 0 when fully restored).
+    /// Establishing the desired listen state on a new connection ended: `code` 0 when the
+    /// server's state equals it, else why not ([`code::is_auth_failure`](crate::session::code::is_auth_failure)
+    /// tells refused credentials).
     fn restored(&mut self, code: i64) {}
-    /// A push could not be decoded or had an unknown method (it was answered with an error).
-    fn bad_push(&mut self, method: &[u8], error: MessageError) {}
+    /// A push could not be decoded, had an unknown method, or was larger than the receive
+    /// buffer (skipped); a twoway one was answered with an error. `len` is the frame's length.
+    fn bad_push(&mut self, method: &[u8], error: MessageError, seq: Option<u32>, len: usize) {}
 }
 
-/// Calls the monitor method for `event`. `endpoint` is passed to `connected` and `closed`.
+/// Calls the monitor method for `event`. `endpoint` (the one connected or tried) is passed to
+/// `connected`, `closed` and `disconnected`.
 /// [`Event::CloseRequested`] has no monitor method: the driver acts on it.
 pub fn dispatch<M: Monitor + ?Sized>(monitor: &mut M, endpoint: &str, event: &Event<'_>) {
     match event {
         Event::Connected { is_reconnect } => monitor.connected(endpoint, true, *is_reconnect),
-        Event::ConnectFailed { is_reconnect } => monitor.connected("", false, *is_reconnect),
+        Event::ConnectFailed {
+            is_reconnect,
+            reason,
+            retry_in_ms,
+        } => {
+            monitor.connected(endpoint, false, *is_reconnect);
+            monitor.disconnected(endpoint, *reason, *retry_in_ms);
+        }
         Event::Closed {
             by_error,
             is_reconnect,
-        } => monitor.closed(endpoint, *by_error, *is_reconnect),
+            reason,
+            retry_in_ms,
+        } => {
+            monitor.closed(endpoint, *by_error, *is_reconnect);
+            monitor.disconnected(endpoint, *reason, *retry_in_ms);
+        }
         Event::Message(m) => dispatch_message(monitor, m),
         Event::PushEvent(e) => monitor.push_event(
             e.pid,
@@ -105,7 +128,12 @@ pub fn dispatch<M: Monitor + ?Sized>(monitor: &mut M, endpoint: &str, event: &Ev
         Event::KickoutRoom { rid } => monitor.kickout_room(*rid),
         Event::Completed(c) => monitor.command_done(c.request, c.code, c.ex),
         Event::Restored { code } => monitor.restored(*code),
-        Event::BadPush { method, error } => monitor.bad_push(method, *error),
+        Event::BadPush {
+            method,
+            error,
+            seq,
+            len,
+        } => monitor.bad_push(method, *error, *seq, *len),
         Event::CloseRequested(_) => {}
     }
 }

@@ -8,7 +8,7 @@ use embedded_io::{ErrorKind, ErrorType, Read, Write};
 use rtm_listen::driver::io::{Clock, IoDriver, Poll};
 use rtm_listen::monitor::Monitor;
 use rtm_listen::rtm::listen::{Credentials, ListenIds};
-use rtm_listen::session::{Config, Listener, MessageEvent};
+use rtm_listen::session::{Config, FixedListener, MessageEvent};
 use support::*;
 
 #[derive(Debug)]
@@ -108,7 +108,7 @@ fn io_driver_answers_pushes_and_reports_eof() {
         pid: PID,
         secret: SECRET,
     };
-    let listener = Listener::<4096, 1024>::new(Config::DEFAULT, creds, 9).unwrap();
+    let listener = FixedListener::<4096, 1024>::new(Config::DEFAULT, creds, 9).unwrap();
     let mut d = IoDriver::new(listener, mock, FakeClock(0), "uart0");
     let now = d.now_ms();
     d.listener()
@@ -133,11 +133,12 @@ fn io_driver_answers_pushes_and_reports_eof() {
         .iter()
         .map(|f| f.method().unwrap_or("answer").to_string())
         .collect();
-    assert_eq!(methods, vec!["addlisten", "answer", "answer"]);
-    // End of stream closes the connection and reports it.
+    // Nothing is confirmed on a new connection, so the desired state goes out whole.
+    assert_eq!(methods, vec!["setlisten", "answer", "answer"]);
+    // End of stream closes the connection and reports it (closed by the peer: not an error).
     t.eof = true;
     d.reconnected(t);
     assert_eq!(d.poll(&mut mon), Poll::Closed);
-    assert_eq!(mon.0.last().map(String::as_str), Some("closed true"));
+    assert_eq!(mon.0.last().map(String::as_str), Some("closed false"));
     assert!(d.listener().reconnect_at().is_some());
 }

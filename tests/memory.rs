@@ -3,7 +3,7 @@
 use core::mem::size_of;
 
 use rtm_listen::config::{DEDUP_CAPACITY, JSON_SCRATCH, LISTEN_IDS, PENDING_QUESTS};
-use rtm_listen::session::Listener;
+use rtm_listen::session::{FixedListener, Listener};
 
 #[test]
 fn default_listener_fits_its_documented_budget() {
@@ -23,7 +23,7 @@ fn default_listener_fits_its_documented_budget() {
 
 #[test]
 fn buffers_are_const_generic() {
-    let small = size_of::<Listener<1024, 768>>();
-    let big = size_of::<Listener<65536, 4096>>();
+    let small = size_of::<FixedListener<1024, 768>>();
+    let big = size_of::<FixedListener<65536, 4096>>();
     assert_eq!(big - small, (65536 - 1024) + (4096 - 768));
 }

@@ -75,7 +75,7 @@ impl Monitor for Record {
     fn command_done(&mut self, request: RequestId, code: i64, _ex: &[u8]) {
         self.0.push(format!("command_done {} {code}", request.0));
     }
-    fn bad_push(&mut self, method: &[u8], error: MessageError) {
+    fn bad_push(&mut self, method: &[u8], error: MessageError, _: Option<u32>, _: usize) {
         self.0.push(format!(
             "bad_push {} {error:?}",
             String::from_utf8_lossy(method)

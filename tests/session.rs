@@ -5,11 +5,17 @@ mod support;
 use rmpv::Value;
 use rtm_listen::rtm::listen::{ListenFlags, ListenIds};
 use rtm_listen::rtm::sign::sign;
-use rtm_listen::session::{CloseReason, CommandError, Config, Event, IdKind, code};
+use rtm_listen::session::{
+    CloseReason, CommandError, Config, Event, IdKind, IoError, IoKind, code,
+};
 use rtm_listen::wire::frame::FrameError;
 use support::*;
 
 const NO_EVENTS: &[&str] = &[];
+const REFUSED: CloseReason = CloseReason::Io(IoError {
+    kind: IoKind::ConnectionRefused,
+    errno: 111,
+});
 
 fn ids<'a>(
     gids: &'a [i64],
@@ -125,7 +131,7 @@ fn close_completes_every_sent_quest_with_20002() {
     let a = l.add_listen(0, &ids(&[1], &[], &[], NO_EVENTS)).unwrap();
     let b = l.set_listen_all(0, ListenFlags::default()).unwrap();
     assert_eq!(sent(&mut l).len(), 2);
-    l.closed(5_000, true);
+    l.closed(5_000, CloseReason::PeerClosed);
     let ev = events(&mut l);
     assert_eq!(
         ev,
@@ -187,7 +193,7 @@ fn confirmed_state(l: &mut L) {
 fn restoration_sends_flags_then_ids_as_arrays_before_queued_commands() {
     let mut l = listener();
     confirmed_state(&mut l);
-    l.closed(10_000, true);
+    l.closed(10_000, CloseReason::PeerClosed);
     events(&mut l);
     // Queued while disconnected.
     let queued = l
@@ -227,7 +233,7 @@ fn restoration_sends_flags_then_ids_as_arrays_before_queued_commands() {
 fn failed_restoration_is_reported_with_the_first_error() {
     let mut l = listener();
     confirmed_state(&mut l);
-    l.closed(10_000, true);
+    l.closed(10_000, CloseReason::PeerClosed);
     l.connected(11_000);
     events(&mut l);
     let q = sent(&mut l);
@@ -315,7 +321,7 @@ fn keepalive_pings_after_silence_and_declares_a_dead_link() {
     l.handle_timeout(20_050 + 110_001);
     assert_eq!(events(&mut l), vec!["CloseRequested(DeadLink)"]);
     assert!(l.wants_close());
-    l.closed(130_100, true);
+    l.closed(130_100, CloseReason::PeerClosed);
     assert_eq!(
         events(&mut l),
         vec!["Closed { by_error: true, is_reconnect: false }"]
@@ -344,7 +350,7 @@ fn backoff_sequence_is_capped_and_reset_by_a_long_connection() {
     let mut now = 0;
     let mut delays = Vec::new();
     for _ in 0..12 {
-        l.connect_failed(now);
+        l.connect_failed(now, REFUSED);
         let at = l.reconnect_at().unwrap();
         delays.push(at - now);
         now = at;
@@ -357,15 +363,15 @@ fn backoff_sequence_is_capped_and_reset_by_a_long_connection() {
     );
     // A connection that lived past the 1500 ms window resets the count.
     l.connected(now);
-    l.closed(now + 1500, true);
+    l.closed(now + 1500, CloseReason::PeerClosed);
     assert_eq!(l.reconnect_at(), Some(now + 1500));
     // A short-lived one does not.
     let mut l = listener();
     for _ in 0..6 {
-        l.connect_failed(0);
+        l.connect_failed(0, REFUSED);
     }
     l.connected(100);
-    l.closed(200, true);
+    l.closed(200, CloseReason::PeerClosed);
     assert_eq!(l.reconnect_at(), Some(200 + 25_600));
 }
 

@@ -11,7 +11,21 @@ use embedded_io::{Error as _, ErrorKind, Read, Write};
 
 use crate::config::{DEFAULT_RX, DEFAULT_TX};
 use crate::monitor::{Monitor, dispatch};
-use crate::session::{Event, Listener};
+use crate::session::{CloseReason, Event, FixedListener, IoError, IoKind};
+
+/// The listener's view of an embedded-io error kind (embedded-io has no `errno`).
+pub fn io_error(kind: ErrorKind) -> IoError {
+    let kind = match kind {
+        ErrorKind::ConnectionRefused => IoKind::ConnectionRefused,
+        ErrorKind::ConnectionReset => IoKind::ConnectionReset,
+        ErrorKind::ConnectionAborted => IoKind::ConnectionAborted,
+        ErrorKind::TimedOut => IoKind::TimedOut,
+        ErrorKind::NotConnected | ErrorKind::BrokenPipe => IoKind::BrokenPipe,
+        ErrorKind::AddrNotAvailable | ErrorKind::InvalidInput => IoKind::InvalidEndpoint,
+        _ => IoKind::Other,
+    };
+    IoError { kind, errno: 0 }
+}
 
 /// The host's clocks.
 pub trait Clock {
@@ -34,7 +48,7 @@ pub enum Poll {
 
 /// Drives a listener over a blocking transport `T`.
 pub struct IoDriver<'e, T, C, const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> {
-    listener: Listener<RX, TX>,
+    listener: FixedListener<RX, TX>,
     transport: Option<T>,
     clock: C,
     endpoint: &'e str,
@@ -42,7 +56,12 @@ pub struct IoDriver<'e, T, C, const RX: usize = DEFAULT_RX, const TX: usize = DE
 
 impl<'e, T: Read + Write, C: Clock, const RX: usize, const TX: usize> IoDriver<'e, T, C, RX, TX> {
     /// A driver over an already connected `transport`; `endpoint` is what the monitor is told.
-    pub fn new(listener: Listener<RX, TX>, transport: T, mut clock: C, endpoint: &'e str) -> Self {
+    pub fn new(
+        listener: FixedListener<RX, TX>,
+        transport: T,
+        mut clock: C,
+        endpoint: &'e str,
+    ) -> Self {
         let mut listener = listener;
         let now = clock.now_ms();
         let unix = clock.unix_ms();
@@ -57,7 +76,7 @@ impl<'e, T: Read + Write, C: Clock, const RX: usize, const TX: usize> IoDriver<'
     }
 
     /// The listener, to issue listen commands.
-    pub fn listener(&mut self) -> &mut Listener<RX, TX> {
+    pub fn listener(&mut self) -> &mut FixedListener<RX, TX> {
         &mut self.listener
     }
 
@@ -75,10 +94,10 @@ impl<'e, T: Read + Write, C: Clock, const RX: usize, const TX: usize> IoDriver<'
         self.listener.connected(now);
     }
 
-    /// Reports a failed reconnection attempt (advances the back-off).
-    pub fn connect_failed(&mut self) {
+    /// Reports a failed reconnection attempt and why (advances the back-off).
+    pub fn connect_failed(&mut self, reason: CloseReason) {
         let now = self.clock.now_ms();
-        self.listener.connect_failed(now);
+        self.listener.connect_failed(now, reason);
     }
 
     /// Takes the transport back (for example to close it), if it is still held.
@@ -86,22 +105,24 @@ impl<'e, T: Read + Write, C: Clock, const RX: usize, const TX: usize> IoDriver<'
         self.transport.take()
     }
 
-    fn close(&mut self, by_error: bool) {
+    fn close(&mut self, reason: CloseReason) {
         if self.transport.take().is_some() {
             let now = self.clock.now_ms();
-            self.listener.closed(now, by_error);
+            self.listener.closed(now, reason);
         }
     }
 
     fn pump<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
         loop {
-            let mut close = false;
+            let mut close = None;
             while let Some(ev) = self.listener.poll_event() {
-                close |= matches!(ev, Event::CloseRequested(_));
+                if let Event::CloseRequested(reason) = ev {
+                    close = Some(reason);
+                }
                 dispatch(monitor, self.endpoint, &ev);
             }
-            if close || self.listener.wants_close() {
-                self.close(true);
+            if let Some(reason) = close {
+                self.close(reason);
                 continue;
             }
             let Some(t) = self.transport.as_mut() else {
@@ -113,7 +134,8 @@ impl<'e, T: Read + Write, C: Clock, const RX: usize, const TX: usize> IoDriver<'
                 return;
             }
             match t.write(data) {
-                Ok(0) | Err(_) => self.close(true),
+                Ok(0) => self.close(CloseReason::PeerClosed),
+                Err(e) => self.close(CloseReason::Io(io_error(e.kind()))),
                 Ok(n) => self.listener.consume_transmit(n),
             }
         }
@@ -128,13 +150,13 @@ impl<'e, T: Read + Write, C: Clock, const RX: usize, const TX: usize> IoDriver<'
             let window = self.listener.input_window();
             if !window.is_empty() {
                 match t.read(window) {
-                    Ok(0) => self.close(true),
+                    Ok(0) => self.close(CloseReason::PeerClosed),
                     Ok(n) => {
                         let now = self.clock.now_ms();
                         self.listener.commit_input(now, n);
                     }
                     Err(e) if e.kind() == ErrorKind::TimedOut => {}
-                    Err(_) => self.close(true),
+                    Err(e) => self.close(CloseReason::Io(io_error(e.kind()))),
                 }
             }
         }

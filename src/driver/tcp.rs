@@ -13,9 +13,28 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{DEFAULT_RX, DEFAULT_TX};
 use crate::monitor::{Monitor, dispatch};
-use crate::session::{Event, Listener};
+use crate::session::{CloseReason, Event, FixedListener, IoError, IoKind};
 
-/// A few random bits from the OS, for [`Listener::new`]'s `entropy`.
+/// The listener's view of a transport error: its kind and `errno`.
+pub fn io_error(e: &std::io::Error) -> IoError {
+    let kind = match e.kind() {
+        ErrorKind::ConnectionRefused => IoKind::ConnectionRefused,
+        ErrorKind::ConnectionReset => IoKind::ConnectionReset,
+        ErrorKind::ConnectionAborted => IoKind::ConnectionAborted,
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => IoKind::TimedOut,
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => IoKind::Unreachable,
+        ErrorKind::InvalidInput | ErrorKind::AddrNotAvailable => IoKind::InvalidEndpoint,
+        ErrorKind::BrokenPipe => IoKind::BrokenPipe,
+        _ => IoKind::Other,
+    };
+    IoError {
+        kind,
+        errno: e.raw_os_error().unwrap_or(0),
+    }
+}
+
+/// A few random bits from the OS, for [`Listener::new`](crate::session::Listener::new)'s
+/// `entropy`.
 pub fn entropy() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(SystemTime::now())
@@ -23,23 +42,31 @@ pub fn entropy() -> u64 {
 
 /// Drives a listener over TCP.
 pub struct TcpDriver<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> {
-    listener: std::boxed::Box<Listener<RX, TX>>,
+    listener: std::boxed::Box<FixedListener<RX, TX>>,
     endpoint: String,
     stream: Option<TcpStream>,
     epoch: Instant,
     connect_timeout: Duration,
+    last_error: Option<std::io::Error>,
 }
 
 impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
     /// A driver for `endpoint` (`host:port`). It connects on the first [`TcpDriver::step`].
-    pub fn new(endpoint: impl Into<String>, listener: Listener<RX, TX>) -> Self {
+    pub fn new(endpoint: impl Into<String>, listener: FixedListener<RX, TX>) -> Self {
         Self {
             listener: std::boxed::Box::new(listener),
             endpoint: endpoint.into(),
             stream: None,
             epoch: Instant::now(),
             connect_timeout: Duration::from_secs(5),
+            last_error: None,
         }
+    }
+
+    /// The last transport error (connect, read or write), kept with its OS details; the
+    /// monitor got its kind and `errno` through [`Monitor::disconnected`].
+    pub fn last_error(&self) -> Option<&std::io::Error> {
+        self.last_error.as_ref()
     }
 
     /// Milliseconds since the driver was created: the listener's monotonic clock.
@@ -48,7 +75,7 @@ impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
     }
 
     /// The listener, to issue listen commands (pass [`TcpDriver::now_ms`] as `now`).
-    pub fn listener(&mut self) -> &mut Listener<RX, TX> {
+    pub fn listener(&mut self) -> &mut FixedListener<RX, TX> {
         &mut self.listener
     }
 
@@ -71,45 +98,70 @@ impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
     }
 
     fn try_connect(&mut self, now: u64) {
-        let stream = self
-            .endpoint
-            .to_socket_addrs()
-            .ok()
-            .into_iter()
-            .flatten()
-            .find_map(|addr| TcpStream::connect_timeout(&addr, self.connect_timeout).ok());
-        match stream {
-            Some(s) => {
-                let _ = s.set_nodelay(true);
-                let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
-                self.stream = Some(s);
-                self.listener.connected(now);
+        let addrs = match self.endpoint.to_socket_addrs() {
+            Ok(a) => a,
+            Err(e) => {
+                // A port that is not a number, or a name that does not resolve.
+                let kind = match e.kind() {
+                    ErrorKind::InvalidInput => IoKind::InvalidEndpoint,
+                    _ => IoKind::UnknownHost,
+                };
+                let errno = e.raw_os_error().unwrap_or(0);
+                self.last_error = Some(e);
+                let reason = CloseReason::Io(IoError { kind, errno });
+                self.listener.connect_failed(now, reason);
+                return;
             }
-            None => self.listener.connect_failed(now),
+        };
+        let mut failure = IoError {
+            kind: IoKind::UnknownHost,
+            errno: 0,
+        };
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, self.connect_timeout) {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
+                    self.stream = Some(s);
+                    self.listener.connected(now);
+                    return;
+                }
+                Err(e) => {
+                    failure = io_error(&e);
+                    self.last_error = Some(e);
+                }
+            }
         }
+        self.listener.connect_failed(now, CloseReason::Io(failure));
     }
 
-    /// Closes the connection (if any) and tells the listener.
-    pub fn close(&mut self, by_error: bool) {
+    /// Closes the connection (if any) and tells the listener why.
+    pub fn close(&mut self, reason: CloseReason) {
         if let Some(s) = self.stream.take() {
             let _ = s.shutdown(Shutdown::Both);
             let now = self.now_ms();
-            self.listener.closed(now, by_error);
+            self.listener.closed(now, reason);
         }
+    }
+
+    fn fail(&mut self, e: std::io::Error) {
+        let reason = CloseReason::Io(io_error(&e));
+        self.last_error = Some(e);
+        self.close(reason);
     }
 
     /// Delivers events and writes until neither has anything to do.
     fn pump<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
         loop {
-            let mut close = false;
+            let mut close = None;
             while let Some(ev) = self.listener.poll_event() {
-                if let Event::CloseRequested(_) = ev {
-                    close = true;
+                if let Event::CloseRequested(reason) = ev {
+                    close = Some(reason);
                 }
                 dispatch(monitor, &self.endpoint, &ev);
             }
-            if close || self.listener.wants_close() {
-                self.close(true);
+            if let Some(reason) = close {
+                self.close(reason);
                 continue;
             }
             let Some(stream) = self.stream.as_mut() else {
@@ -120,12 +172,10 @@ impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
                 return;
             }
             match stream.write(data) {
-                Ok(0) => {
-                    self.close(true);
-                }
+                Ok(0) => self.close(CloseReason::PeerClosed),
                 Ok(n) => self.listener.consume_transmit(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => self.close(true),
+                Err(e) => self.fail(e),
             }
         }
     }
@@ -158,7 +208,7 @@ impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
                     std::thread::sleep(Duration::from_millis(1));
                 } else {
                     match stream.read(window) {
-                        Ok(0) => self.close(true),
+                        Ok(0) => self.close(CloseReason::PeerClosed),
                         Ok(n) => {
                             let now = self.now_ms();
                             self.listener.commit_input(now, n);
@@ -170,7 +220,7 @@ impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
                                     | ErrorKind::TimedOut
                                     | ErrorKind::Interrupted
                             ) => {}
-                        Err(_) => self.close(true),
+                        Err(e) => self.fail(e),
                     }
                 }
             }

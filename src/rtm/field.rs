@@ -28,6 +28,8 @@ pub enum MessageError {
     WrongType(&'static str),
     /// A key's integer value does not fit its field.
     OutOfRange(&'static str),
+    /// The frame is larger than the receive buffer (up to 8 MiB): it was skipped unread.
+    FrameTooLarge,
 }
 
 impl core::fmt::Display for MessageError {
@@ -54,11 +56,13 @@ impl MessageError {
             Self::MissingKey(k) => ["missing key '", k, "'"],
             Self::WrongType(k) => ["wrong type for key '", k, "'"],
             Self::OutOfRange(k) => ["value out of range for key '", k, "'"],
+            Self::FrameTooLarge => ["frame larger than the receive buffer", "", ""],
         }
     }
 
     /// The FPNN error code a C++ server would answer with for this problem
-    /// (10009 key not found, 10010 type conversion, 20004 unknown method, 10003 invalid package).
+    /// (10009 key not found, 10010 type conversion, 20004 unknown method, 10003 invalid package,
+    /// 10006 not a map), and 10002 (not supported) for a frame larger than the receive buffer.
     pub fn fpnn_code(&self) -> i64 {
         match self {
             Self::UnknownMethod => 20004,
@@ -66,6 +70,7 @@ impl MessageError {
             Self::WrongType(_) | Self::OutOfRange(_) => 10010,
             Self::NotMap => 10006,
             Self::Malformed(_) => 10003,
+            Self::FrameTooLarge => 10002,
         }
     }
 }

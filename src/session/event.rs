@@ -20,16 +20,122 @@ pub mod code {
     pub const TIMEOUT: i64 = 20003;
     /// The quest could not be sent: no connection until its timeout.
     pub const NOT_CONNECTED: i64 = 20012;
+
+    /// Whether `code` is a local code ([`CONNECTION_CLOSED`], [`TIMEOUT`], [`NOT_CONNECTED`]):
+    /// the command was not confirmed yet, and its intent is kept in the desired state, to be
+    /// applied on the next connection (see [`Event::Restored`](super::Event::Restored)).
+    pub fn is_local(code: i64) -> bool {
+        matches!(code, CONNECTION_CLOSED | TIMEOUT | NOT_CONNECTED)
+    }
+
+    /// Whether the server refused the credentials: 200001 (invalid pid), 200002 (invalid pid
+    /// or sign: a wrong secret), 200008 (the signature's time is too far from the server's),
+    /// 200020-200022 (method forbidden, permission denied, unauthorized). Retrying cannot help
+    /// until the configuration changes.
+    pub fn is_auth_failure(code: i64) -> bool {
+        matches!(code, 200_001 | 200_002 | 200_008 | 200_020..=200_022)
+    }
 }
 
-/// Why the listener asks the host to close the connection.
+/// The kind of a transport error, as the host's I/O layer reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum IoKind {
+    /// The peer refused the connection (nothing listens on the port).
+    ConnectionRefused,
+    /// The peer reset the connection.
+    ConnectionReset,
+    /// The connection was aborted locally.
+    ConnectionAborted,
+    /// The operation timed out.
+    TimedOut,
+    /// No route to the host or the network.
+    Unreachable,
+    /// The host name could not be resolved.
+    UnknownHost,
+    /// The endpoint is not a valid `host:port` (a bad port, say).
+    InvalidEndpoint,
+    /// Writing to a connection the peer has closed.
+    BrokenPipe,
+    /// Any other error.
+    Other,
+}
+
+impl IoKind {
+    /// A short description.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ConnectionRefused => "connection refused",
+            Self::ConnectionReset => "connection reset",
+            Self::ConnectionAborted => "connection aborted",
+            Self::TimedOut => "timed out",
+            Self::Unreachable => "host or network unreachable",
+            Self::UnknownHost => "unknown host",
+            Self::InvalidEndpoint => "invalid endpoint",
+            Self::BrokenPipe => "broken pipe",
+            Self::Other => "I/O error",
+        }
+    }
+}
+
+/// A transport error: its kind and the operating system's error number (0 when there is
+/// none, as for an unknown host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct IoError {
+    /// What went wrong.
+    pub kind: IoKind,
+    /// `errno`, or 0.
+    pub errno: i32,
+}
+
+/// Why a connection attempt failed or a connection ended (and why the listener asks the host
+/// to close one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum CloseReason {
     /// Nothing was received for `3 × quest timeout + ping interval`.
     DeadLink,
-    /// The peer sent bytes that are not a valid FPNN stream.
+    /// The peer sent bytes that are not a valid FPNN stream (or a frame over 8 MiB).
     Protocol(FrameError),
+    /// The peer closed the connection (end of stream).
+    PeerClosed,
+    /// The transport failed.
+    Io(IoError),
+    /// The host closed the connection on its own (shutdown, reconfiguration).
+    Host,
+}
+
+impl CloseReason {
+    /// Whether the close was caused by an error (the official `causedByError`): everything
+    /// but [`CloseReason::PeerClosed`] and [`CloseReason::Host`].
+    pub fn is_error(&self) -> bool {
+        !matches!(self, Self::PeerClosed | Self::Host)
+    }
+
+    /// A short description of the class (the details are in the fields).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::DeadLink => "dead link: nothing received",
+            Self::Protocol(e) => e.as_str(),
+            Self::PeerClosed => "closed by the peer",
+            Self::Io(e) => e.kind.as_str(),
+            Self::Host => "closed by the host",
+        }
+    }
+}
+
+impl core::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Protocol(e) => write!(f, "protocol error: {e}"),
+            Self::Io(IoError { kind, errno: 0 }) => f.write_str(kind.as_str()),
+            Self::Io(IoError { kind, errno }) => write!(f, "{} (errno {errno})", kind.as_str()),
+            other => f.write_str(other.as_str()),
+        }
+    }
 }
 
 /// A message push with everything the monitor needs.
@@ -49,6 +155,12 @@ pub struct MessageEvent<'a> {
 }
 
 /// A completed listen command.
+///
+/// `code` says what happened to it: 0, the server confirmed a state that includes it; a local
+/// code ([`code::is_local`]), it is not confirmed yet but kept in the desired state and will be
+/// applied when a connection comes up; any other code, the server refused the desired state
+/// that includes it ([`code::is_auth_failure`] tells a credentials problem). The desired state
+/// is never rolled back: a refused command stays desired until the host changes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Completion<'a> {
@@ -60,6 +172,13 @@ pub struct Completion<'a> {
     pub ex: &'a [u8],
 }
 
+impl Completion<'_> {
+    /// Whether the command's intent is kept for a later connection (a local code).
+    pub fn is_kept(&self) -> bool {
+        code::is_local(self.code)
+    }
+}
+
 /// An event for the host. Borrowed data is valid until the next call on the listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -69,17 +188,26 @@ pub enum Event<'a> {
         /// Whether an earlier connection existed.
         is_reconnect: bool,
     },
-    /// The host reported a failed connection attempt (`connected("", false, isReconnect)`).
+    /// The host reported a failed connection attempt (`connected(endpoint, false,
+    /// isReconnect)`).
     ConnectFailed {
         /// Whether an earlier connection existed.
         is_reconnect: bool,
+        /// Why it failed.
+        reason: CloseReason,
+        /// When the next attempt is advised, in ms from now.
+        retry_in_ms: u64,
     },
     /// The host reported the connection closed (`closed(endpoint, causedByError, isReconnect)`).
     Closed {
-        /// Whether it closed because of an error.
+        /// Whether it closed because of an error ([`CloseReason::is_error`]).
         by_error: bool,
         /// Whether this connection was a reconnection.
         is_reconnect: bool,
+        /// Why it closed.
+        reason: CloseReason,
+        /// When the next attempt is advised, in ms from now.
+        retry_in_ms: u64,
     },
     /// A message push (P2P, group, room or broadcast).
     Message(MessageEvent<'a>),
@@ -96,19 +224,25 @@ pub enum Event<'a> {
     },
     /// A listen command completed.
     Completed(Completion<'a>),
-    /// Listen restoration after a reconnect finished: 0 if the server accepted the whole
-    /// state, otherwise the first error code.
+    /// The listen state was being established on a new connection (restoration) and that
+    /// ended: 0 when the server's state now equals the desired state, else why not (the
+    /// server's code, or a local code when the connection closed or the quest timed out).
     Restored {
         /// Outcome code.
         code: i64,
     },
-    /// A push that could not be decoded, or whose method is unknown. A twoway one was answered
-    /// with an error (20004 for an unknown method).
+    /// A push that could not be decoded, whose method is unknown, or whose frame is larger
+    /// than the receive buffer (skipped as it streams through). A twoway one was answered with
+    /// an error (20004 for an unknown method, [`MessageError::fpnn_code`] otherwise).
     BadPush {
-        /// The method name.
+        /// The method name (cut to what the receive buffer held, for an oversized frame).
         method: &'a [u8],
         /// What was wrong.
         error: MessageError,
+        /// The push's seq (`None` for a oneway push).
+        seq: Option<u32>,
+        /// The whole frame's length in bytes.
+        len: usize,
     },
     /// The host must close the connection, then call `closed`.
     CloseRequested(CloseReason),
@@ -117,9 +251,19 @@ pub enum Event<'a> {
 /// An event that owns its data, queued by calls that produce events without a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LocalEvent {
-    Connected { is_reconnect: bool },
-    ConnectFailed { is_reconnect: bool },
-    Closed { by_error: bool, is_reconnect: bool },
+    Connected {
+        is_reconnect: bool,
+    },
+    ConnectFailed {
+        is_reconnect: bool,
+        reason: CloseReason,
+        retry_in_ms: u32,
+    },
+    Closed {
+        is_reconnect: bool,
+        reason: CloseReason,
+        retry_in_ms: u32,
+    },
     Completed { request: RequestId, code: i64 },
     Restored { code: i64 },
     CloseRequested(CloseReason),
@@ -129,13 +273,24 @@ impl LocalEvent {
     pub(crate) fn into_event<'a>(self) -> Event<'a> {
         match self {
             Self::Connected { is_reconnect } => Event::Connected { is_reconnect },
-            Self::ConnectFailed { is_reconnect } => Event::ConnectFailed { is_reconnect },
+            Self::ConnectFailed {
+                is_reconnect,
+                reason,
+                retry_in_ms,
+            } => Event::ConnectFailed {
+                is_reconnect,
+                reason,
+                retry_in_ms: u64::from(retry_in_ms),
+            },
             Self::Closed {
-                by_error,
                 is_reconnect,
+                reason,
+                retry_in_ms,
             } => Event::Closed {
-                by_error,
+                by_error: reason.is_error(),
                 is_reconnect,
+                reason,
+                retry_in_ms: u64::from(retry_in_ms),
             },
             Self::Completed { request, code } => Event::Completed(Completion {
                 request,

@@ -1,5 +1,4 @@
-//! Fixed-capacity id storage for listen state: a sorted set, and an arena that holds the ids of
-//! listen commands still waiting for their answer.
+//! Fixed-capacity id storage for listen state: a sorted set of (kind, id).
 //!
 //! Ids of all three kinds share one capacity. Each entry is a kind byte and an `i64` kept in two
 //! parallel arrays (9 bytes per id, no padding), sorted by (kind, id) so that the ids of one kind
@@ -162,123 +161,33 @@ impl IdSet {
     pub fn clear(&mut self) {
         self.len = 0;
     }
+
+    /// Whether (kind, id) is in the set.
+    pub fn contains(&self, kind: u8, id: i64) -> bool {
+        self.search(kind, id).is_ok()
+    }
+
+    /// Makes this set a copy of `other`, copying only the entries in use.
+    pub fn copy_from(&mut self, other: &IdSet) {
+        let n = other.len;
+        self.kinds[..n].copy_from_slice(&other.kinds[..n]);
+        self.ids[..n].copy_from_slice(&other.ids[..n]);
+        self.len = n;
+    }
 }
+
+impl PartialEq for IdSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.kinds[..self.len] == other.kinds[..other.len]
+            && self.ids[..self.len] == other.ids[..other.len]
+    }
+}
+
+impl Eq for IdSet {}
 
 impl Default for IdSet {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Where a run lives in an [`IdArena`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Run {
-    /// Offset of the first id.
-    pub start: u16,
-    /// Number of ids.
-    pub len: u16,
-}
-
-/// Holds the ids of pending listen commands as contiguous sorted runs, capacity [`LISTEN_IDS`].
-#[derive(Debug, Clone)]
-pub struct IdArena {
-    kinds: [u8; LISTEN_IDS],
-    ids: [i64; LISTEN_IDS],
-    len: usize,
-}
-
-impl IdArena {
-    /// An empty arena.
-    pub const fn new() -> Self {
-        Self {
-            kinds: [0; LISTEN_IDS],
-            ids: [0; LISTEN_IDS],
-            len: 0,
-        }
-    }
-
-    /// Free entries.
-    pub fn free(&self) -> usize {
-        LISTEN_IDS - self.len
-    }
-
-    /// Appends the ids given per kind as one sorted, de-duplicated run.
-    pub fn push(&mut self, lists: [(IdKind, &[i64]); 3]) -> Result<Run, Full> {
-        let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
-        if total > self.free() {
-            return Err(Full);
-        }
-        let start = self.len;
-        for (kind, list) in lists {
-            for &id in list {
-                self.kinds[self.len] = kind as u8;
-                self.ids[self.len] = id;
-                self.len += 1;
-            }
-        }
-        // Insertion sort of the run by (kind, id), dropping duplicates; runs are short.
-        let mut end = start;
-        for i in start..self.len {
-            let item = (self.kinds[i], self.ids[i]);
-            let mut j = end;
-            while j > start && (self.kinds[j - 1], self.ids[j - 1]) > item {
-                j -= 1;
-            }
-            if j > start && (self.kinds[j - 1], self.ids[j - 1]) == item {
-                continue;
-            }
-            move_up(&mut self.kinds, j..end, j + 1);
-            move_up(&mut self.ids, j..end, j + 1);
-            self.kinds[j] = item.0;
-            self.ids[j] = item.1;
-            end += 1;
-        }
-        self.len = end;
-        // LISTEN_IDS <= 4096 (checked by build.rs), so these fit in u16.
-        Ok(Run {
-            start: start as u16,
-            len: (end - start) as u16,
-        })
-    }
-
-    /// A view of a run.
-    pub fn view(&self, run: Run) -> SortedIds<'_> {
-        let start = usize::from(run.start).min(self.len);
-        let end = (start + usize::from(run.len)).min(self.len);
-        SortedIds {
-            kinds: &self.kinds[start..end],
-            ids: &self.ids[start..end],
-        }
-    }
-
-    /// Removes a run; runs after it move down by its length (see [`Run::shifted_after`]).
-    pub fn remove(&mut self, run: Run) {
-        let start = usize::from(run.start).min(self.len);
-        let end = (start + usize::from(run.len)).min(self.len);
-        move_down(&mut self.kinds, end..self.len, start);
-        move_down(&mut self.ids, end..self.len, start);
-        self.len -= end - start;
-    }
-}
-
-impl Default for IdArena {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Run {
-    /// This run's new position after `removed` was taken out of the arena.
-    pub fn shifted_after(self, removed: Run) -> Run {
-        if self.start > removed.start {
-            Run {
-                start: self.start - removed.len,
-                len: self.len,
-            }
-        } else {
-            self
-        }
     }
 }
 
@@ -309,39 +218,5 @@ mod tests {
         }
         assert_eq!(s.insert(0, -5), Err(Full));
         assert_eq!(s.insert(0, 0), Ok(false));
-    }
-
-    #[test]
-    fn arena_runs_are_sorted_deduplicated_and_removable() {
-        let mut a = IdArena::new();
-        let r1 = a
-            .push([
-                (IdKind::Group, &[3, 1, 3]),
-                (IdKind::Room, &[]),
-                (IdKind::User, &[7]),
-            ])
-            .unwrap();
-        let r2 = a
-            .push([
-                (IdKind::Group, &[]),
-                (IdKind::Room, &[2]),
-                (IdKind::User, &[]),
-            ])
-            .unwrap();
-        assert_eq!(a.view(r1).of(IdKind::Group), &[1, 3]);
-        assert_eq!(a.view(r1).of(IdKind::User), &[7]);
-        a.remove(r1);
-        let r2 = r2.shifted_after(r1);
-        assert_eq!(a.view(r2).of(IdKind::Room), &[2]);
-        assert_eq!(a.free(), LISTEN_IDS - 1);
-        let too_many = [0i64; LISTEN_IDS];
-        assert_eq!(
-            a.push([
-                (IdKind::Group, &too_many),
-                (IdKind::Room, &[]),
-                (IdKind::User, &[])
-            ]),
-            Err(Full)
-        );
     }
 }

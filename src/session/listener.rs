@@ -7,7 +7,8 @@ use heapless::Deque;
 use super::backoff::Backoff;
 use super::dedup::{Dedup, DedupKey};
 use super::event::{CloseReason, Completion, Event, LocalEvent, MessageEvent, RequestId, code};
-use super::ids::{IdArena, IdKind, IdSet, Run, SortedIds, event_bit, event_names};
+use super::ids::{IdKind, SortedIds, event_bit, event_names};
+use super::sync::{Answered, ListenState, ListenSync, Quest};
 use super::tx::TxQueue;
 use crate::config::{DEFAULT_RX, DEFAULT_TX, LISTEN_IDS, PENDING_QUESTS};
 use crate::rtm::answer::{
@@ -19,14 +20,17 @@ use crate::rtm::listen::{
     build_set_flags,
 };
 use crate::rtm::push::{Message, Method, Push, decode_method};
-use crate::wire::frame::{BuildError, Frame, FrameError, Payload, build_answer};
+use crate::wire::frame::{
+    BuildError, Frame, FrameError, FrameKind, MAX_FRAME_LEN, Payload, build_answer,
+};
 use crate::wire::frame_reader::FrameReader;
 use crate::wire::msgpack::{Sink, Writer};
 
 /// Longest project secret the listener stores.
 pub const MAX_SECRET: usize = 64;
-/// Room for events that carry no frame data (completions, connection changes).
-const LOCAL_EVENTS: usize = PENDING_QUESTS + 8;
+/// Room for events that carry no frame data (completions, connection changes): one call queues
+/// at most a completion per pending command plus two more (a restoration's end and a close).
+const LOCAL_EVENTS: usize = PENDING_QUESTS + 6;
 
 /// Timing parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,19 +91,17 @@ impl core::fmt::Display for ConfigError {
 
 impl core::error::Error for ConfigError {}
 
-/// Why a listen command was refused. Nothing was sent.
+/// Why a listen command was refused. Nothing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum CommandError {
-    /// All [`PENDING_QUESTS`] slots hold commands awaiting answers.
+    /// All [`PENDING_QUESTS`] slots hold commands awaiting completion.
     TooManyPending,
-    /// The listen state (or the ids held by pending commands) would exceed [`LISTEN_IDS`].
+    /// The desired listen state would exceed [`LISTEN_IDS`] ids.
     TooManyIds,
     /// An event name other than `login` or `logout`.
     UnsupportedEvent,
-    /// The quest would not fit in the TX buffer.
-    TooLarge,
 }
 
 impl core::fmt::Display for CommandError {
@@ -108,14 +110,14 @@ impl core::fmt::Display for CommandError {
             Self::TooManyPending => f.write_str("too many pending quests"),
             Self::TooManyIds => f.write_str("too many listen ids"),
             Self::UnsupportedEvent => f.write_str("unsupported event (only login, logout)"),
-            Self::TooLarge => f.write_str("quest larger than the TX buffer"),
         }
     }
 }
 
 impl core::error::Error for CommandError {}
 
-/// The listen state the server has confirmed.
+/// A listen state: desired ([`Listener::desired_state`]) or confirmed by the server
+/// ([`Listener::listen_state`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ListenView<'a> {
     /// Ids by kind.
@@ -133,58 +135,21 @@ impl ListenView<'_> {
     }
 }
 
-#[derive(Debug, Clone)]
-struct ListenState {
-    ids: IdSet,
-    events: u8,
-    flags: ListenFlags,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Command {
-    Listen { op: ListenOp, run: Run, events: u8 },
-    Flags(ListenFlags),
-}
-
+/// A listen command awaiting its completion. Its effect is already in the desired state.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     request: RequestId,
-    command: Command,
-    /// `None` until sent.
-    seq: Option<u32>,
+    /// The desired state's generation right after the command changed it.
+    generation: u32,
     deadline: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RestoreKind {
-    Flags,
-    Ids,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct RestoreQuest {
-    kind: RestoreKind,
-    seq: Option<u32>,
-    deadline: u64,
-}
-
-/// A listen quest to send: a queued command, or a restoration of the confirmed state.
-#[derive(Debug, Clone, Copy)]
-enum Outgoing {
-    Command(Command),
-    Restore(RestoreKind),
-}
-
-/// What an outgoing quest carries.
-enum Body<'a> {
-    Flags(ListenFlags),
-    Ids(ListenOp, SortedIds<'a>, u8),
 }
 
 /// The frame behind the last event: consumed, answered and remembered on the next call.
 #[derive(Debug, Clone, Copy)]
 struct InFlight {
     consume: usize,
+    /// A frame too large for RX, of this length, starts after `consume` bytes: skip it.
+    skip: Option<usize>,
     answer: Option<u32>,
     /// The duplicate filter's hash of the message's [`DedupKey`].
     dedup: Option<u64>,
@@ -207,10 +172,19 @@ pub struct Stats {
     pub pushes: u64,
     /// Duplicate pushes answered and dropped.
     pub duplicates: u64,
-    /// Pushes that could not be decoded or had an unknown method.
+    /// Pushes that could not be decoded, had an unknown method or were too large (each one
+    /// reported as [`Event::BadPush`]).
     pub bad_pushes: u64,
+    /// Of those, frames larger than the receive buffer, skipped.
+    pub oversized: u64,
     /// `*ping` quests sent.
     pub pings: u64,
+    /// Connections that came up.
+    pub connections: u64,
+    /// Connection attempts that failed.
+    pub connect_failures: u64,
+    /// Listen quests the server refused.
+    pub refusals: u64,
 }
 
 enum Found<'a> {
@@ -220,25 +194,31 @@ enum Found<'a> {
         /// For a message, the duplicate filter's hash of its key.
         dedup: Option<u64>,
     },
-    Completed(Completion<'a>),
-    Restored(i64),
+    Answered {
+        outcome: Answered,
+        ex: &'a [u8],
+    },
     Bad {
         method: &'a [u8],
         error: MessageError,
+        seq: Option<u32>,
+        len: usize,
     },
     Close(FrameError),
 }
 
-/// The listener. `RX` is the receive buffer (the largest frame accepted) and `TX` the transmit
-/// buffer; the other capacities are in [`crate::config`].
+/// The listener: the RTM session over a receive buffer `R` (the largest frame read whole;
+/// larger ones up to 8 MiB are skipped) and a transmit buffer `T`, arrays by default, or any
+/// memory the host lends ([`Listener::with_buffers`]). The other capacities are in
+/// [`crate::config`].
 #[derive(Debug)]
-pub struct Listener<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> {
+pub struct Listener<R = [u8; DEFAULT_RX], T = [u8; DEFAULT_TX]> {
     cfg: Config,
     pid: u32,
     secret: [u8; MAX_SECRET],
     secret_len: usize,
-    rx: FrameReader<[u8; RX]>,
-    tx: TxQueue<TX>,
+    rx: FrameReader<R>,
+    tx: TxQueue<T>,
     link: Option<Up>,
     now: u64,
     unix_offset: i64,
@@ -246,10 +226,7 @@ pub struct Listener<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> 
     salts: super::salt::SaltGen,
     next_request: u32,
     pending: [Option<Pending>; PENDING_QUESTS],
-    restore: [Option<RestoreQuest>; 2],
-    restore_code: i64,
-    state: ListenState,
-    arena: IdArena,
+    sync: ListenSync,
     dedup: Dedup,
     failures: u32,
     reconnect_at: Option<u64>,
@@ -258,11 +235,29 @@ pub struct Listener<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> 
     in_flight: Option<InFlight>,
     deferred_consume: usize,
     stats: Stats,
-    /// Whether a restoration quest or a command may still be waiting to be sent: set when
-    /// one is queued, cleared by [`Listener::pump`] once nothing is left, so the pump costs
-    /// one test on the per-push path.
+    /// Whether a listen quest may be waiting to be sent: set by commands, connections and
+    /// answers, cleared by [`Listener::pump`] once nothing can go, so the pump costs one test
+    /// on the per-push path.
     unsent: bool,
 }
+
+/// A listener with array buffers of `RX` and `TX` bytes.
+pub type FixedListener<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> =
+    Listener<[u8; RX], [u8; TX]>;
+
+/// The smallest transmit buffer: room for the largest listen quest (every id of
+/// [`LISTEN_IDS`] as an int64, both events, the signature).
+pub const MIN_TX: usize = max_listen_quest(LISTEN_IDS);
+
+/// An upper bound of a listen quest's length with `ids` ids: frame header, seq, the longest
+/// method, `pid`, `sign` (32 hex digits), `salt`, `ts`, three id arrays (16-bit headers) and
+/// both events, plus 9 bytes per id.
+pub const fn max_listen_quest(ids: usize) -> usize {
+    160 + 9 * ids
+}
+
+/// The smallest receive buffer.
+pub const MIN_RX: usize = 64;
 
 /// A `{code, ex}` error answer whose `ex` is the concatenation of three parts: for an unknown
 /// method `Unknown method: NAME` (code 20004), for a push that could not be decoded the
@@ -323,60 +318,90 @@ fn message_event(m: Message<'_>) -> MessageEvent<'_> {
     }
 }
 
-/// Applies a confirmed command to the listen state.
-fn apply(state: &mut ListenState, arena: &IdArena, command: Command) {
-    match command {
-        Command::Flags(flags) => state.flags = flags,
-        Command::Listen { op, run, events } => {
-            let ids = arena.view(run);
-            match op {
-                ListenOp::Add => {
-                    for (k, id) in ids.iter() {
-                        // Capacity was reserved when the command was accepted.
-                        let _ = state.ids.insert(k, id);
-                    }
-                    state.events |= events;
-                }
-                ListenOp::Remove => {
-                    for (k, id) in ids.iter() {
-                        state.ids.remove(k, id);
-                    }
-                    state.events &= !events;
-                }
-                ListenOp::Set => {
-                    state.ids.clear();
-                    for (k, id) in ids.iter() {
-                        let _ = state.ids.insert(k, id);
-                    }
-                    state.events = events;
+/// Applies a listen command to the desired state, or refuses it leaving the state unchanged.
+fn apply_listen<E: AsRef<str>>(
+    d: &mut ListenState,
+    op: ListenOp,
+    ids: &ListenIds<'_, E>,
+    events: u8,
+) -> Result<(), CommandError> {
+    let lists = [
+        (IdKind::Group as u8, ids.gids),
+        (IdKind::Room as u8, ids.rids),
+        (IdKind::User as u8, ids.uids),
+    ];
+    let count: usize = lists.iter().map(|(_, l)| l.len()).sum();
+    match op {
+        ListenOp::Add => {
+            let new: usize = lists
+                .iter()
+                .map(|&(k, l)| l.iter().filter(|&&id| !d.ids.contains(k, id)).count())
+                .sum();
+            if d.ids.len() + new > LISTEN_IDS {
+                return Err(CommandError::TooManyIds);
+            }
+            d.events |= events;
+        }
+        ListenOp::Remove => {
+            for &(k, l) in &lists {
+                for &id in l {
+                    d.ids.remove(k, id);
                 }
             }
+            d.events &= !events;
+            return Ok(());
         }
+        ListenOp::Set => {
+            if count > LISTEN_IDS {
+                return Err(CommandError::TooManyIds);
+            }
+            d.ids.clear();
+            d.events = events;
+        }
+    }
+    for &(k, l) in &lists {
+        for &id in l {
+            // Capacity was checked above.
+            let _ = d.ids.insert(k, id);
+        }
+    }
+    Ok(())
+}
+
+fn view(state: &ListenState) -> ListenView<'_> {
+    ListenView {
+        ids: state.ids.view(),
+        events: event_names(state.events),
+        flags: state.flags,
     }
 }
 
-/// Frees a command's ids and moves the runs of later commands down.
-fn release(arena: &mut IdArena, pending: &mut [Option<Pending>], command: Command) {
-    if let Command::Listen { run, .. } = command {
-        arena.remove(run);
-        for p in pending.iter_mut().flatten() {
-            if let Command::Listen { run: r, .. } = &mut p.command {
-                *r = r.shifted_after(run);
-            }
-        }
-    }
-}
-
-impl<const RX: usize, const TX: usize> Listener<RX, TX> {
-    /// Creates a listener for project `creds.pid`. `entropy` seeds the salts and the duplicate
-    /// filter's hash; pass a few random bytes from the host.
+impl<const RX: usize, const TX: usize> Listener<[u8; RX], [u8; TX]> {
+    /// Creates a listener for project `creds.pid` with array buffers. `entropy` seeds the
+    /// salts and the duplicate filter's hash; pass a few random bytes from the host.
     ///
     /// The secret is copied and never logged.
     pub fn new(cfg: Config, creds: Credentials<'_>, entropy: u64) -> Result<Self, ConfigError> {
+        Self::with_buffers(cfg, creds, entropy, [0; RX], [0; TX])
+    }
+}
+
+impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> {
+    /// Creates a listener whose receive and transmit buffers are `rx` and `tx` (arrays, or
+    /// `&mut [u8]` the host lends). `rx` is the largest frame read whole (at least
+    /// [`MIN_RX`]); `tx` must hold the largest listen quest ([`MIN_TX`]).
+    pub fn with_buffers(
+        cfg: Config,
+        creds: Credentials<'_>,
+        entropy: u64,
+        rx: R,
+        tx: T,
+    ) -> Result<Self, ConfigError> {
         if creds.secret.len() > MAX_SECRET {
             return Err(ConfigError::SecretTooLong);
         }
-        if TX < 768 || RX < 64 {
+        let rx_len = rx.as_ref().len();
+        if tx.as_ref().len() < MIN_TX || rx_len < MIN_RX {
             return Err(ConfigError::BufferTooSmall);
         }
         let mut secret = [0u8; MAX_SECRET];
@@ -386,8 +411,8 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             pid: creds.pid,
             secret,
             secret_len: creds.secret.len(),
-            rx: FrameReader::new([0; RX], RX),
-            tx: TxQueue::new(),
+            rx: FrameReader::new(rx, rx_len),
+            tx: TxQueue::new(tx),
             link: None,
             now: 0,
             unix_offset: 0,
@@ -395,14 +420,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             salts: super::salt::SaltGen::new(entropy),
             next_request: 0,
             pending: [None; PENDING_QUESTS],
-            restore: [None; 2],
-            restore_code: 0,
-            state: ListenState {
-                ids: IdSet::new(),
-                events: 0,
-                flags: ListenFlags::default(),
-            },
-            arena: IdArena::new(),
+            sync: ListenSync::default(),
             dedup: Dedup::new(entropy.rotate_left(17) ^ 0x5bd1_e995, cfg.dedup_ttl_ms),
             failures: 0,
             reconnect_at: None,
@@ -413,13 +431,6 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             stats: Stats::default(),
             unsent: false,
         })
-    }
-
-    fn creds(&self) -> Credentials<'_> {
-        Credentials {
-            pid: self.pid,
-            secret: &self.secret[..self.secret_len],
-        }
     }
 
     fn advance(&mut self, now: u64) {
@@ -468,18 +479,31 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         self.stats
     }
 
-    /// The listen state confirmed by the server.
+    /// The listen state the server has confirmed on the current connection (empty while
+    /// disconnected: a new connection starts with nothing, until restoration).
     pub fn listen_state(&self) -> ListenView<'_> {
-        ListenView {
-            ids: self.state.ids.view(),
-            events: event_names(self.state.events),
-            flags: self.state.flags,
-        }
+        view(self.sync.confirmed())
+    }
+
+    /// The listen state the host asked for: every accepted command applied in order. The
+    /// listener drives the server to it on every connection.
+    pub fn desired_state(&self) -> ListenView<'_> {
+        view(self.sync.desired())
+    }
+
+    /// Whether the server's listen state is known to equal the desired state.
+    pub fn in_sync(&self) -> bool {
+        self.sync.in_sync()
     }
 
     /// Commands not yet completed.
     pub fn pending_commands(&self) -> usize {
         self.pending.iter().flatten().count()
+    }
+
+    /// The capacity of the receive buffer (frames up to this length are read whole).
+    pub fn rx_capacity(&self) -> usize {
+        self.rx.max_frame()
     }
 
     /// Finishes the frame behind the previous event: writes its answer (space was reserved),
@@ -502,7 +526,10 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 // `frame_event` found it absent, and nothing was recorded since.
                 self.dedup.insert_absent_hash(h, self.now);
             }
-            self.rx.consume(f.consume);
+            match f.skip {
+                Some(len) => self.rx.skip_at(f.consume, len),
+                None => self.rx.consume(f.consume),
+            }
         }
         if self.deferred_consume > 0 {
             self.rx.consume(self.deferred_consume);
@@ -528,28 +555,18 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         }
     }
 
-    /// Writes one listen quest into TX: a command's own ids and flags, or, for a restoration,
-    /// the confirmed state. On `BufferTooSmall` the seq is not used up.
-    fn send(&mut self, what: Outgoing) -> Result<u32, BuildError> {
+    /// Writes one listen quest into TX. On `BufferTooSmall` the seq is not used up.
+    fn send(&mut self, quest: Quest) -> Result<u32, BuildError> {
         let q = self.quest_ids();
         let creds = Credentials {
             pid: self.pid,
             secret: &self.secret[..self.secret_len],
         };
-        let body = match what {
-            Outgoing::Command(Command::Flags(flags)) => Body::Flags(flags),
-            Outgoing::Restore(RestoreKind::Flags) => Body::Flags(self.state.flags),
-            Outgoing::Command(Command::Listen { op, run, events }) => {
-                Body::Ids(op, self.arena.view(run), events)
-            }
-            Outgoing::Restore(RestoreKind::Ids) => {
-                Body::Ids(ListenOp::Set, self.state.ids.view(), self.state.events)
-            }
-        };
         let tx = &mut self.tx;
-        let res = match body {
-            Body::Flags(flags) => tx.push(|b| build_set_flags(b, &creds, q, flags)),
-            Body::Ids(op, view, events) => {
+        let res = match quest {
+            Quest::Flags(flags) => tx.push(|b| build_set_flags(b, &creds, q, flags)),
+            Quest::Ids(op, events) => {
+                let view = self.sync.carried();
                 let (names, n) = event_names(events);
                 let ids = ListenIds {
                     gids: view.of(IdKind::Group),
@@ -569,8 +586,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         }
     }
 
-    /// Sends what is waiting, in order: restoration quests first, then commands (which wait
-    /// until the restoration is answered).
+    /// Sends the next listen quest if one should go: one in flight at a time.
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn pump(&mut self) {
         if self.unsent {
@@ -588,59 +604,57 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         ) {
             return;
         }
-        for i in 0..self.restore.len() {
-            if let Some(r) = self.restore[i]
-                && r.seq.is_none()
-            {
-                match self.send(Outgoing::Restore(r.kind)) {
-                    Ok(seq) => {
-                        self.restore[i] = Some(RestoreQuest {
-                            seq: Some(seq),
-                            ..r
-                        })
-                    }
-                    Err(_) => return,
+        if let Some(quest) = self.sync.plan() {
+            match self.send(quest) {
+                Ok(seq) => {
+                    let deadline = self.now.saturating_add(self.cfg.quest_timeout_ms);
+                    self.sync.sent(quest, seq, deadline);
                 }
+                // No room in TX: the next call tries again.
+                Err(_) => return,
             }
         }
-        if self.restore.iter().any(Option::is_some) {
+        self.unsent = false;
+    }
+
+    /// Completes every pending command with 0 once the server's state equals the desired
+    /// state and no quest is in flight.
+    fn complete_if_in_sync(&mut self) {
+        if !self.sync.in_sync() || self.sync.deadline().is_some() {
             return;
         }
-        loop {
-            let next = self
-                .pending
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| p.filter(|p| p.seq.is_none()).map(|p| (i, p)))
-                .min_by_key(|(_, p)| p.request);
-            let Some((i, p)) = next else {
-                // Nothing unsent is left until the next command or connection.
-                self.unsent = false;
-                return;
-            };
-            match self.send(Outgoing::Command(p.command)) {
-                Ok(seq) => {
-                    self.pending[i] = Some(Pending {
-                        seq: Some(seq),
-                        ..p
-                    })
-                }
-                Err(_) => return,
+        self.complete_up_to(u32::MAX, code::OK);
+    }
+
+    /// Completes, in request order, the pending commands whose generation is at most
+    /// `generation` (`u32::MAX`: all), with `code`.
+    fn complete_up_to(&mut self, generation: u32, code: i64) {
+        // Generations only grow between wraps; a wrap needs four billion commands.
+        for i in 0..self.pending.len() {
+            if let Some(p) = self.pending[i]
+                && (generation == u32::MAX || p.generation <= generation)
+            {
+                self.pending[i] = None;
+                self.local(LocalEvent::Completed {
+                    request: p.request,
+                    code,
+                });
             }
         }
     }
 
-    /// The host connected the transport. Listen state is restored (flags, then ids) before any
-    /// command queued meanwhile is sent.
+    /// The host connected the transport. The desired listen state is established (flags,
+    /// then ids) before any later command is sent.
     pub fn connected(&mut self, now: u64) {
         self.settle();
         self.advance(now);
         if self.link.is_some() {
-            // A new connection without a close of the old one: close it first, so that its
-            // quests complete with 20002 and the monitor sees `closed` before `connected`.
-            self.closed(now, false);
+            // A new connection without a close of the old one: close it first, so that the
+            // monitor sees `closed` before `connected`.
+            self.closed(now, CloseReason::Host);
         }
         self.connections = self.connections.saturating_add(1);
+        self.stats.connections += 1;
         let is_reconnect = self.connections > 1;
         self.link = Some(Up {
             since: self.now,
@@ -653,18 +667,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         self.in_flight = None;
         self.deferred_consume = 0;
         self.reconnect_at = None;
-        self.restore_code = code::OK;
-        let deadline = self.now.saturating_add(self.cfg.quest_timeout_ms);
-        let flags = self.state.flags.any().then_some(RestoreKind::Flags);
-        let ids =
-            (!self.state.ids.is_empty() || self.state.events != 0).then_some(RestoreKind::Ids);
-        self.restore = [flags, ids].map(|k| {
-            k.map(|kind| RestoreQuest {
-                kind,
-                seq: None,
-                deadline,
-            })
-        });
+        self.sync.connected();
         self.unsent = true;
         info!("connected (reconnect: {})", is_reconnect);
         self.local(LocalEvent::Connected { is_reconnect });
@@ -679,20 +682,30 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         delay
     }
 
-    /// A connection attempt failed; the back-off advances.
-    pub fn connect_failed(&mut self, now: u64) {
+    /// A connection attempt failed for `reason`; the back-off advances.
+    pub fn connect_failed(&mut self, now: u64, reason: CloseReason) {
         self.settle();
         self.advance(now);
-        self.schedule_reconnect();
-        warn!("connection attempt {} failed", self.failures);
+        let retry_in_ms = self.schedule_reconnect();
+        self.stats.connect_failures += 1;
+        let retry_in_ms = u32::try_from(retry_in_ms).unwrap_or(u32::MAX);
+        warn!(
+            "connection attempt {} failed: {}; next in {} ms",
+            self.failures,
+            reason.as_str(),
+            retry_in_ms
+        );
         self.local(LocalEvent::ConnectFailed {
             is_reconnect: self.connections > 0,
+            reason,
+            retry_in_ms,
         });
     }
 
-    /// The connection closed (by the peer, an error, or the host). Sent quests complete with
-    /// 20002; unsent commands wait for the next connection.
-    pub fn closed(&mut self, now: u64, by_error: bool) {
+    /// The connection closed for `reason` (pass the listener's own reason when it asked for the
+    /// close). Quests in flight are abandoned; pending commands stay pending (their intent is
+    /// in the desired state, established again on the next connection).
+    pub fn closed(&mut self, now: u64, reason: CloseReason) {
         self.settle();
         self.advance(now);
         let Some(up) = self.link.take() else { return };
@@ -700,20 +713,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         self.tx.clear();
         self.in_flight = None;
         self.deferred_consume = 0;
-        for i in 0..self.pending.len() {
-            if let Some(p) = self.pending[i]
-                && p.seq.is_some()
-            {
-                self.pending[i] = None;
-                release(&mut self.arena, &mut self.pending, p.command);
-                self.local(LocalEvent::Completed {
-                    request: p.request,
-                    code: code::CONNECTION_CLOSED,
-                });
-            }
-        }
-        if self.restore.iter().any(Option::is_some) {
-            self.restore = [None; 2];
+        if self.sync.closed() {
             self.local(LocalEvent::Restored {
                 code: code::CONNECTION_CLOSED,
             });
@@ -721,11 +721,16 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         if self.now.saturating_sub(up.since) >= self.cfg.backoff.failed_window_ms {
             self.failures = 0;
         }
-        let delay = self.schedule_reconnect();
-        info!("closed (by error: {}); reconnect in {} ms", by_error, delay);
+        let retry_in_ms = u32::try_from(self.schedule_reconnect()).unwrap_or(u32::MAX);
+        info!(
+            "closed: {}; reconnect in {} ms",
+            reason.as_str(),
+            retry_in_ms
+        );
         self.local(LocalEvent::Closed {
-            by_error,
             is_reconnect: self.connections > 1,
+            reason,
+            retry_in_ms,
         });
     }
 
@@ -771,8 +776,9 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
     }
 
     /// Bytes to send. They stay here until [`Listener::consume_transmit`] says the transport
-    /// took them.
-    pub fn transmit(&self) -> &[u8] {
+    /// took them. Finishes the last event's frame first, so what it caused is included.
+    pub fn transmit(&mut self) -> &[u8] {
+        self.settle();
         self.tx.data()
     }
 
@@ -792,8 +798,8 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         for p in self.pending.iter().flatten() {
             earliest(p.deadline);
         }
-        for r in self.restore.iter().flatten() {
-            earliest(r.deadline);
+        if let Some(t) = self.sync.deadline() {
+            earliest(t);
         }
         let link = match self.link {
             Some(up) if !up.close_requested => {
@@ -820,19 +826,17 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         self.settle();
         self.advance(now);
         let now = self.now;
+        let code = if self.link.is_some() {
+            code::TIMEOUT
+        } else {
+            code::NOT_CONNECTED
+        };
         for i in 0..self.pending.len() {
             if let Some(p) = self.pending[i]
                 && p.deadline <= now
             {
+                // Not confirmed in time; the intent stays in the desired state.
                 self.pending[i] = None;
-                release(&mut self.arena, &mut self.pending, p.command);
-                // Sent, or waiting for transmit room on a live connection: a timeout. Never
-                // sent because no connection came up: not connected.
-                let code = if p.seq.is_some() || self.link.is_some() {
-                    code::TIMEOUT
-                } else {
-                    code::NOT_CONNECTED
-                };
                 debug!("command {} timed out with {}", p.request.0, code);
                 self.local(LocalEvent::Completed {
                     request: p.request,
@@ -840,8 +844,7 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                 });
             }
         }
-        if self.restore.iter().flatten().any(|r| r.deadline <= now) {
-            self.restore = [None; 2];
+        if self.sync.timed_out(now) && self.sync.end_restoring() {
             self.local(LocalEvent::Restored {
                 code: code::TIMEOUT,
             });
@@ -872,7 +875,12 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         self.pump();
     }
 
-    fn request(&mut self, now: u64, command: Command) -> Result<RequestId, CommandError> {
+    /// Records a command whose effect `change` makes on the desired state.
+    fn command(
+        &mut self,
+        now: u64,
+        change: impl FnOnce(&mut ListenState) -> Result<(), CommandError>,
+    ) -> Result<RequestId, CommandError> {
         self.settle();
         self.advance(now);
         let slot = self
@@ -880,16 +888,27 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             .iter()
             .position(Option::is_none)
             .ok_or(CommandError::TooManyPending)?;
+        let mut refused = None;
+        self.sync.change(|d| match change(d) {
+            Ok(()) => true,
+            Err(e) => {
+                refused = Some(e);
+                false
+            }
+        });
+        if let Some(e) = refused {
+            return Err(e);
+        }
         self.next_request = self.next_request.wrapping_add(1).max(1);
         let request = RequestId(self.next_request);
         self.pending[slot] = Some(Pending {
             request,
-            command,
-            seq: None,
+            generation: self.sync.generation(),
             deadline: self.now.saturating_add(self.cfg.quest_timeout_ms),
         });
         self.unsent = true;
         self.pump();
+        self.complete_if_in_sync();
         Ok(request)
     }
 
@@ -899,58 +918,11 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         op: ListenOp,
         ids: &ListenIds<'_, E>,
     ) -> Result<RequestId, CommandError> {
-        self.settle();
         let mut events = 0u8;
         for e in ids.events {
             events |= event_bit(e.as_ref().as_bytes()).ok_or(CommandError::UnsupportedEvent)?;
         }
-        let count = ids.gids.len() + ids.rids.len() + ids.uids.len();
-        if count > LISTEN_IDS || count > self.arena.free() {
-            return Err(CommandError::TooManyIds);
-        }
-        if !self.pending.iter().any(Option::is_none) {
-            return Err(CommandError::TooManyPending);
-        }
-        if op != ListenOp::Remove {
-            // Worst case if every pending add/set succeeds: the state must still fit.
-            let pending: usize = self
-                .pending
-                .iter()
-                .flatten()
-                .filter_map(|p| match p.command {
-                    Command::Listen {
-                        op: ListenOp::Add | ListenOp::Set,
-                        run,
-                        ..
-                    } => Some(usize::from(run.len)),
-                    _ => None,
-                })
-                .sum();
-            if self.state.ids.len() + pending + count > LISTEN_IDS {
-                return Err(CommandError::TooManyIds);
-            }
-        }
-        // The quest must fit in an empty TX buffer.
-        let q = QuestIds {
-            seq: 1,
-            salt: i64::MAX,
-            ts: i64::MAX,
-        };
-        if let Err(BuildError::BufferTooSmall { needed }) =
-            build_listen(&mut [], &self.creds(), q, op, ids)
-            && needed > TX
-        {
-            return Err(CommandError::TooLarge);
-        }
-        let run = self
-            .arena
-            .push([
-                (IdKind::Group, ids.gids),
-                (IdKind::Room, ids.rids),
-                (IdKind::User, ids.uids),
-            ])
-            .map_err(|_| CommandError::TooManyIds)?;
-        self.request(now, Command::Listen { op, run, events })
+        self.command(now, |d| apply_listen(d, op, ids, events))
     }
 
     /// `addlisten`: listen to more ids and events. Completes with an [`Event::Completed`].
@@ -986,11 +958,10 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         now: u64,
         flags: ListenFlags,
     ) -> Result<RequestId, CommandError> {
-        self.settle();
-        if !self.pending.iter().any(Option::is_none) {
-            return Err(CommandError::TooManyPending);
-        }
-        self.request(now, Command::Flags(flags))
+        self.command(now, |d| {
+            d.flags = flags;
+            Ok(())
+        })
     }
 
     /// The next event. Call until it returns `None` after every other call; the event borrows
@@ -1020,23 +991,85 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             link,
             now,
             pending,
-            restore,
-            restore_code,
-            state,
-            arena,
+            sync,
             dedup,
             in_flight,
             deferred_consume,
             stats,
-            local: _,
+            local,
+            unsent,
             ..
         } = self;
         let now = *now;
         let mut offset = 0usize;
+        let mut skip = None;
         let found = loop {
             let (frame, len) = match rx.peek_at(offset) {
                 Ok(Some(f)) => f,
                 Ok(None) => break None,
+                Err(FrameError::TooLarge { len, .. }) if len <= MAX_FRAME_LEN => {
+                    // Too large for RX: answer and report it from its head, then skip it.
+                    let head = match rx.head_at(offset) {
+                        Ok(Some(h)) => h,
+                        Ok(None) => break None,
+                        Err(e) => break Some((Found::Close(e), 0)),
+                    };
+                    let error = MessageError::FrameTooLarge;
+                    match (head.kind, head.seq) {
+                        (FrameKind::Answer, Some(seq)) => {
+                            skip = Some(head.len);
+                            if let Some(up) = link.as_mut()
+                                && matches!(up.ping, Some((s, _)) if s == seq)
+                            {
+                                up.ping = None;
+                            }
+                            let code = if head.status == 0 {
+                                code::OK
+                            } else {
+                                CODE_UNKNOWN_ERROR
+                            };
+                            match sync.answered(seq, code) {
+                                Some(outcome) => {
+                                    *unsent = true;
+                                    break Some((Found::Answered { outcome, ex: &[] }, 0));
+                                }
+                                None => {
+                                    // Nothing waits for it: skip it without an event.
+                                    *in_flight = Some(InFlight {
+                                        consume: offset,
+                                        skip,
+                                        answer: None,
+                                        dedup: None,
+                                    });
+                                    return None;
+                                }
+                            }
+                        }
+                        (_, seq) => {
+                            if let Some(seq) = seq {
+                                let answer = ErrorAnswer::for_push(head.method, error);
+                                let res = tx.push(|b| build_answer(b, seq, STATUS_ERROR, &answer));
+                                if res.is_err() {
+                                    // No room for the answer: leave the frame for later.
+                                    break None;
+                                }
+                            }
+                            stats.bad_pushes += 1;
+                            stats.oversized += 1;
+                            skip = Some(head.len);
+                            warn!("push of {} bytes larger than the receive buffer", head.len);
+                            break Some((
+                                Found::Bad {
+                                    method: head.method,
+                                    error,
+                                    seq,
+                                    len: head.len,
+                                },
+                                0,
+                            ));
+                        }
+                    }
+                }
                 Err(e) => break Some((Found::Close(e), 0)),
             };
             match frame {
@@ -1057,41 +1090,14 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                         Err(_) if status == 0 => (code::OK, &[][..]),
                         Err(_) => (CODE_UNKNOWN_ERROR, &[][..]),
                     };
-                    if let Some(i) = pending
-                        .iter()
-                        .position(|p| matches!(p, Some(p) if p.seq == Some(seq)))
-                    {
-                        let Some(p) = pending[i].take() else {
-                            break None;
-                        };
-                        if code == code::OK {
-                            apply(state, arena, p.command);
+                    match sync.answered(seq, code) {
+                        Some(outcome) => {
+                            *unsent = true;
+                            break Some((Found::Answered { outcome, ex }, len));
                         }
-                        release(arena, pending, p.command);
-                        break Some((
-                            Found::Completed(Completion {
-                                request: p.request,
-                                code,
-                                ex,
-                            }),
-                            len,
-                        ));
+                        // A late answer (after a timeout): nothing more to do.
+                        None => offset += len,
                     }
-                    if let Some(i) = restore
-                        .iter()
-                        .position(|r| matches!(r, Some(r) if r.seq == Some(seq)))
-                    {
-                        restore[i] = None;
-                        if code != code::OK && *restore_code == code::OK {
-                            *restore_code = code;
-                        }
-                        if restore.iter().all(Option::is_none) {
-                            break Some((Found::Restored(*restore_code), len));
-                        }
-                    }
-                    // A late answer (after a timeout) or the part of a restoration: nothing
-                    // more to do.
-                    offset += len;
                 }
                 Frame::Quest {
                     seq,
@@ -1114,8 +1120,16 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                             }
                             stats.bad_pushes += 1;
                             let [a, b, c] = error.text();
-                            warn!("bad push: {=str}{=str}{=str}", a, b, c);
-                            break Some((Found::Bad { method, error }, len));
+                            warn!("bad push: {}{}{}", a, b, c);
+                            break Some((
+                                Found::Bad {
+                                    method,
+                                    error,
+                                    seq,
+                                    len,
+                                },
+                                len,
+                            ));
                         }
                         Ok(push) => {
                             if seq.is_some() && tx.room() < EMPTY_ANSWER_LEN {
@@ -1152,9 +1166,9 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
             *deferred_consume += offset;
             return None;
         };
-        let consume = offset + len;
         let mut done = InFlight {
-            consume,
+            consume: offset + len,
+            skip,
             answer: None,
             dedup: None,
         };
@@ -1180,14 +1194,23 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
                     Push::KickoutRoom { rid } => Event::KickoutRoom { rid },
                 }
             }
-            Found::Completed(c) => Event::Completed(c),
-            Found::Restored(code) => Event::Restored { code },
-            Found::Bad { method, error } => Event::BadPush { method, error },
+            Found::Answered { outcome, ex } => {
+                *in_flight = Some(done);
+                return answered_event(pending, sync, local, stats, outcome, ex);
+            }
+            Found::Bad {
+                method,
+                error,
+                seq,
+                len,
+            } => Event::BadPush {
+                method,
+                error,
+                seq,
+                len,
+            },
             Found::Close(e) => {
-                warn!(
-                    "protocol error, asking the host to close: {=str}",
-                    e.as_str()
-                );
+                warn!("protocol error, asking the host to close: {}", e.as_str());
                 if let Some(up) = link.as_mut() {
                     up.close_requested = true;
                 }
@@ -1197,4 +1220,52 @@ impl<const RX: usize, const TX: usize> Listener<RX, TX> {
         *in_flight = Some(done);
         Some(event)
     }
+}
+
+/// The events an answer to the listen quest in flight gives: the completions it brings (the
+/// first one carries the server's `ex`), then the end of a restoration. Returns the first; the
+/// rest wait in `local`.
+fn answered_event<'a>(
+    pending: &mut [Option<Pending>],
+    sync: &mut ListenSync,
+    local: &mut Deque<LocalEvent, LOCAL_EVENTS>,
+    stats: &mut Stats,
+    outcome: Answered,
+    ex: &'a [u8],
+) -> Option<Event<'a>> {
+    let (generation, code) = match outcome {
+        Answered::Applied { in_sync: false } => (None, code::OK),
+        Answered::Applied { in_sync: true } => (Some(u32::MAX), code::OK),
+        Answered::Refused { code, generation } => {
+            stats.refusals += 1;
+            warn!("listen quest refused with {}", code);
+            (Some(generation), code)
+        }
+    };
+    let mut first = None;
+    if let Some(generation) = generation {
+        for slot in pending.iter_mut() {
+            if let Some(p) = *slot
+                && (generation == u32::MAX || p.generation <= generation)
+            {
+                *slot = None;
+                if first.is_none() {
+                    first = Some(Event::Completed(Completion {
+                        request: p.request,
+                        code,
+                        ex,
+                    }));
+                } else {
+                    let _ = local.push_back(LocalEvent::Completed {
+                        request: p.request,
+                        code,
+                    });
+                }
+            }
+        }
+        if sync.end_restoring() {
+            let _ = local.push_back(LocalEvent::Restored { code });
+        }
+    }
+    first.or_else(|| local.pop_front().map(LocalEvent::into_event))
 }

@@ -76,10 +76,16 @@ mod event;
 mod ids;
 mod listener;
 mod salt;
+mod sync;
 mod tx;
 
 pub use backoff::Backoff;
 pub use dedup::DedupKey;
-pub use event::{CloseReason, Completion, Event, MessageEvent, RequestId, code};
+pub use event::{
+    CloseReason, Completion, Event, IoError, IoKind, MessageEvent, RequestId, code,
+};
 pub use ids::{EVENTS, IdKind, SortedIds};
-pub use listener::{CommandError, Config, ConfigError, ListenView, Listener, MAX_SECRET, Stats};
+pub use listener::{
+    CommandError, Config, ConfigError, FixedListener, ListenView, Listener, MAX_SECRET, MIN_RX,
+    MIN_TX, Stats, max_listen_quest,
+};

@@ -8,29 +8,35 @@
 
 use crate::wire::frame::BuildError;
 
-/// A fixed-capacity byte queue of complete frames.
+/// A fixed-capacity byte queue of complete frames over a byte buffer (an array, or memory the
+/// host lent).
 #[derive(Debug, Clone)]
-pub struct TxQueue<const N: usize> {
-    buf: [u8; N],
+pub struct TxQueue<B> {
+    buf: B,
     start: usize,
     end: usize,
     reserved: usize,
 }
 
-impl<const N: usize> TxQueue<N> {
-    /// An empty queue.
-    pub const fn new() -> Self {
+impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
+    /// An empty queue in `buf`.
+    pub const fn new(buf: B) -> Self {
         Self {
-            buf: [0; N],
+            buf,
             start: 0,
             end: 0,
             reserved: 0,
         }
     }
 
+    /// The queue's capacity.
+    pub fn capacity(&self) -> usize {
+        self.buf.as_ref().len()
+    }
+
     /// Bytes waiting to be sent.
     pub fn data(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+        self.buf.as_ref().get(self.start..self.end).unwrap_or(&[])
     }
 
     /// Marks `n` bytes as sent (clamped to what is queued).
@@ -44,7 +50,7 @@ impl<const N: usize> TxQueue<N> {
 
     /// Space a new frame may use now.
     pub fn room(&self) -> usize {
-        N - (self.end - self.start) - self.reserved
+        self.capacity() - (self.end - self.start) - self.reserved
     }
 
     /// Drops everything, reservations included (the connection is gone).
@@ -92,21 +98,15 @@ impl<const N: usize> TxQueue<N> {
         F: FnMut(&mut [u8]) -> Result<usize, BuildError> + ?Sized,
     {
         if self.start > 0 {
-            crate::shift::move_down(&mut self.buf, self.start..self.end, 0);
+            crate::shift::move_down(self.buf.as_mut(), self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
-        let limit = N - self.reserved;
-        let free = self.buf.get_mut(self.end..limit).unwrap_or(&mut []);
+        let limit = self.capacity() - self.reserved;
+        let free = self.buf.as_mut().get_mut(self.end..limit).unwrap_or(&mut []);
         let n = build(free)?;
         self.end += n;
         Ok(n)
-    }
-}
-
-impl<const N: usize> Default for TxQueue<N> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn frames_are_whole_and_reservations_hold() {
-        let mut q = TxQueue::<40>::new();
+        let mut q = TxQueue::new([0u8; 40]);
         assert_eq!(q.push(|b| build_empty_answer(b, 1)), Ok(17));
         assert!(q.reserve(17));
         // 40 - 17 queued - 17 reserved = 6: no room for another answer.

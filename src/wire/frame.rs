@@ -293,6 +293,58 @@ pub fn parse_frame(input: &[u8], max_len: usize) -> Result<Status<Frame<'_>>, Fr
     }
 }
 
+/// The longest frame a connection carries (the official C++ SDK's limit, 8 MiB, header
+/// included): a longer one is a protocol error. Frames up to this length that do not fit the
+/// receive buffer are skipped as they stream through ([`FrameHead`]).
+pub const MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
+
+/// The start of a frame: enough to answer or report it without its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHead<'a> {
+    /// Quest or answer.
+    pub kind: FrameKind,
+    /// The quest's seq (twoway quests) or the answered seq (answers).
+    pub seq: Option<u32>,
+    /// An answer's status byte (0 for quests).
+    pub status: u8,
+    /// The method name of a quest, cut to the bytes available (empty for answers).
+    pub method: &'a [u8],
+    /// The whole frame's length.
+    pub len: usize,
+}
+
+/// Parses the header, seq and method at the start of `input` without needing the payload.
+/// `Ok(None)` means more bytes are needed, unless `cut` is set (the caller can hold no more):
+/// then a method is cut to what `input` holds.
+pub fn parse_head(input: &[u8], cut: bool) -> Result<Option<FrameHead<'_>>, FrameError> {
+    let header = match parse_header(input)? {
+        Status::Complete(h, _) => h,
+        Status::Partial(_) => return Ok(None),
+    };
+    let rest = input.get(HEADER_LEN..).unwrap_or(&[]);
+    let (seq, rest) = match header.kind {
+        FrameKind::Oneway => (None, rest),
+        FrameKind::Twoway | FrameKind::Answer => match rest.split_first_chunk::<4>() {
+            Some((seq, rest)) => (Some(u32::from_le_bytes(*seq)), rest),
+            None => return Ok(None),
+        },
+    };
+    let (status, want) = match header.kind {
+        FrameKind::Answer => (header.ss, 0),
+        _ => (0, usize::from(header.ss)),
+    };
+    if rest.len() < want && !cut {
+        return Ok(None);
+    }
+    Ok(Some(FrameHead {
+        kind: header.kind,
+        seq,
+        status,
+        method: rest.get(..want).unwrap_or(rest),
+        len: header.frame_len(),
+    }))
+}
+
 /// A value that encodes itself as a msgpack payload (always a map).
 pub trait Payload {
     /// Writes the payload.

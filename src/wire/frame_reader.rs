@@ -10,8 +10,14 @@
 //!
 //! [`FrameReader::peek`] looks at the next frame without consuming it, so a caller that cannot
 //! yet act on a frame (for example, no room for its answer) can leave it in place.
+//!
+//! A frame longer than the buffer (up to [`MAX_FRAME_LEN`]) can be skipped as it streams
+//! through: [`FrameReader::head_at`] reads its header, seq and method, and
+//! [`FrameReader::skip_at`] discards it, including the bytes still to arrive.
 
-use super::frame::{Frame, FrameError, Status, parse_frame};
+use super::frame::{
+    Frame, FrameError, FrameHead, MAX_FRAME_LEN, Status, parse_frame, parse_head,
+};
 
 /// A frame reassembler over a byte buffer: `&mut [u8]`, or an owned array such as `[u8; N]`.
 #[derive(Debug, Clone)]
@@ -23,6 +29,8 @@ pub struct FrameReader<B> {
     end: usize,
     max_frame: usize,
     error: Option<FrameError>,
+    /// Bytes of a skipped frame still to arrive and be discarded.
+    skip: usize,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
@@ -36,6 +44,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
             end: 0,
             max_frame,
             error: None,
+            skip: 0,
         }
     }
 
@@ -54,6 +63,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
         self.start = 0;
         self.end = 0;
         self.error = None;
+        self.skip = 0;
+    }
+
+    /// Bytes of a skipped frame that have not arrived yet (they will be discarded).
+    pub fn skipping(&self) -> usize {
+        self.skip
     }
 
     /// Moves unconsumed bytes to the front so the free space is contiguous.
@@ -73,17 +88,29 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
     }
 
     /// Marks `n` bytes of the last [`FrameReader::window`] as filled. Clamped to the window.
+    /// Bytes that belong to a frame being skipped are dropped here.
     pub fn commit(&mut self, n: usize) {
-        self.end = self.end.saturating_add(n).min(self.buf.as_ref().len());
+        let n = n.min(self.buf.as_ref().len() - self.end);
+        let skipped = n.min(self.skip);
+        if skipped > 0 {
+            self.skip -= skipped;
+            let end = self.end;
+            crate::shift::move_down(self.buf.as_mut(), end + skipped..end + n, end);
+        }
+        self.end += n - skipped;
     }
 
     /// Copies as much of `data` as fits and returns how many bytes were taken.
+    /// Bytes of a frame being skipped are taken and dropped without a copy.
     pub fn feed(&mut self, data: &[u8]) -> usize {
+        let skipped = self.skip.min(data.len());
+        self.skip -= skipped;
+        let data = data.get(skipped..).unwrap_or(&[]);
         let window = self.window();
         let n = window.len().min(data.len());
         window[..n].copy_from_slice(&data[..n]);
         self.commit(n);
-        n
+        skipped + n
     }
 
     /// The next complete frame and its length, without consuming it.
@@ -119,6 +146,36 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
             Ok(Status::Partial(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The head of the frame `offset` bytes past the unconsumed data, for a frame too large for
+    /// the buffer ([`FrameError::TooLarge`] from [`FrameReader::peek_at`]) but within
+    /// [`MAX_FRAME_LEN`]. `Ok(None)` while its header, seq and method have not all arrived
+    /// (a method is cut once the buffer is full). Any other frame gives its error.
+    pub fn head_at(&self, offset: usize) -> Result<Option<FrameHead<'_>>, FrameError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let data = self.buf.as_ref().get(self.start..self.end).unwrap_or(&[]);
+        let data = data.get(offset..).unwrap_or(&[]);
+        let full = self.start + offset == 0 && self.end == self.buf.as_ref().len();
+        match parse_head(data, full)? {
+            Some(h) if h.len > MAX_FRAME_LEN || h.len <= self.max_frame => {
+                Err(FrameError::TooLarge {
+                    len: h.len,
+                    max: MAX_FRAME_LEN,
+                })
+            }
+            head => Ok(head),
+        }
+    }
+
+    /// Consumes `offset` bytes and then the frame of `len` bytes that starts there: what is
+    /// buffered now, and the rest as it arrives.
+    pub fn skip_at(&mut self, offset: usize, len: usize) {
+        let here = self.buffered().saturating_sub(offset).min(len);
+        self.skip = len - here;
+        self.consume(offset + here);
     }
 
     /// Consumes `len` bytes, normally the length returned by [`FrameReader::peek`].

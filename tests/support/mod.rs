@@ -281,7 +281,7 @@ pub fn describe(e: &Event<'_>) -> String {
             c.code,
             s(c.ex)
         ),
-        Event::BadPush { method, error } => format!("bad {} {error}", s(method)),
+        Event::BadPush { method, error, .. } => format!("bad {} {error}", s(method)),
         other => format!("{other:?}"),
     }
 }

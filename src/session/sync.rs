@@ -1,0 +1,256 @@
+//! Desired and confirmed listen state, and the one listen quest in flight that moves the
+//! server from the second to the first.
+//!
+//! The host's commands change the **desired** state at once, in the order they are made; the
+//! **confirmed** state is what the server has acknowledged on the current connection (a new
+//! connection starts with nothing confirmed, as the server does). [`ListenSync::plan`] computes
+//! the next quest from the difference, one at a time, so the server applies the host's intent in
+//! order however its worker pool schedules pipelined quests:
+//!
+//! 1. the flags form of `setlisten` when the "all" flags differ;
+//! 2. for ids and events: `setlisten` with the whole desired state when nothing is confirmed yet
+//!    (restoration, as the official SDK does it) or when ids must be both added and removed;
+//!    otherwise `addlisten` or `removelisten` with just the difference.
+//!
+//! A refused or unanswered quest stops the sync on this connection until the desired state
+//! changes again or a new connection comes up; the desired state is never rolled back, so no
+//! outage of any length loses the host's intent.
+
+use super::ids::{IdSet, SortedIds};
+use crate::rtm::listen::{ListenFlags, ListenOp};
+
+/// A listen state: ids by kind, the event mask and the four "all" flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ListenState {
+    pub(crate) ids: IdSet,
+    pub(crate) events: u8,
+    pub(crate) flags: ListenFlags,
+}
+
+impl ListenState {
+    fn has_ids(&self) -> bool {
+        !self.ids.is_empty() || self.events != 0
+    }
+}
+
+/// What a listen quest carries (the ids of an ids quest are in [`ListenSync::carried`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quest {
+    /// `setlisten` with the four flags.
+    Flags(ListenFlags),
+    /// `addlisten` / `removelisten` / `setlisten` with ids and this event mask.
+    Ids(ListenOp, u8),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    seq: u32,
+    deadline: u64,
+    /// The desired state's generation the quest was planned from.
+    generation: u32,
+    quest: Quest,
+}
+
+/// What an answer to the quest in flight did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answered {
+    /// Applied; `in_sync` when confirmed now equals desired.
+    Applied { in_sync: bool },
+    /// Refused with this code; commands of generation `<= generation` were covered by it.
+    Refused { code: i64, generation: u32 },
+}
+
+/// Bits of [`ListenSync::unknown`]: parts of the server's state that a timed-out quest may
+/// or may not have changed.
+const UNKNOWN_FLAGS: u8 = 1;
+const UNKNOWN_IDS: u8 = 2;
+
+/// The desired state, the confirmed state and the quest between them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListenSync {
+    desired: ListenState,
+    confirmed: ListenState,
+    /// The ids of the ids quest in flight (or being planned).
+    carried: IdSet,
+    sent: Option<Sent>,
+    unknown: u8,
+    /// Bumped by every accepted command.
+    generation: u32,
+    /// The generation at which the sync stopped (a refusal or a timeout): no quest is planned
+    /// until the desired state changes or a new connection comes up.
+    stalled_at: Option<u32>,
+    /// A sync that started when the connection came up is still going.
+    restoring: bool,
+}
+
+impl ListenSync {
+    pub(crate) fn desired(&self) -> &ListenState {
+        &self.desired
+    }
+
+    pub(crate) fn confirmed(&self) -> &ListenState {
+        &self.confirmed
+    }
+
+    pub(crate) fn carried(&self) -> SortedIds<'_> {
+        self.carried.view()
+    }
+
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Whether the server's state is known to equal the desired state.
+    pub(crate) fn in_sync(&self) -> bool {
+        self.unknown == 0 && self.desired == self.confirmed
+    }
+
+    /// The deadline of the quest in flight.
+    pub(crate) fn deadline(&self) -> Option<u64> {
+        self.sent.map(|s| s.deadline)
+    }
+
+    /// Changes the desired state; `f` returns false to refuse (nothing changed then).
+    pub(crate) fn change(&mut self, f: impl FnOnce(&mut ListenState) -> bool) -> bool {
+        if !f(&mut self.desired) {
+            return false;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        self.stalled_at = None;
+        true
+    }
+
+    /// A connection came up: the server listens to nothing yet. Returns whether there is
+    /// anything to restore.
+    pub(crate) fn connected(&mut self) -> bool {
+        self.confirmed = ListenState::default();
+        self.sent = None;
+        self.unknown = 0;
+        self.stalled_at = None;
+        self.restoring = !self.in_sync();
+        self.restoring
+    }
+
+    /// The connection closed: returns whether a restoration was interrupted.
+    pub(crate) fn closed(&mut self) -> bool {
+        self.sent = None;
+        self.confirmed = ListenState::default();
+        self.unknown = 0;
+        core::mem::take(&mut self.restoring)
+    }
+
+    /// The next quest to send, if one should go now (none in flight, not stalled, not in
+    /// sync). For an ids quest the ids are left in [`ListenSync::carried`].
+    pub(crate) fn plan(&mut self) -> Option<Quest> {
+        if self.sent.is_some() || self.stalled_at == Some(self.generation) {
+            return None;
+        }
+        let (d, c) = (&self.desired, &self.confirmed);
+        if self.unknown & UNKNOWN_FLAGS != 0 || d.flags != c.flags {
+            return Some(Quest::Flags(d.flags));
+        }
+        let unknown_ids = self.unknown & UNKNOWN_IDS != 0;
+        let adds = d.ids.view().iter().filter(|&(k, id)| !c.ids.contains(k, id)).count();
+        // |c - d| = |c| - |c ∩ d|, and |c ∩ d| = |d| - adds.
+        let removes = c.ids.len() + adds - d.ids.len();
+        let (add_ev, remove_ev) = (d.events & !c.events, c.events & !d.events);
+        let adding = adds > 0 || add_ev != 0;
+        let removing = removes > 0 || remove_ev != 0;
+        if !unknown_ids && !adding && !removing {
+            return None;
+        }
+        let (op, events) = if unknown_ids || !c.has_ids() || (adding && removing) {
+            self.carried.copy_from(&d.ids);
+            (ListenOp::Set, d.events)
+        } else if adding {
+            self.carried.clear();
+            for (k, id) in d.ids.view().iter() {
+                if !c.ids.contains(k, id) {
+                    // Fewer than the desired set, which fits.
+                    let _ = self.carried.insert(k, id);
+                }
+            }
+            (ListenOp::Add, add_ev)
+        } else {
+            self.carried.clear();
+            for (k, id) in c.ids.view().iter() {
+                if !d.ids.contains(k, id) {
+                    let _ = self.carried.insert(k, id);
+                }
+            }
+            (ListenOp::Remove, remove_ev)
+        };
+        Some(Quest::Ids(op, events))
+    }
+
+    /// The planned quest went out with `seq`.
+    pub(crate) fn sent(&mut self, quest: Quest, seq: u32, deadline: u64) {
+        self.sent = Some(Sent {
+            seq,
+            deadline,
+            generation: self.generation,
+            quest,
+        });
+    }
+
+    /// An answer arrived: `None` when it is not for the quest in flight.
+    pub(crate) fn answered(&mut self, seq: u32, code: i64) -> Option<Answered> {
+        let sent = self.sent.filter(|s| s.seq == seq)?;
+        self.sent = None;
+        if code != 0 {
+            self.stalled_at = Some(self.generation);
+            return Some(Answered::Refused {
+                code,
+                generation: sent.generation,
+            });
+        }
+        let c = &mut self.confirmed;
+        match sent.quest {
+            Quest::Flags(flags) => {
+                c.flags = flags;
+                self.unknown &= !UNKNOWN_FLAGS;
+            }
+            Quest::Ids(ListenOp::Set, events) => {
+                c.ids.copy_from(&self.carried);
+                c.events = events;
+                self.unknown &= !UNKNOWN_IDS;
+            }
+            Quest::Ids(ListenOp::Add, events) => {
+                for (k, id) in self.carried.view().iter() {
+                    // The carried ids are part of the desired set, which fits.
+                    let _ = c.ids.insert(k, id);
+                }
+                c.events |= events;
+            }
+            Quest::Ids(ListenOp::Remove, events) => {
+                for (k, id) in self.carried.view().iter() {
+                    c.ids.remove(k, id);
+                }
+                c.events &= !events;
+            }
+        }
+        Some(Answered::Applied {
+            in_sync: self.in_sync(),
+        })
+    }
+
+    /// Ends a restoration (its outcome is being reported); returns whether one was going.
+    pub(crate) fn end_restoring(&mut self) -> bool {
+        core::mem::take(&mut self.restoring)
+    }
+
+    /// The quest in flight got no answer by `now`: what it changed is unknown, and the sync
+    /// stops until the desired state changes. Returns whether it timed out.
+    pub(crate) fn timed_out(&mut self, now: u64) -> bool {
+        let Some(sent) = self.sent.filter(|s| s.deadline <= now) else {
+            return false;
+        };
+        self.sent = None;
+        self.unknown |= match sent.quest {
+            Quest::Flags(_) => UNKNOWN_FLAGS,
+            Quest::Ids(..) => UNKNOWN_IDS,
+        };
+        self.stalled_at = Some(self.generation);
+        true
+    }
+}
