@@ -37,6 +37,8 @@ const POLL: Duration = Duration::from_millis(20);
 const SEGMENT_PAUSE: Duration = Duration::from_micros(200);
 /// A client that does not read for this long makes writes fail.
 pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The shortest read timeout while a reverse-pipelined batch waits for its window to end.
+const MIN_READ_TIMEOUT: Duration = Duration::from_millis(1);
 /// Nesting limit for payload decoding (payloads are flat maps; this only bounds the stack).
 const MAX_DEPTH: usize = 64;
 
@@ -64,17 +66,21 @@ impl ConnIo {
             return Err(io::ErrorKind::NotConnected.into());
         }
         let mut s = &self.stream;
-        match segment {
-            Some(n) if n > 0 && n < bytes.len() => {
-                for chunk in bytes.chunks(n) {
-                    s.write_all(chunk)?;
-                    s.flush()?;
-                    thread::sleep(SEGMENT_PAUSE);
-                }
+        let r = match segment {
+            Some(n) if n > 0 && n < bytes.len() => bytes.chunks(n).try_for_each(|chunk| {
+                s.write_all(chunk)?;
+                s.flush()?;
+                thread::sleep(SEGMENT_PAUSE);
                 Ok(())
-            }
+            }),
             _ => s.write_all(bytes),
+        };
+        if r.is_err() {
+            // Part of the frame may have been written: the stream cannot be resynchronised.
+            self.closed.store(true, Ordering::SeqCst);
+            let _ = self.stream.shutdown(Shutdown::Both);
         }
+        r
     }
 
     /// Writes the first `n` bytes of `bytes` whole, then shuts the socket down.
@@ -172,18 +178,43 @@ enum Incoming {
     },
 }
 
+/// A quest held back by reverse pipelining (see `Gate::set_reverse_pipelined`).
+struct Queued {
+    arrival: u64,
+    seq: Option<u32>,
+    method: String,
+    payload: Vec<u8>,
+}
+
 /// The reader thread of connection `id`.
+///
+/// Answers from the client are handled as soon as they are parsed. Quests are handled at once
+/// too, unless reverse pipelining is on: then the first quest opens a batch that collects every
+/// quest completed by a read up to `window` after the read that completed the first one; the
+/// batch is then handled last to first.
 pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc<ConnIo>) {
     let mut conn = Conn {
         shared: &shared,
         id,
         io: &io,
         seen_signs: HashSet::new(),
+        arrivals: 0,
     };
-    let _ = stream.set_read_timeout(Some(POLL));
+    let mut timeout = POLL;
+    let _ = stream.set_read_timeout(Some(timeout));
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
+    let mut batch: Vec<Queued> = Vec::new();
+    // Set while a batch is open: quests completed by a read up to then join it.
+    let mut deadline: Option<Instant> = None;
     'conn: while !shared.stopping() && !io.is_closed() {
+        let want = deadline.map_or(POLL, |d| {
+            d.saturating_duration_since(Instant::now())
+                .clamp(MIN_READ_TIMEOUT, POLL)
+        });
+        if want != timeout && stream.set_read_timeout(Some(want)).is_ok() {
+            timeout = want;
+        }
         match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
@@ -193,12 +224,11 @@ pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc
                     io::ErrorKind::WouldBlock
                         | io::ErrorKind::TimedOut
                         | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
+                ) => {}
             Err(_) => break,
         }
+        // The arrival time of every frame this read completes.
+        let now = Instant::now();
         loop {
             let (incoming, len) = match parse_frame(&buf, DEFAULT_MAX_FRAME) {
                 Ok(Status::Complete(frame, len)) => (own(frame), len),
@@ -209,10 +239,55 @@ pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc
                 }
             };
             buf.drain(..len);
-            if !conn.handle(incoming) {
+            let Incoming::Quest {
+                seq,
+                method,
+                payload,
+            } = incoming
+            else {
+                if !conn.handle(incoming) {
+                    break 'conn;
+                }
+                continue;
+            };
+            let arrival = conn.arrivals;
+            conn.arrivals += 1;
+            if deadline.is_some_and(|d| now > d) {
+                // Arrived after the open batch's window: that batch goes first.
+                deadline = None;
+                if !conn.run_batch(std::mem::take(&mut batch)) {
+                    break 'conn;
+                }
+            }
+            if deadline.is_none() {
+                match shared.faults.reverse_window() {
+                    Some(window) => deadline = Some(now + window),
+                    None => {
+                        if !conn.on_quest(arrival, 1, seq, method, &payload) {
+                            break 'conn;
+                        }
+                        continue;
+                    }
+                }
+            }
+            batch.push(Queued {
+                arrival,
+                seq,
+                method,
+                payload,
+            });
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            deadline = None;
+            if !conn.run_batch(std::mem::take(&mut batch)) {
                 break 'conn;
             }
         }
+    }
+    // Quests already received are still handled when the client closes or breaks the
+    // protocol (not when the gate stops or closed the connection itself).
+    if !batch.is_empty() && !shared.stopping() && !io.is_closed() {
+        conn.run_batch(batch);
     }
     // Not live any more before the peer can see the close.
     shared.remove_conn(id);
@@ -248,6 +323,8 @@ struct Conn<'a> {
     io: &'a ConnIo,
     /// (pid, sign, salt, ts) of every accepted quest, for SAME_SIGN.
     seen_signs: HashSet<(i64, Vec<u8>, i64, i64)>,
+    /// Quests received so far on this connection (the next quest's `arrival`).
+    arrivals: u64,
 }
 
 impl Conn<'_> {
@@ -272,8 +349,22 @@ impl Conn<'_> {
                 seq,
                 method,
                 payload,
-            } => self.on_quest(seq, method, &payload),
+            } => {
+                let arrival = self.arrivals;
+                self.arrivals += 1;
+                self.on_quest(arrival, 1, seq, method, &payload)
+            }
         }
+    }
+
+    /// Handles a reverse-pipelined batch, last arrived first; false closes the connection
+    /// (the quests not handled yet are dropped).
+    fn run_batch(&mut self, batch: Vec<Queued>) -> bool {
+        let n = batch.len();
+        batch
+            .into_iter()
+            .rev()
+            .all(|q| self.on_quest(q.arrival, n, q.seq, q.method, &q.payload))
     }
 
     fn on_answer(&mut self, seq: u32, status: u8, payload: &[u8]) -> bool {
@@ -324,7 +415,14 @@ impl Conn<'_> {
         true
     }
 
-    fn on_quest(&mut self, seq: Option<u32>, method: String, payload: &[u8]) -> bool {
+    fn on_quest(
+        &mut self,
+        arrival: u64,
+        batch_len: usize,
+        seq: Option<u32>,
+        method: String,
+        payload: &[u8],
+    ) -> bool {
         let map = match decode_map(payload) {
             Ok(m) => m,
             Err(e) => {
@@ -352,6 +450,8 @@ impl Conn<'_> {
                 payload: Value::Map(map),
                 ids_were_arrays,
                 outcome: outcome.clone(),
+                arrival,
+                batch_len,
             })
         });
         if let (Some(seq), Some((status, body))) = (seq, answer) {

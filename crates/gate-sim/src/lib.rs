@@ -32,6 +32,15 @@
 //!
 //! ## Quest handling
 //!
+//! A connection's quests are handled one after another in arrival order, unless
+//! [`Gate::set_reverse_pipelined`] is on: then the first quest opens a batch, every further
+//! quest completed on the same connection within the window joins it, and the batch is handled
+//! **last to first** (applied, recorded and answered in reverse arrival order), the way the
+//! C++ server's worker pool may reorder pipelined quests. Answers from the client are handled
+//! as soon as they arrive either way. [`Gate::quests`] lists quests in the order they were
+//! handled; [`QuestRecord::arrival`] and [`QuestRecord::batch_len`] show the arrival order
+//! and the batches.
+//!
 //! In order, for every quest from a client:
 //!
 //! 1. answers withheld ([`Gate::set_withhold_answers`]) → recorded as [`Outcome::Withheld`],
@@ -58,6 +67,16 @@
 //! Twoway pushes take seqs from one gate-wide counter starting at 1, so a seq names one push
 //! on one connection; each is pending until the client answers it. Pushing the same spec
 //! twice sends the same mid twice (see also [`Gate::push_duplicate_of_last`]).
+//!
+//! Frames of any size are written whole (the gate's own 8 MiB limit,
+//! `DEFAULT_MAX_FRAME`, applies only to what it reads), e.g. a 9 MiB
+//! [`Push::chat_of_len`]. [`Gate::push`] returns once every frame is written, so with a
+//! frame bigger than the socket buffers the client must read meanwhile on another thread;
+//! [`Gate::push_in_background`] writes on a thread of its own, for a client driven on the
+//! caller's thread. A push write that fails (the client closed, or read nothing for 2 s)
+//! closes the connection (the frame may have been cut), which stops being live at once. An error answer from the client (status 1,
+//! `{code, ex}`, e.g. to a push too big for it) is an [`AnswerRecord`] like any other answer
+//! ([`AnswerRecord::code`]; [`Gate::answer_for_seq`], [`Gate::answers_for_mid`]).
 //!
 //! ## The demo script
 //!
@@ -104,7 +123,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -115,7 +134,7 @@ pub use conn::{
 pub use listen::ListenState;
 pub use push::{
     Body, Event, FileSpec, MTYPE_AUDIO, MTYPE_AUDIO_FILE, MTYPE_CHAT, MTYPE_CMD, MTYPE_FILE,
-    MTYPE_IMAGE, MTYPE_VIDEO, Message, Push, Target, json_str, unix_ms,
+    MTYPE_IMAGE, MTYPE_VIDEO, Message, Push, Target, filler_text, json_str, unix_ms,
 };
 pub use record::{
     AnswerRecord, MalformedRecord, Outcome, PendingPush, QuestRecord, SentPush, StrayAnswer,
@@ -159,6 +178,8 @@ struct Faults {
     /// 0 = no segmenting.
     segment: AtomicUsize,
     reject_sign: AtomicBool,
+    /// The reverse pipelining window; `None`: off.
+    reverse_window: Mutex<Option<Duration>>,
 }
 
 impl Faults {
@@ -176,6 +197,9 @@ impl Faults {
     }
     fn reject_sign(&self) -> bool {
         self.reject_sign.load(Ordering::SeqCst)
+    }
+    pub(crate) fn reverse_window(&self) -> Option<Duration> {
+        *lock(&self.reverse_window)
     }
 }
 
@@ -229,6 +253,48 @@ impl Shared {
         self.with_state(|st| st.conns.remove(&id));
     }
 
+    /// Chooses the connections for `push`, gives each twoway copy a seq and registers it as
+    /// pending (before writing: the answer may beat the write's return).
+    fn prepare(&self, push: Push, select: impl Fn(u64, &ListenState, &Push) -> bool) -> Prepared {
+        let method = push.method().to_owned();
+        let value = push.payload(self.config.pid);
+        let payload = conn::encode(&value);
+        let oneway = push.is_oneway();
+        let targets = self.with_state(|st| {
+            st.last_push = Some(push.clone());
+            let picked: Vec<(u64, Arc<ConnIo>)> = st
+                .conns
+                .iter()
+                .filter(|(id, c)| select(**id, &c.listen, &push))
+                .map(|(id, c)| (*id, Arc::clone(&c.io)))
+                .collect();
+            picked
+                .into_iter()
+                .map(|(id, io)| {
+                    let seq = (!oneway).then(|| self.next_seq());
+                    if let Some(seq) = seq {
+                        st.pending.insert(
+                            seq,
+                            PendingPush {
+                                conn: id,
+                                seq,
+                                method: method.clone(),
+                                sent_at: Instant::now(),
+                            },
+                        );
+                    }
+                    (id, io, seq)
+                })
+                .collect()
+        });
+        Prepared {
+            method,
+            value,
+            payload,
+            targets,
+        }
+    }
+
     fn next_seq(&self) -> u32 {
         loop {
             let s = self.seq.fetch_add(1, Ordering::SeqCst);
@@ -236,6 +302,72 @@ impl Shared {
                 return s;
             }
         }
+    }
+}
+
+/// A push ready to be written: its encoding and its connections, each with its seq.
+struct Prepared {
+    method: String,
+    value: rmpv::Value,
+    payload: Vec<u8>,
+    targets: Vec<(u64, Arc<ConnIo>, Option<u32>)>,
+}
+
+impl Prepared {
+    /// Writes the frame to every target and records it; returns how many were written whole.
+    fn write(self, shared: &Shared) -> usize {
+        let segment = shared.faults.segment();
+        let mut sent = 0;
+        for (id, io, seq) in self.targets {
+            let frame = conn::quest_frame(seq, &self.method, &self.payload);
+            let ok = io.write(&frame, segment).is_ok();
+            shared.with_state(|st| {
+                if ok {
+                    st.sent.push(SentPush {
+                        conn: id,
+                        seq,
+                        method: self.method.clone(),
+                        payload: self.value.clone(),
+                        truncated: false,
+                    });
+                } else {
+                    // The write closed the connection: no longer live from now on.
+                    st.conns.remove(&id);
+                    if let Some(seq) = seq {
+                        st.pending.remove(&seq);
+                    }
+                }
+            });
+            sent += usize::from(ok);
+        }
+        sent
+    }
+}
+
+/// A push being written by [`Gate::push_in_background`].
+#[derive(Debug)]
+pub struct PushJob {
+    done: mpsc::Receiver<usize>,
+    targets: Vec<(u64, Option<u32>)>,
+}
+
+impl PushJob {
+    /// The connections the push goes to, by id, each with the seq of its copy (`None` when
+    /// oneway). Known at once: a test can wait for the answer to a seq while the frame is
+    /// still being written.
+    pub fn targets(&self) -> &[(u64, Option<u32>)] {
+        &self.targets
+    }
+
+    /// Waits until every write ended; returns how many connections got the whole frame (what
+    /// [`Gate::push`] returns).
+    pub fn wait(self) -> usize {
+        self.done.recv().unwrap_or(0)
+    }
+
+    /// Like [`PushJob::wait`], giving up after `timeout` (`None`: still writing).
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<usize> {
+        self.done.recv_timeout(timeout).ok()
     }
 }
 
@@ -294,7 +426,9 @@ impl Gate {
     }
 
     /// Sends `push` to every live connection whose listen state matches; returns how many
-    /// connections it was written to.
+    /// connections it was written to. Returns once the frames are written: for a frame bigger
+    /// than the socket buffers, the client must be reading meanwhile (or use
+    /// [`Gate::push_in_background`]).
     pub fn push(&self, push: Push) -> usize {
         self.send(push, |_, state, p| p.matches(state))
     }
@@ -311,60 +445,38 @@ impl Gate {
         last.map_or(0, |p| self.push(p))
     }
 
+    /// Registers `push` on the connections `select` picks and writes it to them.
     fn send(&self, push: Push, select: impl Fn(u64, &ListenState, &Push) -> bool) -> usize {
-        let method = push.method().to_owned();
-        let value = push.payload(self.shared.config.pid);
-        let payload = conn::encode(&value);
-        let oneway = push.is_oneway();
-        let targets: Vec<(u64, Arc<ConnIo>, Option<u32>)> = self.shared.with_state(|st| {
-            st.last_push = Some(push.clone());
-            let picked: Vec<(u64, Arc<ConnIo>)> = st
-                .conns
-                .iter()
-                .filter(|(id, c)| select(**id, &c.listen, &push))
-                .map(|(id, c)| (*id, Arc::clone(&c.io)))
-                .collect();
-            picked
-                .into_iter()
-                .map(|(id, io)| {
-                    let seq = (!oneway).then(|| self.shared.next_seq());
-                    if let Some(seq) = seq {
-                        // Registered before writing: the answer may beat the write's return.
-                        st.pending.insert(
-                            seq,
-                            PendingPush {
-                                conn: id,
-                                seq,
-                                method: method.clone(),
-                                sent_at: Instant::now(),
-                            },
-                        );
-                    }
-                    (id, io, seq)
-                })
-                .collect()
-        });
-        let segment = self.shared.faults.segment();
-        let mut sent = 0;
-        for (id, io, seq) in targets {
-            let frame = conn::quest_frame(seq, &method, &payload);
-            let ok = io.write(&frame, segment).is_ok();
-            self.shared.with_state(|st| {
-                if ok {
-                    st.sent.push(SentPush {
-                        conn: id,
-                        seq,
-                        method: method.clone(),
-                        payload: value.clone(),
-                        truncated: false,
-                    });
-                } else if let Some(seq) = seq {
-                    st.pending.remove(&seq);
-                }
+        self.shared.prepare(push, select).write(&self.shared)
+    }
+
+    /// Like [`Gate::push`], but the frames are written by a thread of its own, so the caller
+    /// can go on driving a client that must read a frame bigger than the socket buffers
+    /// (e.g. a 9 MiB [`Push::chat_of_len`]). The connections and seqs are chosen (and the
+    /// twoway pushes pending) before this returns; the frame is not necessarily written
+    /// before frames pushed later. The gate waits for the thread when dropped.
+    pub fn push_in_background(&self, push: Push) -> PushJob {
+        let prepared = self.shared.prepare(push, |_, state, p| p.matches(state));
+        let targets = prepared
+            .targets
+            .iter()
+            .map(|(id, _, seq)| (*id, *seq))
+            .collect();
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::clone(&self.shared);
+        let spawned = thread::Builder::new()
+            .name("gate-push".into())
+            .spawn(move || {
+                let _ = tx.send(prepared.write(&shared));
             });
-            sent += usize::from(ok);
+        match spawned {
+            Ok(t) => self.shared.with_state(|st| {
+                st.threads.retain(|t| !t.is_finished());
+                st.threads.push(t);
+            }),
+            Err(e) => eprintln!("gate-sim: cannot start a push thread: {e}"),
         }
-        sent
+        PushJob { done: rx, targets }
     }
 
     /// Writes the first half of a push frame (`pushmsg {from: 0, to: 0, mid: 0, mtype: 30,
@@ -439,6 +551,27 @@ impl Gate {
             .store(size.unwrap_or(0), Ordering::SeqCst);
     }
 
+    /// Reverse pipelining: with `Some(window)`, each connection collects the quests that
+    /// arrive within `window` of one another's first, then handles the batch **last to first**
+    /// (each quest authenticated, applied to the listen state, recorded and answered in
+    /// reverse arrival order), as the C++ server's worker pool may do with pipelined quests.
+    ///
+    /// The window starts at the read that completes the batch's first quest; every quest
+    /// completed by a read within it joins the batch (so `Some(Duration::ZERO)` still reverses
+    /// quests that arrive in one read, e.g. written in one `write`). A quest arriving later
+    /// starts the next batch. A batch of one is handled as without this fault; answers from
+    /// the client (to pushes) are handled at once, and pushes are written as usual meanwhile.
+    /// [`Gate::quests`] lists quests in the order they were handled; [`QuestRecord::arrival`]
+    /// gives the arrival order and [`QuestRecord::batch_len`] the batch size. Answer delays
+    /// and withheld answers apply per quest as the batch is handled. When the client closes
+    /// (or sends a malformed frame) with a batch open, the batch is still handled first.
+    ///
+    /// `None` (the default) handles quests one at a time in arrival order; a batch already
+    /// open is still handled in reverse when its window ends.
+    pub fn set_reverse_pipelined(&self, window: Option<Duration>) {
+        *lock(&self.shared.faults.reverse_window) = window;
+    }
+
     /// While true, every signed quest is refused with 200002.
     pub fn set_reject_sign(&self, reject: bool) {
         self.shared
@@ -466,7 +599,8 @@ impl Gate {
             .collect()
     }
 
-    /// Every quest received, in order.
+    /// Every quest received, in the order they were handled (applied and answered): the
+    /// arrival order, except within reverse-pipelined batches ([`Gate::set_reverse_pipelined`]).
     pub fn quests(&self) -> Vec<QuestRecord> {
         self.state().quests.clone()
     }
@@ -474,6 +608,30 @@ impl Gate {
     /// Every answer to a twoway push, in arrival order.
     pub fn answers(&self) -> Vec<AnswerRecord> {
         self.state().answers.clone()
+    }
+
+    /// The answer to the twoway push with `seq`, if it came.
+    pub fn answer_for_seq(&self, seq: u32) -> Option<AnswerRecord> {
+        self.state().answers.iter().find(|a| a.seq == seq).cloned()
+    }
+
+    /// The answers to the pushes whose payload had `mid` (one per copy answered; a duplicate
+    /// push answers again), in arrival order.
+    pub fn answers_for_mid(&self, mid: i64) -> Vec<AnswerRecord> {
+        let st = self.state();
+        let seqs: BTreeSet<(u64, u32)> = st
+            .sent
+            .iter()
+            .filter(|p| {
+                record::map_get(&p.payload, "mid").and_then(rmpv::Value::as_i64) == Some(mid)
+            })
+            .filter_map(|p| Some((p.conn, p.seq?)))
+            .collect();
+        st.answers
+            .iter()
+            .filter(|a| seqs.contains(&(a.conn, a.seq)))
+            .cloned()
+            .collect()
     }
 
     /// Twoway pushes not answered yet (including those on connections closed since), by seq.

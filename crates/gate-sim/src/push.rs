@@ -28,6 +28,14 @@ pub fn unix_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// `len` bytes of ASCII text, byte `i` being `b'a' + i % 26` (`abc…xyzabc…`): a long message
+/// whose every byte can be checked.
+pub fn filler_text(len: usize) -> String {
+    (0..len)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect()
+}
+
 /// A `msg` or `attrs` value: a msgpack str or, for binary messages, a msgpack bin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -358,6 +366,12 @@ impl Push {
         Self::message(target, from, mid, MTYPE_CHAT, text)
     }
 
+    /// A text chat (mtype 30) whose `msg` is [`filler_text`]`(len)`: for big frames (the
+    /// frame is about `len` + 70 bytes; the gate writes it whole whatever its size).
+    pub fn chat_of_len(target: Target, from: i64, mid: i64, len: usize) -> Self {
+        Self::message(target, from, mid, MTYPE_CHAT, filler_text(len))
+    }
+
     /// An audio chat (mtype 31), binary `msg`.
     pub fn audio(target: Target, from: i64, mid: i64, data: &[u8]) -> Self {
         Self::message(target, from, mid, MTYPE_AUDIO, data)
@@ -543,5 +557,17 @@ mod tests {
         );
         assert_eq!(p.method(), "pushgroupmsg");
         assert!(p.clone().oneway().is_oneway() && !p.is_oneway());
+    }
+
+    #[test]
+    fn chat_of_len_has_the_filler_text() {
+        assert_eq!(filler_text(0), "");
+        assert_eq!(filler_text(28), "abcdefghijklmnopqrstuvwxyzab");
+        let p = Push::chat_of_len(Target::P2p(1), 2, 3, 6 * 1024);
+        let Value::Map(m) = p.payload(1) else {
+            panic!("not a map")
+        };
+        let msg = m.iter().find(|(k, _)| k.as_str() == Some("msg")).unwrap();
+        assert_eq!(msg.1.as_str(), Some(filler_text(6 * 1024).as_str()));
     }
 }

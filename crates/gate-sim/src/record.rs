@@ -32,6 +32,11 @@ impl Outcome {
 }
 
 /// One quest received from a client.
+///
+/// [`Gate::quests`](crate::Gate::quests) lists them in the order they were **handled**
+/// (applied to the listen state and answered), which is the arrival order except for the
+/// batches of [`Gate::set_reverse_pipelined`](crate::Gate::set_reverse_pipelined); `arrival`
+/// keeps the arrival order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuestRecord {
     /// The connection id (1, 2, … in accept order).
@@ -46,6 +51,12 @@ pub struct QuestRecord {
     pub ids_were_arrays: bool,
     /// How the gate answered.
     pub outcome: Outcome,
+    /// The quest's index among the quests received on its connection, in arrival order
+    /// (0, 1, 2, …). Within a reverse-pipelined batch the records show it descending.
+    pub arrival: u64,
+    /// How many quests were handled together with this one: 1, or the size of its
+    /// reverse-pipelined batch.
+    pub batch_len: usize,
 }
 
 /// One answer from a client to a twoway push.
@@ -63,6 +74,31 @@ pub struct AnswerRecord {
     pub payload: Value,
     /// Time from sending the push to receiving the answer.
     pub latency: Duration,
+}
+
+impl AnswerRecord {
+    /// The integer `code` of the payload (`{code, ex}` in an error answer, status ≠ 0).
+    pub fn code(&self) -> Option<i64> {
+        map_get(&self.payload, "code").and_then(Value::as_i64)
+    }
+
+    /// The string `ex` of the payload (`{code, ex}` in an error answer, status ≠ 0).
+    pub fn ex(&self) -> Option<&str> {
+        map_get(&self.payload, "ex").and_then(Value::as_str)
+    }
+
+    /// Whether it is an OK answer: status 0.
+    pub fn is_ok(&self) -> bool {
+        self.status == 0
+    }
+}
+
+/// The value of string key `key` in a map value.
+pub(crate) fn map_get<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+    v.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(_, v)| v)
 }
 
 /// Why an answer matched no outstanding push.

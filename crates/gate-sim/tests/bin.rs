@@ -1,4 +1,5 @@
-//! The `gate-sim` binary: the `PORT` line, the idle script, the demo script, bad arguments.
+//! The `gate-sim` binary: the `PORT` line, the idle script, the demo script, bad arguments,
+//! `--help`.
 
 mod common;
 
@@ -68,4 +69,30 @@ fn bad_arguments_exit_2_without_a_port_line() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(2));
     let _ = Duration::ZERO;
+}
+
+#[test]
+fn help_exits_0_and_lists_the_options_and_defaults() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gate-sim"))
+        .arg("--help")
+        .output()
+        .expect("run gate-sim --help");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let defaults = rtm_gate_sim::GateConfig::default();
+    for needle in [
+        "--pid",
+        "--secret",
+        "--script",
+        "--port",
+        "--help",
+        &format!("default {}", defaults.pid),
+        &format!("default {}", defaults.secret),
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    assert!(
+        !text.lines().any(|l| l.starts_with("PORT ")),
+        "no gate is started"
+    );
 }

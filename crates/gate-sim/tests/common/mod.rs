@@ -132,6 +132,21 @@ impl Client {
         uids: &[i64],
         events: &[&str],
     ) -> u32 {
+        let (seq, frame) = self.listen_frame(op, gids, rids, uids, events);
+        self.send(&frame);
+        seq
+    }
+
+    /// Builds (without sending) an id listen quest with the next seq and salt; returns its seq
+    /// and the frame. Several frames can then be sent in one write (pipelined).
+    pub fn listen_frame(
+        &mut self,
+        op: ListenOp,
+        gids: &[i64],
+        rids: &[i64],
+        uids: &[i64],
+        events: &[&str],
+    ) -> (u32, Vec<u8>) {
         let q = self.next_ids();
         let mut buf = vec![0u8; 4096];
         let ids = ListenIds {
@@ -141,8 +156,8 @@ impl Client {
             events,
         };
         let n = build_listen(&mut buf, &self.creds(), q, op, &ids).unwrap();
-        self.send(&buf[..n]);
-        q.seq
+        buf.truncate(n);
+        (q.seq, buf)
     }
 
     /// Sends the flag form of setlisten; returns its seq.
