@@ -125,22 +125,43 @@ fn timeout_completes_with_20003_and_a_late_answer_is_ignored() {
 }
 
 #[test]
-fn close_completes_every_sent_quest_with_20002() {
+fn a_close_keeps_commands_pending_and_the_next_connection_confirms_them() {
     let mut l = listener();
     connected(&mut l, 0);
     let a = l.add_listen(0, &ids(&[1], &[], &[], NO_EVENTS)).unwrap();
-    let b = l.set_listen_all(0, ListenFlags::default()).unwrap();
-    assert_eq!(sent(&mut l).len(), 2);
+    let group = ListenFlags {
+        group: true,
+        ..Default::default()
+    };
+    let b = l.set_listen_all(0, group).unwrap();
+    // One listen quest in flight at a time.
+    assert_eq!(sent(&mut l).len(), 1);
     l.closed(5_000, CloseReason::PeerClosed);
-    let ev = events(&mut l);
     assert_eq!(
-        ev,
+        events(&mut l),
+        vec!["Closed { by_error: false, is_reconnect: false, reason: PeerClosed, retry_in_ms: 0 }"]
+    );
+    assert_eq!(l.pending_commands(), 2, "nothing completed: both are kept");
+    assert_eq!(l.listen_state().ids.len(), 0);
+    assert_eq!(l.desired_state().ids.of(IdKind::Group), &[1]);
+    // The next connection establishes both, flags first, then ids, one at a time.
+    connected(&mut l, 5_100);
+    let q = sent(&mut l);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].get("group"), Some(&Value::from(true)));
+    assert!(feed(&mut l, 5_110, &ok(q[0].seq().unwrap())).is_empty());
+    let q = sent(&mut l);
+    assert_eq!(q.len(), 1);
+    assert_eq!(array_of(q[0].get("gids").unwrap()), vec![1]);
+    assert_eq!(
+        feed(&mut l, 5_120, &ok(q[0].seq().unwrap())),
         vec![
-            format!("completed #{} code=20002 ex=\"\"", a.0),
-            format!("completed #{} code=20002 ex=\"\"", b.0),
-            "Closed { by_error: true, is_reconnect: false }".to_string(),
+            format!("completed #{} code=0 ex=\"\"", a.0),
+            format!("completed #{} code=0 ex=\"\"", b.0),
+            "Restored { code: 0 }".to_string(),
         ]
     );
+    assert!(l.in_sync());
 }
 
 #[test]
@@ -157,16 +178,23 @@ fn a_command_without_connection_waits_then_fails_with_20012() {
             code::NOT_CONNECTED
         )]
     );
-    // One issued before connecting is sent once connected.
+    // Its intent is kept: with one issued later, both go out once connected.
     let r = l
         .add_listen(31_000, &ids(&[2], &[], &[], NO_EVENTS))
         .unwrap();
     connected(&mut l, 32_000);
     let q = sent(&mut l);
     assert_eq!(q.len(), 1);
-    assert_eq!(array_of(q[0].get("gids").unwrap()), vec![2]);
+    assert_eq!(q[0].method(), Some("setlisten"));
+    assert_eq!(array_of(q[0].get("gids").unwrap()), vec![1, 2]);
     let ev = feed(&mut l, 32_010, &ok(q[0].seq().unwrap()));
-    assert_eq!(ev, vec![format!("completed #{} code=0 ex=\"\"", r.0)]);
+    assert_eq!(
+        ev,
+        vec![
+            format!("completed #{} code=0 ex=\"\"", r.0),
+            "Restored { code: 0 }".to_string()
+        ]
+    );
 }
 
 /// Builds a confirmed state of flags + ids on a first connection.
@@ -183,10 +211,22 @@ fn confirmed_state(l: &mut L) {
     .unwrap();
     l.set_listen(0, &ids(&[10, 11], &[20], &[30], &["login", "logout"]))
         .unwrap();
-    for q in sent(l) {
-        feed(l, 10, &ok(q.seq().unwrap()));
-    }
+    answer_all(l, 10);
     assert_eq!(l.listen_state().ids.len(), 4);
+}
+
+/// Answers every listen quest with success, one at a time, until none is left.
+fn answer_all(l: &mut L, now: u64) -> Vec<String> {
+    let mut ev = Vec::new();
+    loop {
+        let q = sent(l);
+        if q.is_empty() {
+            return ev;
+        }
+        for q in q {
+            ev.extend(feed(l, now, &ok(q.seq().unwrap())));
+        }
+    }
 }
 
 #[test]
@@ -202,31 +242,33 @@ fn restoration_sends_flags_then_ids_as_arrays_before_queued_commands() {
     l.connected(11_000);
     assert_eq!(events(&mut l), vec!["Connected { is_reconnect: true }"]);
     let q = sent(&mut l);
-    assert_eq!(q.len(), 2, "only the restoration goes out first: {q:?}");
+    assert_eq!(q.len(), 1, "one listen quest in flight: {q:?}");
     assert_eq!(q[0].method(), Some("setlisten"));
     assert_eq!(q[0].get("group"), Some(&Value::from(true)));
     assert_eq!(q[0].get("ev"), Some(&Value::from(true)));
     assert_eq!(q[0].get("room"), Some(&Value::from(false)));
-    assert_eq!(q[1].method(), Some("setlisten"));
-    for key in ["gids", "rids", "uids", "events"] {
-        assert!(q[1].get(key).unwrap().is_array(), "{key} must be an array");
-    }
-    assert_eq!(array_of(q[1].get("gids").unwrap()), vec![10, 11]);
-    assert_eq!(array_of(q[1].get("rids").unwrap()), vec![20]);
-    assert_eq!(array_of(q[1].get("uids").unwrap()), vec![30]);
-    // The queued command waits for both answers.
+    // The ids wait for the flags' answer.
     assert!(feed(&mut l, 11_010, &ok(q[0].seq().unwrap())).is_empty());
-    assert!(sent(&mut l).is_empty());
-    assert_eq!(
-        feed(&mut l, 11_020, &ok(q[1].seq().unwrap())),
-        vec!["Restored { code: 0 }"]
-    );
     let q = sent(&mut l);
     assert_eq!(q.len(), 1);
-    assert_eq!(q[0].method(), Some("removelisten"));
-    feed(&mut l, 11_030, &ok(q[0].seq().unwrap()));
+    assert_eq!(q[0].method(), Some("setlisten"));
+    for key in ["gids", "rids", "uids", "events"] {
+        assert!(q[0].get(key).unwrap().is_array(), "{key} must be an array");
+    }
+    // The desired state: the confirmed one with the queued removal applied.
+    assert_eq!(array_of(q[0].get("gids").unwrap()), vec![10]);
+    assert_eq!(array_of(q[0].get("rids").unwrap()), vec![20]);
+    assert_eq!(array_of(q[0].get("uids").unwrap()), vec![30]);
+    assert_eq!(
+        feed(&mut l, 11_020, &ok(q[0].seq().unwrap())),
+        vec![
+            format!("completed #{} code=0 ex=\"\"", queued.0),
+            "Restored { code: 0 }".to_string()
+        ]
+    );
+    assert!(sent(&mut l).is_empty());
     assert_eq!(l.listen_state().ids.of(IdKind::Group), &[10]);
-    let _ = queued;
+    assert!(l.in_sync());
 }
 
 #[test]
@@ -237,13 +279,21 @@ fn failed_restoration_is_reported_with_the_first_error() {
     l.connected(11_000);
     events(&mut l);
     let q = sent(&mut l);
-    feed(
+    let ev = feed(
         &mut l,
         11_010,
         &err(q[0].seq().unwrap(), 200_010, "frequency"),
     );
-    let ev = feed(&mut l, 11_020, &ok(q[1].seq().unwrap()));
     assert_eq!(ev, vec!["Restored { code: 200010 }"]);
+    // The sync stops on this connection until the desired state changes; nothing is lost.
+    assert!(sent(&mut l).is_empty());
+    assert!(!l.in_sync());
+    assert_eq!(l.desired_state().ids.len(), 4);
+    let r = l.add_listen(11_030, &ids(&[12], &[], &[], NO_EVENTS)).unwrap();
+    let ev = answer_all(&mut l, 11_040);
+    assert_eq!(ev, vec![format!("completed #{} code=0 ex=\"\"", r.0)]);
+    assert!(l.in_sync());
+    assert_eq!(l.listen_state().ids.of(IdKind::Group), &[10, 11, 12]);
 }
 
 #[test]
@@ -321,10 +371,10 @@ fn keepalive_pings_after_silence_and_declares_a_dead_link() {
     l.handle_timeout(20_050 + 110_001);
     assert_eq!(events(&mut l), vec!["CloseRequested(DeadLink)"]);
     assert!(l.wants_close());
-    l.closed(130_100, CloseReason::PeerClosed);
+    l.closed(130_100, CloseReason::DeadLink);
     assert_eq!(
         events(&mut l),
-        vec!["Closed { by_error: true, is_reconnect: false }"]
+        vec!["Closed { by_error: true, is_reconnect: false, reason: DeadLink, retry_in_ms: 0 }"]
     );
 }
 
@@ -380,16 +430,18 @@ fn salts_are_unique_and_increasing_within_one_millisecond() {
     let mut l = listener();
     connected(&mut l, 0);
     let mut salts = Vec::new();
-    for round in 0..20 {
-        for _ in 0..4 {
-            l.set_listen_all(1, ListenFlags::default()).unwrap();
-        }
+    for round in 0..80 {
+        let flags = ListenFlags {
+            group: round % 2 == 0,
+            ..Default::default()
+        };
+        l.set_listen_all(1, flags).unwrap();
         let q = sent(&mut l);
         for w in &q {
             salts.push(w.get("salt").unwrap().as_i64().unwrap());
             feed(&mut l, 1, &ok(w.seq().unwrap()));
         }
-        assert_eq!(q.len(), 4, "round {round}");
+        assert_eq!(q.len(), 1, "round {round}");
     }
     assert_eq!(salts.len(), 80);
     assert!(salts.windows(2).all(|w| w[0] < w[1]), "{salts:?}");
@@ -409,7 +461,7 @@ fn capacity_errors_are_reported_before_anything_is_sent() {
         Err(CommandError::UnsupportedEvent)
     );
     assert!(l.transmit().is_empty());
-    // Projected state: 40 pending + 30 more would exceed 64.
+    // Desired state: 40 + 30 more would exceed 64.
     let forty: Vec<i64> = (0..40).collect();
     let thirty: Vec<i64> = (100..130).collect();
     l.add_listen(0, &ids(&forty, &[], &[], NO_EVENTS)).unwrap();
@@ -424,7 +476,8 @@ fn capacity_errors_are_reported_before_anything_is_sent() {
         l.set_listen_all(0, ListenFlags::default()),
         Err(CommandError::TooManyPending)
     );
-    assert_eq!(sent(&mut l).len(), 8);
+    // One listen quest in flight; the other commands wait for it.
+    assert_eq!(sent(&mut l).len(), 1);
 }
 
 #[test]
@@ -586,9 +639,18 @@ fn connecting_again_without_a_close_closes_the_old_connection_first() {
     assert_eq!(
         events(&mut l),
         vec![
-            format!("completed #{} code=20002 ex=\"\"", r.0),
-            "Closed { by_error: false, is_reconnect: false }".to_string(),
-            "Connected { is_reconnect: true }".to_string(),
+            "Closed { by_error: false, is_reconnect: false, reason: Host, retry_in_ms: 0 }",
+            "Connected { is_reconnect: true }",
+        ]
+    );
+    // The command is still pending and goes out on the new connection.
+    let q = sent(&mut l);
+    assert_eq!(array_of(q[0].get("gids").unwrap()), vec![1]);
+    assert_eq!(
+        feed(&mut l, 110, &ok(q[0].seq().unwrap())),
+        vec![
+            format!("completed #{} code=0 ex=\"\"", r.0),
+            "Restored { code: 0 }".to_string()
         ]
     );
 }
