@@ -114,7 +114,8 @@ fn main() {
             pid: 1,
             secret: b"s",
         };
-        let listener = FixedListener::<65536, 16384>::new(Config::DEFAULT, creds, 1).expect("listener");
+        let listener =
+            FixedListener::<65536, 16384>::new(Config::DEFAULT, creds, 1).expect("listener");
         let mut driver = TcpDriver::new(addr.to_string(), listener);
         let mut count = Count::default();
         let cpu0 = thread_cpu_ns();

@@ -289,7 +289,9 @@ fn failed_restoration_is_reported_with_the_first_error() {
     assert!(sent(&mut l).is_empty());
     assert!(!l.in_sync());
     assert_eq!(l.desired_state().ids.len(), 4);
-    let r = l.add_listen(11_030, &ids(&[12], &[], &[], NO_EVENTS)).unwrap();
+    let r = l
+        .add_listen(11_030, &ids(&[12], &[], &[], NO_EVENTS))
+        .unwrap();
     let ev = answer_all(&mut l, 11_040);
     assert_eq!(ev, vec![format!("completed #{} code=0 ex=\"\"", r.0)]);
     assert!(l.in_sync());

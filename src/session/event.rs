@@ -264,8 +264,13 @@ pub(crate) enum LocalEvent {
         reason: CloseReason,
         retry_in_ms: u32,
     },
-    Completed { request: RequestId, code: i64 },
-    Restored { code: i64 },
+    Completed {
+        request: RequestId,
+        code: i64,
+    },
+    Restored {
+        code: i64,
+    },
     CloseRequested(CloseReason),
 }
 

@@ -102,11 +102,6 @@ impl IdSet {
         self.len
     }
 
-    /// Whether the set is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// A view of the whole set.
     pub fn view(&self) -> SortedIds<'_> {
         SortedIds {

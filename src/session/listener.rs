@@ -194,8 +194,8 @@ enum Found<'a> {
         /// For a message, the duplicate filter's hash of its key.
         dedup: Option<u64>,
     },
+    /// An answer to the listen quest in flight whose events wait in `local`.
     Answered {
-        outcome: Answered,
         ex: &'a [u8],
     },
     Bad {
@@ -205,6 +205,8 @@ enum Found<'a> {
         len: usize,
     },
     Close(FrameError),
+    /// A frame too large for RX that gives no event (an answer nothing waits for).
+    Skipped,
 }
 
 /// The listener: the RTM session over a receive buffer `R` (the largest frame read whole;
@@ -565,7 +567,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         let tx = &mut self.tx;
         let res = match quest {
             Quest::Flags(flags) => tx.push(|b| build_set_flags(b, &creds, q, flags)),
-            Quest::Ids(op, events) => {
+            Quest::Ids(events) => {
                 let view = self.sync.carried();
                 let (names, n) = event_names(events);
                 let ids = ListenIds {
@@ -574,7 +576,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                     uids: view.of(IdKind::User),
                     events: &names[..n],
                 };
-                tx.push(|b| build_listen(b, &creds, q, op, &ids))
+                tx.push(|b| build_listen(b, &creds, q, ListenOp::Set, &ids))
             }
         };
         match res {
@@ -620,26 +622,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// Completes every pending command with 0 once the server's state equals the desired
     /// state and no quest is in flight.
     fn complete_if_in_sync(&mut self) {
-        if !self.sync.in_sync() || self.sync.deadline().is_some() {
-            return;
-        }
-        self.complete_up_to(u32::MAX, code::OK);
-    }
-
-    /// Completes, in request order, the pending commands whose generation is at most
-    /// `generation` (`u32::MAX`: all), with `code`.
-    fn complete_up_to(&mut self, generation: u32, code: i64) {
-        // Generations only grow between wraps; a wrap needs four billion commands.
-        for i in 0..self.pending.len() {
-            if let Some(p) = self.pending[i]
-                && (generation == u32::MAX || p.generation <= generation)
-            {
-                self.pending[i] = None;
-                self.local(LocalEvent::Completed {
-                    request: p.request,
-                    code,
-                });
-            }
+        if self.sync.in_sync() && self.sync.deadline().is_none() {
+            complete(&mut self.pending, &mut self.local, u32::MAX, code::OK);
         }
     }
 
@@ -674,12 +658,13 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.pump();
     }
 
-    /// Counts a failure and schedules the next attempt after the back-off; returns the delay.
-    fn schedule_reconnect(&mut self) -> u64 {
+    /// Counts a failure and schedules the next attempt after the back-off; returns the delay
+    /// (in ms, saturated to `u32`: 49 days).
+    fn schedule_reconnect(&mut self) -> u32 {
         self.failures = self.failures.saturating_add(1);
         let delay = self.cfg.backoff.delay_ms(self.failures);
         self.reconnect_at = Some(self.now.saturating_add(delay));
-        delay
+        u32::try_from(delay).unwrap_or(u32::MAX)
     }
 
     /// A connection attempt failed for `reason`; the back-off advances.
@@ -688,12 +673,10 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.advance(now);
         let retry_in_ms = self.schedule_reconnect();
         self.stats.connect_failures += 1;
-        let retry_in_ms = u32::try_from(retry_in_ms).unwrap_or(u32::MAX);
+        // The reason goes to the host with the event; the log keeps to numbers.
         warn!(
-            "connection attempt {} failed: {}; next in {} ms",
-            self.failures,
-            reason.as_str(),
-            retry_in_ms
+            "connection attempt {} failed; next in {} ms",
+            self.failures, retry_in_ms
         );
         self.local(LocalEvent::ConnectFailed {
             is_reconnect: self.connections > 0,
@@ -721,12 +704,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         if self.now.saturating_sub(up.since) >= self.cfg.backoff.failed_window_ms {
             self.failures = 0;
         }
-        let retry_in_ms = u32::try_from(self.schedule_reconnect()).unwrap_or(u32::MAX);
-        info!(
-            "closed: {}; reconnect in {} ms",
-            reason.as_str(),
-            retry_in_ms
-        );
+        let retry_in_ms = self.schedule_reconnect();
+        info!("closed; reconnect in {} ms", retry_in_ms);
         self.local(LocalEvent::Closed {
             is_reconnect: self.connections > 1,
             reason,
@@ -1008,67 +987,28 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 Ok(Some(f)) => f,
                 Ok(None) => break None,
                 Err(FrameError::TooLarge { len, .. }) if len <= MAX_FRAME_LEN => {
-                    // Too large for RX: answer and report it from its head, then skip it.
+                    // Too large for RX: its head stands for it (an answer without payload, a
+                    // quest reported as too large), and the frame is skipped as it streams in.
+                    // Nothing is buffered after it.
                     let head = match rx.head_at(offset) {
                         Ok(Some(h)) => h,
                         Ok(None) => break None,
                         Err(e) => break Some((Found::Close(e), 0)),
                     };
-                    let error = MessageError::FrameTooLarge;
-                    match (head.kind, head.seq) {
-                        (FrameKind::Answer, Some(seq)) => {
-                            skip = Some(head.len);
-                            if let Some(up) = link.as_mut()
-                                && matches!(up.ping, Some((s, _)) if s == seq)
-                            {
-                                up.ping = None;
-                            }
-                            let code = if head.status == 0 {
-                                code::OK
-                            } else {
-                                CODE_UNKNOWN_ERROR
-                            };
-                            match sync.answered(seq, code) {
-                                Some(outcome) => {
-                                    *unsent = true;
-                                    break Some((Found::Answered { outcome, ex: &[] }, 0));
-                                }
-                                None => {
-                                    // Nothing waits for it: skip it without an event.
-                                    *in_flight = Some(InFlight {
-                                        consume: offset,
-                                        skip,
-                                        answer: None,
-                                        dedup: None,
-                                    });
-                                    return None;
-                                }
-                            }
-                        }
-                        (_, seq) => {
-                            if let Some(seq) = seq {
-                                let answer = ErrorAnswer::for_push(head.method, error);
-                                let res = tx.push(|b| build_answer(b, seq, STATUS_ERROR, &answer));
-                                if res.is_err() {
-                                    // No room for the answer: leave the frame for later.
-                                    break None;
-                                }
-                            }
-                            stats.bad_pushes += 1;
-                            stats.oversized += 1;
-                            skip = Some(head.len);
-                            warn!("push of {} bytes larger than the receive buffer", head.len);
-                            break Some((
-                                Found::Bad {
-                                    method: head.method,
-                                    error,
-                                    seq,
-                                    len: head.len,
-                                },
-                                0,
-                            ));
-                        }
-                    }
+                    skip = Some(head.len);
+                    let frame = match (head.kind, head.seq) {
+                        (FrameKind::Answer, Some(seq)) => Frame::Answer {
+                            seq,
+                            status: head.status,
+                            payload: &[],
+                        },
+                        (_, seq) => Frame::Quest {
+                            seq,
+                            method: head.method,
+                            payload: &[],
+                        },
+                    };
+                    (frame, 0)
                 }
                 Err(e) => break Some((Found::Close(e), 0)),
             };
@@ -1078,26 +1018,30 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                     status,
                     payload,
                 } => {
-                    if let Some(up) = link.as_mut()
-                        && matches!(up.ping, Some((s, _)) if s == seq)
-                    {
-                        up.ping = None;
-                        offset += len;
-                        continue;
-                    }
                     let (code, ex) = match decode_answer(status, payload) {
                         Ok(a) => (a.code, a.ex),
                         Err(_) if status == 0 => (code::OK, &[][..]),
                         Err(_) => (CODE_UNKNOWN_ERROR, &[][..]),
                     };
-                    match sync.answered(seq, code) {
-                        Some(outcome) => {
-                            *unsent = true;
-                            break Some((Found::Answered { outcome, ex }, len));
+                    let outcome = match link.as_mut() {
+                        Some(up) if matches!(up.ping, Some((s, _)) if s == seq) => {
+                            up.ping = None;
+                            None
                         }
-                        // A late answer (after a timeout): nothing more to do.
-                        None => offset += len,
+                        _ => sync.answered(seq, code),
+                    };
+                    if let Some(outcome) = outcome {
+                        *unsent = true;
+                        on_answer(pending, sync, local, stats, outcome);
+                        if !local.is_empty() {
+                            break Some((Found::Answered { ex }, len));
+                        }
                     }
+                    // The `*ping`'s answer, or a late one (after a timeout).
+                    if skip.is_some() {
+                        break Some((Found::Skipped, 0));
+                    }
+                    offset += len;
                 }
                 Frame::Quest {
                     seq,
@@ -1105,6 +1049,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                     payload,
                 } => {
                     let decoded = match Method::parse(method) {
+                        _ if skip.is_some() => Err(MessageError::FrameTooLarge),
                         Some(m) => decode_method(m, payload),
                         None => Err(MessageError::UnknownMethod),
                     };
@@ -1119,14 +1064,15 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                                 }
                             }
                             stats.bad_pushes += 1;
+                            stats.oversized += u64::from(skip.is_some());
                             let [a, b, c] = error.text();
-                            warn!("bad push: {}{}{}", a, b, c);
+                            warn!("bad push: {=str}{=str}{=str}", a, b, c);
                             break Some((
                                 Found::Bad {
                                     method,
                                     error,
                                     seq,
-                                    len,
+                                    len: skip.unwrap_or(len),
                                 },
                                 len,
                             ));
@@ -1194,9 +1140,15 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                     Push::KickoutRoom { rid } => Event::KickoutRoom { rid },
                 }
             }
-            Found::Answered { outcome, ex } => {
+            Found::Answered { ex } => {
                 *in_flight = Some(done);
-                return answered_event(pending, sync, local, stats, outcome, ex);
+                // The first completion carries the server's text.
+                return local.pop_front().map(|e| match e {
+                    LocalEvent::Completed { request, code } => {
+                        Event::Completed(Completion { request, code, ex })
+                    }
+                    other => other.into_event(),
+                });
             }
             Found::Bad {
                 method,
@@ -1209,8 +1161,15 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 seq,
                 len,
             },
+            Found::Skipped => {
+                *in_flight = Some(done);
+                return None;
+            }
             Found::Close(e) => {
-                warn!("protocol error, asking the host to close: {}", e.as_str());
+                warn!(
+                    "protocol error, asking the host to close: {=str}",
+                    e.as_str()
+                );
                 if let Some(up) = link.as_mut() {
                     up.close_requested = true;
                 }
@@ -1222,50 +1181,46 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     }
 }
 
-/// The events an answer to the listen quest in flight gives: the completions it brings (the
-/// first one carries the server's `ex`), then the end of a restoration. Returns the first; the
-/// rest wait in `local`.
-fn answered_event<'a>(
+/// Queues the events an answer to the listen quest in flight gives: the completions it brings,
+/// then the end of a restoration.
+fn on_answer(
     pending: &mut [Option<Pending>],
     sync: &mut ListenSync,
     local: &mut Deque<LocalEvent, LOCAL_EVENTS>,
     stats: &mut Stats,
     outcome: Answered,
-    ex: &'a [u8],
-) -> Option<Event<'a>> {
+) {
     let (generation, code) = match outcome {
-        Answered::Applied { in_sync: false } => (None, code::OK),
-        Answered::Applied { in_sync: true } => (Some(u32::MAX), code::OK),
+        Answered::Applied { in_sync: false } => return,
+        Answered::Applied { in_sync: true } => (u32::MAX, code::OK),
         Answered::Refused { code, generation } => {
             stats.refusals += 1;
-            warn!("listen quest refused with {}", code);
-            (Some(generation), code)
+            (generation, code)
         }
     };
-    let mut first = None;
-    if let Some(generation) = generation {
-        for slot in pending.iter_mut() {
-            if let Some(p) = *slot
-                && (generation == u32::MAX || p.generation <= generation)
-            {
-                *slot = None;
-                if first.is_none() {
-                    first = Some(Event::Completed(Completion {
-                        request: p.request,
-                        code,
-                        ex,
-                    }));
-                } else {
-                    let _ = local.push_back(LocalEvent::Completed {
-                        request: p.request,
-                        code,
-                    });
-                }
-            }
-        }
-        if sync.end_restoring() {
-            let _ = local.push_back(LocalEvent::Restored { code });
+    complete(pending, local, generation, code);
+    if sync.end_restoring() {
+        let _ = local.push_back(LocalEvent::Restored { code });
+    }
+}
+
+/// Completes, in slot order, the pending commands whose generation is at most `generation`
+/// (`u32::MAX`: all; generations grow, and a wrap takes four billion commands), with `code`.
+fn complete(
+    pending: &mut [Option<Pending>],
+    local: &mut Deque<LocalEvent, LOCAL_EVENTS>,
+    generation: u32,
+    code: i64,
+) {
+    for slot in pending.iter_mut() {
+        if let Some(p) = *slot
+            && (generation == u32::MAX || p.generation <= generation)
+        {
+            *slot = None;
+            let _ = local.push_back(LocalEvent::Completed {
+                request: p.request,
+                code,
+            });
         }
     }
-    first.or_else(|| local.pop_front().map(LocalEvent::into_event))
 }

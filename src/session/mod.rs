@@ -81,9 +81,7 @@ mod tx;
 
 pub use backoff::Backoff;
 pub use dedup::DedupKey;
-pub use event::{
-    CloseReason, Completion, Event, IoError, IoKind, MessageEvent, RequestId, code,
-};
+pub use event::{CloseReason, Completion, Event, IoError, IoKind, MessageEvent, RequestId, code};
 pub use ids::{EVENTS, IdKind, SortedIds};
 pub use listener::{
     CommandError, Config, ConfigError, FixedListener, ListenView, Listener, MAX_SECRET, MIN_RX,

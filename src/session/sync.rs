@@ -8,16 +8,20 @@
 //! order however its worker pool schedules pipelined quests:
 //!
 //! 1. the flags form of `setlisten` when the "all" flags differ;
-//! 2. for ids and events: `setlisten` with the whole desired state when nothing is confirmed yet
-//!    (restoration, as the official SDK does it) or when ids must be both added and removed;
-//!    otherwise `addlisten` or `removelisten` with just the difference.
+//! 2. the ids form of `setlisten` with the whole desired ids and events when they differ.
+//!
+//! `setlisten` replaces the connection's state, so one quest reaches any desired state from any
+//! confirmed or unknown one, and is idempotent: a repeat after a timeout does no harm. The
+//! server's listen state belongs to this connection alone, so `addlisten`/`removelisten` would
+//! only save bytes (at most [`LISTEN_IDS`](crate::config::LISTEN_IDS) ids), at the price of a
+//! second code path.
 //!
 //! A refused or unanswered quest stops the sync on this connection until the desired state
 //! changes again or a new connection comes up; the desired state is never rolled back, so no
 //! outage of any length loses the host's intent.
 
 use super::ids::{IdSet, SortedIds};
-use crate::rtm::listen::{ListenFlags, ListenOp};
+use crate::rtm::listen::ListenFlags;
 
 /// A listen state: ids by kind, the event mask and the four "all" flags.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,19 +31,13 @@ pub(crate) struct ListenState {
     pub(crate) flags: ListenFlags,
 }
 
-impl ListenState {
-    fn has_ids(&self) -> bool {
-        !self.ids.is_empty() || self.events != 0
-    }
-}
-
 /// What a listen quest carries (the ids of an ids quest are in [`ListenSync::carried`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Quest {
     /// `setlisten` with the four flags.
     Flags(ListenFlags),
-    /// `addlisten` / `removelisten` / `setlisten` with ids and this event mask.
-    Ids(ListenOp, u8),
+    /// The ids form of `setlisten`, with this event mask.
+    Ids(u8),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -149,38 +147,11 @@ impl ListenSync {
         if self.unknown & UNKNOWN_FLAGS != 0 || d.flags != c.flags {
             return Some(Quest::Flags(d.flags));
         }
-        let unknown_ids = self.unknown & UNKNOWN_IDS != 0;
-        let adds = d.ids.view().iter().filter(|&(k, id)| !c.ids.contains(k, id)).count();
-        // |c - d| = |c| - |c ∩ d|, and |c ∩ d| = |d| - adds.
-        let removes = c.ids.len() + adds - d.ids.len();
-        let (add_ev, remove_ev) = (d.events & !c.events, c.events & !d.events);
-        let adding = adds > 0 || add_ev != 0;
-        let removing = removes > 0 || remove_ev != 0;
-        if !unknown_ids && !adding && !removing {
-            return None;
-        }
-        let (op, events) = if unknown_ids || !c.has_ids() || (adding && removing) {
+        if self.unknown & UNKNOWN_IDS != 0 || d.ids != c.ids || d.events != c.events {
             self.carried.copy_from(&d.ids);
-            (ListenOp::Set, d.events)
-        } else if adding {
-            self.carried.clear();
-            for (k, id) in d.ids.view().iter() {
-                if !c.ids.contains(k, id) {
-                    // Fewer than the desired set, which fits.
-                    let _ = self.carried.insert(k, id);
-                }
-            }
-            (ListenOp::Add, add_ev)
-        } else {
-            self.carried.clear();
-            for (k, id) in c.ids.view().iter() {
-                if !d.ids.contains(k, id) {
-                    let _ = self.carried.insert(k, id);
-                }
-            }
-            (ListenOp::Remove, remove_ev)
-        };
-        Some(Quest::Ids(op, events))
+            return Some(Quest::Ids(d.events));
+        }
+        None
     }
 
     /// The planned quest went out with `seq`.
@@ -210,23 +181,10 @@ impl ListenSync {
                 c.flags = flags;
                 self.unknown &= !UNKNOWN_FLAGS;
             }
-            Quest::Ids(ListenOp::Set, events) => {
+            Quest::Ids(events) => {
                 c.ids.copy_from(&self.carried);
                 c.events = events;
                 self.unknown &= !UNKNOWN_IDS;
-            }
-            Quest::Ids(ListenOp::Add, events) => {
-                for (k, id) in self.carried.view().iter() {
-                    // The carried ids are part of the desired set, which fits.
-                    let _ = c.ids.insert(k, id);
-                }
-                c.events |= events;
-            }
-            Quest::Ids(ListenOp::Remove, events) => {
-                for (k, id) in self.carried.view().iter() {
-                    c.ids.remove(k, id);
-                }
-                c.events &= !events;
             }
         }
         Some(Answered::Applied {

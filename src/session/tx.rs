@@ -103,7 +103,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
             self.start = 0;
         }
         let limit = self.capacity() - self.reserved;
-        let free = self.buf.as_mut().get_mut(self.end..limit).unwrap_or(&mut []);
+        let free = self
+            .buf
+            .as_mut()
+            .get_mut(self.end..limit)
+            .unwrap_or(&mut []);
         let n = build(free)?;
         self.end += n;
         Ok(n)

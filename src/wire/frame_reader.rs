@@ -15,9 +15,7 @@
 //! through: [`FrameReader::head_at`] reads its header, seq and method, and
 //! [`FrameReader::skip_at`] discards it, including the bytes still to arrive.
 
-use super::frame::{
-    Frame, FrameError, FrameHead, MAX_FRAME_LEN, Status, parse_frame, parse_head,
-};
+use super::frame::{Frame, FrameError, FrameHead, MAX_FRAME_LEN, Status, parse_frame, parse_head};
 
 /// A frame reassembler over a byte buffer: `&mut [u8]`, or an owned array such as `[u8; N]`.
 #[derive(Debug, Clone)]

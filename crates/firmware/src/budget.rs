@@ -14,6 +14,7 @@ use core::hint::black_box;
 
 use heapless::Deque;
 use rtm_listen::rtm::listen::ListenFlags;
+use rtm_listen::session::{CloseReason, IoError, IoKind};
 
 /// Defines the engine's slot for a budget binary: the `ENGINE` static (the main loop and the RX
 /// interrupt share it through a `critical_section::Mutex`), `with_engine` for the driver, and
@@ -48,8 +49,8 @@ pub(crate) use engine_slot;
 pub trait Engine {
     fn set_unix_time(&mut self, now: u64, unix_ms: i64);
     fn connected(&mut self, now: u64);
-    fn connect_failed(&mut self, now: u64);
-    fn closed(&mut self, now: u64, by_error: bool);
+    fn connect_failed(&mut self, now: u64, reason: CloseReason);
+    fn closed(&mut self, now: u64, reason: CloseReason);
     /// `op`: 0 add, 1 remove, otherwise set.
     fn listen(
         &mut self,
@@ -90,6 +91,18 @@ pub fn feed<E: Engine>(e: &mut E, now: u64, wire: &mut Deque<u8, { crate::rt::FI
     }
 }
 
+/// A transport's reason from a script byte: the peer closed, or a reset with its errno.
+fn reason(b: u8) -> CloseReason {
+    if b & 1 == 0 {
+        CloseReason::PeerClosed
+    } else {
+        CloseReason::Io(IoError {
+            kind: IoKind::ConnectionReset,
+            errno: i32::from(b >> 1),
+        })
+    }
+}
+
 fn le_i64(b: &[u8]) -> i64 {
     let mut x = [0u8; 8];
     x.copy_from_slice(&b[..8]);
@@ -112,8 +125,8 @@ pub fn drive() -> u32 {
                 Engine::set_unix_time(e, now, le_i64(&rec[8..]));
                 Engine::connected(e, now);
             }
-            1 => Engine::closed(e, now, rec[1] & 1 != 0),
-            2 => Engine::connect_failed(e, now),
+            1 => Engine::closed(e, now, reason(rec[1])),
+            2 => Engine::connect_failed(e, now, reason(rec[1])),
             3 => {
                 let ok = e.listen(
                     now,

@@ -13,6 +13,7 @@ use core::hint::black_box;
 
 use defmt_semihosting as _;
 use rtm_listen::rtm::listen::ListenFlags;
+use rtm_listen::session::CloseReason;
 
 /// Does nothing; every argument goes to `black_box`.
 struct Null(u32);
@@ -26,11 +27,11 @@ impl budget::Engine for Null {
     fn connected(&mut self, now: u64) {
         black_box(now);
     }
-    fn connect_failed(&mut self, now: u64) {
-        black_box(now);
+    fn connect_failed(&mut self, now: u64, reason: CloseReason) {
+        black_box((now, reason));
     }
-    fn closed(&mut self, now: u64, by_error: bool) {
-        black_box((now, by_error));
+    fn closed(&mut self, now: u64, reason: CloseReason) {
+        black_box((now, reason));
     }
     fn listen(
         &mut self,

@@ -13,7 +13,7 @@ use core::hint::black_box;
 
 use defmt_semihosting as _;
 use rtm_listen::rtm::listen::{Credentials, ListenFlags, ListenIds};
-use rtm_listen::session::{Config, Listener};
+use rtm_listen::session::{CloseReason, Config, Listener};
 
 budget::engine_slot!(Listener);
 
@@ -24,11 +24,11 @@ impl budget::Engine for Listener {
     fn connected(&mut self, now: u64) {
         Listener::connected(self, now);
     }
-    fn connect_failed(&mut self, now: u64) {
-        Listener::connect_failed(self, now);
+    fn connect_failed(&mut self, now: u64, reason: CloseReason) {
+        Listener::connect_failed(self, now, reason);
     }
-    fn closed(&mut self, now: u64, by_error: bool) {
-        Listener::closed(self, now, by_error);
+    fn closed(&mut self, now: u64, reason: CloseReason) {
+        Listener::closed(self, now, reason);
     }
     fn listen(
         &mut self,
