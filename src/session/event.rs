@@ -96,7 +96,8 @@ pub struct IoError {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum CloseReason {
-    /// Nothing was received for `3 × quest timeout + ping interval`.
+    /// Nothing was received for `3 × quest timeout + ping interval`, or a listen quest got no
+    /// answer within the quest timeout.
     DeadLink,
     /// The peer sent bytes that are not a valid FPNN stream (or a frame over 8 MiB).
     Protocol(FrameError),

@@ -823,7 +823,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 });
             }
         }
-        if self.sync.timed_out(now) && self.sync.end_restoring() {
+        let quest_lost = self.sync.timed_out(now);
+        if quest_lost && self.sync.end_restoring() {
             self.local(LocalEvent::Restored {
                 code: code::TIMEOUT,
             });
@@ -831,7 +832,9 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         if let Some(up) = self.link
             && !up.close_requested
         {
-            if now > up.last_rx.saturating_add(self.cfg.dead_after_ms()) {
+            // A listen quest without an answer: its late answer could apply an older state
+            // after a newer one, so the connection ends (restoration follows on the next).
+            if quest_lost || now > up.last_rx.saturating_add(self.cfg.dead_after_ms()) {
                 if let Some(up) = &mut self.link {
                     up.close_requested = true;
                 }

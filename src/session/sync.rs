@@ -11,14 +11,15 @@
 //! 2. the ids form of `setlisten` with the whole desired ids and events when they differ.
 //!
 //! `setlisten` replaces the connection's state, so one quest reaches any desired state from any
-//! confirmed or unknown one, and is idempotent: a repeat after a timeout does no harm. The
+//! confirmed one. The
 //! server's listen state belongs to this connection alone, so `addlisten`/`removelisten` would
 //! only save bytes (at most [`LISTEN_IDS`](crate::config::LISTEN_IDS) ids), at the price of a
 //! second code path.
 //!
-//! A refused or unanswered quest stops the sync on this connection until the desired state
-//! changes again or a new connection comes up; the desired state is never rolled back, so no
-//! outage of any length loses the host's intent.
+//! A refused quest stops the sync on this connection until the desired state changes again or
+//! a new connection comes up. An unanswered one ends the connection (the listener asks the host
+//! to close it): a late answer could otherwise apply an older state after a newer one. The
+//! desired state is never rolled back, so no outage of any length loses the host's intent.
 
 use super::ids::{IdSet, SortedIds};
 use crate::rtm::listen::ListenFlags;
@@ -58,11 +59,6 @@ pub(crate) enum Answered {
     Refused { code: i64, generation: u32 },
 }
 
-/// Bits of [`ListenSync::unknown`]: parts of the server's state that a timed-out quest may
-/// or may not have changed.
-const UNKNOWN_FLAGS: u8 = 1;
-const UNKNOWN_IDS: u8 = 2;
-
 /// The desired state, the confirmed state and the quest between them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ListenSync {
@@ -71,10 +67,9 @@ pub(crate) struct ListenSync {
     /// The ids of the ids quest in flight (or being planned).
     carried: IdSet,
     sent: Option<Sent>,
-    unknown: u8,
     /// Bumped by every accepted command.
     generation: u32,
-    /// The generation at which the sync stopped (a refusal or a timeout): no quest is planned
+    /// The generation at which the sync stopped (a refusal): no quest is planned
     /// until the desired state changes or a new connection comes up.
     stalled_at: Option<u32>,
     /// A sync that started when the connection came up is still going.
@@ -100,7 +95,7 @@ impl ListenSync {
 
     /// Whether the server's state is known to equal the desired state.
     pub(crate) fn in_sync(&self) -> bool {
-        self.unknown == 0 && self.desired == self.confirmed
+        self.desired == self.confirmed
     }
 
     /// The deadline of the quest in flight.
@@ -123,7 +118,6 @@ impl ListenSync {
     pub(crate) fn connected(&mut self) -> bool {
         self.confirmed = ListenState::default();
         self.sent = None;
-        self.unknown = 0;
         self.stalled_at = None;
         self.restoring = !self.in_sync();
         self.restoring
@@ -133,7 +127,6 @@ impl ListenSync {
     pub(crate) fn closed(&mut self) -> bool {
         self.sent = None;
         self.confirmed = ListenState::default();
-        self.unknown = 0;
         core::mem::take(&mut self.restoring)
     }
 
@@ -144,10 +137,10 @@ impl ListenSync {
             return None;
         }
         let (d, c) = (&self.desired, &self.confirmed);
-        if self.unknown & UNKNOWN_FLAGS != 0 || d.flags != c.flags {
+        if d.flags != c.flags {
             return Some(Quest::Flags(d.flags));
         }
-        if self.unknown & UNKNOWN_IDS != 0 || d.ids != c.ids || d.events != c.events {
+        if d.ids != c.ids || d.events != c.events {
             self.carried.copy_from(&d.ids);
             return Some(Quest::Ids(d.events));
         }
@@ -177,14 +170,10 @@ impl ListenSync {
         }
         let c = &mut self.confirmed;
         match sent.quest {
-            Quest::Flags(flags) => {
-                c.flags = flags;
-                self.unknown &= !UNKNOWN_FLAGS;
-            }
+            Quest::Flags(flags) => c.flags = flags,
             Quest::Ids(events) => {
                 c.ids.copy_from(&self.carried);
                 c.events = events;
-                self.unknown &= !UNKNOWN_IDS;
             }
         }
         Some(Answered::Applied {
@@ -197,18 +186,9 @@ impl ListenSync {
         core::mem::take(&mut self.restoring)
     }
 
-    /// The quest in flight got no answer by `now`: what it changed is unknown, and the sync
-    /// stops until the desired state changes. Returns whether it timed out.
-    pub(crate) fn timed_out(&mut self, now: u64) -> bool {
-        let Some(sent) = self.sent.filter(|s| s.deadline <= now) else {
-            return false;
-        };
-        self.sent = None;
-        self.unknown |= match sent.quest {
-            Quest::Flags(_) => UNKNOWN_FLAGS,
-            Quest::Ids(..) => UNKNOWN_IDS,
-        };
-        self.stalled_at = Some(self.generation);
-        true
+    /// Whether the quest in flight got no answer by `now` (the connection must end: see the
+    /// module docs).
+    pub(crate) fn timed_out(&self, now: u64) -> bool {
+        self.sent.is_some_and(|s| s.deadline <= now)
     }
 }
