@@ -1,10 +1,10 @@
-//! The embedded-io driver: a [`Listener`] over any blocking `Read + Write` transport, for
+//! The embedded-io driver: a [`Listener`](crate::session::Listener) over any blocking `Read + Write` transport, for
 //! firmware.
 //!
 //! The transport is connected by the host (a TCP socket of the firmware's network stack, a
 //! UART bridge…). Its `read` should return after a bounded time (an error of kind
 //! `TimedOut` counts as "no data") so that timers run. After [`IoDriver::poll`] reports the
-//! connection closed, the host reconnects at [`Listener::reconnect_at`] and hands the new
+//! connection closed, the host reconnects at [`Listener::reconnect_at`](crate::session::Listener::reconnect_at) and hands the new
 //! transport to [`IoDriver::reconnected`].
 
 use embedded_io::{Error as _, ErrorKind, Read, Write};
@@ -42,7 +42,7 @@ pub enum Poll {
     /// The connection is up.
     Connected,
     /// The connection is down (closed by the peer, an I/O error, or at the listener's request);
-    /// reconnect at [`Listener::reconnect_at`].
+    /// reconnect at [`Listener::reconnect_at`](crate::session::Listener::reconnect_at).
     Closed,
 }
 

@@ -1,4 +1,4 @@
-//! The std driver: a [`Listener`] over a [`TcpStream`], with reconnection.
+//! The std driver: a [`Listener`](crate::session::Listener) over a [`TcpStream`], with reconnection.
 //!
 //! [`TcpDriver::step`] does one round of the driving contract (connect if due, read with a
 //! timeout, run timers, deliver events to the monitor, write). Call it in a loop, and issue

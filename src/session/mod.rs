@@ -34,7 +34,7 @@
 //! is treated as the latest one seen.
 //!
 //! When an event is [`Event::CloseRequested`], or [`Listener::wants_close`] is true, the host
-//! closes the transport and calls [`Listener::closed`]; then it reconnects at
+//! closes the transport and calls [`Listener::closed`] with that reason; then it reconnects at
 //! [`Listener::reconnect_at`].
 //!
 //! # Guarantees
@@ -43,22 +43,43 @@
 //!   processed but never answered. An unknown method is answered with status 1 and
 //!   `{code: 20004, ex}`; an undecodable push with `{code: 10009/10010/…, ex}` and reported as
 //!   [`Event::BadPush`].
+//! - **Frames larger than the receive buffer** (up to 8 MiB, the official SDK's limit) never
+//!   end the connection: each is skipped as it streams through, answered with
+//!   `{code: 10002, ex}` and reported as [`Event::BadPush`] with its method, seq and length;
+//!   the frames after it are delivered. A frame over 8 MiB closes the connection
+//!   ([`CloseReason::Protocol`]), as the C++ SDK does.
 //! - **At-least-once delivery with backpressure:** if the transmit buffer has no room for a
 //!   push's answer, the push is left in the receive buffer, and [`Listener::handle_input`]
 //!   takes fewer bytes once that buffer is full. Nothing is dropped.
 //! - Duplicate pushes (same kind, from, target, mid within the TTL) are answered but produce no
 //!   event. `pushevent` and `ping` are never filtered.
-//! - Listen state changes only on a success answer, and is restored after every reconnect
-//!   (flags first, then ids, as msgpack arrays) before commands queued meanwhile are sent.
-//!   The outcome is reported as [`Event::Restored`].
-//! - Commands complete exactly once: 0, the peer's code, 20003 on timeout, 20002 if the
-//!   connection closed after they were sent, 20012 if no connection came up before their
-//!   timeout.
+//! - **Desired and confirmed listen state.** A command changes the *desired* state at once, in
+//!   the host's order ([`Listener::desired_state`]); the *confirmed* state is what the server
+//!   acknowledged on this connection ([`Listener::listen_state`], empty on a new connection).
+//!   On every connection the listener drives the server to the desired state with **one listen
+//!   quest in flight at a time** (`setlisten` flags, then `setlisten` ids, as msgpack arrays),
+//!   so a server whose worker pool reorders pipelined quests still ends in the host's state.
+//!   No outage of any length loses intent; [`Listener::in_sync`] tells when both agree.
+//! - **Commands complete exactly once**, and the code says what happened: 0 once the server
+//!   confirmed a state that includes the command; the server's code if it refused it (the
+//!   desired state is kept; [`code::is_auth_failure`] tells refused credentials, and the sync
+//!   resumes on the next command or connection); 20003 or 20012 when it was not confirmed by
+//!   its deadline (connected or not): its intent stays desired and is applied when a
+//!   connection comes up ([`code::is_local`]).
+//! - **[`Event::Restored`]** ends the establishment of a non-empty desired state on a new
+//!   connection (the first included): 0 when the server now holds it, else why not.
+//! - A listen quest without an answer within the quest timeout ends the connection
+//!   ([`CloseReason::DeadLink`]): a late answer could otherwise apply an older state after a
+//!   newer one. The next connection restores the desired state.
+//! - **Reasons**: every failed connect and close carries a [`CloseReason`] (the I/O error's
+//!   kind and errno, peer closed, dead link, protocol error, or the host's own close) and the
+//!   delay until the next attempt ([`Event::ConnectFailed`], [`Event::Closed`]).
 //!
 //! # Memory
 //!
-//! Everything is inline in [`Listener`]: RX and TX (const generics, default 4 KiB and 1 KiB),
-//! plus the tables sized in [`crate::config`]. `core::mem::size_of::<Listener>()` gives the
+//! Everything is inline in [`Listener`]: RX and TX (arrays, default 4 KiB and 1 KiB, or memory
+//! the host lends through [`Listener::with_buffers`]), plus the tables sized in
+//! [`crate::config`]. `core::mem::size_of::<Listener>()` gives the
 //! total; README.md lists it for the defaults.
 //!
 //! # Differences from the official SDKs (reference §10)
