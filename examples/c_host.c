@@ -11,6 +11,7 @@
  *
  * The socket is blocking for brevity: a real host would send without blocking. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -80,6 +81,29 @@ static void on_completed(void *u, uint32_t id, int64_t code, rtm_str ex) {
     (void)u;
 }
 static void on_restored(void *u, int64_t code) { printf("restored code=%lld\n", (long long)code); (void)u; }
+static void on_disconnected(void *u, rtm_str ep, const rtm_close_reason *why, uint64_t retry_in_ms) {
+    printf("disconnected endpoint=%.*s reason=%s errno=%d retryInMs=%llu\n", S(ep), rtm_close_reason_str(why),
+           (int)why->os_error, (unsigned long long)retry_in_ms);
+    (void)u;
+}
+static void on_bad_push(void *u, rtm_str method, int64_t code, bool twoway, uint32_t seq, size_t frame_len) {
+    printf("badPush method=%.*s code=%lld twoway=%d seq=%u len=%lu\n", S(method), (long long)code, twoway,
+           (unsigned)seq, (unsigned long)frame_len);
+    (void)u;
+}
+
+static rtm_close_reason io_reason(int err) { /* errno -> an RTM_REASON_IO reason */
+    rtm_io_kind kind = RTM_IO_OTHER;
+    switch (err) {
+    case ECONNREFUSED: kind = RTM_IO_CONNECTION_REFUSED; break;
+    case ECONNRESET: kind = RTM_IO_CONNECTION_RESET; break;
+    case ECONNABORTED: kind = RTM_IO_CONNECTION_ABORTED; break;
+    case ETIMEDOUT: kind = RTM_IO_TIMED_OUT; break;
+    case EHOSTUNREACH: case ENETUNREACH: kind = RTM_IO_UNREACHABLE; break;
+    case EPIPE: kind = RTM_IO_BROKEN_PIPE; break;
+    }
+    return rtm_close_reason_io(kind, err);
+}
 
 static size_t ids(char *arg, int64_t *out, size_t max) { /* "1,2,3" or "-" */
     size_t n = 0;
@@ -88,26 +112,28 @@ static size_t ids(char *arg, int64_t *out, size_t max) { /* "1,2,3" or "-" */
     return n;
 }
 
-static int dial(const char *host, const char *port) {
+static int dial(const char *host, const char *port, rtm_close_reason *why) { /* why: on failure */
     struct addrinfo hints, *ai, *p;
-    int fd = -1;
+    int fd = -1, err = 0;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, port, &hints, &ai) != 0) return -1;
+    if (getaddrinfo(host, port, &hints, &ai) != 0) return *why = rtm_close_reason_io(RTM_IO_UNKNOWN_HOST, 0), -1;
     for (p = ai; p && fd < 0; p = p->ai_next) {
         fd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
-        if (fd >= 0 && connect(fd, p->ai_addr, p->ai_addrlen) != 0) close(fd), fd = -1;
+        if (fd < 0) err = errno;
+        else if (connect(fd, p->ai_addr, p->ai_addrlen) != 0) err = errno, close(fd), fd = -1;
     }
     freeaddrinfo(ai);
+    if (fd < 0) *why = io_reason(err);
     return fd;
 }
 
-static int flush(int fd) { /* send everything the listener has */
+static int flush(int fd, rtm_close_reason *why) { /* send everything the listener has */
     const uint8_t *d;
     size_t n;
     while (rtm_listener_transmit(&listener, &d, &n) == RTM_OK && n > 0) {
         ssize_t sent = send(fd, d, n, MSG_NOSIGNAL);
-        if (sent <= 0) return -1;
+        if (sent <= 0) return *why = io_reason(sent < 0 ? errno : EPIPE), -1;
         rtm_listener_transmit_done(&listener, (size_t)sent);
     }
     return 0;
@@ -143,6 +169,7 @@ int main(int argc, char **argv) {
     cfg.monitor.push_room_audio = room_audio, cfg.monitor.push_room_cmd = room_cmd;
     cfg.monitor.push_broadcast = broadcast, cfg.monitor.push_event = on_event, cfg.monitor.ping = on_ping;
     cfg.monitor.completed = on_completed, cfg.monitor.restored = on_restored;
+    cfg.monitor.disconnected = on_disconnected, cfg.monitor.bad_push = on_bad_push;
     if (rtm_listener_init(&listener, sizeof listener, &cfg) != RTM_OK) return fprintf(stderr, "bad config\n"), 2;
 
     memset(&list, 0, sizeof list);
@@ -157,8 +184,9 @@ int main(int argc, char **argv) {
         if (rtm_listen_add(&listener, now_ms(), &list, &request) != RTM_OK) return fprintf(stderr, "bad ids\n"), 2;
 
     while (now_ms() < end) {
-        uint64_t now = now_ms(), at;
-        int wait = 1000, status = RTM_OK, by_error = 0;
+        uint64_t now = now_ms(), at, wait = 1000;
+        int status = RTM_OK;
+        rtm_close_reason why = rtm_close_reason_of(RTM_REASON_HOST);
         struct pollfd p;
         if (fd < 0) { /* (re)connect when the listener advises */
             if (rtm_listener_reconnect_at(&listener, &at) == RTM_OK && at > now) {
@@ -166,27 +194,39 @@ int main(int argc, char **argv) {
                 continue;
             }
             rtm_listener_set_unix_time(&listener, now, unix_ms());
-            if ((fd = dial(argv[1], argv[2])) < 0) {
-                rtm_listener_connect_failed(&listener, now);
+            if ((fd = dial(argv[1], argv[2], &why)) < 0) { /* the listener advises when to retry */
+                rtm_listener_connect_failed(&listener, now, endpoint, &why);
                 continue;
             }
             status = rtm_listener_connected(&listener, now, endpoint);
         }
-        if (status == RTM_OK && flush(fd) < 0) status = RTM_CLOSE, by_error = 1;
-        if (rtm_listener_next_timeout(&listener, &at) == RTM_OK) wait = at > now ? (int)(at - now) : 0;
+        if (status == RTM_OK && flush(fd, &why) < 0) status = RTM_CLOSE;
+        /* sleep until the next timer (at most 1 s); one already due: no sleep. Unsigned, and
+         * compared before subtracting: never negative. */
+        if (rtm_listener_next_timeout(&listener, &at) == RTM_OK) wait = at > now ? at - now : 0;
         p.fd = fd, p.events = POLLIN, p.revents = 0;
-        if (status == RTM_OK && poll(&p, 1, wait < 1000 ? wait : 1000) > 0) {
+        if (status == RTM_OK && poll(&p, 1, (int)(wait < 1000 ? wait : 1000)) > 0) {
             ssize_t n = recv(fd, buf, sizeof buf, 0), off = 0;
             size_t used = 0;
-            if (n <= 0) status = RTM_CLOSE, by_error = 1; /* the peer closed, or an error */
+            if (n <= 0) /* the peer closed, or an error */
+                status = RTM_CLOSE, why = n == 0 ? rtm_close_reason_of(RTM_REASON_PEER_CLOSED) : io_reason(errno);
             while (status == RTM_OK && off < n) { /* a full listener takes less: send, then feed the rest */
                 status = rtm_listener_receive(&listener, now_ms(), buf + off, (size_t)(n - off), &used);
                 off += (ssize_t)used;
-                if (status == RTM_OK && flush(fd) < 0) status = RTM_CLOSE, by_error = 1;
+                if (status == RTM_OK && flush(fd, &why) < 0) status = RTM_CLOSE;
             }
         }
         if (status == RTM_OK) status = rtm_listener_handle_timeout(&listener, now_ms());
-        if (status == RTM_CLOSE) close(fd), fd = -1, rtm_listener_closed(&listener, now_ms(), by_error);
+        if (status == RTM_CLOSE) {
+            rtm_listener_close_reason(&listener, &why); /* when the listener asked: its reason */
+            close(fd), fd = -1;
+            rtm_listener_closed(&listener, now_ms(), &why);
+        }
+    }
+    if (fd >= 0) {
+        rtm_close_reason why = rtm_close_reason_of(RTM_REASON_HOST);
+        close(fd);
+        rtm_listener_closed(&listener, now_ms(), &why);
     }
     return 0;
 }

@@ -93,6 +93,29 @@ inline uint32_t questSeq(const uint8_t *tx, size_t len, const char *method) {
     return 0;
 }
 
+// Answers every listen quest the listener sends with an empty OK map, one at a time (the
+// listener keeps one in flight), until it sends none. Returns how many were answered.
+inline size_t answerQuests(rtm::Listener &l, uint64_t now) {
+    size_t answered = 0;
+    for (int round = 0; round < 16; round++) {
+        static uint8_t out[4096];
+        size_t len = 0, off = 0, before = answered;
+        drainTx(l, out, sizeof out, len);
+        fpnn_frame f;
+        while (off < len && fpnn_parse(out + off, len - off, &f)) {
+            if (f.mtype == 1) {
+                uint8_t a[32];
+                size_t alen = answer_ok(a, sizeof a, f.seq), used = 0;
+                l.receive(now, a, alen, used);
+                answered++;
+            }
+            off += f.total;
+        }
+        if (answered == before) break;
+    }
+    return answered;
+}
+
 // Sends what the listener has without blocking; false on a broken connection.
 inline bool flushTx(rtm::Listener &l, int fd) {
     for (;;) {
@@ -112,11 +135,11 @@ inline int runSession(rtm::Listener &l, sim_proc &sim, uint64_t limitMs) {
     size_t have = 0;
     int fd = -1, connections = 0;
     const uint64_t end = mono_ms() + limitMs;
-    auto drop = [&](bool byError) {
+    auto drop = [&](const rtm_close_reason &reason) {
         close(fd);
         fd = -1;
         have = 0;
-        l.closed(mono_ms(), byError);
+        l.closed(mono_ms(), reason);
     };
     while (!sim_exited(&sim)) {
         uint64_t now = mono_ms();
@@ -129,19 +152,19 @@ inline int runSession(rtm::Listener &l, sim_proc &sim, uint64_t limitMs) {
             }
             fd = tcp_connect(sim.port);
             if (fd < 0) {
-                l.connectFailed(now);
+                l.connectFailed(now, "127.0.0.1", rtm::ioError(RTM_IO_CONNECTION_REFUSED, errno));
                 sleep_ms(10);
                 continue;
             }
             connections++;
             l.setUnixTime(now, unix_ms());
             if (l.connected(now, "127.0.0.1") == RTM_CLOSE) {
-                drop(false);
+                drop(l.closeReason().value_or(rtm::hostClosed()));
                 continue;
             }
         }
         if (!flushTx(l, fd)) {
-            drop(true);
+            drop(rtm::ioError(RTM_IO_BROKEN_PIPE, errno));
             continue;
         }
         uint64_t wait = 50;
@@ -152,7 +175,7 @@ inline int runSession(rtm::Listener &l, sim_proc &sim, uint64_t limitMs) {
         if (poll(&p, 1, static_cast<int>(wait)) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
             ssize_t got = recv(fd, buf + have, sizeof buf - have, 0);
             if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
-                drop(true);
+                drop(got == 0 ? rtm::peerClosed() : rtm::ioError(RTM_IO_CONNECTION_RESET, errno));
                 continue;
             }
             if (got > 0) have += static_cast<size_t>(got);
@@ -168,9 +191,9 @@ inline int runSession(rtm::Listener &l, sim_proc &sim, uint64_t limitMs) {
         }
         if (st == RTM_OK) st = l.handleTimeout(now);
         if (st == RTM_OK && !flushTx(l, fd)) st = RTM_CLOSE;
-        if (st == RTM_CLOSE) drop(false);
+        if (st == RTM_CLOSE) drop(l.closeReason().value_or(rtm::ioError(RTM_IO_BROKEN_PIPE)));
     }
-    if (fd >= 0) drop(false);
+    if (fd >= 0) drop(rtm::hostClosed());
     return sim_exited(&sim) ? connections : -1;
 }
 

@@ -38,6 +38,7 @@ enum cb_id {
     CB_COMPLETED,
     CB_RESTORED,
     CB_BAD_PUSH,
+    CB_DISCONNECTED,
     NCB
 };
 
@@ -48,7 +49,7 @@ static const char *const CB_NAMES[NCB] = {
     "push_p2p_audio", "push_p2p_cmd",     "push_group_chat", "push_group_audio", "push_group_cmd",
     "push_room_chat", "push_room_audio",  "push_room_cmd",   "push_event",       "ping",
     "push_broadcast", "kickout",          "kickout_room",    "completed",        "restored",
-    "bad_push"};
+    "bad_push",       "disconnected"};
 
 static inline int cb_by_name(const char *name) {
     int i;
@@ -80,6 +81,8 @@ typedef struct msg_copy {
     sbuf url, surl, language, custom;
     int64_t size, duration;
     bool audio, has_custom;
+    rtm_info_status info_status;
+    size_t url_len, src_text_len, tgt_text_len; /* full lengths (the sbufs keep 320 bytes) */
 } msg_copy;
 
 #define REC_LOG 512
@@ -114,9 +117,17 @@ typedef struct rec {
     /* bad_push */
     sbuf bad_method;
     int64_t bad_code;
+    bool bad_twoway;
+    uint32_t bad_seq;
+    size_t bad_len;
+    /* disconnected */
+    sbuf disc_endpoint;
+    rtm_close_reason disc_reason;
+    uint64_t disc_retry;
+    int disc_after; /* the callback just before it (CB_CONNECT_FAILED or CB_CLOSED) */
     /* re-entry: when `reenter` is set, callbacks call into it and keep the statuses */
     rtm_listener *reenter;
-    rtm_status reenter_st[32];
+    rtm_status reenter_st[40];
     size_t nreenter;
 } rec;
 
@@ -148,8 +159,23 @@ static inline void rec_reenter(rec *r) {
     memset(&ids, 0, sizeof ids);
     r->reenter_st[k++] = rtm_listener_set_unix_time(l, 0, 0);
     r->reenter_st[k++] = rtm_listener_connected(l, 0, (rtm_str){byte, 0});
-    r->reenter_st[k++] = rtm_listener_connect_failed(l, 0);
-    r->reenter_st[k++] = rtm_listener_closed(l, 0, true);
+    {
+        rtm_close_reason reason = rtm_close_reason_of(RTM_REASON_PEER_CLOSED);
+        r->reenter_st[k++] = rtm_listener_connect_failed(l, 0, (rtm_str){byte, 0}, &reason);
+        r->reenter_st[k++] = rtm_listener_closed(l, 0, &reason);
+        r->reenter_st[k++] = rtm_listener_close_reason(l, &reason);
+    }
+    {
+        rtm_stats stats;
+        rtm_listen_state state;
+        bool in_sync;
+        size_t count;
+        r->reenter_st[k++] = rtm_listener_stats(l, &stats);
+        r->reenter_st[k++] = rtm_listener_in_sync(l, &in_sync);
+        r->reenter_st[k++] = rtm_listener_pending_commands(l, &count);
+        r->reenter_st[k++] = rtm_listener_listen_state(l, RTM_LISTEN_DESIRED, &state);
+        r->reenter_st[k++] = rtm_listener_listen_ids(l, RTM_LISTEN_DESIRED, RTM_IDS_USER, NULL, 0, &count);
+    }
     r->reenter_st[k++] = rtm_listener_receive(l, 0, byte, 1, &consumed);
     r->reenter_st[k++] = rtm_listener_handle_timeout(l, 0);
     r->reenter_st[k++] = rtm_listener_transmit(l, &data, &len);
@@ -194,6 +220,7 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
     c->mtype = m->message_type;
     rec_str(r, &c->message, m->message);
     rec_str(r, &c->attrs, m->attrs);
+    c->info_status = m->info_status;
     if (m->translated_info) {
         const rtm_translated_info *t = m->translated_info;
         c->has_tr = true;
@@ -201,6 +228,8 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
         rec_str(r, &c->tgt_lang, t->target_language);
         rec_str(r, &c->src_text, t->source_text);
         rec_str(r, &c->tgt_text, t->target_text);
+        c->src_text_len = t->source_text.len;
+        c->tgt_text_len = t->target_text.len;
     }
     if (m->file_info) {
         const rtm_file_info *f = m->file_info;
@@ -209,6 +238,7 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
         rec_str(r, &c->surl, f->surl);
         rec_str(r, &c->language, f->language);
         rec_str(r, &c->custom, f->custom);
+        c->url_len = f->url.len;
         c->size = f->size;
         c->duration = f->duration;
         c->audio = f->is_rtm_audio;
@@ -280,11 +310,25 @@ static inline void rec_on_restored(void *u, int64_t code) {
     if (r->nrestored < 16) r->restored_codes[r->nrestored++] = code;
 }
 
-static inline void rec_on_bad_push(void *u, rtm_str method, int64_t code) {
+static inline void rec_on_bad_push(void *u, rtm_str method, int64_t code, bool twoway, uint32_t seq,
+                                   size_t frame_len) {
     rec *r = (rec *)u;
     rec_log(r, CB_BAD_PUSH, 0);
     rec_str(r, &r->bad_method, method);
     r->bad_code = code;
+    r->bad_twoway = twoway;
+    r->bad_seq = seq;
+    r->bad_len = frame_len;
+}
+
+static inline void rec_on_disconnected(void *u, rtm_str ep, const rtm_close_reason *reason, uint64_t retry_in_ms) {
+    rec *r = (rec *)u;
+    r->disc_after = r->norder > 0 ? r->order[r->norder - 1] : -1;
+    rec_log(r, CB_DISCONNECTED, 0);
+    rec_str(r, &r->disc_endpoint, ep);
+    if (reason) r->disc_reason = *reason;
+    else r->null_ptrs++;
+    r->disc_retry = retry_in_ms;
 }
 
 static inline rtm_monitor rec_monitor(rec *r) {
@@ -316,6 +360,7 @@ static inline rtm_monitor rec_monitor(rec *r) {
     m.completed = rec_on_completed;
     m.restored = rec_on_restored;
     m.bad_push = rec_on_bad_push;
+    m.disconnected = rec_on_disconnected;
     return m;
 }
 

@@ -157,6 +157,12 @@ static size_t answer_quests(rtm_listener *l, uint64_t now, const uint8_t *tx, si
 
 static const int64_t UID = 1001, GID = 2001, RID = 3001, FROM = 1002, MTIME = 1700000000000LL;
 
+/* Close reasons as a host passes them (compound literals: all seven fields). */
+#define R_PEER (&(rtm_close_reason){RTM_REASON_PEER_CLOSED, 0, 0, 0, 0, 0, 0})
+#define R_HOST (&(rtm_close_reason){RTM_REASON_HOST, 0, 0, 0, 0, 0, 0})
+#define R_RESET (&(rtm_close_reason){RTM_REASON_IO, RTM_IO_CONNECTION_RESET, 104, 0, 0, 0, 0})
+#define R_REFUSED (&(rtm_close_reason){RTM_REASON_IO, RTM_IO_CONNECTION_REFUSED, 111, 0, 0, 0, 0})
+
 /* ---------------------------------------------------------------- layout, statuses */
 
 static void test_layout(void) {
@@ -183,12 +189,13 @@ static void test_status_strings(void) {
                                        RTM_ERR_STORAGE,
                                        RTM_ERR_SECRET_TOO_LONG,
                                        RTM_ERR_INVALID_ARG,
+                                       RTM_ERR_BUFFER_TOO_SMALL,
                                        RTM_ERR_TOO_MANY_PENDING,
                                        RTM_ERR_TOO_MANY_IDS,
                                        RTM_ERR_UNSUPPORTED_EVENT,
                                        RTM_ERR_TOO_LARGE,
                                        RTM_ERR_NOT_CONNECTED};
-    static const rtm_status unknown[] = {-1, 3, 99, 106, 109, 115, 1000, INT32_MIN, INT32_MAX};
+    static const rtm_status unknown[] = {-1, 3, 99, 107, 109, 115, 1000, INT32_MIN, INT32_MAX};
     const size_t nk = sizeof known / sizeof known[0], nu = sizeof unknown / sizeof unknown[0];
     const char *unk = rtm_status_str(9999);
     size_t i, j;
@@ -237,8 +244,36 @@ static void test_null_args(void) {
     CHECK_ST(rtm_listener_connected(NULL, 0, S("x")), RTM_ERR_NULL);
     CHECK_ST(rtm_listener_connected(&l, 0, nullstr), RTM_ERR_NULL);
     CHECK_EQ(r.counts[CB_CONNECTED], 0);
-    CHECK_ST(rtm_listener_connect_failed(NULL, 0), RTM_ERR_NULL);
-    CHECK_ST(rtm_listener_closed(NULL, 0, false), RTM_ERR_NULL);
+    CHECK_ST(rtm_listener_connect_failed(NULL, 0, S("x"), R_REFUSED), RTM_ERR_NULL);
+    CHECK_ST(rtm_listener_connect_failed(&l, 0, S("x"), NULL), RTM_ERR_NULL);
+    CHECK_ST(rtm_listener_connect_failed(&l, 0, nullstr, R_REFUSED), RTM_ERR_NULL);
+    CHECK_ST(rtm_listener_closed(NULL, 0, R_PEER), RTM_ERR_NULL);
+    CHECK_ST(rtm_listener_closed(&l, 0, NULL), RTM_ERR_NULL);
+    CHECK_EQ(r.counts[CB_CONNECT_FAILED], 0);
+    {
+        rtm_close_reason reason;
+        rtm_stats stats;
+        rtm_listen_state state;
+        bool in_sync = false;
+        size_t count = 0;
+        int64_t out[2];
+        CHECK_ST(rtm_listener_close_reason(NULL, &reason), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_close_reason(&l, NULL), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_stats(NULL, &stats), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_stats(&l, NULL), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_in_sync(NULL, &in_sync), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_in_sync(&l, NULL), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_pending_commands(NULL, &count), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_pending_commands(&l, NULL), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_listen_state(NULL, RTM_LISTEN_DESIRED, &state), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_listen_state(&l, RTM_LISTEN_DESIRED, NULL), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_listen_ids(NULL, RTM_LISTEN_DESIRED, RTM_IDS_USER, out, 2, &count), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_listen_ids(&l, RTM_LISTEN_DESIRED, RTM_IDS_USER, NULL, 2, &count), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_listen_ids(&l, RTM_LISTEN_DESIRED, RTM_IDS_USER, out, 2, NULL), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_listen_ids(&l, RTM_LISTEN_DESIRED, RTM_IDS_USER, NULL, 0, &count), RTM_OK);
+        CHECK(rtm_close_reason_str(NULL) != NULL);
+        CHECK(!rtm_close_reason_is_error(NULL));
+    }
     CHECK_ST(rtm_listener_handle_timeout(NULL, 0), RTM_ERR_NULL);
     CHECK_ST(rtm_listener_receive(NULL, 0, (const uint8_t *)"x", 1, &consumed), RTM_ERR_NULL);
     CHECK_ST(rtm_listener_receive(&l, 0, NULL, 1, &consumed), RTM_ERR_NULL);
@@ -348,8 +383,14 @@ static void test_uninit(void) {
     CHECK_ST(rtm_listener_deinit(&l), RTM_ERR_UNINIT);
     CHECK_ST(rtm_listener_set_unix_time(&l, 0, 0), RTM_ERR_UNINIT);
     CHECK_ST(rtm_listener_connected(&l, 0, S("x")), RTM_ERR_UNINIT);
-    CHECK_ST(rtm_listener_connect_failed(&l, 0), RTM_ERR_UNINIT);
-    CHECK_ST(rtm_listener_closed(&l, 0, true), RTM_ERR_UNINIT);
+    CHECK_ST(rtm_listener_connect_failed(&l, 0, S("x"), R_REFUSED), RTM_ERR_UNINIT);
+    CHECK_ST(rtm_listener_closed(&l, 0, R_RESET), RTM_ERR_UNINIT);
+    {
+        rtm_stats stats;
+        bool in_sync;
+        CHECK_ST(rtm_listener_stats(&l, &stats), RTM_ERR_UNINIT);
+        CHECK_ST(rtm_listener_in_sync(&l, &in_sync), RTM_ERR_UNINIT);
+    }
     CHECK_ST(rtm_listener_receive(&l, 0, (const uint8_t *)"x", 1, &consumed), RTM_ERR_UNINIT);
     CHECK_ST(rtm_listener_handle_timeout(&l, 0), RTM_ERR_UNINIT);
     CHECK_ST(rtm_listener_transmit(&l, &data, &len), RTM_ERR_UNINIT);
@@ -384,7 +425,7 @@ static void test_uninit(void) {
 static void check_all_busy(const rec *r) {
     size_t i, busy = 0;
     for (i = 0; i < r->nreenter; i++) busy += r->reenter_st[i] == RTM_ERR_BUSY;
-    CHECK_EQ(r->nreenter, 15);
+    CHECK_EQ(r->nreenter, 21);
     CHECK_EQ(busy, r->nreenter);
 }
 
@@ -408,7 +449,7 @@ static void test_reentry(void) {
     /* from closed() and connected() */
     r.reenter = &l;
     r.nreenter = 0;
-    CHECK_ST(rtm_listener_closed(&l, 20, false), RTM_OK);
+    CHECK_ST(rtm_listener_closed(&l, 20, R_HOST), RTM_OK);
     check_all_busy(&r);
     r.reenter = &l;
     r.nreenter = 0;
@@ -460,7 +501,7 @@ static void test_errors(void) {
     CHECK_ST(rtm_listener_connected(&l, 0, S("e")), RTM_OK);
     CHECK_ST(rtm_listener_receive(&l, 0, (const uint8_t *)"FPNN", 4, &consumed), RTM_OK);
     CHECK_EQ(consumed, 4);
-    CHECK_ST(rtm_listener_closed(&l, 1, true), RTM_OK);
+    CHECK_ST(rtm_listener_closed(&l, 1, R_RESET), RTM_OK);
     CHECK_ST(rtm_listener_receive(&l, 2, (const uint8_t *)"FPNN", 4, &consumed), RTM_ERR_NOT_CONNECTED);
     CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
 
@@ -550,17 +591,26 @@ static void test_errors(void) {
     CHECK_ST(rtm_listen_set_all(&l, 0, true, true, true, true, &id), RTM_ERR_TOO_MANY_PENDING);
     CHECK_EQ(id, 0);
     CHECK_EQ(drain(&l, NULL, 0, NULL), 0);
-    /* one answer frees one slot */
+    /* one listen quest in flight: its answer confirms the first command's flags, which the
+     * desired state has moved past, so the next quest carries the last flags; its answer
+     * confirms every command at once (in request order), freeing every slot */
     {
-        uint8_t a[32];
+        uint8_t a[32], sink[256];
         size_t k = answer_ok(a, sizeof a, quest_seq(tx, txlen, "setlisten")), sinklen = 0;
-        uint8_t sink[256];
+        bool in_sync = true;
         CHECK_ST(feed(&l, 1, a, k, sink, sizeof sink, &sinklen), RTM_OK);
-        CHECK_EQ(r.counts[CB_COMPLETED], 1);
+        CHECK_EQ(r.counts[CB_COMPLETED], 0);
+        CHECK_ST(rtm_listener_in_sync(&l, &in_sync), RTM_OK);
+        CHECK(!in_sync);
+        CHECK(quest_seq(sink, sinklen, "setlisten") != 0); /* sent when the answer came */
+        k = answer_ok(a, sizeof a, quest_seq(sink, sinklen, "setlisten"));
+        CHECK_ST(feed(&l, 2, a, k, sink, sizeof sink, &sinklen), RTM_OK);
+        CHECK_EQ(r.counts[CB_COMPLETED], 8);
         CHECK_EQ(r.done_code, 0);
-        CHECK_EQ(r.done_id, first_id);
-        CHECK_ST(rtm_listen_add(&l, 1, &ids, &id), RTM_OK);
-        CHECK_ST(rtm_listen_add(&l, 1, &ids, &id), RTM_ERR_TOO_MANY_PENDING);
+        CHECK_EQ(r.done_id, first_id + 7);
+        for (i = 0; i < 8; i++) CHECK_EQ(r.done_codes[i], 0);
+        for (i = 0; i < 8; i++) CHECK_ST(rtm_listen_add(&l, 3, &ids, &id), RTM_OK);
+        CHECK_ST(rtm_listen_add(&l, 3, &ids, &id), RTM_ERR_TOO_MANY_PENDING);
     }
     CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
     /* RTM_ERR_TOO_LARGE cannot happen with the default capacities (64 ids always fit in the
@@ -812,6 +862,9 @@ static void test_all_kinds(void) {
     CHECK_EQ(r.counts[CB_BAD_PUSH], 1);
     CHECK_SB(r.bad_method, "pushnothing");
     CHECK_EQ(r.bad_code, 20004);
+    CHECK(r.bad_twoway);
+    CHECK_EQ(r.bad_seq, seq - 1);
+    CHECK_EQ(r.bad_len, 16 + strlen("pushnothing") + 1);
     CHECK_EQ(r.null_ptrs, 0);
     /* 15 + 2 + 5 + 1 twoway pushes = 23 (the oneway one is not answered); 1 error answer
      * (the unknown method) */
@@ -865,7 +918,8 @@ static void test_commands(void) {
     CHECK_ST(rtm_listen_add(&l, 10, &ids, &id), RTM_OK);
     CHECK(id != 0);
     drain(&l, tx, sizeof tx, &txlen);
-    seq = quest_seq(tx, txlen, "addlisten");
+    /* nothing confirmed yet on this connection: the whole desired state, as setlisten */
+    seq = quest_seq(tx, txlen, "setlisten");
     CHECK(seq != 0);
     k = answer_ok(a, sizeof a, seq);
     CHECK_ST(feed(&l, 20, a, k, tx, sizeof tx, &txlen), RTM_OK);
@@ -878,7 +932,7 @@ static void test_commands(void) {
     txlen = 0;
     CHECK_ST(rtm_listen_remove(&l, 30, &ids, &id), RTM_OK);
     drain(&l, tx, sizeof tx, &txlen);
-    seq = quest_seq(tx, txlen, "removelisten");
+    seq = quest_seq(tx, txlen, "setlisten"); /* always setlisten, from the desired state */
     CHECK(seq != 0);
     k = answer_error(a, sizeof a, seq, 200002, "invalid pid or sign");
     CHECK_ST(feed(&l, 40, a, k, tx, sizeof tx, &txlen), RTM_OK);
@@ -892,25 +946,59 @@ static void test_commands(void) {
     drain(&l, NULL, 0, NULL);
     CHECK_ST(rtm_listener_next_timeout(&l, &at), RTM_OK);
     CHECK(at <= 50 + 30000);
-    rtm_listener_handle_timeout(&l, 50 + 30001);
+    /* ... and the listener ends the connection: a late answer could apply an older state */
+    CHECK_ST(rtm_listener_handle_timeout(&l, 50 + 30001), RTM_CLOSE);
     CHECK_EQ(r.counts[CB_COMPLETED], 3);
     CHECK_EQ(r.done_id, id);
     CHECK_EQ(r.done_code, 20003);
+    {
+        rtm_close_reason why;
+        CHECK_ST(rtm_listener_close_reason(&l, &why), RTM_OK);
+        CHECK_EQ(why.kind, RTM_REASON_DEAD_LINK);
+        CHECK_ST(rtm_listener_closed(&l, 30060, &why), RTM_OK);
+        CHECK_EQ(r.counts[CB_CLOSED], 1);
+        CHECK(r.closed_by_error);
+        CHECK_ST(rtm_listener_connected(&l, 30070, S("x")), RTM_OK); /* restoration starts */
+    }
 
-    /* connection closed with a command in flight -> 20002 */
+    /* connection closed with a command in flight: it stays pending, its intent kept in the
+     * desired state; no connection by its deadline -> 20012 (kept: still desired) */
     CHECK_ST(rtm_listen_set_all(&l, 30100, true, false, true, false, &id), RTM_OK);
     drain(&l, NULL, 0, NULL);
-    CHECK_ST(rtm_listener_closed(&l, 30200, true), RTM_OK);
-    CHECK_EQ(r.counts[CB_COMPLETED], 4);
-    CHECK_EQ(r.done_id, id);
-    CHECK_EQ(r.done_code, 20002);
-    CHECK_EQ(r.counts[CB_CLOSED], 1);
+    CHECK_ST(rtm_listener_closed(&l, 30200, R_RESET), RTM_OK);
+    CHECK_EQ(r.counts[CB_COMPLETED], 3);
+    CHECK_EQ(r.counts[CB_CLOSED], 2);
     CHECK(r.closed_by_error);
+    CHECK_EQ(r.counts[CB_RESTORED], 1); /* the restoration the close interrupted */
+    CHECK_EQ(r.restored_code, 20002);
+    {
+        size_t pending = 0;
+        bool in_sync = true;
+        rtm_listen_state desired, confirmed;
+        CHECK_ST(rtm_listener_pending_commands(&l, &pending), RTM_OK);
+        CHECK_EQ(pending, 1);
+        CHECK_ST(rtm_listener_in_sync(&l, &in_sync), RTM_OK);
+        CHECK(!in_sync);
+        CHECK_ST(rtm_listener_handle_timeout(&l, 30100 + 30000), RTM_OK);
+        CHECK_EQ(r.counts[CB_COMPLETED], 4);
+        CHECK_EQ(r.done_id, id);
+        CHECK_EQ(r.done_code, 20012);
+        CHECK_ST(rtm_listener_pending_commands(&l, &pending), RTM_OK);
+        CHECK_EQ(pending, 0);
+        CHECK_ST(rtm_listener_listen_state(&l, RTM_LISTEN_DESIRED, &desired), RTM_OK);
+        CHECK(desired.all_group && !desired.all_room && desired.all_p2p && !desired.all_event);
+        CHECK(desired.gids == 0 && desired.rids == 0 && desired.uids == 0 && !desired.login);
+        CHECK_ST(rtm_listener_listen_state(&l, RTM_LISTEN_CONFIRMED, &confirmed), RTM_OK);
+        CHECK(!confirmed.all_group && !confirmed.all_p2p);
+        CHECK_ST(rtm_listener_listen_state(&l, 0, &confirmed), RTM_ERR_INVALID_ARG);
+    }
     rtm_listener_deinit(&l);
 
     /* queued while disconnected and never connected -> 20012 */
     {
         rtm_config c;
+        int64_t got[4];
+        size_t n = 0;
         memset(&r, 0, sizeof r);
         c = config(1000001, "sim-secret", rec_monitor(&r));
         CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_OK);
@@ -920,12 +1008,19 @@ static void test_commands(void) {
         rtm_listener_handle_timeout(&l, 30001);
         CHECK_EQ(r.counts[CB_COMPLETED], 1);
         CHECK_EQ(r.done_code, 20012);
-        /* queued, then connected: sent on connect */
+        /* the intent is kept: the ids are desired, none confirmed */
+        CHECK_ST(rtm_listener_listen_ids(&l, RTM_LISTEN_DESIRED, RTM_IDS_GROUP, got, 4, &n), RTM_OK);
+        CHECK(n == 1 && got[0] == GID);
+        CHECK_ST(rtm_listener_listen_ids(&l, RTM_LISTEN_CONFIRMED, RTM_IDS_GROUP, got, 4, &n), RTM_OK);
+        CHECK_EQ(n, 0);
+        CHECK_ST(rtm_listener_listen_ids(&l, RTM_LISTEN_DESIRED, 9, got, 4, &n), RTM_ERR_INVALID_ARG);
+        /* another command, then connected: the whole desired state is established with one
+         * setlisten; both the command and the restoration complete with 0 */
         CHECK_ST(rtm_listen_add(&l, 30000, &ids, &id), RTM_OK);
         txlen = 0;
         CHECK_ST(rtm_listener_connected(&l, 30001, S("x")), RTM_OK);
         drain(&l, tx, sizeof tx, &txlen);
-        seq = quest_seq(tx, txlen, "addlisten");
+        seq = quest_seq(tx, txlen, "setlisten");
         CHECK(seq != 0);
         k = answer_ok(a, sizeof a, seq);
         CHECK_ST(feed(&l, 30002, a, k, tx, sizeof tx, &txlen), RTM_OK);
@@ -933,9 +1028,19 @@ static void test_commands(void) {
         CHECK_EQ(r.done_id, id);
         CHECK_EQ(r.done_code, 0);
         CHECK_EQ(r.reconnect_flags[0], false);
+        CHECK_EQ(r.counts[CB_RESTORED], 1); /* on the first connection too */
+        CHECK_EQ(r.restored_code, 0);
+        CHECK_ST(rtm_listener_listen_ids(&l, RTM_LISTEN_CONFIRMED, RTM_IDS_USER, got, 1, &n), RTM_OK);
+        CHECK(n == 1 && got[0] == UID);
+        {
+            bool in_sync = false;
+            CHECK_ST(rtm_listener_in_sync(&l, &in_sync), RTM_OK);
+            CHECK(in_sync);
+        }
 
-        /* restoration after a reconnect: the confirmed state is sent again, then restored(0) */
-        CHECK_ST(rtm_listener_closed(&l, 40000, true), RTM_OK);
+        /* restoration after a reconnect: the desired state is sent again, then restored(0) */
+        CHECK_ST(rtm_listener_closed(&l, 40000, R_PEER), RTM_OK);
+        CHECK(!r.closed_by_error);
         CHECK_ST(rtm_listener_reconnect_at(&l, &at), RTM_OK);
         CHECK(at >= 40000);
         txlen = 0;
@@ -946,7 +1051,7 @@ static void test_commands(void) {
         drain(&l, tx, sizeof tx, &txlen);
         CHECK(txlen > 0);
         CHECK(answer_quests(&l, at + 1, tx, txlen) >= 1);
-        CHECK_EQ(r.counts[CB_RESTORED], 1);
+        CHECK_EQ(r.counts[CB_RESTORED], 2);
         CHECK_EQ(r.restored_code, 0);
         rtm_listener_deinit(&l);
     }
@@ -994,28 +1099,52 @@ static void test_timers(void) {
     }
     CHECK_ST(st, RTM_CLOSE);
     CHECK(now >= 1000 + 110000);
-    CHECK_ST(rtm_listener_closed(&l, now, false), RTM_OK);
+    {
+        rtm_close_reason why;
+        memset(&why, 0x5a, sizeof why);
+        CHECK_ST(rtm_listener_close_reason(&l, &why), RTM_OK);
+        CHECK_EQ(why.kind, RTM_REASON_DEAD_LINK);
+        CHECK(why.io_kind == 0 && why.os_error == 0 && why.protocol == 0 && why.frame_len == 0);
+        CHECK(rtm_close_reason_is_error(&why));
+        CHECK(strstr(rtm_close_reason_str(&why), "dead link") != NULL);
+        CHECK_ST(rtm_listener_closed(&l, now, &why), RTM_OK);
+        CHECK_ST(rtm_listener_close_reason(&l, &why), RTM_NONE); /* cleared by closed */
+    }
     CHECK_EQ(r.counts[CB_CLOSED], 1);
-    CHECK(!r.closed_by_error);
+    CHECK(r.closed_by_error); /* a dead link is an error */
+    CHECK_EQ(r.counts[CB_DISCONNECTED], 1);
+    CHECK_EQ(r.disc_after, CB_CLOSED);
+    CHECK_EQ(r.disc_reason.kind, RTM_REASON_DEAD_LINK);
+    CHECK_SB(r.disc_endpoint, "t");
     CHECK_ST(rtm_listener_reconnect_at(&l, &at), RTM_OK);
     CHECK(at >= now);
+    CHECK_EQ(at, now + r.disc_retry);
 
     /* closed() when already closed is harmless: no second closed callback */
     {
         long closed0 = r.counts[CB_CLOSED], conn0 = r.counts[CB_CONNECTED];
-        CHECK_ST(rtm_listener_closed(&l, now, true), RTM_OK);
+        CHECK_ST(rtm_listener_closed(&l, now, R_RESET), RTM_OK);
         CHECK_EQ(r.counts[CB_CLOSED], closed0);
         CHECK_ST(rtm_listener_connected(&l, now, S("t")), RTM_OK);
         CHECK_EQ(r.counts[CB_CONNECTED], conn0 + 1);
-        CHECK_ST(rtm_listener_closed(&l, now, true), RTM_OK);
-        CHECK_ST(rtm_listener_closed(&l, now, true), RTM_OK);
+        CHECK_ST(rtm_listener_closed(&l, now, R_RESET), RTM_OK);
+        CHECK_ST(rtm_listener_closed(&l, now, R_RESET), RTM_OK);
         CHECK_EQ(r.counts[CB_CLOSED], closed0 + 1);
     }
 
     /* malformed input: the listener asks to close */
     CHECK_ST(rtm_listener_connected(&l, now + 1, S("t")), RTM_OK);
     CHECK_ST(rtm_listener_receive(&l, now + 2, (const uint8_t *)"GARBAGE GARBAGE!", 16, &consumed), RTM_CLOSE);
-    CHECK_ST(rtm_listener_closed(&l, now + 3, true), RTM_OK);
+    {
+        rtm_close_reason why;
+        CHECK_ST(rtm_listener_close_reason(&l, &why), RTM_OK);
+        CHECK_EQ(why.kind, RTM_REASON_PROTOCOL);
+        CHECK_EQ(why.protocol, RTM_PROTOCOL_BAD_MAGIC);
+        CHECK_ST(rtm_listener_closed(&l, now + 3, &why), RTM_OK);
+        CHECK_EQ(r.disc_reason.kind, RTM_REASON_PROTOCOL);
+        CHECK_EQ(r.disc_reason.protocol, RTM_PROTOCOL_BAD_MAGIC);
+        CHECK(r.closed_by_error);
+    }
 
     rtm_listener_deinit(&l);
 
@@ -1026,7 +1155,7 @@ static void test_timers(void) {
         int i;
         uint64_t t = 5000;
         for (i = 1; i <= 6; i++) {
-            CHECK_ST(rtm_listener_connect_failed(&l, t), RTM_OK);
+            CHECK_ST(rtm_listener_connect_failed(&l, t, S("gw:13321"), R_REFUSED), RTM_OK);
             CHECK_ST(rtm_listener_reconnect_at(&l, &at), RTM_OK);
             if (i < 6) CHECK_EQ(at, t);
             else CHECK_EQ(at, t + 2000);
@@ -1141,7 +1270,8 @@ static int run_session(rtm_listener *l, sim_proc *sim, uint64_t limit_ms) {
             }
             fd = tcp_connect(sim->port);
             if (fd < 0) {
-                rtm_listener_connect_failed(l, now);
+                rtm_close_reason why = rtm_close_reason_io(RTM_IO_CONNECTION_REFUSED, errno);
+                rtm_listener_connect_failed(l, now, S("127.0.0.1"), &why);
                 sleep_ms(10);
                 continue;
             }
@@ -1161,7 +1291,9 @@ static int run_session(rtm_listener *l, sim_proc *sim, uint64_t limit_ms) {
                 close(fd);
                 fd = -1;
                 have = 0;
-                rtm_listener_closed(l, mono_ms(), true);
+                rtm_close_reason why = got == 0 ? rtm_close_reason_of(RTM_REASON_PEER_CLOSED)
+                                                : rtm_close_reason_io(RTM_IO_CONNECTION_RESET, errno);
+                rtm_listener_closed(l, mono_ms(), &why);
                 continue;
             }
             if (got > 0) have += (size_t)got;
@@ -1178,15 +1310,18 @@ static int run_session(rtm_listener *l, sim_proc *sim, uint64_t limit_ms) {
         if (st == RTM_OK) st = rtm_listener_handle_timeout(l, now);
         if (st == RTM_OK && flush_tx(l, fd) < 0) st = RTM_CLOSE;
         if (st == RTM_CLOSE) {
+            rtm_close_reason why = rtm_close_reason_io(RTM_IO_BROKEN_PIPE, 0);
+            rtm_listener_close_reason(l, &why); /* the listener's reason, if it asked */
             close(fd);
             fd = -1;
             have = 0;
-            rtm_listener_closed(l, now, false);
+            rtm_listener_closed(l, now, &why);
         }
     }
     if (fd >= 0) {
+        rtm_close_reason why = rtm_close_reason_of(RTM_REASON_HOST);
         close(fd);
-        rtm_listener_closed(l, mono_ms(), false);
+        rtm_listener_closed(l, mono_ms(), &why);
     }
     return sim_exited(sim) ? connections : -1;
 }
@@ -1255,8 +1390,11 @@ static void test_gate_sim(const char *gate_sim) {
     CHECK_EQ(r.counts[CB_COMPLETED], 1);
     CHECK_EQ(r.done_id, id);
     CHECK_EQ(r.done_code, 0);
-    CHECK_EQ(r.counts[CB_RESTORED], r.counts[CB_CONNECTED] - 1); /* once per reconnect */
-    CHECK_EQ(r.restored_codes[0], 0); /* the restoration the script waited for succeeded */
+    /* once per connection, the first included (20002 if one closed before restoring) */
+    CHECK_EQ(r.counts[CB_RESTORED], r.counts[CB_CONNECTED]);
+    CHECK_EQ(r.restored_codes[0], 0); /* the first connection's */
+    CHECK_EQ(r.restored_codes[1], 0); /* the restoration the script waited for succeeded */
+    CHECK_EQ(r.counts[CB_DISCONNECTED], r.counts[CB_CLOSED] + r.counts[CB_CONNECT_FAILED]);
     /* every kind, the duplicate of mid 101 filtered, the oneway group chat delivered */
     CHECK_EQ(r.counts[CB_P2P_CHAT], 2);
     CHECK_EQ(r.counts[CB_GROUP_CHAT], 3);

@@ -214,7 +214,7 @@ public:
         doneEx = ex;
     }
     void restored(int64_t code) override { restoredCodes.push_back(code); }
-    void badPush(const string &method, int64_t code) override {
+    void badPush(const string &method, int64_t code, bool, uint32_t, size_t) override {
         counts["badPush"]++;
         badMethod = method;
         doneCode = code;
@@ -270,7 +270,7 @@ void testMyMonitor() {
     CHECK_ST(feedAll(l, 1, buf, n, tx, sizeof tx, txlen), RTM_OK);
     CHECK_EQ(countAnswers(tx, txlen, &errors), seq - 1);
     CHECK_EQ(errors, 0);
-    CHECK_ST(l.closed(2, false), RTM_OK);
+    CHECK_ST(l.closed(2, peerClosed()), RTM_OK);
 }
 
 void testRecorder() {
@@ -390,7 +390,7 @@ void testRecorder() {
     CHECK_EQ(r.count("kickout"), 1);
     // 15 + 2 translated + 2 files = 19 messages, all owning their data after the calls
     CHECK_EQ(r.messages(), 19);
-    CHECK_ST(l.closed(2, true), RTM_OK);
+    CHECK_ST(l.closed(2, ioError(RTM_IO_CONNECTION_RESET, 104)), RTM_OK);
     CHECK_EQ(r.count("closed"), 1);
 
     // listen commands with the official set types
@@ -400,7 +400,7 @@ void testRecorder() {
     CHECK_ST(l.addListen(3, set<int64_t>{2001}, set<int64_t>{}, set<int64_t>{1001}, set<string>{"logout"}, &id),
              RTM_OK);
     drainTx(l, tx, sizeof tx, txlen);
-    uint32_t qseq = questSeq(tx, txlen, "addlisten");
+    uint32_t qseq = questSeq(tx, txlen, "setlisten");
     uint8_t a[64];
     size_t k = answer_error(a, sizeof a, qseq, 200020, "forbidden");
     txlen = 0;

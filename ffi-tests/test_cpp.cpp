@@ -72,7 +72,7 @@ enum Kind {
     K_P2P_CHAT, K_P2P_AUDIO, K_P2P_CMD, K_GROUP_CHAT, K_GROUP_AUDIO, K_GROUP_CMD,
     K_ROOM_CHAT, K_ROOM_AUDIO, K_ROOM_CMD, K_EVENT, K_PING,
     K_B_MESSAGE, K_B_FILE, K_B_CHAT, K_B_AUDIO, K_B_CMD, K_KICKOUT, K_KICKOUT_ROOM,
-    K_COMPLETED, K_RESTORED, K_BAD_PUSH, K_COUNT
+    K_COMPLETED, K_RESTORED, K_BAD_PUSH, K_DISCONNECTED, K_COUNT
 };
 
 struct Msg {
@@ -107,6 +107,12 @@ public:
     size_t nrestored = 0;
     Buf badMethod;
     int64_t badCode = 0;
+    bool badTwoway = false;
+    uint32_t badSeq = 0;
+    size_t badLen = 0;
+    Buf discEndpoint;
+    rtm_close_reason discReason{};
+    uint64_t discRetry = 0;
     // re-entry: when set, the next message callback calls into it
     rtm::Listener *reenter = nullptr;
     rtm::Status reenterSt[8] = {};
@@ -162,7 +168,7 @@ public:
             reenterSt[nreenter++] = l->receive(0, "x", 1, consumed);
             reenterSt[nreenter++] = l->transmit(d, n);
             reenterSt[nreenter++] = l->setListen(0, true, true, true, true);
-            reenterSt[nreenter++] = l->closed(0, true);
+            reenterSt[nreenter++] = l->closed(0, rtm::peerClosed());
         }
         if (throwCount > 0) {
             throwCount--;
@@ -225,10 +231,19 @@ public:
         log(K_RESTORED);
         if (nrestored < 8) restoredCodes[nrestored++] = code;
     }
-    void badPush(std::string_view method, int64_t code) override {
+    void badPush(std::string_view method, int64_t code, bool twoway, uint32_t seq, size_t frameLen) override {
         log(K_BAD_PUSH);
         badMethod.set(method);
         badCode = code;
+        badTwoway = twoway;
+        badSeq = seq;
+        badLen = frameLen;
+    }
+    void disconnected(std::string_view ep, const rtm_close_reason &reason, uint64_t retryInMs) override {
+        log(K_DISCONNECTED);
+        discEndpoint.set(ep);
+        discReason = reason;
+        discRetry = retryInMs;
     }
 
     long messages() const {
@@ -410,29 +425,42 @@ void testCommands() {
              RTM_OK);
     CHECK(id != 0);
     drainTx(l, tx, sizeof tx, txlen);
-    uint32_t seq = questSeq(tx, txlen, "addlisten");
+    uint32_t seq = questSeq(tx, txlen, "setlisten"); // always setlisten, from the desired state
     CHECK(seq != 0);
     size_t k = answer_ok(a, sizeof a, seq);
     CHECK_ST(feedAll(l, 110, a, k, tx, sizeof tx, txlen), RTM_OK);
     CHECK_EQ(r.counts[K_COMPLETED], 1);
     CHECK_EQ(r.doneId, id);
     CHECK_EQ(r.doneCode, 0);
+    CHECK(l.inSync());
+    rtm_listen_state state{};
+    CHECK_ST(l.listenState(RTM_LISTEN_CONFIRMED, state), RTM_OK);
+    CHECK(state.gids == 1 && state.rids == 1 && state.uids == 1 && state.login && state.logout);
 
-    // rtm_ids overload and the flag overload
-    int64_t gid = 5;
+    // rtm_ids overload: removing an id; the server refuses the new state
+    int64_t gid = 2001;
     rtm_ids ids{};
     ids.gids = &gid;
     ids.gids_len = 1;
     txlen = 0;
     CHECK_ST(l.removeListen(120, ids, &id), RTM_OK);
     drainTx(l, tx, sizeof tx, txlen);
-    seq = questSeq(tx, txlen, "removelisten");
+    seq = questSeq(tx, txlen, "setlisten");
     CHECK(seq != 0);
     k = answer_error(a, sizeof a, seq, 200034, "bad");
     CHECK_ST(feedAll(l, 130, a, k, tx, sizeof tx, txlen), RTM_OK);
     CHECK_EQ(r.doneId, id);
     CHECK_EQ(r.doneCode, 200034);
     CHECK_SV(r.doneEx, "bad");
+    CHECK(!l.inSync());
+    CHECK_ST(l.listenState(RTM_LISTEN_DESIRED, state), RTM_OK);
+    CHECK_EQ(state.gids, 0); // the desired state is never rolled back
+    CHECK_ST(l.listenState(RTM_LISTEN_CONFIRMED, state), RTM_OK);
+    CHECK_EQ(state.gids, 1);
+    rtm_stats st{};
+    CHECK_ST(l.stats(st), RTM_OK);
+    CHECK_EQ(st.refusals, 1);
+    CHECK_EQ(st.connections, 1);
     txlen = 0;
     CHECK_ST(l.setListen(140, true, false, true, false, &id), RTM_OK);
     CHECK_ST(l.setListen(140, ids), RTM_OK); // request id is optional
@@ -451,34 +479,38 @@ void testCommands() {
     CHECK_ST(l.transmitDone(1 << 20), RTM_ERR_INVALID_ARG);
     CHECK(l.transmit().size() == 0);
 
-    // closed: completions fail with 20002, reconnect advice appears
+    // closed: the commands stay pending (kept for the next connection), reconnect advice
     CHECK_ST(l.setListen(160, false, false, false, true, &id), RTM_OK);
-    CHECK_ST(l.closed(170, true), RTM_OK);
-    CHECK_EQ(r.doneId, id);
-    CHECK_EQ(r.doneCode, 20002);
-    CHECK(l.reconnectAt().has_value() && *l.reconnectAt() >= 170);
-    CHECK_ST(l.connectFailed(180), RTM_OK);
+    long completed = r.counts[K_COMPLETED];
+    CHECK_EQ(l.pendingCommands(), 3);
+    CHECK_ST(l.closed(170, rtm::ioError(RTM_IO_CONNECTION_RESET, 104)), RTM_OK);
+    CHECK_EQ(r.counts[K_COMPLETED], completed);
+    CHECK_EQ(l.pendingCommands(), 3);
+    CHECK_EQ(r.counts[K_DISCONNECTED], 1);
+    CHECK_SV(r.discEndpoint, "ep");
+    CHECK_EQ(r.discReason.kind, RTM_REASON_IO);
+    CHECK_EQ(r.discReason.io_kind, RTM_IO_CONNECTION_RESET);
+    CHECK_EQ(r.discReason.os_error, 104);
+    CHECK(l.reconnectAt().has_value() && *l.reconnectAt() == 170 + r.discRetry);
+    CHECK_ST(l.connectFailed(180, "ep-tried", rtm::ioError(RTM_IO_CONNECTION_REFUSED, 111)), RTM_OK);
     CHECK_EQ(r.counts[K_CONNECT_FAILED], 1);
-    // the restoration on reconnect
-    txlen = 0;
+    CHECK_SV(r.endpoint, "ep-tried");
+    CHECK_EQ(r.counts[K_DISCONNECTED], 2);
+    CHECK_SV(r.discEndpoint, "ep-tried");
+    CHECK_EQ(r.discReason.io_kind, RTM_IO_CONNECTION_REFUSED);
+    CHECK(std::string_view(rtm::reasonString(r.discReason)) == "connection refused");
+    // the restoration on reconnect: flags, then ids, one quest at a time; every pending command
+    // completes with 0
     CHECK_ST(l.connected(200, "ep2"), RTM_OK);
     CHECK_EQ(r.nconnect, 2);
     CHECK(!r.reconnectFlags[0] && r.reconnectFlags[1]);
-    drainTx(l, tx, sizeof tx, txlen);
-    size_t off = 0, answered = 0;
-    fpnn_frame f;
-    while (off < txlen && fpnn_parse(tx + off, txlen - off, &f)) {
-        if (f.mtype == 1) {
-            size_t alen = answer_ok(a, sizeof a, f.seq), sink = 0;
-            static uint8_t sinkbuf[1024];
-            feedAll(l, 210, a, alen, sinkbuf, sizeof sinkbuf, sink);
-            answered++;
-        }
-        off += f.total;
-    }
-    CHECK(answered >= 1);
+    CHECK_EQ(answerQuests(l, 210), 2);
     CHECK_EQ(r.counts[K_RESTORED], 1);
     CHECK_EQ(r.restoredCodes[0], 0);
+    CHECK_EQ(r.counts[K_COMPLETED], completed + 3);
+    CHECK_EQ(r.doneCode, 0);
+    CHECK_EQ(l.pendingCommands(), 0);
+    CHECK(l.inSync());
 
     // re-entry from a C++ callback: BUSY, and the wrapper is intact afterwards
     {

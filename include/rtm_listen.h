@@ -18,17 +18,37 @@
 #define RTM_ALIGNED(n) __attribute__((aligned(n)))
 #endif
 
-// Bytes of caller storage a listener needs with the default capacities.
-#define RTM_LISTENER_STORAGE 12288
+/* Bytes to lend (rtm_config.buffer) for a receive buffer of `rx` bytes and a transmit buffer of
+ * `tx` bytes: RX, TX, and a JSON scratch as large as RX (a constant expression, for static
+ * arrays; rtm_buffer_size() is the overflow-checked function). */
+#define RTM_BUFFER_SIZE(rx, tx) (2 * (size_t)(rx) + (size_t)(tx))
+
+// Bytes of listener state alone (an upper bound of `rtm_listener_state_size()`): what the
+// storage needs when the host lends the buffers (`rtm_config.buffer`).
+#define RTM_LISTENER_STATE_STORAGE 8192
+
+// Bytes of the inline buffer area that follows the state in the storage when the host lends
+// no buffer (`rtm_listener_size() - rtm_listener_state_size()`): room for the default 4 KiB
+// RX, 1 KiB TX and 4 KiB JSON scratch, and for a larger minimum TX in builds with more
+// listen ids. Any `rx_size`, `tx_size` with `RTM_BUFFER_SIZE(rx_size, tx_size)` at most this
+// fit inline.
+#define RTM_INLINE_BUFFER 9728
+
+// Bytes of caller storage a listener needs with its buffers inline (`rtm_listener`).
+#define RTM_LISTENER_STORAGE 17920
 
 // Alignment of that storage.
 #define RTM_LISTENER_ALIGN 8
 
+// The smallest receive buffer (`rtm_config.rx_size`).
+#define RTM_MIN_RX_SIZE 64
+
 // A status returned by every `rtm_` function.
 typedef int32_t rtm_status;
 
-// Caller-owned storage for one listener (use it as a `static`, on the stack, or inside
-// another struct). Initialise it with `rtm_listener_init` before any other call.
+// Caller-owned storage for one listener with its buffers inline (use it as a `static`, on
+// the stack, or inside another struct). Initialise it with `rtm_listener_init` before any
+// other call; it must not move afterwards (the listener points into it).
 typedef struct RTM_ALIGNED(8) rtm_listener {
   // Opaque.
   uint8_t opaque[RTM_LISTENER_STORAGE];
@@ -74,6 +94,9 @@ typedef struct rtm_file_info {
   struct rtm_str custom;
 } rtm_file_info;
 
+// What became of a message's JSON info (`rtm_message.info_status`): one of `RTM_INFO_*`.
+typedef uint32_t rtm_info_status;
+
 // A message push (official `RTMMessage`).
 typedef struct rtm_message {
   // Sender uid.
@@ -94,10 +117,49 @@ typedef struct rtm_message {
   const struct rtm_translated_info *translated_info;
   // For a file message with file JSON, else NULL.
   const struct rtm_file_info *file_info;
+  // What became of the JSON info (`RTM_INFO_*`): `RTM_INFO_OK` when `translated_info` or
+  // `file_info` is set; `RTM_INFO_NONE` when the message carries none (not a chat or file,
+  // or a chat whose text is not translation JSON); otherwise why the info could not be
+  // parsed (the message is delivered as received). Every frame that fits the receive buffer
+  // has room for its info: strings are unescaped into scratch as large as that buffer.
+  rtm_info_status info_status;
 } rtm_message;
 
 // A message callback.
 typedef void (*rtm_message_fn)(void *user, const struct rtm_message *message);
+
+// Why a connection attempt failed or a connection ended: one of `RTM_REASON_*`.
+typedef uint32_t rtm_reason_kind;
+
+// The kind of a transport error (`rtm_close_reason.io_kind`): one of `RTM_IO_*`, 0 unless
+// the reason is `RTM_REASON_IO`.
+typedef uint32_t rtm_io_kind;
+
+// What was wrong with the peer's bytes (`rtm_close_reason.protocol`): one of
+// `RTM_PROTOCOL_*`, 0 unless the reason is `RTM_REASON_PROTOCOL`.
+typedef uint32_t rtm_protocol_error;
+
+// Why a connection attempt failed or a connection ended. Filled by the host for
+// `rtm_listener_connect_failed` and `rtm_listener_closed` (zero it, then set `kind` and, for
+// `RTM_REASON_IO`, `io_kind` and `os_error`), by the library for `rtm_listener_close_reason`
+// (pass it back to `rtm_listener_closed` as is) and for the `disconnected` callback.
+// `rtm_close_reason_str` describes one.
+typedef struct rtm_close_reason {
+  // `RTM_REASON_*`.
+  rtm_reason_kind kind;
+  // For `RTM_REASON_IO`: `RTM_IO_*`; else 0.
+  rtm_io_kind io_kind;
+  // For `RTM_REASON_IO`: the operating system's error number (`errno`), or 0.
+  int32_t os_error;
+  // For `RTM_REASON_PROTOCOL`: `RTM_PROTOCOL_*`; else 0.
+  rtm_protocol_error protocol;
+  // For `RTM_PROTOCOL_BAD_FLAG` and `RTM_PROTOCOL_BAD_MTYPE`: the byte received; else 0.
+  uint8_t protocol_byte;
+  // For `RTM_PROTOCOL_TOO_LARGE`: the frame length announced; else 0.
+  uint64_t frame_len;
+  // For `RTM_PROTOCOL_TOO_LARGE`: the limit it exceeds; else 0.
+  uint64_t frame_max;
+} rtm_close_reason;
 
 // The monitor: `user` plus one nullable function pointer per virtual of the official
 // `RTMServerPushMonitor`. NULL means "ignore", like the default virtuals. Every callback gets
@@ -105,9 +167,11 @@ typedef void (*rtm_message_fn)(void *user, const struct rtm_message *message);
 typedef struct rtm_monitor {
   // Passed to every callback.
   void *user;
-  // `connected(endpoint, connected, isReconnect)`.
+  // `connected(endpoint, connected, isReconnect)`: the endpoint connected, or tried by a
+  // failed attempt (`connected` false, followed by `disconnected` with the reason).
   void (*connected)(void *user, struct rtm_str endpoint, bool connected, bool is_reconnect);
-  // `closed(endpoint, causedByError, isReconnect)`.
+  // `closed(endpoint, causedByError, isReconnect)` (followed by `disconnected` with the
+  // reason).
   void (*closed)(void *user, struct rtm_str endpoint, bool caused_by_error, bool is_reconnect);
   // `pushP2PMessage`.
   rtm_message_fn push_p2p_message;
@@ -155,16 +219,52 @@ typedef struct rtm_monitor {
   void (*kickout)(void *user);
   // Client protocol: `kickoutroom`.
   void (*kickout_room)(void *user, int64_t rid);
-  // A listen command completed: `code` 0 on success, the peer's FPNN/RTM code, 20003
-  // timeout, 20002 connection closed, 20012 not connected.
+  // A listen command completed. The listener keeps a desired listen state (every accepted
+  // command applied at once, in order) and drives the server to it on every connection.
+  // `code` 0: the server confirmed a state that includes the command. 20002 (connection
+  // closed), 20003 (timeout), 20012 (not connected): not confirmed yet, but KEPT in the
+  // desired state and applied on the next connection. Any other code: the server refused
+  // it (200001, 200002, 200008, 200020-200022 mean refused credentials); it stays desired
+  // until the host changes the state.
   void (*completed)(void *user, uint32_t request_id, int64_t code, struct rtm_str ex);
-  // Listen restoration after a reconnect finished (`code` 0 when fully restored).
+  // Establishing a non-empty desired listen state on a new connection (the first one
+  // included) ended: `code` 0 when the server's state equals it, else the server's refusal
+  // or a local code (20002 closed, 20003 timeout).
   void (*restored)(void *user, int64_t code);
-  // A push could not be decoded or had an unknown method; it was answered with `code`.
-  void (*bad_push)(void *user, struct rtm_str method, int64_t code);
+  // A push could not be decoded, had an unknown method, or was larger than the receive
+  // buffer (skipped as it streamed through, up to 8 MiB). `code` is the error: 20004 unknown
+  // method, 10002 frame too large, 10009/10010/... undecodable; a twoway push (`twoway`, its
+  // `seq`) was answered with it, a oneway one (`seq` 0) was not. `frame_len` is the whole
+  // frame's length in bytes; `method` is cut to what the receive buffer held.
+  void (*bad_push)(void *user,
+                   struct rtm_str method,
+                   int64_t code,
+                   bool twoway,
+                   uint32_t seq,
+                   size_t frame_len);
+  // Why the attempt to `endpoint` failed (after `connected(endpoint, false, ..)`) or why its
+  // connection ended (after `closed`), and when the next attempt is advised, in ms from now
+  // (`rtm_listener_reconnect_at` gives the same time). Not in the official SDK.
+  void (*disconnected)(void *user,
+                       struct rtm_str endpoint,
+                       const struct rtm_close_reason *reason,
+                       uint64_t retry_in_ms);
 } rtm_monitor;
 
-// Listener settings. Zero timing fields mean the defaults.
+// Listener settings. Zero fields mean the defaults.
+//
+// Buffers: the receive buffer (RX) holds the largest frame read whole (larger ones, up to
+// 8 MiB, are skipped and reported to `bad_push`); the transmit buffer (TX) holds answers and
+// listen quests; a JSON scratch as large as RX receives unescaped info strings. With
+// `buffer` NULL they live inside the listener storage (`rtm_listener`): `rx_size` and
+// `tx_size` 0 mean 4096 and 1024 (at least `rtm_min_tx_size()`), and any sizes with
+// `RTM_BUFFER_SIZE(rx_size, tx_size) <= RTM_INLINE_BUFFER` fit there. With `buffer` set, the
+// host lends `buffer_len >= RTM_BUFFER_SIZE(rx_size, tx_size)` bytes of its own memory
+// (split RX | TX | scratch), which must stay valid, in place and otherwise unused until the
+// listener is deinitialised or initialised again; the listener storage then needs only
+// `rtm_listener_state_size()` bytes. `rx_size` must be at least `RTM_MIN_RX_SIZE` and
+// `tx_size` at least `rtm_min_tx_size()`; otherwise, or when the buffer is too short,
+// `rtm_listener_init` returns `RTM_ERR_BUFFER_TOO_SMALL`.
 typedef struct rtm_config {
   // Project id.
   uint32_t pid;
@@ -178,6 +278,14 @@ typedef struct rtm_config {
   uint32_t ping_interval_ms;
   // The callbacks.
   struct rtm_monitor monitor;
+  // Memory the host lends for the buffers, or NULL for the storage's inline area.
+  uint8_t *buffer;
+  // Bytes at `buffer` (0 when `buffer` is NULL).
+  size_t buffer_len;
+  // Receive buffer size: the largest frame read whole (0: 4096).
+  size_t rx_size;
+  // Transmit buffer size (0: 1024, or `rtm_min_tx_size()` if larger).
+  size_t tx_size;
 } rtm_config;
 
 // Ids and events of a listen command. A list pointer may be NULL when its length is 0.
@@ -199,6 +307,55 @@ typedef struct rtm_ids {
   // Number of event names.
   size_t events_len;
 } rtm_ids;
+
+// Counters for diagnostics (`rtm_listener_stats`), since `rtm_listener_init`.
+typedef struct rtm_stats {
+  // Push events handed to the monitor.
+  uint64_t pushes;
+  // Duplicate pushes answered and dropped.
+  uint64_t duplicates;
+  // Pushes reported to `bad_push` (undecodable, unknown method, or too large).
+  uint64_t bad_pushes;
+  // Of those, frames larger than the receive buffer, skipped.
+  uint64_t oversized;
+  // Keepalive `*ping` quests sent.
+  uint64_t pings;
+  // Connections that came up.
+  uint64_t connections;
+  // Connection attempts that failed.
+  uint64_t connect_failures;
+  // Listen quests the server refused.
+  uint64_t refusals;
+} rtm_stats;
+
+// Which listen state `rtm_listener_listen_state` and `rtm_listener_listen_ids` read: one of
+// `RTM_LISTEN_*`.
+typedef uint32_t rtm_listen_which;
+
+// A summary of a listen state (`rtm_listener_listen_state`).
+typedef struct rtm_listen_state {
+  // Number of group ids.
+  size_t gids;
+  // Number of room ids.
+  size_t rids;
+  // Number of user ids.
+  size_t uids;
+  // Listening to the `login` event.
+  bool login;
+  // Listening to the `logout` event.
+  bool logout;
+  // The "all groups" flag.
+  bool all_group;
+  // The "all rooms" flag.
+  bool all_room;
+  // The "all P2P" flag.
+  bool all_p2p;
+  // The "all events" flag.
+  bool all_event;
+} rtm_listen_state;
+
+// Which id list `rtm_listener_listen_ids` copies: one of `RTM_IDS_*`.
+typedef uint32_t rtm_id_kind;
 
 // Success.
 #define RTM_OK 0
@@ -228,6 +385,11 @@ typedef struct rtm_ids {
 // An argument is out of range.
 #define RTM_ERR_INVALID_ARG 105
 
+// The receive or transmit buffer is below its minimum (`RTM_MIN_RX_SIZE`,
+// `rtm_min_tx_size()`), or the buffer lent (or the inline area) is smaller than
+// `RTM_BUFFER_SIZE(rx_size, tx_size)`.
+#define RTM_ERR_BUFFER_TOO_SMALL 106
+
 // All pending-quest slots are in use; nothing was sent.
 #define RTM_ERR_TOO_MANY_PENDING 110
 
@@ -237,28 +399,151 @@ typedef struct rtm_ids {
 // An event name other than `login` or `logout`; nothing was sent.
 #define RTM_ERR_UNSUPPORTED_EVENT 112
 
-// The quest would not fit in the transmit buffer; nothing was sent.
+// Retired: no longer returned (the transmit buffer always holds the largest listen quest,
+// `rtm_min_tx_size()`); the value keeps its meaning.
 #define RTM_ERR_TOO_LARGE 113
 
 // Bytes were passed while no connection is up (call `rtm_listener_connected` first).
 #define RTM_ERR_NOT_CONNECTED 114
 
+// No info: not a chat or file message, or a chat whose text is not translation JSON (plain
+// text, or JSON without any of the four translation keys).
+#define RTM_INFO_NONE 0
+
+// Parsed: `translated_info` (chat) or `file_info` (file) is set.
+#define RTM_INFO_OK 1
+
+// Malformed JSON (a chat that starts like JSON but is not, or a file message's `msg`).
+#define RTM_INFO_SYNTAX 2
+
+// A file message whose `msg` is JSON but not an object.
+#define RTM_INFO_NOT_OBJECT 3
+
+// JSON nested deeper than the parser allows.
+#define RTM_INFO_TOO_DEEP 4
+
+// No room to unescape the strings (cannot happen with the scratch the library sizes from
+// the receive buffer; kept for completeness).
+#define RTM_INFO_SCRATCH_FULL 5
+
+// Nothing was received for `3 x quest timeout + ping interval` (asked by the listener).
+#define RTM_REASON_DEAD_LINK 1
+
+// The peer sent bytes that are not a valid FPNN stream (asked by the listener; details in
+// `protocol`).
+#define RTM_REASON_PROTOCOL 2
+
+// The peer closed the connection (end of stream). Not an error for `causedByError`.
+#define RTM_REASON_PEER_CLOSED 3
+
+// The transport failed (details in `io_kind` and `os_error`).
+#define RTM_REASON_IO 4
+
+// The host closed the connection on its own (shutdown, reconfiguration). Not an error.
+#define RTM_REASON_HOST 5
+
+// The peer refused the connection (`ECONNREFUSED`).
+#define RTM_IO_CONNECTION_REFUSED 1
+
+// The peer reset the connection (`ECONNRESET`).
+#define RTM_IO_CONNECTION_RESET 2
+
+// The connection was aborted locally (`ECONNABORTED`).
+#define RTM_IO_CONNECTION_ABORTED 3
+
+// The operation timed out (`ETIMEDOUT`).
+#define RTM_IO_TIMED_OUT 4
+
+// No route to the host or the network (`EHOSTUNREACH`, `ENETUNREACH`).
+#define RTM_IO_UNREACHABLE 5
+
+// The host name could not be resolved (`getaddrinfo` failed; `os_error` 0 or its code).
+#define RTM_IO_UNKNOWN_HOST 6
+
+// The endpoint is not a valid `host:port`.
+#define RTM_IO_INVALID_ENDPOINT 7
+
+// Writing to a connection the peer has closed (`EPIPE`).
+#define RTM_IO_BROKEN_PIPE 8
+
+// Any other error.
+#define RTM_IO_OTHER 9
+
+// The first four bytes of a frame are not `FPNN`.
+#define RTM_PROTOCOL_BAD_MAGIC 1
+
+// A JSON payload (only msgpack is supported).
+#define RTM_PROTOCOL_JSON_PAYLOAD 2
+
+// A bad flag byte (in `protocol_byte`).
+#define RTM_PROTOCOL_BAD_FLAG 3
+
+// A bad mtype byte (in `protocol_byte`).
+#define RTM_PROTOCOL_BAD_MTYPE 4
+
+// A quest with an empty method name.
+#define RTM_PROTOCOL_EMPTY_METHOD 5
+
+// A frame longer than 8 MiB (`frame_len`, `frame_max`).
+#define RTM_PROTOCOL_TOO_LARGE 6
+
+// A payload that is not a msgpack map.
+#define RTM_PROTOCOL_PAYLOAD_NOT_MAP 7
+
+// Another protocol error (a newer engine's); pass the struct back to
+// `rtm_listener_closed` unchanged.
+#define RTM_PROTOCOL_OTHER 8
+
+// What the host asked for: every accepted command applied in order. Kept across
+// connections; the listener drives the server to it.
+#define RTM_LISTEN_DESIRED 1
+
+// What the server confirmed on the current connection (empty while disconnected).
+#define RTM_LISTEN_CONFIRMED 2
+
+// Group ids.
+#define RTM_IDS_GROUP 1
+
+// Room ids.
+#define RTM_IDS_ROOM 2
+
+// User ids (P2P).
+#define RTM_IDS_USER 3
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
-// Bytes `rtm_listener_init` needs (at most `RTM_LISTENER_STORAGE`).
+// Bytes `rtm_listener_init` needs with the buffers inline (`rtm_config.buffer` NULL): the
+// state and the inline buffer area (at most `RTM_LISTENER_STORAGE`).
 size_t rtm_listener_size(void);
+
+// Bytes `rtm_listener_init` needs when the host lends the buffers (`rtm_config.buffer`
+// set): the state alone (at most `RTM_LISTENER_STATE_STORAGE`).
+size_t rtm_listener_state_size(void);
+
+// The smallest transmit buffer (`rtm_config.tx_size`): room for the largest listen quest
+// with every listen id this build holds (736 bytes with the default 64 ids).
+size_t rtm_min_tx_size(void);
+
+// `RTM_BUFFER_SIZE(rx_size, tx_size)` as a function: the bytes to lend for these buffer
+// sizes (RX, TX and a JSON scratch as large as RX), or `SIZE_MAX` on overflow.
+size_t rtm_buffer_size(size_t rx_size, size_t tx_size);
 
 // Alignment `rtm_listener_init` needs (at most `RTM_LISTENER_ALIGN`).
 size_t rtm_listener_align(void);
 
-// Builds a listener in `storage` (`storage_len` bytes, e.g. `sizeof(rtm_listener)`).
-// Nothing is allocated; the storage must stay in place while the listener is used.
+// Builds a listener in `storage` (`storage_len` bytes: `sizeof(rtm_listener)`, or at least
+// `rtm_listener_size()`; `rtm_listener_state_size()` when `config->buffer` lends the
+// buffers). Nothing is allocated; the storage (and a lent buffer) must stay in place while
+// the listener is used. Returns `RTM_ERR_BUFFER_TOO_SMALL` when the buffer sizes are below
+// the minimums or do not fit (see `rtm_config`).
 //
 // # Safety
 // `storage` must be valid for writes of `storage_len` bytes; `config` must point to a valid
-// `rtm_config` whose `secret` is readable.
+// `rtm_config` whose `secret` is readable and whose `buffer`, if not NULL, is valid for reads
+// and writes of `buffer_len` bytes, does not overlap the storage, and is used by nothing else
+// while the listener uses it.
 rtm_status rtm_listener_init(struct rtm_listener *storage,
                              size_t storage_len,
                              const struct rtm_config *config);
@@ -276,24 +561,43 @@ rtm_status rtm_listener_deinit(struct rtm_listener *l);
 // `l` must be NULL or an initialised listener.
 rtm_status rtm_listener_set_unix_time(struct rtm_listener *l, uint64_t now_ms, int64_t unix_ms);
 
-// The transport connected to `endpoint` (reported to `connected`; may be empty).
-// Listen state is restored and queued commands are sent.
+// The transport connected to `endpoint` (reported to `connected`, `closed` and
+// `disconnected`; may be empty; cut to 128 bytes). The desired listen state is established
+// (`restored` reports it) before commands made meanwhile are sent.
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`.
 rtm_status rtm_listener_connected(struct rtm_listener *l, uint64_t now_ms, struct rtm_str endpoint);
 
-// A connection attempt failed (advances the back-off; `connected` is called with false).
+// A connection attempt to `endpoint` failed for `reason` (`RTM_REASON_IO` with the error,
+// usually). The back-off advances; `connected(endpoint, false, ..)` then `disconnected(endpoint,
+// reason, retry_in_ms)` are called.
 //
 // # Safety
-// `l` must be NULL or an initialised listener.
-rtm_status rtm_listener_connect_failed(struct rtm_listener *l, uint64_t now_ms);
+// `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`;
+// `reason` readable.
+rtm_status rtm_listener_connect_failed(struct rtm_listener *l,
+                                       uint64_t now_ms,
+                                       struct rtm_str endpoint,
+                                       const struct rtm_close_reason *reason);
 
-// The transport closed (for any reason, including after `RTM_CLOSE`).
+// The transport closed for `reason` (for any reason, including after `RTM_CLOSE`: then pass
+// the reason `rtm_listener_close_reason` gives). `closed` then `disconnected` are called
+// (nothing when no connection was up).
 //
 // # Safety
-// `l` must be NULL or an initialised listener.
-rtm_status rtm_listener_closed(struct rtm_listener *l, uint64_t now_ms, bool caused_by_error);
+// `l` must be NULL or an initialised listener; `reason` readable.
+rtm_status rtm_listener_closed(struct rtm_listener *l,
+                               uint64_t now_ms,
+                               const struct rtm_close_reason *reason);
+
+// Why the listener asked the host to close the connection (after a call returned
+// `RTM_CLOSE`): `RTM_OK` and `*reason` (`RTM_REASON_DEAD_LINK` or `RTM_REASON_PROTOCOL`);
+// `RTM_NONE` when it has not asked. Pass it to `rtm_listener_closed`.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `reason` writable.
+rtm_status rtm_listener_close_reason(struct rtm_listener *l, struct rtm_close_reason *reason);
 
 // Feeds received bytes; `*consumed` says how many were taken (fewer than `len` when the
 // listener is full: send its transmit bytes, then feed the rest). Callbacks run before it
@@ -380,6 +684,69 @@ rtm_status rtm_listen_set_all(struct rtm_listener *l,
                               bool p2p,
                               bool ev,
                               uint32_t *request_id);
+
+// The diagnostic counters.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `out` writable.
+rtm_status rtm_listener_stats(struct rtm_listener *l, struct rtm_stats *out);
+
+// `*in_sync`: whether the server's listen state is known to equal the desired state (false
+// while disconnected with a non-empty desired state, while a listen quest is in flight, after
+// a refusal or a timeout).
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `in_sync` writable.
+rtm_status rtm_listener_in_sync(struct rtm_listener *l, bool *in_sync);
+
+// `*count`: listen commands not yet completed (at most 8 by default).
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `count` writable.
+rtm_status rtm_listener_pending_commands(struct rtm_listener *l, size_t *count);
+
+// A summary of the desired (`RTM_LISTEN_DESIRED`) or server-confirmed
+// (`RTM_LISTEN_CONFIRMED`) listen state: id counts, events, flags.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `out` writable.
+rtm_status rtm_listener_listen_state(struct rtm_listener *l,
+                                     rtm_listen_which which,
+                                     struct rtm_listen_state *out);
+
+// Copies the ids of one kind (`RTM_IDS_*`) of the desired or confirmed listen state, sorted,
+// into `out[0..cap]`; `*len` is how many there are (more than `cap` when `out` was too short:
+// only `cap` were copied). `out` may be NULL when `cap` is 0.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `out` writable for `cap` ids; `len` writable.
+rtm_status rtm_listener_listen_ids(struct rtm_listener *l,
+                                   rtm_listen_which which,
+                                   rtm_id_kind kind,
+                                   int64_t *out,
+                                   size_t cap,
+                                   size_t *len);
+
+// A reason of class `kind` with no details (for `RTM_REASON_PEER_CLOSED`, `RTM_REASON_HOST`,
+// `RTM_REASON_DEAD_LINK`; set the detail fields yourself for the others).
+struct rtm_close_reason rtm_close_reason_of(rtm_reason_kind kind);
+
+// An `RTM_REASON_IO` reason: the kind of error (`RTM_IO_*`) and `errno` (or 0).
+struct rtm_close_reason rtm_close_reason_io(rtm_io_kind io_kind, int32_t os_error);
+
+// A static, NUL-terminated description of `reason`'s class (the numbers are in its fields);
+// "invalid close reason" for an invalid one or NULL.
+//
+// # Safety
+// `reason` must be NULL or point to a readable `rtm_close_reason`.
+const char *rtm_close_reason_str(const struct rtm_close_reason *reason);
+
+// Whether `reason` counts as an error for the official `causedByError`: everything but
+// `RTM_REASON_PEER_CLOSED` and `RTM_REASON_HOST` (false for NULL).
+//
+// # Safety
+// `reason` must be NULL or point to a readable `rtm_close_reason`.
+bool rtm_close_reason_is_error(const struct rtm_close_reason *reason);
 
 // A static, NUL-terminated description of `status` (also for unknown values).
 const char *rtm_status_str(rtm_status status);

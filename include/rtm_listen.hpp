@@ -3,9 +3,15 @@
  *
  * - rtm::RTMServerPushMonitor: the virtuals of the official C++ SDK's monitor (same names),
  *   each a default no-op, plus extra virtuals for the client-protocol pushes (broadcast,
- *   kickout, kickoutRoom), command completion, restoration and undecodable pushes.
+ *   kickout, kickoutRoom), command completion, restoration, bad pushes, and why a connection
+ *   attempt failed or a connection ended (disconnected, with an rtm_close_reason).
  * - rtm::Listener: owns the listener storage inline (no heap), calls the monitor.
- *   Non-copyable and non-movable: the C side calls back with a pointer to it.
+ *   Non-copyable and non-movable: the C side calls back with a pointer to it. Its receive and
+ *   transmit buffers are the inline defaults (4 KiB and 1 KiB) or memory the caller lends at
+ *   the sizes it chooses (rtm::Options, rtm::Buffers<RX, TX>), e.g. 64 KiB messages:
+ *
+ *       static rtm::Buffers<65536, 4096> buffers;
+ *       rtm::Listener listener(pid, secret, entropy, monitor, buffers.options());
  *
  * Two modes:
  *
@@ -29,7 +35,9 @@
  *
  * The driving loop is the C one (see README.md, "Using from C and C++"): feed received bytes
  * with receive(), send what transmit() returns and report it with transmitDone(), call
- * handleTimeout() at nextTimeout(), reconnect at reconnectAt() after closed().
+ * handleTimeout() at nextTimeout(), report failed attempts with connectFailed() and closes with
+ * closed() and a reason (after RTM_CLOSE, the one closeReason() gives), reconnect at
+ * reconnectAt().
  */
 
 #ifndef RTM_LISTEN_HPP
@@ -67,6 +75,48 @@ inline const char *statusString(Status status) noexcept { return rtm_status_str(
 inline std::string_view view(rtm_str s) noexcept {
     return std::string_view(reinterpret_cast<const char *>(s.ptr), s.len);
 }
+
+/* Close reasons for connectFailed() and closed() (see rtm_close_reason). */
+inline rtm_close_reason peerClosed() noexcept { return rtm_close_reason_of(RTM_REASON_PEER_CLOSED); }
+inline rtm_close_reason hostClosed() noexcept { return rtm_close_reason_of(RTM_REASON_HOST); }
+inline rtm_close_reason ioError(rtm_io_kind kind, int32_t osError = 0) noexcept {
+    return rtm_close_reason_io(kind, osError);
+}
+/* A static description of a reason's class. */
+inline const char *reasonString(const rtm_close_reason &reason) noexcept { return rtm_close_reason_str(&reason); }
+
+/* Listener settings beyond the credentials: timing (0: defaults) and buffers. With `buffer`
+ * NULL the buffers are inline (rxSize/txSize 0: 4096/1024); otherwise `bufferLen >=
+ * RTM_BUFFER_SIZE(rxSize, txSize)` bytes lent by the caller, valid and unmoved for the
+ * listener's life. See rtm_config. */
+struct Options {
+    uint32_t questTimeoutMs = 0;
+    uint32_t pingIntervalMs = 0;
+    uint8_t *buffer = nullptr;
+    size_t bufferLen = 0;
+    size_t rxSize = 0;
+    size_t txSize = 0;
+};
+
+/* Buffer memory for a receive buffer of RX bytes and a transmit buffer of TX bytes (plus the
+ * JSON scratch), to lend to one Listener: keep it alive and in place as long as the listener
+ * (a static, or a member declared before the Listener). */
+template <size_t RX, size_t TX>
+struct Buffers {
+    static_assert(RX >= RTM_MIN_RX_SIZE, "receive buffer below RTM_MIN_RX_SIZE");
+    uint8_t bytes[RTM_BUFFER_SIZE(RX, TX)];
+
+    Options options(uint32_t questTimeoutMs = 0, uint32_t pingIntervalMs = 0) noexcept {
+        Options o;
+        o.questTimeoutMs = questTimeoutMs;
+        o.pingIntervalMs = pingIntervalMs;
+        o.buffer = bytes;
+        o.bufferLen = sizeof bytes;
+        o.rxSize = RX;
+        o.txSize = TX;
+        return o;
+    }
+};
 
 /* A string_view as a borrowed C byte string. */
 inline rtm_str cstr(std::string_view s) noexcept {
@@ -124,6 +174,7 @@ struct RTMMessage {
     int64_t modifiedTime = 0;
     const TranslatedInfo *translatedInfo = nullptr; /* translated chat, else nullptr */
     const FileInfo *fileInfo = nullptr;             /* file message, else nullptr */
+    rtm_info_status infoStatus = RTM_INFO_NONE;     /* RTM_INFO_OK when an info is set, else why not */
 };
 
 using StringArg = std::string_view;
@@ -160,6 +211,9 @@ struct RTMMessage {
     int64_t modifiedTime = 0;
     std::shared_ptr<TranslatedInfo> translatedInfo;
     std::shared_ptr<FileInfo> fileInfo;
+    /* Not in the official SDK: RTM_INFO_OK when an info is set, else why not (RTM_INFO_NONE, or
+     * the JSON error; the message is then left as received). */
+    rtm_info_status infoStatus = RTM_INFO_NONE;
 };
 
 using StringArg = const std::string &;
@@ -206,13 +260,22 @@ public:
     virtual void kickout() {}
     virtual void kickoutRoom(int64_t /*roomId*/) {}
 
-    /* A listen command completed: code 0 on success, the peer's FPNN/RTM code, 20003 timeout,
-     * 20002 connection closed, 20012 not connected. */
+    /* A listen command completed: code 0 when the server confirmed it; 20002 (closed), 20003
+     * (timeout), 20012 (not connected) when not confirmed yet but kept in the desired state for
+     * the next connection; else the server's refusal (see rtm_monitor.completed). */
     virtual void commandCompleted(uint32_t /*requestId*/, int64_t /*code*/, StringArg /*ex*/) {}
-    /* Listen restoration after a reconnect finished (code 0 when fully restored). */
+    /* Establishing a non-empty desired listen state on a connection (the first one included)
+     * ended: code 0 when the server's state equals it. */
     virtual void restored(int64_t /*code*/) {}
-    /* A push could not be decoded or had an unknown method; it was answered with code. */
-    virtual void badPush(StringArg /*method*/, int64_t /*code*/) {}
+    /* A push could not be decoded, had an unknown method (code 20004) or was larger than the
+     * receive buffer (code 10002, skipped); a twoway one (its seq) was answered with code.
+     * frameLen is the whole frame's length. */
+    virtual void badPush(StringArg /*method*/, int64_t /*code*/, bool /*twoway*/, uint32_t /*seq*/,
+                         size_t /*frameLen*/) {}
+    /* Why the attempt to endpoint failed (after connected(endpoint, false, ..)) or its
+     * connection ended (after closed()), and when the next attempt is advised (ms from now).
+     * Not in the official SDK. */
+    virtual void disconnected(StringArg /*endpoint*/, const rtm_close_reason & /*reason*/, uint64_t /*retryInMs*/) {}
 };
 
 /* One listener: caller-owned storage inline, a monitor reference, the driving calls. */
@@ -224,14 +287,18 @@ public:
     Listener(uint32_t pid, std::string_view secret, uint64_t entropy, RTMServerPushMonitor &monitor,
              uint32_t questTimeoutMs = 0, uint32_t pingIntervalMs = 0) noexcept
         : monitor_(monitor) {
-        rtm_config config{};
-        config.pid = pid;
-        config.secret = cstr(secret);
-        config.entropy = entropy;
-        config.quest_timeout_ms = questTimeoutMs;
-        config.ping_interval_ms = pingIntervalMs;
-        config.monitor = makeMonitor(this);
-        init_ = rtm_listener_init(&storage_, sizeof storage_, &config);
+        Options o;
+        o.questTimeoutMs = questTimeoutMs;
+        o.pingIntervalMs = pingIntervalMs;
+        init(pid, secret, entropy, o);
+    }
+
+    /* With options: timing and buffer sizes (RTM_ERR_BUFFER_TOO_SMALL from initStatus() when
+     * they do not fit or are below the minimums). */
+    Listener(uint32_t pid, std::string_view secret, uint64_t entropy, RTMServerPushMonitor &monitor,
+             const Options &options) noexcept
+        : monitor_(monitor) {
+        init(pid, secret, entropy, options);
     }
 
     ~Listener() { rtm_listener_deinit(&storage_); }
@@ -256,10 +323,35 @@ public:
         return done(rtm_listener_connected(&storage_, nowMs, cstr(endpoint)));
     }
 
-    Status connectFailed(uint64_t nowMs) { return done(rtm_listener_connect_failed(&storage_, nowMs)); }
+    /* An attempt to endpoint failed (e.g. ioError(RTM_IO_CONNECTION_REFUSED, errno)). */
+    Status connectFailed(uint64_t nowMs, std::string_view endpoint, const rtm_close_reason &reason) {
+        return done(rtm_listener_connect_failed(&storage_, nowMs, cstr(endpoint), &reason));
+    }
 
-    Status closed(uint64_t nowMs, bool causedByError) {
-        return done(rtm_listener_closed(&storage_, nowMs, causedByError));
+    /* The transport closed for `reason` (after RTM_CLOSE: pass *closeReason()). */
+    Status closed(uint64_t nowMs, const rtm_close_reason &reason) {
+        return done(rtm_listener_closed(&storage_, nowMs, &reason));
+    }
+
+    /* Why the listener asked to close (after RTM_CLOSE), or nothing. */
+    std::optional<rtm_close_reason> closeReason() noexcept {
+        rtm_close_reason r{};
+        if (rtm_listener_close_reason(&storage_, &r) == RTM_OK) return r;
+        return std::nullopt;
+    }
+
+    /* Diagnostics and the listen state (desired vs confirmed by the server). */
+    Status stats(rtm_stats &out) noexcept { return rtm_listener_stats(&storage_, &out); }
+    bool inSync() noexcept {
+        bool in = false;
+        return rtm_listener_in_sync(&storage_, &in) == RTM_OK && in;
+    }
+    size_t pendingCommands() noexcept {
+        size_t n = 0;
+        return rtm_listener_pending_commands(&storage_, &n) == RTM_OK ? n : 0;
+    }
+    Status listenState(rtm_listen_which which, rtm_listen_state &out) noexcept {
+        return rtm_listener_listen_state(&storage_, which, &out);
     }
 
     /* Feeds bytes; `consumed` says how many were taken (fewer when full: send transmit(), then
@@ -342,6 +434,21 @@ public:
 private:
     using ListenFn = rtm_status (*)(rtm_listener *, uint64_t, const rtm_ids *, uint32_t *);
 
+    void init(uint32_t pid, std::string_view secret, uint64_t entropy, const Options &o) noexcept {
+        rtm_config config{};
+        config.pid = pid;
+        config.secret = cstr(secret);
+        config.entropy = entropy;
+        config.quest_timeout_ms = o.questTimeoutMs;
+        config.ping_interval_ms = o.pingIntervalMs;
+        config.monitor = makeMonitor(this);
+        config.buffer = o.buffer;
+        config.buffer_len = o.bufferLen;
+        config.rx_size = o.rxSize;
+        config.tx_size = o.txSize;
+        init_ = rtm_listener_init(&storage_, sizeof storage_, &config);
+    }
+
     Status withSets(ListenFn fn, uint64_t nowMs, const std::set<int64_t> &gids, const std::set<int64_t> &rids,
                     const std::set<int64_t> &uids, const std::set<std::string> &events, uint32_t *requestId) {
         if (gids.size() + rids.size() + uids.size() > RTM_LISTEN_HPP_MAX_SET_IDS) return RTM_ERR_TOO_MANY_IDS;
@@ -411,6 +518,7 @@ private:
         msg.message = view(m->message);
         msg.attrs = view(m->attrs);
         msg.modifiedTime = m->modified_time;
+        msg.infoStatus = m->info_status;
         TranslatedInfo t;
         if (const rtm_translated_info *ti = m->translated_info) {
             t.sourceLanguage = view(ti->source_language);
@@ -447,6 +555,7 @@ private:
         msg.message = std::string(view(m->message));
         msg.attrs = std::string(view(m->attrs));
         msg.modifiedTime = m->modified_time;
+        msg.infoStatus = m->info_status;
         if (const rtm_translated_info *ti = m->translated_info) {
             auto t = std::make_shared<TranslatedInfo>();
             t->sourceLanguage = std::string(view(ti->source_language));
@@ -525,8 +634,13 @@ private:
     static void onRestored(void *user, int64_t code) noexcept {
         guard(user, [code](RTMServerPushMonitor &mon) { mon.restored(code); });
     }
-    static void onBadPush(void *user, rtm_str method, int64_t code) noexcept {
-        guard(user, [&](RTMServerPushMonitor &mon) { mon.badPush(str(method), code); });
+    static void onBadPush(void *user, rtm_str method, int64_t code, bool twoway, uint32_t seq,
+                          size_t frameLen) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.badPush(str(method), code, twoway, seq, frameLen); });
+    }
+    static void onDisconnected(void *user, rtm_str endpoint, const rtm_close_reason *reason,
+                               uint64_t retryInMs) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.disconnected(str(endpoint), *reason, retryInMs); });
     }
 
     static rtm_monitor makeMonitor(Listener *self) noexcept {
@@ -558,6 +672,7 @@ private:
         m.completed = &onCompleted;
         m.restored = &onRestored;
         m.bad_push = &onBadPush;
+        m.disconnected = &onDisconnected;
         return m;
     }
 

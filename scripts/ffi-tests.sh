@@ -29,7 +29,7 @@ fail() {
 
 step "build: release static library and the gate simulator"
 cargo build --release -p rtm-listen-ffi -p rtm-gate-sim
-step "build: the library with RTM_LISTEN_IDS=120 (only RTM_ERR_TOO_LARGE needs it)"
+step "build: the library with RTM_LISTEN_IDS=120 (test_too_large.c: the transmit buffer's minimum grows)"
 RTM_LISTEN_IDS=120 CARGO_TARGET_DIR=$OUT/cargo-ids120 cargo build --release -p rtm-listen-ffi
 mkdir -p "$OUT/plain" "$OUT/asan"
 
@@ -162,8 +162,14 @@ done
 expect 1 '^pushEvent pid=1000001 event=login uid=1001 time=1700000000 endpoint=127.0.0.1:40000 data=demo$'
 expect 1 '^ping$'
 expect 1 '^completed request=1 code=0 ex=$'
-expect 1 '^restored code=0$'
+expect 2 '^restored code=0$' # the first connection's, then the reconnect's
 expect 1 'connected=1 isReconnect=0$'
+expect_some() { # pattern: at least one line (the lines after the script's end race the kill)
+    grep -Eq "$1" "$OUT/c_host.out" || fail "c_host: no line matching '$1' (see $OUT/c_host.out)"
+}
+# the mid-frame drop, with its reason and the advised retry
+expect_some '^closed endpoint=127\.0\.0\.1 causedByError=0 isReconnect=0$'
+expect_some '^disconnected endpoint=127\.0\.0\.1 reason=closed by the peer errno=0 retryInMs=[0-9]+$'
 echo "ok: c_host printed every callback; gate-sim: $result"
 
 step "all FFI tests passed"

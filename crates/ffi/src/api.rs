@@ -6,18 +6,52 @@
 //! a callback that calls back into the same listener gets `RTM_ERR_BUSY`. Panics cannot cross
 //! the boundary: the library is built with `panic = "abort"`, and no input reaches a panic.
 
+use core::ptr::NonNull;
+
 use engine::rtm::listen::{Credentials, ListenFlags, ListenIds};
-use engine::session::{CommandError, Config, ConfigError, EVENTS, Listener, RequestId};
+use engine::session::{
+    CommandError, Config, ConfigError, EVENTS, IdKind, ListenView, Listener, MIN_TX, RequestId,
+};
 
 use crate::callbacks::drain;
-use crate::handle::{ENDPOINT_MAX, INNER_ALIGN, INNER_SIZE, State, enter, rtm_listener};
+use crate::handle::{
+    ENDPOINT_MAX, INLINE_BUFFER, INNER_ALIGN, INNER_SIZE, RX_DEFAULT, RawBuf, State, TX_DEFAULT,
+    enter, rtm_listener,
+};
+use crate::reason;
 use crate::status::*;
 use crate::types::*;
 
-/// Bytes `rtm_listener_init` needs (at most `RTM_LISTENER_STORAGE`).
+/// Bytes `rtm_listener_init` needs with the buffers inline (`rtm_config.buffer` NULL): the
+/// state and the inline buffer area (at most `RTM_LISTENER_STORAGE`).
 #[unsafe(no_mangle)]
 pub extern "C" fn rtm_listener_size() -> usize {
+    INNER_SIZE + INLINE_BUFFER
+}
+
+/// Bytes `rtm_listener_init` needs when the host lends the buffers (`rtm_config.buffer`
+/// set): the state alone (at most `RTM_LISTENER_STATE_STORAGE`).
+#[unsafe(no_mangle)]
+pub extern "C" fn rtm_listener_state_size() -> usize {
     INNER_SIZE
+}
+
+/// The smallest transmit buffer (`rtm_config.tx_size`): room for the largest listen quest
+/// with every listen id this build holds (736 bytes with the default 64 ids).
+#[unsafe(no_mangle)]
+pub extern "C" fn rtm_min_tx_size() -> usize {
+    MIN_TX
+}
+
+/// `RTM_BUFFER_SIZE(rx_size, tx_size)` as a function: the bytes to lend for these buffer
+/// sizes (RX, TX and a JSON scratch as large as RX), or `SIZE_MAX` on overflow.
+#[unsafe(no_mangle)]
+pub extern "C" fn rtm_buffer_size(rx_size: usize, tx_size: usize) -> usize {
+    buffer_size(rx_size, tx_size).unwrap_or(usize::MAX)
+}
+
+fn buffer_size(rx: usize, tx: usize) -> Option<usize> {
+    rx.checked_mul(2)?.checked_add(tx)
 }
 
 /// Alignment `rtm_listener_init` needs (at most `RTM_LISTENER_ALIGN`).
@@ -59,12 +93,17 @@ fn finish(state: &mut State) -> rtm_status {
     if drain(state) { RTM_CLOSE } else { RTM_OK }
 }
 
-/// Builds a listener in `storage` (`storage_len` bytes, e.g. `sizeof(rtm_listener)`).
-/// Nothing is allocated; the storage must stay in place while the listener is used.
+/// Builds a listener in `storage` (`storage_len` bytes: `sizeof(rtm_listener)`, or at least
+/// `rtm_listener_size()`; `rtm_listener_state_size()` when `config->buffer` lends the
+/// buffers). Nothing is allocated; the storage (and a lent buffer) must stay in place while
+/// the listener is used. Returns `RTM_ERR_BUFFER_TOO_SMALL` when the buffer sizes are below
+/// the minimums or do not fit (see `rtm_config`).
 ///
 /// # Safety
 /// `storage` must be valid for writes of `storage_len` bytes; `config` must point to a valid
-/// `rtm_config` whose `secret` is readable.
+/// `rtm_config` whose `secret` is readable and whose `buffer`, if not NULL, is valid for reads
+/// and writes of `buffer_len` bytes, does not overlap the storage, and is used by nothing else
+/// while the listener uses it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rtm_listener_init(
     storage: *mut rtm_listener,
@@ -74,12 +113,40 @@ pub unsafe extern "C" fn rtm_listener_init(
     if storage.is_null() || config.is_null() {
         return RTM_ERR_NULL;
     }
-    if storage_len < INNER_SIZE || !storage.cast::<u64>().is_aligned() {
+    // SAFETY: checked non-NULL; the caller guarantees it points to a valid config.
+    let config = unsafe { &*config };
+    let lent = NonNull::new(config.buffer);
+    if lent.is_none() && config.buffer_len != 0 {
+        return RTM_ERR_NULL;
+    }
+    let needed = if lent.is_some() {
+        INNER_SIZE
+    } else {
+        INNER_SIZE + INLINE_BUFFER
+    };
+    if storage_len < needed || !storage.cast::<u64>().is_aligned() {
         return RTM_ERR_STORAGE;
     }
-    let build = || {
-        // SAFETY: checked non-NULL; the caller guarantees it points to a valid config.
-        let config = unsafe { &*config };
+    let rx_size = if config.rx_size == 0 {
+        RX_DEFAULT
+    } else {
+        config.rx_size
+    };
+    let tx_size = if config.tx_size == 0 {
+        TX_DEFAULT
+    } else {
+        config.tx_size
+    };
+    let room = if lent.is_some() {
+        config.buffer_len
+    } else {
+        INLINE_BUFFER
+    };
+    match buffer_size(rx_size, tx_size) {
+        Some(n) if n <= room => {}
+        _ => return RTM_ERR_BUFFER_TOO_SMALL,
+    }
+    let build = |inline: *mut u8| {
         // SAFETY: the caller guarantees the secret is readable.
         let secret = unsafe { bytes(config.secret) }?;
         let mut cfg = Config::DEFAULT;
@@ -93,16 +160,34 @@ pub unsafe extern "C" fn rtm_listener_init(
             pid: config.pid,
             secret,
         };
-        let listener = match Listener::new(cfg, creds, config.entropy) {
+        // The lent buffer, or the inline area after the state (the storage holds it: checked
+        // above). Split RX | TX | scratch, whose sum fits (checked above).
+        let base = lent.unwrap_or_else(|| {
+            // SAFETY: `inline` is `storage + INNER_SIZE`, inside the non-NULL storage.
+            unsafe { NonNull::new_unchecked(inline) }
+        });
+        // SAFETY: the three parts are disjoint and inside the buffer, which the caller lends
+        // (or which is the storage's inline area, outside `Inner`) for the listener's life.
+        let (rx, tx, scratch) = unsafe {
+            (
+                RawBuf::new(base, rx_size),
+                RawBuf::new(base.add(rx_size), tx_size),
+                RawBuf::new(base.add(rx_size + tx_size), rx_size),
+            )
+        };
+        let listener = match Listener::with_buffers(cfg, creds, config.entropy, rx, tx) {
             Ok(l) => l,
             Err(ConfigError::SecretTooLong) => return Err(RTM_ERR_SECRET_TOO_LONG),
+            Err(ConfigError::BufferTooSmall) => return Err(RTM_ERR_BUFFER_TOO_SMALL),
             Err(_) => return Err(RTM_ERR_INVALID_ARG),
         };
         Ok(State {
             listener,
             monitor: config.monitor,
+            scratch,
             endpoint: [0; ENDPOINT_MAX],
             endpoint_len: 0,
+            close_reason: None,
         })
     };
     // SAFETY: non-NULL, at least INNER_SIZE bytes and 8-aligned, which covers INNER_ALIGN
@@ -140,8 +225,15 @@ pub unsafe extern "C" fn rtm_listener_set_unix_time(
     }
 }
 
-/// The transport connected to `endpoint` (reported to `connected`; may be empty).
-/// Listen state is restored and queued commands are sent.
+fn set_endpoint(s: &mut State, endpoint: &[u8]) {
+    let n = endpoint.len().min(ENDPOINT_MAX);
+    s.endpoint[..n].copy_from_slice(&endpoint[..n]);
+    s.endpoint_len = n;
+}
+
+/// The transport connected to `endpoint` (reported to `connected`, `closed` and
+/// `disconnected`; may be empty; cut to 128 bytes). The desired listen state is established
+/// (`restored` reports it) before commands made meanwhile are sent.
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`.
@@ -159,49 +251,113 @@ pub unsafe extern "C" fn rtm_listener_connected(
     // SAFETY: forwarded.
     unsafe {
         enter(l, |s| {
-            let n = endpoint.len().min(ENDPOINT_MAX);
-            s.endpoint[..n].copy_from_slice(&endpoint[..n]);
-            s.endpoint_len = n;
+            // A connection without a close of the previous one closes it first, reported with
+            // the previous endpoint.
+            if s.listener.is_connected() {
+                s.listener
+                    .closed(now_ms, engine::session::CloseReason::Host);
+                drain(s);
+            }
+            set_endpoint(s, endpoint);
+            s.close_reason = None;
             s.listener.connected(now_ms);
             finish(s)
         })
     }
 }
 
-/// A connection attempt failed (advances the back-off; `connected` is called with false).
+/// A connection attempt to `endpoint` failed for `reason` (`RTM_REASON_IO` with the error,
+/// usually). The back-off advances; `connected(endpoint, false, ..)` then `disconnected(endpoint,
+/// reason, retry_in_ms)` are called.
 ///
 /// # Safety
-/// `l` must be NULL or an initialised listener.
+/// `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`;
+/// `reason` readable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rtm_listener_connect_failed(
     l: *mut rtm_listener,
     now_ms: u64,
+    endpoint: rtm_str,
+    reason: *const rtm_close_reason,
 ) -> rtm_status {
+    if reason.is_null() {
+        return RTM_ERR_NULL;
+    }
+    // SAFETY: the caller guarantees the endpoint is readable.
+    let endpoint = match unsafe { bytes(endpoint) } {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    // SAFETY: checked non-NULL; the caller guarantees it is readable.
+    let reason = unsafe { *reason };
     // SAFETY: forwarded.
     unsafe {
         enter(l, |s| {
-            s.listener.connect_failed(now_ms);
+            let reason = match reason::from_c(&reason, None) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            set_endpoint(s, endpoint);
+            s.listener.connect_failed(now_ms, reason);
             finish(s)
         })
     }
 }
 
-/// The transport closed (for any reason, including after `RTM_CLOSE`).
+/// The transport closed for `reason` (for any reason, including after `RTM_CLOSE`: then pass
+/// the reason `rtm_listener_close_reason` gives). `closed` then `disconnected` are called
+/// (nothing when no connection was up).
 ///
 /// # Safety
-/// `l` must be NULL or an initialised listener.
+/// `l` must be NULL or an initialised listener; `reason` readable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rtm_listener_closed(
     l: *mut rtm_listener,
     now_ms: u64,
-    caused_by_error: bool,
+    reason: *const rtm_close_reason,
 ) -> rtm_status {
+    if reason.is_null() {
+        return RTM_ERR_NULL;
+    }
+    // SAFETY: checked non-NULL; the caller guarantees it is readable.
+    let reason = unsafe { *reason };
     // SAFETY: forwarded.
     unsafe {
         enter(l, |s| {
-            s.listener.closed(now_ms, caused_by_error);
+            let reason = match reason::from_c(&reason, s.close_reason) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            s.listener.closed(now_ms, reason);
             drain(s);
+            s.close_reason = None;
             RTM_OK
+        })
+    }
+}
+
+/// Why the listener asked the host to close the connection (after a call returned
+/// `RTM_CLOSE`): `RTM_OK` and `*reason` (`RTM_REASON_DEAD_LINK` or `RTM_REASON_PROTOCOL`);
+/// `RTM_NONE` when it has not asked. Pass it to `rtm_listener_closed`.
+///
+/// # Safety
+/// `l` must be NULL or an initialised listener; `reason` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rtm_listener_close_reason(
+    l: *mut rtm_listener,
+    reason: *mut rtm_close_reason,
+) -> rtm_status {
+    if reason.is_null() {
+        return RTM_ERR_NULL;
+    }
+    // SAFETY: forwarded; output checked non-NULL.
+    unsafe {
+        enter(l, |s| match s.close_reason {
+            Some(r) => {
+                reason.write(reason::to_c(r));
+                RTM_OK
+            }
+            None => RTM_NONE,
         })
     }
 }
@@ -364,7 +520,6 @@ fn command_status(e: CommandError) -> rtm_status {
         CommandError::TooManyPending => RTM_ERR_TOO_MANY_PENDING,
         CommandError::TooManyIds => RTM_ERR_TOO_MANY_IDS,
         CommandError::UnsupportedEvent => RTM_ERR_UNSUPPORTED_EVENT,
-        CommandError::TooLarge => RTM_ERR_TOO_LARGE,
         _ => RTM_ERR_INVALID_ARG,
     }
 }
@@ -523,6 +678,172 @@ pub unsafe extern "C" fn rtm_listen_set_all(
         enter(l, |s| {
             let r = s.listener.set_listen_all(now_ms, flags);
             issued(s, r, request_id)
+        })
+    }
+}
+
+/// The diagnostic counters.
+///
+/// # Safety
+/// `l` must be NULL or an initialised listener; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rtm_listener_stats(
+    l: *mut rtm_listener,
+    out: *mut rtm_stats,
+) -> rtm_status {
+    if out.is_null() {
+        return RTM_ERR_NULL;
+    }
+    // SAFETY: forwarded; output checked non-NULL.
+    unsafe {
+        enter(l, |s| {
+            let st = s.listener.stats();
+            out.write(rtm_stats {
+                pushes: st.pushes,
+                duplicates: st.duplicates,
+                bad_pushes: st.bad_pushes,
+                oversized: st.oversized,
+                pings: st.pings,
+                connections: st.connections,
+                connect_failures: st.connect_failures,
+                refusals: st.refusals,
+            });
+            RTM_OK
+        })
+    }
+}
+
+/// `*in_sync`: whether the server's listen state is known to equal the desired state (false
+/// while disconnected with a non-empty desired state, while a listen quest is in flight, after
+/// a refusal or a timeout).
+///
+/// # Safety
+/// `l` must be NULL or an initialised listener; `in_sync` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rtm_listener_in_sync(
+    l: *mut rtm_listener,
+    in_sync: *mut bool,
+) -> rtm_status {
+    if in_sync.is_null() {
+        return RTM_ERR_NULL;
+    }
+    // SAFETY: forwarded; output checked non-NULL.
+    unsafe {
+        enter(l, |s| {
+            in_sync.write(s.listener.in_sync());
+            RTM_OK
+        })
+    }
+}
+
+/// `*count`: listen commands not yet completed (at most 8 by default).
+///
+/// # Safety
+/// `l` must be NULL or an initialised listener; `count` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rtm_listener_pending_commands(
+    l: *mut rtm_listener,
+    count: *mut usize,
+) -> rtm_status {
+    if count.is_null() {
+        return RTM_ERR_NULL;
+    }
+    // SAFETY: forwarded; output checked non-NULL.
+    unsafe {
+        enter(l, |s| {
+            count.write(s.listener.pending_commands());
+            RTM_OK
+        })
+    }
+}
+
+fn which_view(s: &State, which: rtm_listen_which) -> Option<ListenView<'_>> {
+    match which {
+        RTM_LISTEN_DESIRED => Some(s.listener.desired_state()),
+        RTM_LISTEN_CONFIRMED => Some(s.listener.listen_state()),
+        _ => None,
+    }
+}
+
+/// A summary of the desired (`RTM_LISTEN_DESIRED`) or server-confirmed
+/// (`RTM_LISTEN_CONFIRMED`) listen state: id counts, events, flags.
+///
+/// # Safety
+/// `l` must be NULL or an initialised listener; `out` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rtm_listener_listen_state(
+    l: *mut rtm_listener,
+    which: rtm_listen_which,
+    out: *mut rtm_listen_state,
+) -> rtm_status {
+    if out.is_null() {
+        return RTM_ERR_NULL;
+    }
+    // SAFETY: forwarded; output checked non-NULL.
+    unsafe {
+        enter(l, |s| {
+            let Some(v) = which_view(s, which) else {
+                return RTM_ERR_INVALID_ARG;
+            };
+            let events = v.event_names();
+            out.write(rtm_listen_state {
+                gids: v.ids.of(IdKind::Group).len(),
+                rids: v.ids.of(IdKind::Room).len(),
+                uids: v.ids.of(IdKind::User).len(),
+                login: events.contains(&"login"),
+                logout: events.contains(&"logout"),
+                all_group: v.flags.group,
+                all_room: v.flags.room,
+                all_p2p: v.flags.p2p,
+                all_event: v.flags.ev,
+            });
+            RTM_OK
+        })
+    }
+}
+
+/// Copies the ids of one kind (`RTM_IDS_*`) of the desired or confirmed listen state, sorted,
+/// into `out[0..cap]`; `*len` is how many there are (more than `cap` when `out` was too short:
+/// only `cap` were copied). `out` may be NULL when `cap` is 0.
+///
+/// # Safety
+/// `l` must be NULL or an initialised listener; `out` writable for `cap` ids; `len` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rtm_listener_listen_ids(
+    l: *mut rtm_listener,
+    which: rtm_listen_which,
+    kind: rtm_id_kind,
+    out: *mut i64,
+    cap: usize,
+    len: *mut usize,
+) -> rtm_status {
+    if len.is_null() || (out.is_null() && cap > 0) {
+        return RTM_ERR_NULL;
+    }
+    if cap > 0 && !out.is_aligned() {
+        return RTM_ERR_INVALID_ARG;
+    }
+    let kind = match kind {
+        RTM_IDS_GROUP => IdKind::Group,
+        RTM_IDS_ROOM => IdKind::Room,
+        RTM_IDS_USER => IdKind::User,
+        _ => return RTM_ERR_INVALID_ARG,
+    };
+    // SAFETY: forwarded; outputs checked.
+    unsafe {
+        enter(l, |s| {
+            let Some(v) = which_view(s, which) else {
+                return RTM_ERR_INVALID_ARG;
+            };
+            let ids = v.ids.of(kind);
+            let n = ids.len().min(cap);
+            if n > 0 {
+                // The caller guarantees `out` is writable for `cap >= n` ids (enclosing
+                // unsafe block); it cannot overlap the listener's state.
+                core::ptr::copy_nonoverlapping(ids.as_ptr(), out, n);
+            }
+            len.write(ids.len());
+            RTM_OK
         })
     }
 }

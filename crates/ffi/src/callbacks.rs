@@ -1,9 +1,12 @@
 //! Delivers the listener's events to the C monitor.
 
 use engine::rtm::dispatch::{Callback, Category};
-use engine::session::{Event, MessageEvent};
+use engine::rtm::info::{parse_file_info, parse_translated};
+use engine::session::{CloseReason, Event, MessageEvent};
+use engine::wire::json::{JsonError, Scratch};
 
 use crate::handle::State;
+use crate::reason;
 use crate::types::*;
 
 fn message_fn(m: &rtm_monitor, callback: Callback) -> rtm_message_fn {
@@ -30,16 +33,45 @@ fn message_fn(m: &rtm_monitor, callback: Callback) -> rtm_message_fn {
     }
 }
 
-fn deliver_message(monitor: &rtm_monitor, m: &MessageEvent<'_>) {
+/// The info status of a JSON error. For a chat, text that is not translation JSON (plain
+/// text: refused at its first non-blank byte; or JSON without the keys) is no info at all.
+fn info_error(msg: &[u8], chat: bool, e: JsonError) -> rtm_info_status {
+    match e {
+        JsonError::NotObject if chat => RTM_INFO_NONE,
+        JsonError::Syntax(at)
+            if chat
+                && msg[..at.min(msg.len())]
+                    .iter()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) =>
+        {
+            RTM_INFO_NONE
+        }
+        JsonError::Syntax(_) => RTM_INFO_SYNTAX,
+        JsonError::NotObject => RTM_INFO_NOT_OBJECT,
+        JsonError::DepthExceeded => RTM_INFO_TOO_DEEP,
+        JsonError::ScratchFull => RTM_INFO_SCRATCH_FULL,
+        _ => RTM_INFO_SYNTAX,
+    }
+}
+
+fn deliver_message(monitor: &rtm_monitor, scratch: &mut [u8], m: &MessageEvent<'_>) {
     let Some(f) = message_fn(monitor, m.callback) else {
         return;
     };
-    // The JSON is parsed here, for the callbacks that carry it, with scratch on the stack.
-    let mut scratch = [0u8; engine::config::JSON_SCRATCH];
-    let (translated, file) = match m.category {
-        Category::Chat => (m.message.translated(&mut scratch), None),
-        Category::File => (None, m.message.file_info(&mut scratch)),
-        _ => (None, None),
+    let msg = &m.message;
+    // The JSON is parsed here, for the callbacks that carry it, with scratch as large as RX:
+    // unescaping never lengthens a string, so every frame that fits RX has room for its info.
+    let mut scratch = Scratch::new(scratch);
+    let (status, translated, file) = match m.category {
+        Category::Chat => match parse_translated(msg.msg, &mut scratch) {
+            Ok(t) => (RTM_INFO_OK, Some(t), None),
+            Err(e) => (info_error(msg.msg, true, e), None, None),
+        },
+        Category::File => match parse_file_info(msg.msg, msg.attrs, &mut scratch) {
+            Ok(f) => (RTM_INFO_OK, None, Some(f)),
+            Err(e) => (info_error(msg.msg, false, e), None, None),
+        },
+        _ => (RTM_INFO_NONE, None, None),
     };
     let translated = translated.map(|t| rtm_translated_info {
         source_language: rtm_str::from(t.source_language),
@@ -57,7 +89,6 @@ fn deliver_message(monitor: &rtm_monitor, m: &MessageEvent<'_>) {
         has_custom: f.custom.is_some(),
         custom: rtm_str::from(f.custom.unwrap_or(&[])),
     });
-    let msg = &m.message;
     let view = rtm_message {
         from_uid: msg.from,
         to_id: msg.to,
@@ -70,18 +101,35 @@ fn deliver_message(monitor: &rtm_monitor, m: &MessageEvent<'_>) {
             .as_ref()
             .map_or(core::ptr::null(), core::ptr::from_ref),
         file_info: file.as_ref().map_or(core::ptr::null(), core::ptr::from_ref),
+        info_status: status,
     };
     // SAFETY: the host registered `f` with this signature; `view` and everything it points to
     // live until the call returns.
     unsafe { f(monitor.user, &view) };
 }
 
+fn disconnected(monitor: &rtm_monitor, endpoint: &[u8], reason: CloseReason, retry_in_ms: u64) {
+    if let Some(f) = monitor.disconnected {
+        let reason = reason::to_c(reason);
+        // SAFETY: registered with this signature; the arguments outlive the call.
+        unsafe { f(monitor.user, rtm_str::from(endpoint), &reason, retry_in_ms) };
+    }
+}
+
 /// Delivers every pending event; returns whether the listener asked to close.
 pub(crate) fn drain(state: &mut State) -> bool {
-    let monitor = state.monitor;
-    let endpoint = &state.endpoint[..state.endpoint_len];
+    let State {
+        listener,
+        monitor,
+        scratch,
+        endpoint,
+        endpoint_len,
+        close_reason,
+    } = state;
+    let monitor = *monitor;
+    let endpoint = &endpoint[..*endpoint_len];
     let mut close = false;
-    while let Some(event) = state.listener.poll_event() {
+    while let Some(event) = listener.poll_event() {
         let user = monitor.user;
         match event {
             Event::Connected { is_reconnect } => {
@@ -90,22 +138,30 @@ pub(crate) fn drain(state: &mut State) -> bool {
                     unsafe { f(user, rtm_str::from(endpoint), true, is_reconnect) };
                 }
             }
-            Event::ConnectFailed { is_reconnect } => {
+            Event::ConnectFailed {
+                is_reconnect,
+                reason,
+                retry_in_ms,
+            } => {
                 if let Some(f) = monitor.connected {
                     // SAFETY: registered with this signature; the arguments outlive the call.
-                    unsafe { f(user, rtm_str::from(b""), false, is_reconnect) };
+                    unsafe { f(user, rtm_str::from(endpoint), false, is_reconnect) };
                 }
+                disconnected(&monitor, endpoint, reason, retry_in_ms);
             }
             Event::Closed {
                 by_error,
                 is_reconnect,
+                reason,
+                retry_in_ms,
             } => {
                 if let Some(f) = monitor.closed {
                     // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, rtm_str::from(endpoint), by_error, is_reconnect) };
                 }
+                disconnected(&monitor, endpoint, reason, retry_in_ms);
             }
-            Event::Message(m) => deliver_message(&monitor, &m),
+            Event::Message(m) => deliver_message(&monitor, scratch.as_mut(), &m),
             Event::PushEvent(e) => {
                 if let Some(f) = monitor.push_event {
                     let data = rtm_str::from(e.data.unwrap_or(&[]));
@@ -144,14 +200,24 @@ pub(crate) fn drain(state: &mut State) -> bool {
                     unsafe { f(user, code) };
                 }
             }
-            Event::BadPush { method, error } => {
+            Event::BadPush {
+                method,
+                error,
+                seq,
+                len,
+            } => {
                 if let Some(f) = monitor.bad_push {
+                    let (method, code) = (rtm_str::from(method), error.fpnn_code());
+                    let (twoway, seq) = (seq.is_some(), seq.unwrap_or(0));
                     // SAFETY: registered with this signature; the arguments outlive the call.
-                    unsafe { f(user, rtm_str::from(method), error.fpnn_code()) };
+                    unsafe { f(user, method, code, twoway, seq, len) };
                 }
             }
-            Event::CloseRequested(_) => close = true,
+            Event::CloseRequested(reason) => {
+                *close_reason = Some(reason);
+                close = true;
+            }
         }
     }
-    close || state.listener.wants_close()
+    close || listener.wants_close()
 }

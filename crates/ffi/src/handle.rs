@@ -1,26 +1,47 @@
 //! The listener in caller memory, and the guard every export goes through.
 //!
 //! Layout: [`rtm_listener`] is opaque, caller-owned storage. `rtm_listener_init` writes an
-//! [`Inner`] at its start. `Inner` keeps the re-entrancy flag outside an `UnsafeCell` that holds
+//! [`Inner`] at its start; when the host lends no buffer, the RX, TX and JSON scratch buffers
+//! follow it in the same storage ([`INLINE_BUFFER`] bytes at offset [`INNER_SIZE`]). The
+//! listener reaches its buffers through [`RawBuf`]s (raw pointer and length, a fresh slice per
+//! access), never through a reference into `Inner`, so `Inner` and the buffers never overlap,
+//! and the storage must not move after init. `Inner` keeps the re-entrancy flag outside an `UnsafeCell` that holds
 //! the state, so a callback that re-enters only ever creates a shared reference to `Inner`,
 //! sees the flag, and returns `RTM_ERR_BUSY` without touching the state that the outer call is
 //! mutating.
 
 use core::cell::UnsafeCell;
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use engine::session::Listener;
+use engine::config::{DEFAULT_RX, DEFAULT_TX};
+use engine::session::{CloseReason, Listener, MIN_TX};
 
 use crate::status::*;
 use crate::types::rtm_monitor;
 
-/// Bytes of caller storage a listener needs with the default capacities.
-pub const RTM_LISTENER_STORAGE: usize = 12288;
+/// Bytes of listener state alone (an upper bound of `rtm_listener_state_size()`): what the
+/// storage needs when the host lends the buffers (`rtm_config.buffer`).
+pub const RTM_LISTENER_STATE_STORAGE: usize = 8192;
+/// Bytes of the inline buffer area that follows the state in the storage when the host lends
+/// no buffer (`rtm_listener_size() - rtm_listener_state_size()`): room for the default 4 KiB
+/// RX, 1 KiB TX and 4 KiB JSON scratch, and for a larger minimum TX in builds with more
+/// listen ids. Any `rx_size`, `tx_size` with `RTM_BUFFER_SIZE(rx_size, tx_size)` at most this
+/// fit inline.
+pub const RTM_INLINE_BUFFER: usize = 9728;
+/// Bytes of caller storage a listener needs with its buffers inline (`rtm_listener`).
+pub const RTM_LISTENER_STORAGE: usize = 17920;
 /// Alignment of that storage.
 pub const RTM_LISTENER_ALIGN: usize = 8;
+/// The smallest receive buffer (`rtm_config.rx_size`).
+pub const RTM_MIN_RX_SIZE: usize = 64;
 
-/// Caller-owned storage for one listener (use it as a `static`, on the stack, or inside
-/// another struct). Initialise it with `rtm_listener_init` before any other call.
+const _: () = assert!(RTM_LISTENER_STORAGE == RTM_LISTENER_STATE_STORAGE + RTM_INLINE_BUFFER);
+const _: () = assert!(RTM_MIN_RX_SIZE == engine::session::MIN_RX);
+
+/// Caller-owned storage for one listener with its buffers inline (use it as a `static`, on
+/// the stack, or inside another struct). Initialise it with `rtm_listener_init` before any
+/// other call; it must not move afterwards (the listener points into it).
 #[repr(C, align(8))]
 pub struct rtm_listener {
     /// Opaque.
@@ -30,11 +51,62 @@ pub struct rtm_listener {
 const MAGIC: u32 = 0x5254_4d4c; // "RTML"
 pub(crate) const ENDPOINT_MAX: usize = 128;
 
+/// The default transmit buffer: 1 KiB, or the largest listen quest if that is more.
+pub(crate) const TX_DEFAULT: usize = if MIN_TX > DEFAULT_TX {
+    MIN_TX
+} else {
+    DEFAULT_TX
+};
+/// The default receive buffer (and JSON scratch).
+pub(crate) const RX_DEFAULT: usize = DEFAULT_RX;
+/// The inline buffer area; the defaults (RX, TX, scratch) fit in it.
+pub(crate) const INLINE_BUFFER: usize = RTM_INLINE_BUFFER;
+const _: () = assert!(2 * RX_DEFAULT + TX_DEFAULT <= INLINE_BUFFER);
+
+/// A buffer the listener owns for its lifetime: a raw pointer and a length. Each access makes
+/// a fresh slice, so no reference outlives the call that made it.
+pub(crate) struct RawBuf {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl RawBuf {
+    /// # Safety
+    /// `ptr` must be valid for reads and writes of `len` bytes for as long as the `RawBuf` (and
+    /// anything built on it) is used, and nothing else may access those bytes meanwhile.
+    pub(crate) unsafe fn new(ptr: NonNull<u8>, len: usize) -> Self {
+        Self { ptr, len }
+    }
+}
+
+impl AsRef<[u8]> for RawBuf {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: valid and exclusively ours for `len` bytes (`RawBuf::new`).
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl AsMut<[u8]> for RawBuf {
+    fn as_mut(&mut self) -> &mut [u8] {
+        // SAFETY: valid and exclusively ours for `len` bytes (`RawBuf::new`); `&mut self`
+        // makes this the only slice of them.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+/// The engine's listener over the lent (or inline) buffers.
+pub(crate) type Engine = Listener<RawBuf, RawBuf>;
+
 pub(crate) struct State {
-    pub(crate) listener: Listener,
+    pub(crate) listener: Engine,
     pub(crate) monitor: rtm_monitor,
+    /// JSON scratch for translated and file info, as large as RX.
+    pub(crate) scratch: RawBuf,
+    /// The endpoint connected or last tried.
     pub(crate) endpoint: [u8; ENDPOINT_MAX],
     pub(crate) endpoint_len: usize,
+    /// Why the listener asked the host to close (until `closed` or `connected`).
+    pub(crate) close_reason: Option<CloseReason>,
 }
 
 pub(crate) struct Inner {
@@ -43,7 +115,7 @@ pub(crate) struct Inner {
     state: UnsafeCell<State>,
 }
 
-const _: () = assert!(core::mem::size_of::<Inner>() <= RTM_LISTENER_STORAGE);
+const _: () = assert!(core::mem::size_of::<Inner>() <= RTM_LISTENER_STATE_STORAGE);
 const _: () = assert!(core::mem::align_of::<Inner>() <= RTM_LISTENER_ALIGN);
 
 /// `size_of` and `align_of` the real state, for storage obtained some other way.
@@ -51,6 +123,8 @@ pub(crate) const INNER_SIZE: usize = core::mem::size_of::<Inner>();
 pub(crate) const INNER_ALIGN: usize = core::mem::align_of::<Inner>();
 
 /// Builds a listener in `storage`: writes a fresh `Inner` holding the state `build` returns.
+/// `build` gets the inline buffer area (`INLINE_BUFFER` bytes right after `Inner`), which it
+/// may use only if the caller vouched for it.
 ///
 /// Refused with `RTM_ERR_BUSY`, before `build` runs, when `storage` holds a live listener that
 /// is inside one of its calls (re-initialising it from one of its own callbacks would overwrite
@@ -62,7 +136,7 @@ pub(crate) const INNER_ALIGN: usize = core::mem::align_of::<Inner>();
 /// `INNER_ALIGN`; it may hold arbitrary bytes.
 pub(crate) unsafe fn init(
     storage: *mut rtm_listener,
-    build: impl FnOnce() -> Result<State, rtm_status>,
+    build: impl FnOnce(*mut u8) -> Result<State, rtm_status>,
 ) -> rtm_status {
     let inner = storage.cast::<Inner>();
     // Volatile reads through raw pointers, no reference to `Inner`: the storage may hold
@@ -82,7 +156,9 @@ pub(crate) unsafe fn init(
     if busy {
         return RTM_ERR_BUSY;
     }
-    let state = match build() {
+    // Only an address computation: whether those bytes exist is for `build` to know.
+    let inline = storage.cast::<u8>().wrapping_add(INNER_SIZE);
+    let state = match build(inline) {
         Ok(state) => state,
         Err(e) => return e,
     };

@@ -3,10 +3,12 @@
 //!
 //! - No allocation: the caller provides the listener's storage (`rtm_listener`, or
 //!   `rtm_listener_size()` bytes aligned to `rtm_listener_align()`), and `rtm_listener_init`
-//!   builds the listener in it.
+//!   builds the listener in it; the receive and transmit buffers live there too, or in memory
+//!   the host lends at the sizes it chooses (`rtm_config.buffer`).
 //! - The host supplies the transport, the clock and entropy: it feeds received bytes
 //!   (`rtm_listener_receive`), pulls bytes to send (`rtm_listener_transmit` then
-//!   `rtm_listener_transmit_done`), reports connects and closes, and runs timers
+//!   `rtm_listener_transmit_done`), reports connects, failed attempts and closes with their
+//!   reason (`rtm_close_reason`), and runs timers
 //!   (`rtm_listener_next_timeout`, `rtm_listener_handle_timeout`).
 //! - Events reach the host through `rtm_monitor`, one nullable function pointer per virtual of
 //!   the official `RTMServerPushMonitor`, each called with the monitor's `void *user`.
@@ -20,11 +22,18 @@
 mod api;
 mod callbacks;
 mod handle;
+mod reason;
 mod status;
 mod types;
 
 pub use api::*;
-pub use handle::{RTM_LISTENER_ALIGN, RTM_LISTENER_STORAGE, rtm_listener};
+pub use handle::{
+    RTM_INLINE_BUFFER, RTM_LISTENER_ALIGN, RTM_LISTENER_STATE_STORAGE, RTM_LISTENER_STORAGE,
+    RTM_MIN_RX_SIZE, rtm_listener,
+};
+pub use reason::{
+    rtm_close_reason_io, rtm_close_reason_is_error, rtm_close_reason_of, rtm_close_reason_str,
+};
 pub use status::*;
 pub use types::*;
 

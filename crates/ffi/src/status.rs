@@ -28,13 +28,18 @@ pub const RTM_ERR_STORAGE: rtm_status = 103;
 pub const RTM_ERR_SECRET_TOO_LONG: rtm_status = 104;
 /// An argument is out of range.
 pub const RTM_ERR_INVALID_ARG: rtm_status = 105;
+/// The receive or transmit buffer is below its minimum (`RTM_MIN_RX_SIZE`,
+/// `rtm_min_tx_size()`), or the buffer lent (or the inline area) is smaller than
+/// `RTM_BUFFER_SIZE(rx_size, tx_size)`.
+pub const RTM_ERR_BUFFER_TOO_SMALL: rtm_status = 106;
 /// All pending-quest slots are in use; nothing was sent.
 pub const RTM_ERR_TOO_MANY_PENDING: rtm_status = 110;
 /// Too many listen ids; nothing was sent.
 pub const RTM_ERR_TOO_MANY_IDS: rtm_status = 111;
 /// An event name other than `login` or `logout`; nothing was sent.
 pub const RTM_ERR_UNSUPPORTED_EVENT: rtm_status = 112;
-/// The quest would not fit in the transmit buffer; nothing was sent.
+/// Retired: no longer returned (the transmit buffer always holds the largest listen quest,
+/// `rtm_min_tx_size()`); the value keeps its meaning.
 pub const RTM_ERR_TOO_LARGE: rtm_status = 113;
 /// Bytes were passed while no connection is up (call `rtm_listener_connected` first).
 pub const RTM_ERR_NOT_CONNECTED: rtm_status = 114;
@@ -52,6 +57,7 @@ pub extern "C" fn rtm_status_str(status: rtm_status) -> *const c_char {
         RTM_ERR_STORAGE => c"listener storage too small or misaligned",
         RTM_ERR_SECRET_TOO_LONG => c"secret longer than 64 bytes",
         RTM_ERR_INVALID_ARG => c"invalid argument",
+        RTM_ERR_BUFFER_TOO_SMALL => c"receive or transmit buffer too small",
         RTM_ERR_TOO_MANY_PENDING => c"too many pending quests",
         RTM_ERR_TOO_MANY_IDS => c"too many listen ids",
         RTM_ERR_UNSUPPORTED_EVENT => c"unsupported event (only login and logout)",

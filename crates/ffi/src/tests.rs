@@ -31,6 +31,10 @@ fn config(monitor: rtm_monitor) -> rtm_config {
         quest_timeout_ms: 0,
         ping_interval_ms: 0,
         monitor,
+        buffer: null_mut(),
+        buffer_len: 0,
+        rx_size: 0,
+        tx_size: 0,
     }
 }
 
@@ -82,6 +86,18 @@ fn null_and_uninitialised_handles_are_refused() {
         assert_eq!(rtm_listener_deinit(&mut *l), RTM_OK);
         assert_eq!(rtm_listener_handle_timeout(&mut *l, 0), RTM_ERR_UNINIT);
     }
+}
+
+#[test]
+fn storage_constants_bound_the_real_sizes() {
+    assert!(rtm_listener_size() <= RTM_LISTENER_STORAGE);
+    assert!(rtm_listener_state_size() <= RTM_LISTENER_STATE_STORAGE);
+    assert_eq!(
+        rtm_listener_size() - rtm_listener_state_size(),
+        RTM_INLINE_BUFFER
+    );
+    assert_eq!(rtm_buffer_size(4096, 1024), 9216);
+    assert_eq!(rtm_buffer_size(usize::MAX, 1), usize::MAX);
 }
 
 #[test]

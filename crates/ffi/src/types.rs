@@ -83,7 +83,30 @@ pub struct rtm_message {
     pub translated_info: *const rtm_translated_info,
     /// For a file message with file JSON, else NULL.
     pub file_info: *const rtm_file_info,
+    /// What became of the JSON info (`RTM_INFO_*`): `RTM_INFO_OK` when `translated_info` or
+    /// `file_info` is set; `RTM_INFO_NONE` when the message carries none (not a chat or file,
+    /// or a chat whose text is not translation JSON); otherwise why the info could not be
+    /// parsed (the message is delivered as received). Every frame that fits the receive buffer
+    /// has room for its info: strings are unescaped into scratch as large as that buffer.
+    pub info_status: rtm_info_status,
 }
+
+/// What became of a message's JSON info (`rtm_message.info_status`): one of `RTM_INFO_*`.
+pub type rtm_info_status = u32;
+/// No info: not a chat or file message, or a chat whose text is not translation JSON (plain
+/// text, or JSON without any of the four translation keys).
+pub const RTM_INFO_NONE: rtm_info_status = 0;
+/// Parsed: `translated_info` (chat) or `file_info` (file) is set.
+pub const RTM_INFO_OK: rtm_info_status = 1;
+/// Malformed JSON (a chat that starts like JSON but is not, or a file message's `msg`).
+pub const RTM_INFO_SYNTAX: rtm_info_status = 2;
+/// A file message whose `msg` is JSON but not an object.
+pub const RTM_INFO_NOT_OBJECT: rtm_info_status = 3;
+/// JSON nested deeper than the parser allows.
+pub const RTM_INFO_TOO_DEEP: rtm_info_status = 4;
+/// No room to unescape the strings (cannot happen with the scratch the library sizes from
+/// the receive buffer; kept for completeness).
+pub const RTM_INFO_SCRATCH_FULL: rtm_info_status = 5;
 
 /// Ids and events of a listen command. A list pointer may be NULL when its length is 0.
 #[repr(C)]
@@ -118,7 +141,8 @@ pub type rtm_message_fn =
 pub struct rtm_monitor {
     /// Passed to every callback.
     pub user: *mut c_void,
-    /// `connected(endpoint, connected, isReconnect)`.
+    /// `connected(endpoint, connected, isReconnect)`: the endpoint connected, or tried by a
+    /// failed attempt (`connected` false, followed by `disconnected` with the reason).
     pub connected: Option<
         unsafe extern "C" fn(
             user: *mut c_void,
@@ -127,7 +151,8 @@ pub struct rtm_monitor {
             is_reconnect: bool,
         ),
     >,
-    /// `closed(endpoint, causedByError, isReconnect)`.
+    /// `closed(endpoint, causedByError, isReconnect)` (followed by `disconnected` with the
+    /// reason).
     pub closed: Option<
         unsafe extern "C" fn(
             user: *mut c_void,
@@ -186,17 +211,61 @@ pub struct rtm_monitor {
     pub kickout: Option<unsafe extern "C" fn(user: *mut c_void)>,
     /// Client protocol: `kickoutroom`.
     pub kickout_room: Option<unsafe extern "C" fn(user: *mut c_void, rid: i64)>,
-    /// A listen command completed: `code` 0 on success, the peer's FPNN/RTM code, 20003
-    /// timeout, 20002 connection closed, 20012 not connected.
+    /// A listen command completed. The listener keeps a desired listen state (every accepted
+    /// command applied at once, in order) and drives the server to it on every connection.
+    /// `code` 0: the server confirmed a state that includes the command. 20002 (connection
+    /// closed), 20003 (timeout), 20012 (not connected): not confirmed yet, but KEPT in the
+    /// desired state and applied on the next connection. Any other code: the server refused
+    /// it (200001, 200002, 200008, 200020-200022 mean refused credentials); it stays desired
+    /// until the host changes the state.
     pub completed:
         Option<unsafe extern "C" fn(user: *mut c_void, request_id: u32, code: i64, ex: rtm_str)>,
-    /// Listen restoration after a reconnect finished (`code` 0 when fully restored).
+    /// Establishing a non-empty desired listen state on a new connection (the first one
+    /// included) ended: `code` 0 when the server's state equals it, else the server's refusal
+    /// or a local code (20002 closed, 20003 timeout).
     pub restored: Option<unsafe extern "C" fn(user: *mut c_void, code: i64)>,
-    /// A push could not be decoded or had an unknown method; it was answered with `code`.
-    pub bad_push: Option<unsafe extern "C" fn(user: *mut c_void, method: rtm_str, code: i64)>,
+    /// A push could not be decoded, had an unknown method, or was larger than the receive
+    /// buffer (skipped as it streamed through, up to 8 MiB). `code` is the error: 20004 unknown
+    /// method, 10002 frame too large, 10009/10010/... undecodable; a twoway push (`twoway`, its
+    /// `seq`) was answered with it, a oneway one (`seq` 0) was not. `frame_len` is the whole
+    /// frame's length in bytes; `method` is cut to what the receive buffer held.
+    pub bad_push: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            method: rtm_str,
+            code: i64,
+            twoway: bool,
+            seq: u32,
+            frame_len: usize,
+        ),
+    >,
+    /// Why the attempt to `endpoint` failed (after `connected(endpoint, false, ..)`) or why its
+    /// connection ended (after `closed`), and when the next attempt is advised, in ms from now
+    /// (`rtm_listener_reconnect_at` gives the same time). Not in the official SDK.
+    pub disconnected: Option<
+        unsafe extern "C" fn(
+            user: *mut c_void,
+            endpoint: rtm_str,
+            reason: *const rtm_close_reason,
+            retry_in_ms: u64,
+        ),
+    >,
 }
 
-/// Listener settings. Zero timing fields mean the defaults.
+/// Listener settings. Zero fields mean the defaults.
+///
+/// Buffers: the receive buffer (RX) holds the largest frame read whole (larger ones, up to
+/// 8 MiB, are skipped and reported to `bad_push`); the transmit buffer (TX) holds answers and
+/// listen quests; a JSON scratch as large as RX receives unescaped info strings. With
+/// `buffer` NULL they live inside the listener storage (`rtm_listener`): `rx_size` and
+/// `tx_size` 0 mean 4096 and 1024 (at least `rtm_min_tx_size()`), and any sizes with
+/// `RTM_BUFFER_SIZE(rx_size, tx_size) <= RTM_INLINE_BUFFER` fit there. With `buffer` set, the
+/// host lends `buffer_len >= RTM_BUFFER_SIZE(rx_size, tx_size)` bytes of its own memory
+/// (split RX | TX | scratch), which must stay valid, in place and otherwise unused until the
+/// listener is deinitialised or initialised again; the listener storage then needs only
+/// `rtm_listener_state_size()` bytes. `rx_size` must be at least `RTM_MIN_RX_SIZE` and
+/// `tx_size` at least `rtm_min_tx_size()`; otherwise, or when the buffer is too short,
+/// `rtm_listener_init` returns `RTM_ERR_BUFFER_TOO_SMALL`.
 #[repr(C)]
 pub struct rtm_config {
     /// Project id.
@@ -211,4 +280,157 @@ pub struct rtm_config {
     pub ping_interval_ms: u32,
     /// The callbacks.
     pub monitor: rtm_monitor,
+    /// Memory the host lends for the buffers, or NULL for the storage's inline area.
+    pub buffer: *mut u8,
+    /// Bytes at `buffer` (0 when `buffer` is NULL).
+    pub buffer_len: usize,
+    /// Receive buffer size: the largest frame read whole (0: 4096).
+    pub rx_size: usize,
+    /// Transmit buffer size (0: 1024, or `rtm_min_tx_size()` if larger).
+    pub tx_size: usize,
+}
+
+/// Why a connection attempt failed or a connection ended: one of `RTM_REASON_*`.
+pub type rtm_reason_kind = u32;
+/// Nothing was received for `3 x quest timeout + ping interval` (asked by the listener).
+pub const RTM_REASON_DEAD_LINK: rtm_reason_kind = 1;
+/// The peer sent bytes that are not a valid FPNN stream (asked by the listener; details in
+/// `protocol`).
+pub const RTM_REASON_PROTOCOL: rtm_reason_kind = 2;
+/// The peer closed the connection (end of stream). Not an error for `causedByError`.
+pub const RTM_REASON_PEER_CLOSED: rtm_reason_kind = 3;
+/// The transport failed (details in `io_kind` and `os_error`).
+pub const RTM_REASON_IO: rtm_reason_kind = 4;
+/// The host closed the connection on its own (shutdown, reconfiguration). Not an error.
+pub const RTM_REASON_HOST: rtm_reason_kind = 5;
+
+/// The kind of a transport error (`rtm_close_reason.io_kind`): one of `RTM_IO_*`, 0 unless
+/// the reason is `RTM_REASON_IO`.
+pub type rtm_io_kind = u32;
+/// The peer refused the connection (`ECONNREFUSED`).
+pub const RTM_IO_CONNECTION_REFUSED: rtm_io_kind = 1;
+/// The peer reset the connection (`ECONNRESET`).
+pub const RTM_IO_CONNECTION_RESET: rtm_io_kind = 2;
+/// The connection was aborted locally (`ECONNABORTED`).
+pub const RTM_IO_CONNECTION_ABORTED: rtm_io_kind = 3;
+/// The operation timed out (`ETIMEDOUT`).
+pub const RTM_IO_TIMED_OUT: rtm_io_kind = 4;
+/// No route to the host or the network (`EHOSTUNREACH`, `ENETUNREACH`).
+pub const RTM_IO_UNREACHABLE: rtm_io_kind = 5;
+/// The host name could not be resolved (`getaddrinfo` failed; `os_error` 0 or its code).
+pub const RTM_IO_UNKNOWN_HOST: rtm_io_kind = 6;
+/// The endpoint is not a valid `host:port`.
+pub const RTM_IO_INVALID_ENDPOINT: rtm_io_kind = 7;
+/// Writing to a connection the peer has closed (`EPIPE`).
+pub const RTM_IO_BROKEN_PIPE: rtm_io_kind = 8;
+/// Any other error.
+pub const RTM_IO_OTHER: rtm_io_kind = 9;
+
+/// What was wrong with the peer's bytes (`rtm_close_reason.protocol`): one of
+/// `RTM_PROTOCOL_*`, 0 unless the reason is `RTM_REASON_PROTOCOL`.
+pub type rtm_protocol_error = u32;
+/// The first four bytes of a frame are not `FPNN`.
+pub const RTM_PROTOCOL_BAD_MAGIC: rtm_protocol_error = 1;
+/// A JSON payload (only msgpack is supported).
+pub const RTM_PROTOCOL_JSON_PAYLOAD: rtm_protocol_error = 2;
+/// A bad flag byte (in `protocol_byte`).
+pub const RTM_PROTOCOL_BAD_FLAG: rtm_protocol_error = 3;
+/// A bad mtype byte (in `protocol_byte`).
+pub const RTM_PROTOCOL_BAD_MTYPE: rtm_protocol_error = 4;
+/// A quest with an empty method name.
+pub const RTM_PROTOCOL_EMPTY_METHOD: rtm_protocol_error = 5;
+/// A frame longer than 8 MiB (`frame_len`, `frame_max`).
+pub const RTM_PROTOCOL_TOO_LARGE: rtm_protocol_error = 6;
+/// A payload that is not a msgpack map.
+pub const RTM_PROTOCOL_PAYLOAD_NOT_MAP: rtm_protocol_error = 7;
+/// Another protocol error (a newer engine's); pass the struct back to
+/// `rtm_listener_closed` unchanged.
+pub const RTM_PROTOCOL_OTHER: rtm_protocol_error = 8;
+
+/// Why a connection attempt failed or a connection ended. Filled by the host for
+/// `rtm_listener_connect_failed` and `rtm_listener_closed` (zero it, then set `kind` and, for
+/// `RTM_REASON_IO`, `io_kind` and `os_error`), by the library for `rtm_listener_close_reason`
+/// (pass it back to `rtm_listener_closed` as is) and for the `disconnected` callback.
+/// `rtm_close_reason_str` describes one.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct rtm_close_reason {
+    /// `RTM_REASON_*`.
+    pub kind: rtm_reason_kind,
+    /// For `RTM_REASON_IO`: `RTM_IO_*`; else 0.
+    pub io_kind: rtm_io_kind,
+    /// For `RTM_REASON_IO`: the operating system's error number (`errno`), or 0.
+    pub os_error: i32,
+    /// For `RTM_REASON_PROTOCOL`: `RTM_PROTOCOL_*`; else 0.
+    pub protocol: rtm_protocol_error,
+    /// For `RTM_PROTOCOL_BAD_FLAG` and `RTM_PROTOCOL_BAD_MTYPE`: the byte received; else 0.
+    pub protocol_byte: u8,
+    /// For `RTM_PROTOCOL_TOO_LARGE`: the frame length announced; else 0.
+    pub frame_len: u64,
+    /// For `RTM_PROTOCOL_TOO_LARGE`: the limit it exceeds; else 0.
+    pub frame_max: u64,
+}
+
+/// Counters for diagnostics (`rtm_listener_stats`), since `rtm_listener_init`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct rtm_stats {
+    /// Push events handed to the monitor.
+    pub pushes: u64,
+    /// Duplicate pushes answered and dropped.
+    pub duplicates: u64,
+    /// Pushes reported to `bad_push` (undecodable, unknown method, or too large).
+    pub bad_pushes: u64,
+    /// Of those, frames larger than the receive buffer, skipped.
+    pub oversized: u64,
+    /// Keepalive `*ping` quests sent.
+    pub pings: u64,
+    /// Connections that came up.
+    pub connections: u64,
+    /// Connection attempts that failed.
+    pub connect_failures: u64,
+    /// Listen quests the server refused.
+    pub refusals: u64,
+}
+
+/// Which listen state `rtm_listener_listen_state` and `rtm_listener_listen_ids` read: one of
+/// `RTM_LISTEN_*`.
+pub type rtm_listen_which = u32;
+/// What the host asked for: every accepted command applied in order. Kept across
+/// connections; the listener drives the server to it.
+pub const RTM_LISTEN_DESIRED: rtm_listen_which = 1;
+/// What the server confirmed on the current connection (empty while disconnected).
+pub const RTM_LISTEN_CONFIRMED: rtm_listen_which = 2;
+
+/// Which id list `rtm_listener_listen_ids` copies: one of `RTM_IDS_*`.
+pub type rtm_id_kind = u32;
+/// Group ids.
+pub const RTM_IDS_GROUP: rtm_id_kind = 1;
+/// Room ids.
+pub const RTM_IDS_ROOM: rtm_id_kind = 2;
+/// User ids (P2P).
+pub const RTM_IDS_USER: rtm_id_kind = 3;
+
+/// A summary of a listen state (`rtm_listener_listen_state`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct rtm_listen_state {
+    /// Number of group ids.
+    pub gids: usize,
+    /// Number of room ids.
+    pub rids: usize,
+    /// Number of user ids.
+    pub uids: usize,
+    /// Listening to the `login` event.
+    pub login: bool,
+    /// Listening to the `logout` event.
+    pub logout: bool,
+    /// The "all groups" flag.
+    pub all_group: bool,
+    /// The "all rooms" flag.
+    pub all_room: bool,
+    /// The "all P2P" flag.
+    pub all_p2p: bool,
+    /// The "all events" flag.
+    pub all_event: bool,
 }
