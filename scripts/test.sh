@@ -9,8 +9,8 @@ source scripts/lib.sh
 step "toolchain: bare-metal targets"
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null
 
-step "core: unit, integration and doc tests"
-cargo test -p rtm-listen --features std,embedded-io
+step "core: unit, integration and doc tests (with the log facade)"
+cargo test -p rtm-listen --features std,embedded-io,log
 
 step "gate simulator: its own tests"
 cargo test -p rtm-gate-sim
@@ -23,6 +23,29 @@ scripts/ffi-tests.sh
 
 step "README main command: the listener against the gate simulator"
 cargo run --features std --example listen
+
+step "listen example: exit codes (2 bad arguments, 3 never connected, 4 credentials refused)"
+bin=${CARGO_TARGET_DIR:-target}/debug
+cargo build -q -p rtm-gate-sim
+expect_exit() { # CODE ARGS...
+    local want=$1 rc=0
+    shift
+    "$bin/examples/listen" "$@" >/dev/null 2>&1 || rc=$?
+    [ "$rc" = "$want" ] || fail "listen $* exited $rc, expected $want"
+    echo "ok: exit $rc for: $*"
+}
+expect_exit 0 --help
+expect_exit 2 --endpoint 127.0.0.1:1
+expect_exit 3 --endpoint 127.0.0.1:1 --pid 1 --secret x --gids 1 --seconds 2
+sim_out=$(mktemp)
+"$bin/gate-sim" --script idle >"$sim_out" 2>/dev/null &
+sim=$!
+for _ in $(seq 50); do grep -q '^PORT ' "$sim_out" && break; sleep 0.1; done
+port=$(sed -n 's/^PORT //p' "$sim_out")
+[ -n "$port" ] || { kill "$sim"; fail "gate-sim did not start"; }
+expect_exit 4 --endpoint "127.0.0.1:$port" --pid 1000001 --secret wrong --gids 1 --seconds 10
+expect_exit 0 --endpoint "127.0.0.1:$port" --pid 1000001 --secret sim-secret --gids 1 --seconds 2
+kill "$sim"
 
 step "core: builds with the defmt feature"
 cargo build -p rtm-listen --features defmt
