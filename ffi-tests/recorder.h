@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "rtm_listen.h"
+#include "wire.h"
 
 enum cb_id {
     CB_CONNECTED, /* connected(..., true, ...) */
@@ -82,7 +83,9 @@ typedef struct msg_copy {
     int64_t size, duration;
     bool audio, has_custom;
     rtm_info_status info_status;
-    size_t url_len, src_text_len, tgt_text_len; /* full lengths (the sbufs keep 320 bytes) */
+    /* full lengths and FNV-1a hashes (the sbufs keep 320 bytes) */
+    size_t message_len, url_len, src_text_len, tgt_text_len;
+    uint32_t message_hash, url_hash, src_text_hash, tgt_text_hash;
 } msg_copy;
 
 #define REC_LOG 512
@@ -221,6 +224,8 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
     rec_str(r, &c->message, m->message);
     rec_str(r, &c->attrs, m->attrs);
     c->info_status = m->info_status;
+    c->message_len = m->message.len;
+    c->message_hash = fnv1a(m->message.ptr, m->message.len);
     if (m->translated_info) {
         const rtm_translated_info *t = m->translated_info;
         c->has_tr = true;
@@ -230,6 +235,8 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
         rec_str(r, &c->tgt_text, t->target_text);
         c->src_text_len = t->source_text.len;
         c->tgt_text_len = t->target_text.len;
+        c->src_text_hash = fnv1a(t->source_text.ptr, t->source_text.len);
+        c->tgt_text_hash = fnv1a(t->target_text.ptr, t->target_text.len);
     }
     if (m->file_info) {
         const rtm_file_info *f = m->file_info;
@@ -239,6 +246,7 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
         rec_str(r, &c->language, f->language);
         rec_str(r, &c->custom, f->custom);
         c->url_len = f->url.len;
+        c->url_hash = fnv1a(f->url.ptr, f->url.len);
         c->size = f->size;
         c->duration = f->duration;
         c->audio = f->is_rtm_audio;

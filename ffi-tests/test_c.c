@@ -1233,6 +1233,374 @@ static void test_backpressure(void) {
     rtm_listener_deinit(&l);
 }
 
+/* ---------------------------------------------------------------- reasons */
+
+static rtm_close_reason mk_reason(rtm_reason_kind kind, rtm_io_kind io, int32_t err, rtm_protocol_error proto,
+                                  uint8_t byte, uint64_t len, uint64_t max) {
+    rtm_close_reason r;
+    memset(&r, 0, sizeof r);
+    r.kind = kind;
+    r.io_kind = io;
+    r.os_error = err;
+    r.protocol = proto;
+    r.protocol_byte = byte;
+    r.frame_len = len;
+    r.frame_max = max;
+    return r;
+}
+
+static int same_reason(const rtm_close_reason *a, const rtm_close_reason *b) {
+    return a->kind == b->kind && a->io_kind == b->io_kind && a->os_error == b->os_error &&
+           a->protocol == b->protocol && a->protocol_byte == b->protocol_byte && a->frame_len == b->frame_len &&
+           a->frame_max == b->frame_max;
+}
+
+static void test_reasons(void) {
+    enum { N = 18 };
+    static rtm_listener l;
+    static rec r;
+    rtm_close_reason reasons[N], bad[7];
+    rtm_config c;
+    size_t i, n = 0;
+    uint64_t t = 1000, at = 0;
+    char ep[32];
+    rtm_io_kind io;
+    check_group("close reasons: every class through connect_failed and closed");
+    reasons[n++] = mk_reason(RTM_REASON_PEER_CLOSED, 0, 0, 0, 0, 0, 0);
+    reasons[n++] = mk_reason(RTM_REASON_HOST, 0, 0, 0, 0, 0, 0);
+    reasons[n++] = mk_reason(RTM_REASON_DEAD_LINK, 0, 0, 0, 0, 0, 0);
+    for (io = RTM_IO_CONNECTION_REFUSED; io <= RTM_IO_OTHER; io++) reasons[n++] = mk_reason(RTM_REASON_IO, io, (int32_t)(100 + io), 0, 0, 0, 0);
+    reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_BAD_MAGIC, 0, 0, 0);
+    reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_BAD_FLAG, 0x41, 0, 0);
+    reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_BAD_MTYPE, 7, 0, 0);
+    reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_EMPTY_METHOD, 0, 0, 0);
+    reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_TOO_LARGE, 0, 9u << 20, 8u << 20);
+    reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_PAYLOAD_NOT_MAP, 0, 0, 0);
+    CHECK_EQ(n, N);
+    memset(&r, 0, sizeof r);
+    c = config(1, "s", rec_monitor(&r));
+    CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_OK);
+    for (i = 0; i < N; i++) {
+        long failed = r.counts[CB_CONNECT_FAILED], closed = r.counts[CB_CLOSED], disc = r.counts[CB_DISCONNECTED];
+        const char *text = rtm_close_reason_str(&reasons[i]);
+        CHECK(text != NULL && strcmp(text, "invalid close reason") != 0);
+        /* a failed attempt: connected(ep, false, ..), then disconnected(ep, reason, retry) */
+        snprintf(ep, sizeof ep, "gw-%u.example:13321", (unsigned)i);
+        t += 10;
+        CHECK_ST(rtm_listener_connect_failed(&l, t, S(ep), &reasons[i]), RTM_OK);
+        CHECK_EQ(r.counts[CB_CONNECT_FAILED], failed + 1);
+        CHECK_EQ(r.counts[CB_DISCONNECTED], disc + 1);
+        CHECK_EQ(r.disc_after, CB_CONNECT_FAILED);
+        CHECK_MEM(r.endpoint.b, r.endpoint.n, ep, strlen(ep)); /* the endpoint tried, not "" */
+        CHECK_MEM(r.disc_endpoint.b, r.disc_endpoint.n, ep, strlen(ep));
+        CHECK(same_reason(&r.disc_reason, &reasons[i]));
+        CHECK_ST(rtm_listener_reconnect_at(&l, &at), RTM_OK);
+        CHECK_EQ(at, t + r.disc_retry);
+        /* a connection that closes: closed(ep, causedByError, ..), then disconnected */
+        snprintf(ep, sizeof ep, "up-%u.example:13321", (unsigned)i);
+        t += 10;
+        CHECK_ST(rtm_listener_connected(&l, t, S(ep)), RTM_OK);
+        t += 10;
+        CHECK_ST(rtm_listener_closed(&l, t, &reasons[i]), RTM_OK);
+        CHECK_EQ(r.counts[CB_CLOSED], closed + 1);
+        CHECK_EQ(r.counts[CB_DISCONNECTED], disc + 2);
+        CHECK_EQ(r.disc_after, CB_CLOSED);
+        CHECK_EQ(r.closed_by_error, rtm_close_reason_is_error(&reasons[i]));
+        CHECK_EQ(r.closed_by_error, reasons[i].kind != RTM_REASON_PEER_CLOSED && reasons[i].kind != RTM_REASON_HOST);
+        CHECK_MEM(r.endpoint.b, r.endpoint.n, ep, strlen(ep));
+        CHECK_MEM(r.disc_endpoint.b, r.disc_endpoint.n, ep, strlen(ep));
+        CHECK(same_reason(&r.disc_reason, &reasons[i]));
+        CHECK_ST(rtm_listener_reconnect_at(&l, &at), RTM_OK);
+        CHECK_EQ(at, t + r.disc_retry);
+    }
+    {
+        rtm_stats st;
+        CHECK_ST(rtm_listener_stats(&l, &st), RTM_OK);
+        CHECK_EQ(st.connect_failures, N);
+        CHECK_EQ(st.connections, N);
+    }
+    /* the back-off grows with consecutive failures (short connections do not reset it) */
+    CHECK(r.disc_retry > 0);
+    /* invalid reasons are refused before anything happens */
+    bad[0] = mk_reason(0, 0, 0, 0, 0, 0, 0);
+    bad[1] = mk_reason(6, 0, 0, 0, 0, 0, 0);
+    bad[2] = mk_reason(RTM_REASON_IO, 0, 0, 0, 0, 0, 0);
+    bad[3] = mk_reason(RTM_REASON_IO, 10, 0, 0, 0, 0, 0);
+    bad[4] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, 0, 0, 0, 0);
+    bad[5] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_OTHER, 0, 0, 0); /* only the library's own */
+    bad[6] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, 99, 0, 0, 0);
+    CHECK_ST(rtm_listener_connected(&l, t, S("up")), RTM_OK);
+    for (i = 0; i < 7; i++) {
+        long before = r.norder;
+        CHECK(strcmp(rtm_close_reason_str(&bad[i]), "invalid close reason") == 0 || bad[i].kind == RTM_REASON_PROTOCOL);
+        CHECK_ST(rtm_listener_connect_failed(&l, t, S("x"), &bad[i]), RTM_ERR_INVALID_ARG);
+        CHECK_ST(rtm_listener_closed(&l, t, &bad[i]), RTM_ERR_INVALID_ARG);
+        CHECK_EQ(r.norder, before);
+    }
+    /* still connected after the refused closes */
+    CHECK_ST(rtm_listener_reconnect_at(&l, &at), RTM_NONE);
+
+    /* the listener's own reasons come back through close_reason and are passed on as is */
+    {
+        uint8_t hdr[16];
+        size_t consumed = 0;
+        rtm_close_reason why;
+        /* a frame announcing 9 MiB: over the 8 MiB limit */
+        memcpy(hdr, "FPNN", 4);
+        hdr[4] = 1, hdr[5] = 0x80, hdr[6] = 1, hdr[7] = 4;
+        le32(hdr + 8, 9u << 20);
+        le32(hdr + 12, 5);
+        CHECK_ST(rtm_listener_receive(&l, t, hdr, 16, &consumed), RTM_CLOSE);
+        CHECK_ST(rtm_listener_close_reason(&l, &why), RTM_OK);
+        CHECK_EQ(why.kind, RTM_REASON_PROTOCOL);
+        CHECK_EQ(why.protocol, RTM_PROTOCOL_TOO_LARGE);
+        CHECK_EQ(why.frame_len, 16 + 4 + (9u << 20)); /* header, method, payload */
+        CHECK(why.frame_max > 0 && why.frame_max < why.frame_len);
+        CHECK_ST(rtm_listener_closed(&l, t, &why), RTM_OK);
+        CHECK(same_reason(&r.disc_reason, &why));
+        CHECK(r.closed_by_error);
+        /* a bad mtype byte */
+        CHECK_ST(rtm_listener_connected(&l, t, S("up")), RTM_OK);
+        hdr[6] = 7;
+        CHECK_ST(rtm_listener_receive(&l, t, hdr, 16, &consumed), RTM_CLOSE);
+        CHECK_ST(rtm_listener_close_reason(&l, &why), RTM_OK);
+        CHECK_EQ(why.protocol, RTM_PROTOCOL_BAD_MTYPE);
+        CHECK_EQ(why.protocol_byte, 7);
+        CHECK_ST(rtm_listener_closed(&l, t, R_HOST), RTM_OK); /* the host may give its own */
+        CHECK_EQ(r.disc_reason.kind, RTM_REASON_HOST);
+        CHECK(!r.closed_by_error);
+    }
+    /* connected() while connected closes the old connection first, reported with its endpoint */
+    {
+        long closed = r.counts[CB_CLOSED];
+        CHECK_ST(rtm_listener_connected(&l, t, S("first")), RTM_OK);
+        CHECK_ST(rtm_listener_connected(&l, t + 1, S("second")), RTM_OK);
+        CHECK_EQ(r.counts[CB_CLOSED], closed + 1);
+        CHECK_SB(r.disc_endpoint, "first");
+        CHECK_EQ(r.disc_reason.kind, RTM_REASON_HOST);
+        CHECK_SB(r.endpoint, "second");
+    }
+    CHECK_EQ(r.null_ptrs, 0);
+    CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
+}
+
+/* ---------------------------------------------------------------- buffer sizes */
+
+#define BIG_TEXT (60 * 1024)
+
+static void test_buffers(void) {
+    static uint64_t state_only[RTM_LISTENER_STATE_STORAGE / 8];
+    static uint8_t big[RTM_BUFFER_SIZE(65536, 4096)];
+    static rtm_listener l;
+    static rec r;
+    static char text[BIG_TEXT + 1];
+    static uint8_t in[2 * BIG_TEXT], tx[8192];
+    rtm_listener *lent = (rtm_listener *)(void *)state_only;
+    rtm_config c;
+    size_t i, n, big_len, txlen = 0, errors = 0;
+    uint32_t seqs[8];
+    rtm_stats st;
+    check_group("buffer sizes chosen at init");
+    for (i = 0; i < BIG_TEXT; i++) text[i] = (char)('a' + i % 26);
+    text[BIG_TEXT] = 0;
+    memset(&r, 0, sizeof r);
+    c = config(1, "s", rec_monitor(&r));
+
+    /* too small, or not fitting: RTM_ERR_BUFFER_TOO_SMALL, nothing built */
+    CHECK(rtm_min_tx_size() >= 160 && rtm_min_tx_size() <= 1024);
+    c.buffer = big;
+    c.buffer_len = sizeof big;
+    c.rx_size = RTM_MIN_RX_SIZE - 1;
+    c.tx_size = 4096;
+    CHECK_ST(rtm_listener_init(lent, rtm_listener_state_size(), &c), RTM_ERR_BUFFER_TOO_SMALL);
+    c.rx_size = 65536;
+    c.tx_size = rtm_min_tx_size() - 1;
+    CHECK_ST(rtm_listener_init(lent, rtm_listener_state_size(), &c), RTM_ERR_BUFFER_TOO_SMALL);
+    c.tx_size = 4096;
+    c.buffer_len = RTM_BUFFER_SIZE(65536, 4096) - 1;
+    CHECK_ST(rtm_listener_init(lent, rtm_listener_state_size(), &c), RTM_ERR_BUFFER_TOO_SMALL);
+    c.rx_size = SIZE_MAX / 2 + 1; /* 2 * rx overflows */
+    c.buffer_len = SIZE_MAX;
+    CHECK_ST(rtm_listener_init(lent, rtm_listener_state_size(), &c), RTM_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(rtm_buffer_size(SIZE_MAX / 2 + 1, 0), SIZE_MAX);
+    CHECK_ST(rtm_listener_handle_timeout(lent, 0), RTM_ERR_UNINIT);
+    c.buffer = NULL; /* a length without a buffer */
+    c.buffer_len = 16;
+    CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_ERR_NULL);
+    c.buffer_len = 0; /* inline: the sizes must fit RTM_INLINE_BUFFER */
+    c.rx_size = 8192;
+    c.tx_size = 1024;
+    CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_ERR_BUFFER_TOO_SMALL);
+    c.rx_size = 2048;
+    c.tx_size = RTM_INLINE_BUFFER - 2 * 2048;
+    CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_OK);
+    CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
+    /* lent: the storage needs only the state */
+    c.buffer = big;
+    c.buffer_len = sizeof big;
+    c.rx_size = 65536;
+    c.tx_size = 4096;
+    CHECK(rtm_listener_state_size() <= sizeof state_only);
+    CHECK_ST(rtm_listener_init(lent, rtm_listener_state_size() - 1, &c), RTM_ERR_STORAGE);
+    CHECK_ST(rtm_listener_init(lent, rtm_listener_state_size(), &c), RTM_OK);
+
+    /* a 64 KiB receive buffer takes a 60 KiB push whole */
+    CHECK_ST(rtm_listener_connected(lent, 0, S("big")), RTM_OK);
+    big_len = push_text(in, sizeof in, 1, TO_P2P, FROM, UID, 7001, 30, text, "", MTIME);
+    CHECK(big_len > BIG_TEXT && big_len < 65536);
+    n = big_len + push_text(in + big_len, sizeof in - big_len, 2, TO_P2P, FROM, UID, 7002, 30, "next", "", MTIME);
+    CHECK_ST(feed(lent, 1, in, n, tx, sizeof tx, &txlen), RTM_OK);
+    CHECK_EQ(r.counts[CB_P2P_CHAT], 2);
+    CHECK_EQ(r.counts[CB_BAD_PUSH], 0);
+    CHECK(r.norder >= 3 && r.mids[r.norder - 2] == 7001 && r.mids[r.norder - 1] == 7002);
+    CHECK_EQ(answers(tx, txlen, seqs, 8, &errors), 2);
+    CHECK_EQ(errors, 0);
+    /* (the last chat is "next"; the 60 KiB one was checked by the hash kept before it) */
+    CHECK_ST(rtm_listener_stats(lent, &st), RTM_OK);
+    CHECK_EQ(st.pushes, 2);
+    CHECK_EQ(st.oversized, 0);
+    CHECK_ST(rtm_listener_deinit(lent), RTM_OK);
+    /* again, to look at the big one: its message arrives whole */
+    memset(&r, 0, sizeof r);
+    CHECK_ST(rtm_listener_init(lent, rtm_listener_state_size(), &c), RTM_OK);
+    CHECK_ST(rtm_listener_connected(lent, 0, S("big")), RTM_OK);
+    txlen = 0;
+    CHECK_ST(feed(lent, 1, in, big_len, tx, sizeof tx, &txlen), RTM_OK);
+    CHECK_EQ(r.counts[CB_P2P_CHAT], 1);
+    CHECK_EQ(r.last[CB_P2P_CHAT].message_len, BIG_TEXT);
+    CHECK_EQ(r.last[CB_P2P_CHAT].message_hash, fnv1a(text, BIG_TEXT));
+    CHECK_EQ(r.last[CB_P2P_CHAT].info_status, RTM_INFO_NONE); /* plain text: no translation */
+    CHECK_ST(rtm_listener_deinit(lent), RTM_OK);
+
+    /* the default 4 KiB receive buffer: the same push is skipped, reported with its seq and
+     * length, answered with 10002; the next push is delivered */
+    memset(&r, 0, sizeof r);
+    c = config(1, "s", rec_monitor(&r));
+    CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_OK);
+    CHECK_ST(rtm_listener_connected(&l, 0, S("small")), RTM_OK);
+    txlen = 0;
+    CHECK_ST(feed(&l, 1, in, n, tx, sizeof tx, &txlen), RTM_OK);
+    CHECK_EQ(r.counts[CB_BAD_PUSH], 1);
+    CHECK_SB(r.bad_method, "pushmsg");
+    CHECK_EQ(r.bad_code, 10002);
+    CHECK(r.bad_twoway);
+    CHECK_EQ(r.bad_seq, 1);
+    CHECK_EQ(r.bad_len, big_len);
+    CHECK_EQ(r.counts[CB_P2P_CHAT], 1);
+    CHECK_EQ(r.last[CB_P2P_CHAT].mid, 7002);
+    CHECK_SB(r.last[CB_P2P_CHAT].message, "next");
+    CHECK_EQ(answers(tx, txlen, seqs, 8, &errors), 2);
+    CHECK(seqs[0] == 1 && seqs[1] == 2);
+    CHECK_EQ(errors, 1);
+    /* a oneway one: reported (seq 0, not twoway), not answered */
+    {
+        size_t k = push_text(in, sizeof in, 0, TO_GROUP, FROM, GID, 7003, 30, text, "", MTIME);
+        txlen = 0;
+        CHECK_ST(feed(&l, 2, in, k, tx, sizeof tx, &txlen), RTM_OK);
+        CHECK_EQ(r.counts[CB_BAD_PUSH], 2);
+        CHECK(!r.bad_twoway);
+        CHECK_EQ(r.bad_seq, 0);
+        CHECK_EQ(r.bad_len, k);
+        CHECK_EQ(answers(tx, txlen, NULL, 0, NULL), 0);
+    }
+    CHECK_ST(rtm_listener_stats(&l, &st), RTM_OK);
+    CHECK_EQ(st.bad_pushes, 2);
+    CHECK_EQ(st.oversized, 2);
+    CHECK_EQ(st.pushes, 1);
+    CHECK_EQ(st.connections, 1);
+    CHECK_EQ(r.counts[CB_CLOSED], 0); /* the connection stays up */
+    CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
+}
+
+/* ---------------------------------------------------------------- JSON info sizes */
+
+static void test_json_sizes(void) {
+    static rtm_listener l;
+    static rec r;
+    static char src[6 * 60 + 1], tgt[6 * 60 + 1], src8[3 * 60 + 1], tgt8[3 * 60 + 1], json[1024];
+    static char url[2049], url_esc[4200], file_json[4400], deep[256];
+    static uint8_t buf[16384], tx[4096];
+    size_t n = 0, txlen = 0, i;
+    uint32_t seq = 1;
+    check_group("JSON info: long escaped strings, and the info status");
+    CHECK_ST(setup(&l, &r, 1, 0), RTM_OK);
+    /* a translated chat of 60 + 60 CJK characters, \u-escaped (360 bytes unescaped in all) */
+    cjk_escaped(src, src8, 60, 0);
+    cjk_escaped(tgt, tgt8, 60, 1000); /* different characters */
+    snprintf(json, sizeof json, "{\"source\":\"zh\",\"target\":\"ja\",\"sourceText\":\"%s\",\"targetText\":\"%s\"}", src,
+             tgt);
+    n += push_text(buf + n, sizeof buf - n, seq++, TO_GROUP, FROM, GID, 8001, 30, json, "", MTIME);
+    CHECK_ST(feed(&l, 1, buf, n, tx, sizeof tx, &txlen), RTM_OK);
+    {
+        const msg_copy *m = &r.last[CB_GROUP_CHAT];
+        CHECK_EQ(r.counts[CB_GROUP_CHAT], 1);
+        CHECK_EQ(m->info_status, RTM_INFO_OK);
+        CHECK(m->has_tr);
+        CHECK_SB(m->src_lang, "zh");
+        CHECK_SB(m->tgt_lang, "ja");
+        CHECK_EQ(m->src_text_len, 180);
+        CHECK_EQ(m->tgt_text_len, 180);
+        CHECK_EQ(m->src_text_hash, fnv1a(src8, 180));
+        CHECK_EQ(m->tgt_text_hash, fnv1a(tgt8, 180));
+        CHECK_EQ(m->message_len, strlen(json)); /* the message stays as received */
+    }
+    /* a file whose URL is 2 KiB unescaped (every '/' escaped), with a long escaped custom */
+    long_url(url, url_esc, 2048);
+    CHECK(strlen(url_esc) > 3000);
+    snprintf(file_json, sizeof file_json, "{\"url\":\"%s\",\"size\":123456,\"surl\":\"%s\"}", url_esc, "http:\\/\\/t");
+    n = push_text(buf, sizeof buf, seq++, TO_ROOM, FROM, RID, 8002, 40, file_json,
+                  "{\"rtm\":{\"type\":\"audiomsg\",\"lang\":\"zh\",\"duration\":7},\"custom\":\"a\\/b\"}", MTIME);
+    CHECK(n < 4096); /* fits the default receive buffer */
+    txlen = 0;
+    CHECK_ST(feed(&l, 2, buf, n, tx, sizeof tx, &txlen), RTM_OK);
+    {
+        const msg_copy *m = &r.last[CB_ROOM_FILE];
+        CHECK_EQ(r.counts[CB_ROOM_FILE], 1);
+        CHECK_EQ(m->info_status, RTM_INFO_OK);
+        CHECK(m->has_file);
+        CHECK_EQ(m->url_len, 2048);
+        CHECK_EQ(m->url_hash, fnv1a(url, 2048));
+        CHECK_SB(m->surl, "http://t");
+        CHECK_EQ(m->size, 123456);
+        CHECK(m->audio);
+        CHECK_SB(m->custom, "a/b");
+    }
+    /* the info status when there is no info, or it cannot be parsed (delivered as received) */
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    deep[200] = 0;
+    snprintf(json, sizeof json, "{\"url\":\"u\",\"x\":%s}", deep);
+    {
+        struct {
+            int mtype, cb;
+            const char *msg;
+            rtm_info_status want;
+        } cases[7];
+        cases[0].mtype = 30, cases[0].cb = CB_P2P_CHAT, cases[0].msg = "plain text", cases[0].want = RTM_INFO_NONE;
+        cases[1].mtype = 30, cases[1].cb = CB_P2P_CHAT, cases[1].msg = "\"a JSON string\"", cases[1].want = RTM_INFO_NONE;
+        cases[2].mtype = 30, cases[2].cb = CB_P2P_CHAT, cases[2].msg = "{\"source\":\"en\"", cases[2].want = RTM_INFO_SYNTAX;
+        cases[3].mtype = 41, cases[3].cb = CB_P2P_FILE, cases[3].msg = "not json", cases[3].want = RTM_INFO_SYNTAX;
+        cases[4].mtype = 41, cases[4].cb = CB_P2P_FILE, cases[4].msg = "[1,2]", cases[4].want = RTM_INFO_NOT_OBJECT;
+        cases[5].mtype = 41, cases[5].cb = CB_P2P_FILE, cases[5].msg = json, cases[5].want = RTM_INFO_TOO_DEEP;
+        cases[6].mtype = 1, cases[6].cb = CB_P2P_MESSAGE, cases[6].msg = "{\"url\":\"u\"}", cases[6].want = RTM_INFO_NONE;
+        for (i = 0; i < 7; i++) {
+            const msg_copy *m = &r.last[cases[i].cb];
+            n = push_text(buf, sizeof buf, seq++, TO_P2P, FROM, UID, 8100 + (int64_t)i, cases[i].mtype, cases[i].msg,
+                          "{\"custom\":1}", MTIME);
+            txlen = 0;
+            CHECK_ST(feed(&l, 3, buf, n, tx, sizeof tx, &txlen), RTM_OK);
+            check_i64(m->mid, 8100 + (int64_t)i, cases[i].msg, __FILE__, __LINE__);
+            check_i64(m->info_status, cases[i].want, cases[i].msg, __FILE__, __LINE__);
+            check_true(!m->has_tr && !m->has_file, cases[i].msg, __FILE__, __LINE__);
+            check_bytes(m->message.b, m->message.n, cases[i].msg, strlen(cases[i].msg), cases[i].msg, __FILE__,
+                        __LINE__);
+            CHECK_SB(m->attrs, "{\"custom\":1}");
+        }
+    }
+    CHECK_EQ(r.null_ptrs, 0);
+    CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
+}
+
 /* ---------------------------------------------------------------- the gate simulator */
 #ifndef RTM_TEST_BAREMETAL
 
@@ -1499,6 +1867,9 @@ int main(int argc, char **argv) {
     test_commands();
     test_timers();
     test_backpressure();
+    test_reasons();
+    test_buffers();
+    test_json_sizes();
 #ifndef RTM_TEST_BAREMETAL
     test_gate_sim(argv[1]);
 #endif

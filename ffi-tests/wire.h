@@ -97,7 +97,8 @@ static inline void mp_int(mp_buf *b, int64_t v) {
 static inline void mp_strn(mp_buf *b, const char *s, size_t n) {
     if (n < 32) mp_byte(b, (uint8_t)(0xa0 | n));
     else if (n <= 0xff) { mp_byte(b, 0xd9); mp_be(b, n, 1); }
-    else { mp_byte(b, 0xda); mp_be(b, n, 2); }
+    else if (n <= 0xffff) { mp_byte(b, 0xda); mp_be(b, n, 2); }
+    else { mp_byte(b, 0xdb); mp_be(b, n, 4); }
     mp_raw(b, s, n);
 }
 
@@ -105,7 +106,8 @@ static inline void mp_str(mp_buf *b, const char *s) { mp_strn(b, s, strlen(s)); 
 
 static inline void mp_bin(mp_buf *b, const void *data, size_t n) {
     if (n <= 0xff) { mp_byte(b, 0xc4); mp_be(b, n, 1); }
-    else { mp_byte(b, 0xc5); mp_be(b, n, 2); }
+    else if (n <= 0xffff) { mp_byte(b, 0xc5); mp_be(b, n, 2); }
+    else { mp_byte(b, 0xc6); mp_be(b, n, 4); }
     mp_raw(b, data, n);
 }
 
@@ -158,6 +160,9 @@ static inline size_t fpnn_answer(uint8_t *out, size_t cap, uint32_t seq, int sta
 /* The target key of a message push. */
 enum push_target { TO_P2P, TO_GROUP, TO_ROOM, TO_BROADCAST };
 
+/* Room for the payload of one push built here (big pushes included). */
+#define WIRE_PAYLOAD_MAX (96 * 1024)
+
 /* A message push payload {from, to|gid|rid, mid, mtype, msg, attrs, mtime}; `msg_bin` sends msg
  * as msgpack bin instead of str. Returns the frame length (0 if no room). */
 static inline size_t push_message(uint8_t *out, size_t cap, uint32_t seq, enum push_target target, int64_t from,
@@ -165,7 +170,7 @@ static inline size_t push_message(uint8_t *out, size_t cap, uint32_t seq, enum p
                                   const char *attrs, int64_t mtime) {
     static const char *const methods[] = {"pushmsg", "pushgroupmsg", "pushroommsg", "pushbroadcastmsg"};
     static const char *const keys[] = {"to", "gid", "rid", ""};
-    uint8_t payload[2048];
+    static uint8_t payload[WIRE_PAYLOAD_MAX]; /* static: big pushes (not reentrant) */
     mp_buf b = mp_init(payload, sizeof payload);
     mp_map(&b, target == TO_BROADCAST ? 6 : 7);
     mp_str(&b, "from");
@@ -289,6 +294,54 @@ static inline int fpnn_parse(const uint8_t *p, size_t n, fpnn_frame *f) {
 /* Whether frame `f` has method `m`. */
 static inline int fpnn_is(const fpnn_frame *f, const char *m) {
     return f->method_len == strlen(m) && memcmp(f->method, m, f->method_len) == 0;
+}
+
+/* FNV-1a of n bytes: compares long strings seen in callbacks without copying them. */
+static inline uint32_t fnv1a(const void *p, size_t n) {
+    const uint8_t *b = (const uint8_t *)p;
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+/* Writes `count` CJK characters (from U+4E00, `first` on) into out as JSON \uXXXX escapes (6 bytes each)
+ * and, when `utf8` is not NULL, the same text in UTF-8 (3 bytes each). Returns the escaped
+ * length; both outputs are NUL-terminated. */
+static inline size_t cjk_escaped(char *out, char *utf8, size_t count, unsigned first) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < count; i++) {
+        unsigned c = 0x4e00u + (first + (unsigned)i * 37u) % 4000u;
+        out[6 * i] = '\\';
+        out[6 * i + 1] = 'u';
+        out[6 * i + 2] = hex[(c >> 12) & 15];
+        out[6 * i + 3] = hex[(c >> 8) & 15];
+        out[6 * i + 4] = hex[(c >> 4) & 15];
+        out[6 * i + 5] = hex[c & 15];
+        if (utf8) {
+            utf8[3 * i] = (char)(0xe0 | (c >> 12));
+            utf8[3 * i + 1] = (char)(0x80 | ((c >> 6) & 0x3f));
+            utf8[3 * i + 2] = (char)(0x80 | (c & 0x3f));
+        }
+    }
+    out[6 * count] = 0;
+    if (utf8) utf8[3 * count] = 0;
+    return 6 * count;
+}
+
+/* A URL of exactly `len` bytes ("https://files.example.com/" then "a/" repeated, cut), in
+ * `plain`, and as a JSON string body with every '/' escaped as "\/" in `escaped`. */
+static inline void long_url(char *plain, char *escaped, size_t len) {
+    static const char head[] = "https://files.example.com/";
+    size_t i, k = 0;
+    for (i = 0; i < len; i++) plain[i] = i < sizeof head - 1 ? head[i] : ((i & 1) ? '/' : 'a');
+    plain[len] = 0;
+    for (i = 0; i < len; i++) {
+        if (plain[i] == '/') escaped[k++] = '\\';
+        escaped[k++] = plain[i];
+    }
+    escaped[k] = 0;
 }
 
 #endif
