@@ -24,14 +24,21 @@
 //!
 //! # What is checked
 //!
-//! Connect; commands (setlisten flags, setlisten ids, an addlisten the server refuses), their
-//! quests (method, signature, strictly increasing salts, ids as msgpack arrays) and their
-//! completions; every push kind (P2P, group and room × chat, audio, cmd, file, message, a
-//! broadcast, pushevent, ping), a duplicate, a oneway push and an unknown method, each event's
-//! kind and key fields, and exactly one answer per twoway push (status and code); a drop; a
-//! command queued while disconnected; the restoration on reconnect (flags, then ids as arrays,
-//! before the queued command); pushes after it, including a redelivered duplicate; the
-//! keepalive `*ping` after a time jump; the final counters. Stack use is measured by painting:
+//! Connect; listen commands, each changing the desired state at once, and their quests: one
+//! listen quest in flight at a time, always `setlisten` (the flags form, answered, then the ids
+//! form with the whole desired ids and events, ids as msgpack arrays, signed, strictly
+//! increasing salts); the confirmed and desired states after every step; the completions (all
+//! pending commands with 0, in order, when an answer brings confirmed up to desired; a command
+//! the server refuses with its code and text, after which nothing more is sent; a command that
+//! is already in sync, at once without a quest); every push kind (P2P, group and room × chat,
+//! audio, cmd, file, message, a broadcast, pushevent, ping), a duplicate, a oneway push and an
+//! unknown method, each event's kind and key fields, and exactly one answer per twoway push
+//! (status and code); a drop (its reason and reconnect advice; no completion, the desired state
+//! kept); a command made while disconnected that reaches its deadline (20012, intent kept) and
+//! one still pending at reconnect; the restoration (flags, then the whole desired state with
+//! both commands' effects, one quest at a time) ending in the pending command's completion and
+//! `Restored { code: 0 }`; pushes after it, including a redelivered duplicate; the keepalive
+//! `*ping` after a time jump; the final counters. Stack use is measured by painting:
 //! `Listener::new` into the static, the deepest listener call, the deepest RX interrupt, and
 //! the whole run.
 //!
@@ -54,7 +61,9 @@ use rtm_listen::rtm::dispatch::Callback;
 use rtm_listen::rtm::field::MessageError;
 use rtm_listen::rtm::listen::{Credentials, ListenFlags, ListenIds};
 use rtm_listen::rtm::sign::sign;
-use rtm_listen::session::{Config, Event, IdKind, Listener};
+use rtm_listen::session::{
+    CloseReason, Config, Event, IdKind, IoError, IoKind, ListenView, Listener, RequestId, code,
+};
 use rtm_listen::wire::frame::{EmptyMap, Frame};
 
 use rt::{finish, now, warp};
@@ -70,7 +79,7 @@ const PROBE: usize = 12 * 1024;
 
 /// The listener (default capacities: 4 KiB RX, 1 KiB TX), shared by the main loop and the RX
 /// interrupt. Its storage is a `cortex_m::singleton!` (zero-initialised, in .bss); an
-/// `Option<Listener>` here would sit in .data, its 9.5 KB initialiser copied from flash.
+/// `Option<Listener>` here would sit in .data, its 9.9 KB initialiser copied from flash.
 static LISTENER: Mutex<RefCell<Option<&'static mut Listener>>> = Mutex::new(RefCell::new(None));
 /// Deepest stack use of one listener call from the main loop, and of one RX interrupt.
 static DEEPEST_CALL: Mutex<Cell<usize>> = Mutex::new(Cell::new(0));
@@ -138,6 +147,9 @@ enum Seen {
     },
     Closed {
         by_error: bool,
+        reconnect: bool,
+        reason: CloseReason,
+        retry_in_ms: u64,
     },
     /// A message: callback, from, to, mid, mtype, and an FNV-1a digest of the part that
     /// matters: the translated text, the file URL, or `msg`.
@@ -154,9 +166,11 @@ enum Seen {
         uid: i64,
     },
     Ping,
+    /// A completion, with an FNV-1a digest of the server's `ex` (of b"" when there is none).
     Completed {
         request: u32,
         code: i64,
+        ex: u32,
     },
     Restored {
         code: i64,
@@ -180,8 +194,16 @@ fn seen(e: &Event<'_>) -> Seen {
         Event::Connected { is_reconnect } => Seen::Connected {
             reconnect: *is_reconnect,
         },
-        Event::Closed { by_error, .. } => Seen::Closed {
+        Event::Closed {
+            by_error,
+            is_reconnect,
+            reason,
+            retry_in_ms,
+        } => Seen::Closed {
             by_error: *by_error,
+            reconnect: *is_reconnect,
+            reason: *reason,
+            retry_in_ms: *retry_in_ms,
         },
         Event::Message(m) => {
             let mut scratch = [0u8; 64];
@@ -211,6 +233,7 @@ fn seen(e: &Event<'_>) -> Seen {
         Event::Completed(c) => Seen::Completed {
             request: c.request.0,
             code: c.code,
+            ex: fnv(c.ex),
         },
         Event::Restored { code } => Seen::Restored { code: *code },
         Event::BadPush {
@@ -351,7 +374,7 @@ fn expect_answers(step: &str, sent: &[u8], twoway: &[u32], unknown: Option<u32>)
     );
 }
 
-/// A `setlisten`/`addlisten`/`removelisten` quest the listener sent: method, pid, ts and a
+/// A listen quest the listener sent (`method`, always `setlisten`): pid, ts and a
 /// valid signature; its salt must exceed `last_salt`. Returns (seq, payload).
 fn expect_quest<'a>(
     step: &str,
@@ -444,6 +467,135 @@ fn expect_ids(step: &str, payload: &[u8], key: &[u8], want: Option<&[i64]>) {
     }
 }
 
+/// A listen state the script expects: the flags, the ids sorted (as the listener keeps them)
+/// and the events.
+struct Want<'a> {
+    flags: ListenFlags,
+    gids: &'a [i64],
+    rids: &'a [i64],
+    uids: &'a [i64],
+    events: &'a [&'a str],
+}
+
+/// A listen state of the listener (desired or confirmed) must be `want`.
+fn expect_state(step: &str, what: &str, st: &ListenView<'_>, want: &Want<'_>) {
+    ensure!(
+        st.flags == want.flags,
+        "{}: {=str} flags {}, expected {}",
+        step,
+        what,
+        st.flags,
+        want.flags
+    );
+    for (kind, ids) in [
+        (IdKind::Group, want.gids),
+        (IdKind::Room, want.rids),
+        (IdKind::User, want.uids),
+    ] {
+        ensure!(
+            st.ids.of(kind) == ids,
+            "{}: {=str} {} ids {}, expected {}",
+            step,
+            what,
+            kind,
+            st.ids.of(kind),
+            ids
+        );
+    }
+    ensure!(
+        st.event_names() == want.events,
+        "{}: {=str} events {=[?]}, expected {=[?]}",
+        step,
+        what,
+        st.event_names(),
+        want.events
+    );
+}
+
+/// The confirmed state (what the server acknowledged on this connection) must be `confirmed`
+/// and the desired one `desired`; `in_sync` exactly when they are equal.
+fn expect_states(step: &str, confirmed: &Want<'_>, desired: &Want<'_>) {
+    with(|l, _| {
+        expect_state(step, "confirmed", &l.listen_state(), confirmed);
+        expect_state(step, "desired", &l.desired_state(), desired);
+        let same = confirmed.flags == desired.flags
+            && confirmed.gids == desired.gids
+            && confirmed.rids == desired.rids
+            && confirmed.uids == desired.uids
+            && confirmed.events == desired.events;
+        ensure!(
+            l.in_sync() == same,
+            "{}: in_sync() is {}",
+            step,
+            l.in_sync()
+        );
+    });
+}
+
+/// The one listen quest in `sent` (exactly one is ever in flight): a signed `setlisten`.
+/// Returns (seq, payload).
+fn expect_one_quest<'a>(step: &str, sent: &'a [u8], last_salt: &mut i64) -> (u32, &'a [u8]) {
+    let Some(frames) = server::frames::<4>(sent) else {
+        defmt::error!("{}: sent bytes are not whole frames", step);
+        finish(1)
+    };
+    ensure!(
+        frames.len() == 1,
+        "{}: {} frames sent, expected one setlisten (one listen quest in flight)",
+        step,
+        frames.len()
+    );
+    expect_quest(step, &frames[0], "setlisten", last_salt)
+}
+
+/// The ids form of `setlisten`: the whole state `want` (its flags aside), ids as msgpack
+/// arrays, empty lists left out; no flag keys.
+fn expect_ids_quest(step: &str, payload: &[u8], want: &Want<'_>) {
+    ensure!(
+        server::get(payload, b"group").is_none(),
+        "{}: flags in an ids quest",
+        step
+    );
+    for (key, ids) in [
+        (&b"gids"[..], want.gids),
+        (b"rids", want.rids),
+        (b"uids", want.uids),
+    ] {
+        expect_ids(step, payload, key, (!ids.is_empty()).then_some(ids));
+    }
+    let mut events = Vec::<&[u8], 2>::new();
+    for e in want.events {
+        ensure!(
+            events.push(e.as_bytes()).is_ok(),
+            "{}: too many events",
+            step
+        );
+    }
+    if events.is_empty() {
+        ensure!(
+            server::get(payload, b"events").is_none(),
+            "{}: events sent, none expected",
+            step
+        );
+    } else {
+        ensure!(
+            server::strings_are(payload, b"events", &events),
+            "{}: events, expected {=[?]}",
+            step,
+            want.events
+        );
+    }
+}
+
+/// A completion as the script expects it.
+const fn completed(request: RequestId, code: i64, ex: &[u8]) -> Seen {
+    Seen::Completed {
+        request: request.0,
+        code,
+        ex: fnv(ex),
+    }
+}
+
 #[cortex_m_rt::entry]
 fn main() -> ! {
     // Everything below this frame is painted, for the whole-run high-water mark.
@@ -502,13 +654,30 @@ fn run(painted: usize) -> ! {
         sent.len()
     );
 
-    // 2. Set listens: flags, ids (unsorted on purpose), and an addlisten the server refuses.
+    // 2. Listen commands: flags, then ids (unsorted on purpose). Each changes the desired state
+    //    at once; the server gets one `setlisten` at a time, the next when the last is answered.
     let flags = ListenFlags {
         group: true,
         ev: true,
         ..ListenFlags::default()
     };
-    let (a, b, c) = with(|l, now| {
+    const EVENTS: &[&str] = &["login", "logout"];
+    let nothing = Want {
+        flags: ListenFlags::default(),
+        gids: &[],
+        rids: &[],
+        uids: &[],
+        events: NO_EVENTS,
+    };
+    let only_flags = Want { flags, ..nothing };
+    let listened = Want {
+        flags,
+        gids: &[2001, 2002],
+        rids: &[3001],
+        uids: &[1002],
+        events: EVENTS,
+    };
+    let (a, b) = with(|l, now| {
         let a = l.set_listen_all(now, flags);
         let b = l.set_listen(
             now,
@@ -516,10 +685,55 @@ fn run(painted: usize) -> ! {
                 gids: &[2002, 2001],
                 rids: &[3001],
                 uids: &[1002],
-                events: &["login", "logout"],
+                events: EVENTS,
             },
         );
-        let c = l.add_listen(
+        (a, b)
+    });
+    let (Ok(a), Ok(b)) = (a, b) else {
+        defmt::error!("listen commands refused: {} {}", a, b);
+        finish(1)
+    };
+    expect_states("listen commands", &nothing, &listened);
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("listen commands", ev, &[]);
+    let mut last_salt = 0i64;
+    let (seq, p) = expect_one_quest("setlisten flags", sent, &mut last_salt);
+    expect_flags("setlisten flags", p, flags);
+    s.bytes.clear();
+    ensure!(s.ok(seq).is_ok(), "answer");
+    let (ev, sent) = exchange(&mut io, &s.bytes);
+    // The flags are confirmed, the ids not yet: no command completes, the ids quest goes out.
+    expect_events("flags answer", ev, &[]);
+    let (seq, p) = expect_one_quest("setlisten ids", sent, &mut last_salt);
+    expect_ids_quest("setlisten ids", p, &listened);
+    expect_states("flags answer", &only_flags, &listened);
+    s.bytes.clear();
+    ensure!(s.ok(seq).is_ok(), "answer");
+    let (ev, sent) = exchange(&mut io, &s.bytes);
+    // Confirmed equals desired: every pending command completes with 0, in slot order.
+    expect_events(
+        "ids answer",
+        ev,
+        &[completed(a, 0, b""), completed(b, 0, b"")],
+    );
+    ensure!(
+        sent.is_empty(),
+        "ids answer: {} bytes sent in sync",
+        sent.len()
+    );
+    expect_states("ids answer", &listened, &listened);
+
+    // 2b. A command the server refuses. Its quest is a `setlisten` with the whole desired
+    //     state (uid 9999 added); refused, the command completes with the server's code and
+    //     text, the confirmed state stays what the server holds, and the sync stops on this
+    //     connection (nothing more is sent).
+    let with_9999 = Want {
+        uids: &[1002, 9999],
+        ..listened
+    };
+    let c = with(|l, now| {
+        l.add_listen(
             now,
             &ListenIds {
                 gids: &[],
@@ -527,89 +741,56 @@ fn run(painted: usize) -> ! {
                 uids: &[9999],
                 events: NO_EVENTS,
             },
-        );
-        (a, b, c)
+        )
     });
-    let (Ok(a), Ok(b), Ok(c)) = (a, b, c) else {
-        defmt::error!("listen commands refused: {} {} {}", a, b, c);
+    let Ok(c) = c else {
+        defmt::error!("addlisten refused: {}", c);
         finish(1)
     };
     let (ev, sent) = exchange(&mut io, &[]);
-    expect_events("listen commands", ev, &[]);
-    let mut last_salt = 0i64;
-    let Some(quests) = server::frames::<4>(sent) else {
-        defmt::error!("listen commands: sent bytes are not whole frames");
-        finish(1)
-    };
+    expect_events("addlisten", ev, &[]);
+    let (seq, p) = expect_one_quest("addlisten", sent, &mut last_salt);
+    expect_ids_quest("addlisten", p, &with_9999);
+    s.bytes.clear();
+    ensure!(s.error(seq, 200_010, b"uid refused").is_ok(), "answer");
+    let (ev, sent) = exchange(&mut io, &s.bytes);
+    expect_events("refused", ev, &[completed(c, 200_010, b"uid refused")]);
     ensure!(
-        quests.len() == 3,
-        "listen commands: {} quests sent, expected 3",
-        quests.len()
+        sent.is_empty(),
+        "refused: {} bytes sent; the sync must stop after a refusal",
+        sent.len()
     );
-    let (seq_a, p) = expect_quest("setlisten flags", &quests[0], "setlisten", &mut last_salt);
-    expect_flags("setlisten flags", p, flags);
-    let (seq_b, p) = expect_quest("setlisten ids", &quests[1], "setlisten", &mut last_salt);
-    expect_ids("setlisten ids", p, b"gids", Some(&[2001, 2002]));
-    expect_ids("setlisten ids", p, b"rids", Some(&[3001]));
-    expect_ids("setlisten ids", p, b"uids", Some(&[1002]));
+    expect_states("refused", &listened, &with_9999);
     ensure!(
-        server::strings_are(p, b"events", &[b"login", b"logout"]),
-        "setlisten ids: events"
-    );
-    let (seq_c, p) = expect_quest("addlisten", &quests[2], "addlisten", &mut last_salt);
-    expect_ids("addlisten", p, b"uids", Some(&[9999]));
-    drop(quests);
-    ensure!(
-        with(|l, _| l.listen_state().ids.is_empty()),
-        "listen state applied before the answers"
+        with(|l, _| l.pending_commands()) == 0,
+        "refused: commands still pending"
     );
 
-    s.bytes.clear();
-    let built = s
-        .ok(seq_a)
-        .and_then(|()| s.ok(seq_b))
-        .and_then(|()| s.error(seq_c, 200_010, b"uid refused"));
-    ensure!(built.is_ok(), "answers: {}", built);
-    let (ev, sent) = exchange(&mut io, &s.bytes);
-    expect_events(
-        "listen answers",
-        ev,
-        &[
-            Seen::Completed {
-                request: a.0,
-                code: 0,
+    // 2c. The host withdraws the refused id: desired equals confirmed again, so the command
+    //     completes with 0 at once, without a quest.
+    let e = with(|l, now| {
+        l.remove_listen(
+            now,
+            &ListenIds {
+                gids: &[],
+                rids: &[],
+                uids: &[9999],
+                events: NO_EVENTS,
             },
-            Seen::Completed {
-                request: b.0,
-                code: 0,
-            },
-            Seen::Completed {
-                request: c.0,
-                code: 200_010,
-            },
-        ],
-    );
-    ensure!(sent.is_empty(), "listen answers: {} bytes sent", sent.len());
-    with(|l, _| {
-        let st = l.listen_state();
-        ensure!(st.flags == flags, "state: flags {}", st.flags);
-        ensure!(
-            st.ids.of(IdKind::Group) == [2001, 2002],
-            "state: gids {}",
-            st.ids.of(IdKind::Group)
-        );
-        ensure!(
-            st.ids.of(IdKind::Room) == [3001],
-            "state: rids {}",
-            st.ids.of(IdKind::Room)
-        );
-        ensure!(
-            st.ids.of(IdKind::User) == [1002],
-            "state: uids (the refused 9999 must not be in) {}",
-            st.ids.of(IdKind::User)
-        );
-        ensure!(st.event_names() == ["login", "logout"], "state: events");
+        )
     });
+    let Ok(e) = e else {
+        defmt::error!("removelisten refused: {}", e);
+        finish(1)
+    };
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("withdraw", ev, &[completed(e, 0, b"")]);
+    ensure!(
+        sent.is_empty(),
+        "withdraw: {} bytes sent in sync",
+        sent.len()
+    );
+    expect_states("withdraw", &listened, &listened);
 
     // 3. Every push kind, coalesced on the wire and cut in FIFO-sized pieces.
     s.bytes.clear();
@@ -631,15 +812,82 @@ fn run(painted: usize) -> ! {
         stats
     );
 
-    // 4. The connection drops; a command is queued while disconnected.
-    with(|l, now| l.closed(now, true));
+    // 4. The connection drops (a reset). A close completes no command and loses no intent: the
+    //    confirmed state goes with the connection, the desired one stays.
+    let reset = CloseReason::Io(IoError {
+        kind: IoKind::ConnectionReset,
+        errno: 104,
+    });
+    with(|l, now| l.closed(now, reset));
     let (ev, sent) = exchange(&mut io, &[]);
-    expect_events("drop", ev, &[Seen::Closed { by_error: true }]);
+    expect_events(
+        "drop",
+        ev,
+        &[Seen::Closed {
+            by_error: true,
+            reconnect: false,
+            reason: reset,
+            retry_in_ms: 0,
+        }],
+    );
     ensure!(sent.is_empty(), "drop: bytes sent while closed");
     ensure!(
         with(|l, _| !l.is_connected() && l.reconnect_at().is_some()),
         "drop: no reconnect advice"
     );
+    expect_states("drop", &nothing, &listened);
+
+    // 4b. A command made while disconnected and not confirmed by its deadline completes with
+    //     20012 (no connection); its intent stays in the desired state.
+    let kept = Want {
+        uids: &[1002, 1003],
+        ..listened
+    };
+    let (f, issued) = with(|l, now| {
+        let f = l.add_listen(
+            now,
+            &ListenIds {
+                gids: &[],
+                rids: &[],
+                uids: &[1003],
+                events: NO_EVENTS,
+            },
+        );
+        (f, now)
+    });
+    let Ok(f) = f else {
+        defmt::error!("addlisten refused: {}", f);
+        finish(1)
+    };
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("queued while disconnected", ev, &[]);
+    ensure!(sent.is_empty(), "queued: bytes sent while closed");
+    // Nothing else is due while disconnected: the next deadline is the command's.
+    let deadline = issued + Config::DEFAULT.quest_timeout_ms;
+    let due = with(|l, _| l.poll_timeout());
+    ensure!(
+        due == Some(deadline),
+        "queued: next deadline {}, expected the command's at {}",
+        due,
+        deadline
+    );
+    warp(deadline.saturating_sub(now()));
+    with(|l, now| l.handle_timeout(now));
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events(
+        "deadline while disconnected",
+        ev,
+        &[completed(f, code::NOT_CONNECTED, b"")],
+    );
+    ensure!(sent.is_empty(), "deadline: bytes sent while closed");
+    expect_states("deadline while disconnected", &nothing, &kept);
+
+    // 4c. Another command while disconnected, still pending when the connection comes back.
+    let desired = Want {
+        rids: &[],
+        uids: &[1002, 1003],
+        ..listened
+    };
     let d = with(|l, now| {
         l.remove_listen(
             now,
@@ -655,66 +903,50 @@ fn run(painted: usize) -> ! {
         defmt::error!("removelisten refused: {}", d);
         finish(1)
     };
+    let (ev, sent) = exchange(&mut io, &[]);
+    expect_events("pending at reconnect", ev, &[]);
+    ensure!(sent.is_empty(), "pending: bytes sent while closed");
+    expect_states("pending at reconnect", &nothing, &desired);
+    ensure!(
+        with(|l, _| l.pending_commands()) == 1,
+        "pending: one command must be pending"
+    );
 
-    // 5. Reconnect: flags first, then ids as arrays; the queued command waits for them.
+    // 5. Reconnect: the restoration drives the server to the whole desired state, one quest at
+    //    a time (flags, then ids with the removal queued while disconnected and the timed-out
+    //    addition), and ends with the queued command's completion and Restored{0}.
     let at = with(|l, _| l.reconnect_at()).unwrap_or(0);
-    let wait = at.saturating_sub(now());
-    warp(wait);
+    warp(at.saturating_sub(now()));
     with(|l, now| l.connected(now));
     let (ev, sent) = exchange(&mut io, &[]);
     expect_events("reconnect", ev, &[Seen::Connected { reconnect: true }]);
-    let Some(quests) = server::frames::<4>(sent) else {
-        defmt::error!("restore: sent bytes are not whole frames");
-        finish(1)
-    };
-    ensure!(
-        quests.len() == 2,
-        "restore: {} quests, expected flags and ids only",
-        quests.len()
-    );
-    let (seq_f, p) = expect_quest("restore flags", &quests[0], "setlisten", &mut last_salt);
+    let (seq, p) = expect_one_quest("restore flags", sent, &mut last_salt);
     expect_flags("restore flags", p, flags);
-    let (seq_i, p) = expect_quest("restore ids", &quests[1], "setlisten", &mut last_salt);
-    expect_ids("restore ids", p, b"gids", Some(&[2001, 2002]));
-    expect_ids("restore ids", p, b"rids", Some(&[3001]));
-    expect_ids("restore ids", p, b"uids", Some(&[1002]));
-    ensure!(
-        server::strings_are(p, b"events", &[b"login", b"logout"]),
-        "restore ids: events"
-    );
-    drop(quests);
+    expect_states("reconnect", &nothing, &desired);
     s.bytes.clear();
-    let built = s.ok(seq_f).and_then(|()| s.ok(seq_i));
-    ensure!(built.is_ok(), "restore answers: {}", built);
+    ensure!(s.ok(seq).is_ok(), "answer");
     let (ev, sent) = exchange(&mut io, &s.bytes);
-    expect_events("restored", ev, &[Seen::Restored { code: 0 }]);
-    // Now the queued removelisten goes out.
-    let Some(quests) = server::frames::<4>(sent) else {
-        defmt::error!("queued command: sent bytes are not whole frames");
-        finish(1)
-    };
-    ensure!(
-        quests.len() == 1,
-        "queued command: {} quests after the restoration",
-        quests.len()
-    );
-    let (seq_d, p) = expect_quest("removelisten", &quests[0], "removelisten", &mut last_salt);
-    expect_ids("removelisten", p, b"rids", Some(&[3001]));
-    drop(quests);
+    expect_events("restore flags answer", ev, &[]);
+    let (seq, p) = expect_one_quest("restore ids", sent, &mut last_salt);
+    expect_ids_quest("restore ids", p, &desired);
+    expect_states("restore flags answer", &only_flags, &desired);
     s.bytes.clear();
-    ensure!(s.ok(seq_d).is_ok(), "answer");
-    let (ev, _) = exchange(&mut io, &s.bytes);
+    ensure!(s.ok(seq).is_ok(), "answer");
+    let (ev, sent) = exchange(&mut io, &s.bytes);
     expect_events(
-        "removelisten",
+        "restored",
         ev,
-        &[Seen::Completed {
-            request: d.0,
-            code: 0,
-        }],
+        &[completed(d, 0, b""), Seen::Restored { code: 0 }],
     );
     ensure!(
-        with(|l, _| l.listen_state().ids.of(IdKind::Room).is_empty()),
-        "removelisten: rid 3001 still listened"
+        sent.is_empty(),
+        "restored: {} bytes sent in sync",
+        sent.len()
+    );
+    expect_states("restored", &desired, &desired);
+    ensure!(
+        with(|l, _| l.pending_commands()) == 0,
+        "restored: commands still pending"
     );
 
     // 6. Pushes after the reconnect, one of them a redelivery of a push seen before the drop.
@@ -814,7 +1046,11 @@ fn run(painted: usize) -> ! {
         stats.pushes == want.len() as u64 + 2 - 1
             && stats.duplicates == 2
             && stats.bad_pushes == 1
-            && stats.pings == 1,
+            && stats.oversized == 0
+            && stats.pings == 1
+            && stats.connections == 2
+            && stats.connect_failures == 0
+            && stats.refusals == 1,
         "final stats {}",
         stats
     );
