@@ -19,6 +19,7 @@
 #endif
 #include "rtm_listen.hpp"
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
@@ -214,6 +215,15 @@ public:
         doneEx = ex;
     }
     void restored(int64_t code) override { restoredCodes.push_back(code); }
+    void disconnected(const string &ep, const rtm_close_reason &reason, uint64_t retryInMs) override {
+        counts["disconnected"]++;
+        discEndpoint = ep;
+        discReason = reason;
+        discRetry = retryInMs;
+    }
+    string discEndpoint;
+    rtm_close_reason discReason{};
+    uint64_t discRetry = 0;
     void badPush(const string &method, int64_t code, bool, uint32_t, size_t) override {
         counts["badPush"]++;
         badMethod = method;
@@ -411,6 +421,74 @@ void testRecorder() {
     CHECK_SV(r.doneEx, "forbidden");
 }
 
+void testBigAndLong() {
+    check_group("compat: 64 KiB buffers, long JSON info, the official rewriting only with info");
+    static Buffers<65536, 2048> buffers;
+    static uint8_t in[80 * 1024], tx[4096];
+    static char text[60 * 1024 + 1], src[361], tgt[361], src8[181], tgt8[181], json[1024], url[2049],
+        urlEsc[4200], file[4400];
+    for (size_t i = 0; i < 60 * 1024; i++) text[i] = static_cast<char>('0' + i % 10);
+    cjk_escaped(src, src8, 60, 7);
+    cjk_escaped(tgt, tgt8, 60, 77);
+    std::snprintf(json, sizeof json,
+                  "{\"source\":\"zh\",\"target\":\"en\",\"sourceText\":\"%s\",\"targetText\":\"%s\"}", src, tgt);
+    long_url(url, urlEsc, 2048);
+    std::snprintf(file, sizeof file, "{\"url\":\"%s\",\"size\":99}", urlEsc);
+    Recorder r;
+    Listener l(1000001, "sim-secret", 5, r, buffers.options());
+    CHECK_ST(l.initStatus(), RTM_OK);
+    CHECK_ST(l.connected(0, "127.0.0.1:3"), RTM_OK);
+    uint32_t seq = 1;
+    size_t n = 0, txlen = 0, errors = 0;
+    n += push_text(in + n, sizeof in - n, seq++, TO_P2P, FROM, 1001, 501, 1, text, "", MTIME);
+    n += push_text(in + n, sizeof in - n, seq++, TO_P2P, FROM, 1001, 502, 30, json, "", MTIME);
+    n += push_text(in + n, sizeof in - n, seq++, TO_P2P, FROM, 1001, 503, 41, file, "{\"custom\":{\"c\":1}}", MTIME);
+    n += push_text(in + n, sizeof in - n, seq++, TO_P2P, FROM, 1001, 504, 41, "{broken", "{\"custom\":2}", MTIME);
+    CHECK_ST(feedAll(l, 1, in, n, tx, sizeof tx, txlen), RTM_OK);
+    CHECK_EQ(countAnswers(tx, txlen, &errors), 4);
+    CHECK_EQ(errors, 0);
+    const RTMMessage *m = r.last("pushP2PMessage");
+    if (CHECK(m != nullptr)) CHECK(m->message == string(text)); // 60 KiB, whole
+    m = r.last("pushP2PChat");
+    if (CHECK(m != nullptr && m->translatedInfo)) {
+        CHECK_EQ(m->infoStatus, RTM_INFO_OK);
+        CHECK(m->message == string(tgt8)); // official: the message is the target text
+        CHECK(m->translatedInfo->sourceText == string(src8));
+        CHECK(m->translatedInfo->targetText == string(tgt8));
+    }
+    const RTMMessage *f = nullptr, *broken = nullptr;
+    for (const Call &c : r.calls) {
+        if (c.kind != "pushP2PFile") continue;
+        if (c.message.messageId == 503) f = &c.message;
+        if (c.message.messageId == 504) broken = &c.message;
+    }
+    if (CHECK(f != nullptr && f->fileInfo)) {
+        CHECK_EQ(f->infoStatus, RTM_INFO_OK);
+        CHECK(f->fileInfo->url == string(url)); // 2 KiB, unescaped
+        CHECK_EQ(f->fileInfo->size, 99);
+        CHECK_SV(f->message, "");       // official: cleared when the info is there
+        CHECK_SV(f->attrs, "{\"c\":1}"); // and attrs = custom
+    }
+    if (CHECK(broken != nullptr)) {
+        CHECK(!broken->fileInfo);
+        CHECK_EQ(broken->infoStatus, RTM_INFO_SYNTAX);
+        CHECK_SV(broken->message, "{broken");       // no info: left as received
+        CHECK_SV(broken->attrs, "{\"custom\":2}"); // attrs too
+    }
+    // reasons reach the extra virtual (with the official closed() before it)
+    CHECK_ST(l.closed(2, peerClosed()), RTM_OK);
+    CHECK_EQ(r.count("closed"), 1);
+    CHECK_EQ(r.count("disconnected"), 1);
+    CHECK_SV(r.discEndpoint, "127.0.0.1:3");
+    CHECK_EQ(r.discReason.kind, RTM_REASON_PEER_CLOSED);
+    CHECK_ST(l.connectFailed(3, "127.0.0.1:4", ioError(RTM_IO_TIMED_OUT, 110)), RTM_OK);
+    CHECK_EQ(r.count("connectFailed"), 1);
+    CHECK_SV(r.endpoint, "127.0.0.1:4");
+    CHECK_EQ(r.discReason.io_kind, RTM_IO_TIMED_OUT);
+    CHECK_EQ(r.discReason.os_error, 110);
+    CHECK(l.reconnectAt().has_value() && *l.reconnectAt() == 3 + r.discRetry);
+}
+
 void testGateSim(const char *gateSim) {
     check_group("compat: gate-sim --script demo with a MyMonitor-derived monitor");
     sim_proc sim;
@@ -471,6 +549,7 @@ int main(int argc, char **argv) {
     }
     testMyMonitor();
     testRecorder();
+    testBigAndLong();
     testGateSim(argv[1]);
     return check_summary();
 }

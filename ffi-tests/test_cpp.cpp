@@ -11,6 +11,7 @@
 // session against `gate-sim --script demo`. The adapter must not allocate: global operator new
 // is replaced with a counter and malloc & co are wrapped (alloc_count.c), both read around the
 // replay and the session.
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <set>
@@ -84,7 +85,16 @@ struct Msg {
     Buf url, surl, language, custom;
     int64_t size = 0, duration = 0;
     bool isRTMAudio = false, hasCustom = false;
+    rtm_info_status infoStatus = RTM_INFO_NONE;
+    // full lengths and FNV-1a hashes (the Bufs keep 320 bytes)
+    size_t messageLen = 0, urlLen = 0, sourceTextLen = 0, targetTextLen = 0;
+    uint32_t messageHash = 0, urlHash = 0, sourceTextHash = 0, targetTextHash = 0;
 };
+
+template <typename S>
+uint32_t hashOf(const S &s) {
+    return fnv1a(s.data(), s.size());
+}
 
 // Records every virtual; no allocation.
 class Recorder : public rtm::RTMServerPushMonitor {
@@ -140,7 +150,14 @@ public:
         c.messageType = m.messageType;
         c.message.set(m.message);
         c.attrs.set(m.attrs);
+        c.infoStatus = m.infoStatus;
+        c.messageLen = m.message.size();
+        c.messageHash = hashOf(m.message);
         if (m.translatedInfo) {
+            c.sourceTextLen = m.translatedInfo->sourceText.size();
+            c.targetTextLen = m.translatedInfo->targetText.size();
+            c.sourceTextHash = hashOf(m.translatedInfo->sourceText);
+            c.targetTextHash = hashOf(m.translatedInfo->targetText);
             c.translated = true;
             c.sourceLanguage.set(m.translatedInfo->sourceLanguage);
             c.targetLanguage.set(m.translatedInfo->targetLanguage);
@@ -148,6 +165,8 @@ public:
             c.targetText.set(m.translatedInfo->targetText);
         }
         if (m.fileInfo) {
+            c.urlLen = m.fileInfo->url.size();
+            c.urlHash = hashOf(m.fileInfo->url);
             c.file = true;
             c.url.set(m.fileInfo->url);
             c.surl.set(m.fileInfo->surl);
@@ -573,6 +592,117 @@ void testExceptions() {
     CHECK_EQ(r.counts[K_P2P_CHAT], 3);
 }
 
+// ---------------------------------------------------------------- buffer sizes and JSON info
+
+void testBuffers() {
+    check_group("C++: buffer sizes (rtm::Buffers, rtm::Options), big pushes, long JSON info");
+    static rtm::Buffers<65536, 4096> buffers; // lent to one listener: static, outlives it
+    static char text[60 * 1024 + 1];
+    static uint8_t in[140 * 1024], tx[8192];
+    for (size_t i = 0; i < 60 * 1024; i++) text[i] = static_cast<char>('A' + i % 26);
+    size_t bigLen = push_text(in, sizeof in, 1, TO_GROUP, FROM, 2001, 11, 32, text, "", MTIME);
+    size_t n = bigLen + push_text(in + bigLen, sizeof in - bigLen, 2, TO_GROUP, FROM, 2001, 12, 32, "after", "", MTIME);
+    unsigned long news = g_news, mallocs = alloc_calls();
+    {
+        // 64 KiB RX: the 60 KiB command arrives whole
+        Recorder r;
+        rtm::Listener l(1, "s", 7, r, buffers.options());
+        CHECK_ST(l.initStatus(), RTM_OK);
+        CHECK_ST(l.connected(0, "big"), RTM_OK);
+        size_t txlen = 0, errors = 0;
+        CHECK_ST(feedAll(l, 1, in, bigLen, tx, sizeof tx, txlen), RTM_OK);
+        CHECK_EQ(r.counts[K_GROUP_CMD], 1);
+        CHECK_EQ(r.last[K_GROUP_CMD].messageLen, 60 * 1024);
+        CHECK_EQ(r.last[K_GROUP_CMD].messageHash, fnv1a(text, 60 * 1024));
+        CHECK_ST(feedAll(l, 2, in + bigLen, n - bigLen, tx, sizeof tx, txlen), RTM_OK);
+        CHECK_EQ(r.counts[K_GROUP_CMD], 2);
+        CHECK_EQ(r.counts[K_BAD_PUSH], 0);
+        CHECK_EQ(countAnswers(tx, txlen, &errors), 2);
+        CHECK_EQ(errors, 0);
+    }
+    {
+        // the default 4 KiB RX: reported to badPush with its seq and length, the next delivered
+        Recorder r;
+        rtm::Listener l(1, "s", 7, r);
+        CHECK_ST(l.connected(0, "small"), RTM_OK);
+        size_t txlen = 0, errors = 0;
+        CHECK_ST(feedAll(l, 1, in, n, tx, sizeof tx, txlen), RTM_OK);
+        CHECK_EQ(r.counts[K_BAD_PUSH], 1);
+        CHECK_SV(r.badMethod, "pushgroupmsg");
+        CHECK_EQ(r.badCode, 10002);
+        CHECK(r.badTwoway);
+        CHECK_EQ(r.badSeq, 1);
+        CHECK_EQ(r.badLen, bigLen);
+        CHECK_EQ(r.counts[K_GROUP_CMD], 1);
+        CHECK_SV(r.last[K_GROUP_CMD].message, "after");
+        CHECK_EQ(countAnswers(tx, txlen, &errors), 2);
+        CHECK_EQ(errors, 1);
+        rtm_stats st{};
+        CHECK_ST(l.stats(st), RTM_OK);
+        CHECK_EQ(st.oversized, 1);
+    }
+    {
+        // too small: refused at construction, every call then RTM_ERR_UNINIT
+        Recorder r;
+        rtm::Options o = buffers.options();
+        o.bufferLen = RTM_BUFFER_SIZE(65536, 4096) - 1;
+        rtm::Listener l(1, "s", 7, r, o);
+        CHECK_ST(l.initStatus(), RTM_ERR_BUFFER_TOO_SMALL);
+        CHECK_ST(l.connected(0), RTM_ERR_UNINIT);
+        rtm::Options inline_{};
+        inline_.rxSize = 16;
+        rtm::Listener l2(1, "s", 7, r, inline_);
+        CHECK_ST(l2.initStatus(), RTM_ERR_BUFFER_TOO_SMALL);
+        inline_.rxSize = 2048; // any sizes that fit the inline area
+        inline_.txSize = 2048;
+        rtm::Listener l3(1, "s", 7, r, inline_);
+        CHECK_ST(l3.initStatus(), RTM_OK);
+    }
+    {
+        // JSON info longer than any fixed stack scratch: 60 + 60 escaped CJK characters, a
+        // 2 KiB URL with escaped slashes, in the default 4 KiB RX
+        static char src[361], tgt[361], src8[181], tgt8[181], json[1024], url[2049], urlEsc[4200], file[4400];
+        cjk_escaped(src, src8, 60, 0);
+        cjk_escaped(tgt, tgt8, 60, 500);
+        std::snprintf(json, sizeof json,
+                      "{\"source\":\"zh\",\"target\":\"ko\",\"sourceText\":\"%s\",\"targetText\":\"%s\"}", src, tgt);
+        long_url(url, urlEsc, 2048);
+        std::snprintf(file, sizeof file, "{\"url\":\"%s\",\"size\":1}", urlEsc);
+        Recorder r;
+        rtm::Listener l(1, "s", 7, r);
+        CHECK_ST(l.connected(0, "json"), RTM_OK);
+        size_t k = push_text(in, sizeof in, 1, TO_ROOM, FROM, 3001, 21, 30, json, "", MTIME);
+        k += push_text(in + k, sizeof in - k, 2, TO_ROOM, FROM, 3001, 22, 45, file, "", MTIME);
+        k += push_text(in + k, sizeof in - k, 3, TO_ROOM, FROM, 3001, 23, 45, "{\"url\":", "", MTIME);
+        size_t txlen = 0;
+        CHECK_ST(feedAll(l, 1, in, k, tx, sizeof tx, txlen), RTM_OK);
+        const Msg &t = r.last[K_ROOM_CHAT];
+        CHECK(t.translated);
+        CHECK_EQ(t.infoStatus, RTM_INFO_OK);
+        CHECK_EQ(t.sourceTextLen, 180);
+        CHECK_EQ(t.targetTextLen, 180);
+        CHECK_EQ(t.sourceTextHash, fnv1a(src8, 180));
+        CHECK_EQ(t.targetTextHash, fnv1a(tgt8, 180));
+        CHECK_EQ(r.counts[K_ROOM_FILE], 2);
+        CHECK_EQ(r.last[K_ROOM_FILE].messageId, 23); // the malformed one, delivered as received
+        CHECK(!r.last[K_ROOM_FILE].file);
+        CHECK_EQ(r.last[K_ROOM_FILE].infoStatus, RTM_INFO_SYNTAX);
+        CHECK_SV(r.last[K_ROOM_FILE].message, "{\"url\":");
+        // the 2 KiB URL: replay it alone
+        k = push_text(in, sizeof in, 4, TO_ROOM, FROM, 3001, 24, 45, file, "", MTIME);
+        CHECK(k < 4096);
+        CHECK_ST(feedAll(l, 2, in, k, tx, sizeof tx, txlen), RTM_OK);
+        const Msg &f = r.last[K_ROOM_FILE];
+        CHECK_EQ(f.messageId, 24);
+        CHECK(f.file);
+        CHECK_EQ(f.infoStatus, RTM_INFO_OK);
+        CHECK_EQ(f.urlLen, 2048);
+        CHECK_EQ(f.urlHash, fnv1a(url, 2048));
+    }
+    CHECK_EQ(g_news - news, 0); // no allocation, big buffers included
+    CHECK_EQ(alloc_calls() - mallocs, 0);
+}
+
 // ---------------------------------------------------------------- gate simulator
 
 void testGateSim(const char *gateSim) {
@@ -608,6 +738,9 @@ void testGateSim(const char *gateSim) {
                   K_GROUP_FILE, K_ROOM_FILE, K_P2P_MESSAGE, K_GROUP_MESSAGE, K_ROOM_MESSAGE, K_EVENT, K_PING})
         CHECK_EQ(r.counts[k], 1);
     CHECK_EQ(r.messages(), 19);
+    // every close and failed attempt came with its reason
+    CHECK_EQ(r.counts[K_DISCONNECTED], r.counts[K_CLOSED] + r.counts[K_CONNECT_FAILED]);
+    CHECK(r.counts[K_CLOSED] >= 1);
     CHECK_SV(r.last[K_ROOM_CHAT].message, "after reconnect");
     CHECK_EQ(r.last[K_ROOM_CHAT].messageId, 306);
     CHECK(r.last[K_P2P_FILE].file && r.last[K_P2P_FILE].isRTMAudio);
@@ -641,6 +774,7 @@ int main(int argc, char **argv) {
     testKinds();
     testCommands();
     testExceptions();
+    testBuffers();
     testGateSim(argv[1]);
     return check_summary();
 }
