@@ -74,7 +74,8 @@ impl Printer {
         if !msg.attrs.is_empty() {
             rest += &format!(" attrs={}", text(msg.attrs));
         }
-        let mut scratch = [0u8; rtm_listen::config::JSON_SCRATCH];
+        // Always enough: unescaping never makes a string longer.
+        let mut scratch = vec![0u8; msg.info_scratch_len()];
         if let Some(t) = msg.translated(&mut scratch) {
             rest += &format!(" translated={}", text(t.text()));
         }

@@ -164,8 +164,17 @@ pub fn parse_file_info<'a>(
 /// Where the cost of JSON is paid: on demand, by the host, for the messages it cares about.
 /// The listener hands messages over undecoded ([`crate::session::MessageEvent`]); a monitor or
 /// the C ABI calls these for chat and file callbacks, with scratch memory of its own for
-/// unescaped strings ([`crate::config::JSON_SCRATCH`] bytes is the recommended size).
+/// unescaped strings. Unescaping never makes a string longer, so a scratch of
+/// [`Message::info_scratch_len`] bytes (at most the receive buffer) always suffices; a smaller
+/// one (say [`crate::config::JSON_SCRATCH`]) may fail with [`JsonError::ScratchFull`], which
+/// [`parse_translated`] and [`parse_file_info`] report.
 impl<'a> Message<'a> {
+    /// The scratch that always suffices for [`Message::translated`] and
+    /// [`Message::file_info`]: the length of `msg` and `attrs` together.
+    pub fn info_scratch_len(&self) -> usize {
+        self.msg.len() + self.attrs.len()
+    }
+
     /// The translation of a chat message (mtype 30) whose text is translation JSON; `None`
     /// for other categories, plain text, or JSON without translation keys. Escaped strings are
     /// unescaped into `scratch`; use [`parse_translated`] for the error.
