@@ -342,3 +342,140 @@ fn pushes_reach_their_callbacks_as_views_and_are_answered() {
         ]
     );
 }
+
+#[derive(Default)]
+struct Disconnects {
+    lines: Vec<String>,
+    big: Option<(usize, u32)>,
+}
+
+unsafe extern "C" fn on_connected(user: *mut c_void, ep: rtm_str, ok: bool, re: bool) {
+    // SAFETY: `user` is the test's Disconnects.
+    let d = unsafe { &mut *user.cast::<Disconnects>() };
+    d.lines.push(format!("connected {} {ok} {re}", text(ep)));
+}
+
+unsafe extern "C" fn on_closed(user: *mut c_void, ep: rtm_str, by_error: bool, re: bool) {
+    // SAFETY: `user` is the test's Disconnects.
+    let d = unsafe { &mut *user.cast::<Disconnects>() };
+    d.lines.push(format!("closed {} {by_error} {re}", text(ep)));
+}
+
+unsafe extern "C" fn on_disconnected(
+    user: *mut c_void,
+    ep: rtm_str,
+    reason: *const rtm_close_reason,
+    retry: u64,
+) {
+    // SAFETY: `user` is the test's Disconnects; `reason` is valid during the callback.
+    let (d, r) = unsafe { (&mut *user.cast::<Disconnects>(), &*reason) };
+    // SAFETY: a static C string.
+    let what = unsafe { core::ffi::CStr::from_ptr(rtm_close_reason_str(r)) };
+    d.lines.push(format!(
+        "disconnected {} {} errno {} retry {retry}",
+        text(ep),
+        what.to_str().unwrap(),
+        r.os_error
+    ));
+}
+
+unsafe extern "C" fn on_big(user: *mut c_void, m: *const rtm_message) {
+    // SAFETY: `user` is the test's Disconnects; `m` and its views are valid during the call.
+    let (d, m) = unsafe { (&mut *user.cast::<Disconnects>(), &*m) };
+    // SAFETY: as above.
+    let body = unsafe { core::slice::from_raw_parts(m.message.ptr, m.message.len) };
+    d.big = Some((body.len(), body.iter().map(|&b| u32::from(b)).sum()));
+}
+
+unsafe extern "C" fn on_bad(
+    user: *mut c_void,
+    method: rtm_str,
+    code: i64,
+    twoway: bool,
+    seq: u32,
+    len: usize,
+) {
+    // SAFETY: `user` is the test's Disconnects.
+    let d = unsafe { &mut *user.cast::<Disconnects>() };
+    d.lines
+        .push(format!("bad {} {code} {twoway} {seq} {len}", text(method)));
+}
+
+#[test]
+fn a_lent_buffer_carries_big_frames_and_reasons_reach_the_monitor() {
+    use rtm_gate_sim::{Push, Target};
+    let mut seen = Disconnects::default();
+    let mut m = no_monitor();
+    m.user = (&raw mut seen).cast();
+    m.connected = Some(on_connected);
+    m.closed = Some(on_closed);
+    m.disconnected = Some(on_disconnected);
+    m.push_p2p_chat = Some(on_big);
+    m.bad_push = Some(on_bad);
+    // 8 KiB RX lent by the host; the storage holds the state only.
+    let (rx, tx) = (8192usize, 1024usize);
+    let mut buffer = vec![0u8; rtm_buffer_size(rx, tx)];
+    let mut cfg = config(m);
+    cfg.buffer = buffer.as_mut_ptr();
+    cfg.buffer_len = buffer.len();
+    cfg.rx_size = rx;
+    cfg.tx_size = tx;
+    let mut storage = vec![0u64; rtm_listener_state_size().div_ceil(8)];
+    let l: *mut rtm_listener = storage.as_mut_ptr().cast();
+    let body = "x".repeat(6000);
+    let fits = Push::chat(Target::P2p(1), 2, 1, &body).frame(1, 1);
+    let huge = Push::chat(Target::P2p(1), 2, 2, &"y".repeat(9000)).frame(2, 1);
+    // SAFETY: `l` points to live storage of the state size, the buffer outlives the listener,
+    // `seen` outlives its use; the other pointers are to live test memory.
+    unsafe {
+        assert_eq!(
+            rtm_listener_init(l, rtm_listener_state_size(), &cfg),
+            RTM_OK
+        );
+        let refused = rtm_close_reason_io(RTM_IO_CONNECTION_REFUSED, 111);
+        assert_eq!(
+            rtm_listener_connect_failed(l, 5, rtm_str::from(b"gw:1"), &refused),
+            RTM_OK
+        );
+        assert_eq!(
+            rtm_listener_connected(l, 10, rtm_str::from(b"gw:2")),
+            RTM_OK
+        );
+        for frame in [&fits, &huge] {
+            let mut rest = &frame[..];
+            while !rest.is_empty() {
+                let mut used = 0;
+                let st = rtm_listener_receive(l, 11, rest.as_ptr(), rest.len(), &mut used);
+                assert_eq!(st, RTM_OK);
+                rest = &rest[used..];
+                let (mut data, mut len) = (null(), 0);
+                assert_eq!(rtm_listener_transmit(l, &mut data, &mut len), RTM_OK);
+                // The answers are written inside the lent buffer's TX part.
+                let range = buffer.as_ptr_range();
+                assert!(len == 0 || range.contains(&data));
+                assert_eq!(rtm_listener_transmit_done(l, len), RTM_OK);
+            }
+        }
+        let peer = rtm_close_reason_of(RTM_REASON_PEER_CLOSED);
+        assert_eq!(rtm_listener_closed(l, 20, &peer), RTM_OK);
+        let mut stats = rtm_stats::default();
+        assert_eq!(rtm_listener_stats(l, &mut stats), RTM_OK);
+        assert_eq!(
+            (stats.pushes, stats.oversized, stats.connect_failures),
+            (1, 1, 1)
+        );
+        assert_eq!(rtm_listener_deinit(l), RTM_OK);
+    }
+    assert_eq!(seen.big, Some((6000, 6000 * u32::from(b'x'))));
+    assert_eq!(
+        seen.lines,
+        [
+            "connected gw:1 false false",
+            "disconnected gw:1 connection refused errno 111 retry 0",
+            "connected gw:2 true false",
+            &format!("bad pushmsg 10002 true 2 {}", huge.len()),
+            "closed gw:2 false false",
+            "disconnected gw:2 closed by the peer errno 0 retry 0",
+        ]
+    );
+}
