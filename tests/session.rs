@@ -94,7 +94,7 @@ fn error_answer_completes_with_the_peer_code_and_leaves_state_alone() {
 }
 
 #[test]
-fn timeout_completes_with_20003_and_a_late_answer_is_ignored() {
+fn a_listen_quest_timeout_completes_with_20003_and_ends_the_connection() {
     let mut l = listener();
     connected(&mut l, 0);
     let r = l
@@ -115,13 +115,29 @@ fn timeout_completes_with_20003_and_a_late_answer_is_ignored() {
     l.handle_timeout(29_999);
     assert!(events(&mut l).is_empty());
     l.handle_timeout(30_000);
+    // The command completes as not confirmed (its intent kept), and the connection must end:
+    // a late answer could apply an older state after a newer one.
     assert_eq!(
         events(&mut l),
-        vec![format!("completed #{} code=20003 ex=\"\"", r.0)]
+        vec![
+            format!("completed #{} code=20003 ex=\"\"", r.0),
+            "CloseRequested(DeadLink)".to_string()
+        ]
     );
     assert!(feed(&mut l, 30_001, &ok(q[0].seq().unwrap())).is_empty());
     assert!(!l.listen_state().flags.group);
     assert_eq!(l.pending_commands(), 0);
+    // The next connection establishes the kept intent.
+    l.closed(30_002, CloseReason::DeadLink);
+    events(&mut l);
+    connected(&mut l, 30_003);
+    let q = sent(&mut l);
+    assert_eq!(q[0].get("group"), Some(&Value::from(true)));
+    assert_eq!(
+        feed(&mut l, 30_004, &ok(q[0].seq().unwrap())),
+        vec!["Restored { code: 0 }"]
+    );
+    assert!(l.listen_state().flags.group);
 }
 
 #[test]

@@ -870,17 +870,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             .iter()
             .position(Option::is_none)
             .ok_or(CommandError::TooManyPending)?;
-        let mut refused = None;
-        self.sync.change(|d| match change(d) {
-            Ok(()) => true,
-            Err(e) => {
-                refused = Some(e);
-                false
-            }
-        });
-        if let Some(e) = refused {
-            return Err(e);
-        }
+        self.sync.change(change)?;
         self.next_request = self.next_request.wrapping_add(1).max(1);
         let request = RequestId(self.next_request);
         self.pending[slot] = Some(Pending {

@@ -103,24 +103,24 @@ impl ListenSync {
         self.sent.map(|s| s.deadline)
     }
 
-    /// Changes the desired state; `f` returns false to refuse (nothing changed then).
-    pub(crate) fn change(&mut self, f: impl FnOnce(&mut ListenState) -> bool) -> bool {
-        if !f(&mut self.desired) {
-            return false;
-        }
+    /// Changes the desired state with `f`, which leaves it unchanged when it refuses.
+    pub(crate) fn change<E>(
+        &mut self,
+        f: impl FnOnce(&mut ListenState) -> Result<(), E>,
+    ) -> Result<(), E> {
+        f(&mut self.desired)?;
         self.generation = self.generation.wrapping_add(1);
         self.stalled_at = None;
-        true
+        Ok(())
     }
 
-    /// A connection came up: the server listens to nothing yet. Returns whether there is
-    /// anything to restore.
-    pub(crate) fn connected(&mut self) -> bool {
+    /// A connection came up: the server listens to nothing yet, and a non-empty desired state
+    /// is to be restored.
+    pub(crate) fn connected(&mut self) {
         self.confirmed = ListenState::default();
         self.sent = None;
         self.stalled_at = None;
         self.restoring = !self.in_sync();
-        self.restoring
     }
 
     /// The connection closed: returns whether a restoration was interrupted.
