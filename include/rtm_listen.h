@@ -157,7 +157,8 @@ typedef struct rtm_close_reason {
   uint8_t protocol_byte;
   // For `RTM_PROTOCOL_TOO_LARGE`: the frame length announced; else 0.
   uint64_t frame_len;
-  // For `RTM_PROTOCOL_TOO_LARGE`: the limit it exceeds; else 0.
+  // For `RTM_PROTOCOL_TOO_LARGE`: the limit the engine reports (today the receive buffer
+  // size); else 0.
   uint64_t frame_max;
 } rtm_close_reason;
 
@@ -484,7 +485,8 @@ typedef uint32_t rtm_id_kind;
 // A quest with an empty method name.
 #define RTM_PROTOCOL_EMPTY_METHOD 5
 
-// A frame longer than 8 MiB (`frame_len`, `frame_max`).
+// A frame longer than 8 MiB, the most the listener skips (`frame_len`; `frame_max` is the
+// limit the engine reports with it).
 #define RTM_PROTOCOL_TOO_LARGE 6
 
 // A payload that is not a msgpack map.
@@ -646,7 +648,10 @@ rtm_status rtm_listener_next_timeout(struct rtm_listener *l, uint64_t *at_ms);
 // `l` must be NULL or an initialised listener; `at_ms` writable.
 rtm_status rtm_listener_reconnect_at(struct rtm_listener *l, uint64_t *at_ms);
 
-// `addlisten`. `*request_id` identifies the completion (`completed` callback).
+// `addlisten`: adds ids and events to the desired listen state at once; the listener sends
+// the server the whole desired state (`setlisten`) when a connection is up. `*request_id`
+// identifies the completion (`completed` callback). Refused with nothing changed:
+// `RTM_ERR_TOO_MANY_PENDING`, `RTM_ERR_TOO_MANY_IDS`, `RTM_ERR_UNSUPPORTED_EVENT`.
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `ids` valid; `request_id` writable.
@@ -655,7 +660,8 @@ rtm_status rtm_listen_add(struct rtm_listener *l,
                           const struct rtm_ids *ids,
                           uint32_t *request_id);
 
-// `removelisten`.
+// `removelisten`: removes ids and events from the desired listen state (as
+// `rtm_listen_add`).
 //
 // # Safety
 // As for `rtm_listen_add`.
@@ -664,7 +670,7 @@ rtm_status rtm_listen_remove(struct rtm_listener *l,
                              const struct rtm_ids *ids,
                              uint32_t *request_id);
 
-// `setlisten` with ids (replaces ids and events).
+// `setlisten` with ids: replaces the desired ids and events (as `rtm_listen_add`).
 //
 // # Safety
 // As for `rtm_listen_add`.
@@ -673,7 +679,8 @@ rtm_status rtm_listen_set(struct rtm_listener *l,
                           const struct rtm_ids *ids,
                           uint32_t *request_id);
 
-// `setlisten` with the four "all" flags.
+// `setlisten` with the four "all" flags: sets them in the desired listen state (as
+// `rtm_listen_add`).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `request_id` writable.

@@ -605,7 +605,10 @@ unsafe fn listen(
     }
 }
 
-/// `addlisten`. `*request_id` identifies the completion (`completed` callback).
+/// `addlisten`: adds ids and events to the desired listen state at once; the listener sends
+/// the server the whole desired state (`setlisten`) when a connection is up. `*request_id`
+/// identifies the completion (`completed` callback). Refused with nothing changed:
+/// `RTM_ERR_TOO_MANY_PENDING`, `RTM_ERR_TOO_MANY_IDS`, `RTM_ERR_UNSUPPORTED_EVENT`.
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `ids` valid; `request_id` writable.
@@ -620,7 +623,8 @@ pub unsafe extern "C" fn rtm_listen_add(
     unsafe { listen(l, now_ms, ids, request_id, Op::Add) }
 }
 
-/// `removelisten`.
+/// `removelisten`: removes ids and events from the desired listen state (as
+/// `rtm_listen_add`).
 ///
 /// # Safety
 /// As for `rtm_listen_add`.
@@ -635,7 +639,7 @@ pub unsafe extern "C" fn rtm_listen_remove(
     unsafe { listen(l, now_ms, ids, request_id, Op::Remove) }
 }
 
-/// `setlisten` with ids (replaces ids and events).
+/// `setlisten` with ids: replaces the desired ids and events (as `rtm_listen_add`).
 ///
 /// # Safety
 /// As for `rtm_listen_add`.
@@ -650,7 +654,8 @@ pub unsafe extern "C" fn rtm_listen_set(
     unsafe { listen(l, now_ms, ids, request_id, Op::Set) }
 }
 
-/// `setlisten` with the four "all" flags.
+/// `setlisten` with the four "all" flags: sets them in the desired listen state (as
+/// `rtm_listen_add`).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `request_id` writable.

@@ -339,7 +339,8 @@ pub const RTM_PROTOCOL_BAD_FLAG: rtm_protocol_error = 3;
 pub const RTM_PROTOCOL_BAD_MTYPE: rtm_protocol_error = 4;
 /// A quest with an empty method name.
 pub const RTM_PROTOCOL_EMPTY_METHOD: rtm_protocol_error = 5;
-/// A frame longer than 8 MiB (`frame_len`, `frame_max`).
+/// A frame longer than 8 MiB, the most the listener skips (`frame_len`; `frame_max` is the
+/// limit the engine reports with it).
 pub const RTM_PROTOCOL_TOO_LARGE: rtm_protocol_error = 6;
 /// A payload that is not a msgpack map.
 pub const RTM_PROTOCOL_PAYLOAD_NOT_MAP: rtm_protocol_error = 7;
@@ -367,7 +368,8 @@ pub struct rtm_close_reason {
     pub protocol_byte: u8,
     /// For `RTM_PROTOCOL_TOO_LARGE`: the frame length announced; else 0.
     pub frame_len: u64,
-    /// For `RTM_PROTOCOL_TOO_LARGE`: the limit it exceeds; else 0.
+    /// For `RTM_PROTOCOL_TOO_LARGE`: the limit the engine reports (today the receive buffer
+    /// size); else 0.
     pub frame_max: u64,
 }
 
