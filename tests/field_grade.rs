@@ -13,7 +13,7 @@ use rtm_listen::rtm::listen::{Credentials, ListenFlags, ListenIds};
 use rtm_listen::session::{
     Backoff, CloseReason, Config, FixedListener, IoKind, MessageEvent, RequestId, code,
 };
-use rtm_listen::wire::frame::FrameError;
+use rtm_listen::wire::frame::{FrameError, MAX_FRAME_LEN};
 
 #[derive(Default)]
 struct Seen {
@@ -227,7 +227,7 @@ fn frames_larger_than_rx_are_skipped_and_the_next_push_arrives() {
     wait(&mut d, &mut seen, "close", |s| {
         s.down
             .iter()
-            .any(|(_, r, _)| matches!(r, CloseReason::Protocol(FrameError::TooLarge { .. })))
+            .any(|(_, r, _)| matches!(r, CloseReason::Protocol(FrameError::TooLarge { max, .. }) if *max == MAX_FRAME_LEN))
     });
     huge.wait();
     wait(&mut d, &mut seen, "reconnect and restore", |s| {

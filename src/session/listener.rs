@@ -20,9 +20,7 @@ use crate::rtm::listen::{
     build_set_flags,
 };
 use crate::rtm::push::{Message, Method, Push, decode_method};
-use crate::wire::frame::{
-    BuildError, Frame, FrameError, FrameKind, MAX_FRAME_LEN, Payload, build_answer,
-};
+use crate::wire::frame::{BuildError, Frame, FrameError, FrameKind, Payload, build_answer};
 use crate::wire::frame_reader::FrameReader;
 use crate::wire::msgpack::{Sink, Writer};
 
@@ -979,10 +977,10 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             let (frame, len) = match rx.peek_at(offset) {
                 Ok(Some(f)) => f,
                 Ok(None) => break None,
-                Err(FrameError::TooLarge { len, .. }) if len <= MAX_FRAME_LEN => {
+                Err(FrameError::TooLarge { .. }) => {
                     // Too large for RX: its head stands for it (an answer without payload, a
                     // quest reported as too large), and the frame is skipped as it streams in.
-                    // Nothing is buffered after it.
+                    // Nothing is buffered after it. Over 8 MiB, `head_at` gives the error.
                     let head = match rx.head_at(offset) {
                         Ok(Some(h)) => h,
                         Ok(None) => break None,
