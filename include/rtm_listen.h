@@ -157,8 +157,7 @@ typedef struct rtm_close_reason {
   uint8_t protocol_byte;
   // For `RTM_PROTOCOL_TOO_LARGE`: the frame length announced; else 0.
   uint64_t frame_len;
-  // For `RTM_PROTOCOL_TOO_LARGE`: the limit the engine reports (today the receive buffer
-  // size); else 0.
+  // For `RTM_PROTOCOL_TOO_LARGE`: the limit exceeded (8 MiB, 8388608); else 0.
   uint64_t frame_max;
 } rtm_close_reason;
 

@@ -368,8 +368,7 @@ pub struct rtm_close_reason {
     pub protocol_byte: u8,
     /// For `RTM_PROTOCOL_TOO_LARGE`: the frame length announced; else 0.
     pub frame_len: u64,
-    /// For `RTM_PROTOCOL_TOO_LARGE`: the limit the engine reports (today the receive buffer
-    /// size); else 0.
+    /// For `RTM_PROTOCOL_TOO_LARGE`: the limit exceeded (8 MiB, 8388608); else 0.
     pub frame_max: u64,
 }
 
