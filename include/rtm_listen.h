@@ -23,6 +23,13 @@
  * arrays; rtm_buffer_size() is the overflow-checked function). */
 #define RTM_BUFFER_SIZE(rx, tx) (2 * (size_t)(rx) + (size_t)(tx))
 
+/* The library's version (crates/ffi/Cargo.toml). */
+#define RTM_LISTEN_VERSION_MAJOR 0
+#define RTM_LISTEN_VERSION_MINOR 1
+#define RTM_LISTEN_VERSION_PATCH 0
+#define RTM_LISTEN_VERSION_STRING "0.1.0"
+#define RTM_LISTEN_VERSION_NUMBER (RTM_LISTEN_VERSION_MAJOR * 10000 + RTM_LISTEN_VERSION_MINOR * 100 + RTM_LISTEN_VERSION_PATCH)
+
 // Bytes of listener state alone (an upper bound of `rtm_listener_state_size()`): what the
 // storage needs when the host lends the buffers (`rtm_config.buffer`).
 #define RTM_LISTENER_STATE_STORAGE 8192
@@ -251,6 +258,25 @@ typedef struct rtm_monitor {
                        uint64_t retry_in_ms);
 } rtm_monitor;
 
+// The reconnect back-off the listener advises through `rtm_listener_reconnect_at` (the
+// official SDKs' "regressive connect strategy"). The defaults: a connection that lived
+// 1,500 ms resets the failure count; the first 5 failures reconnect at once; then the delay
+// starts at 2,000 ms and grows in 5 linear steps to 120,000 ms, where it stays (capped,
+// unlike the official C++ SDK).
+typedef struct rtm_backoff {
+  // A connection that lived at least this long (ms) resets the failure count
+  // (`connectFailedMaxIntervalMilliseconds`).
+  uint32_t failed_window_ms;
+  // Consecutive failures that reconnect at once (`startConnectFailedCount`).
+  uint32_t immediate;
+  // The delay (ms) after the first failure beyond those (`firstIntervalSeconds`).
+  uint32_t first_ms;
+  // The cap (ms) (`maxIntervalSeconds`).
+  uint32_t max_ms;
+  // Steps from `first_ms` to `max_ms` (`linearRegressiveCount`; 0 counts as 1).
+  uint32_t linear_steps;
+} rtm_backoff;
+
 // Listener settings. Zero fields mean the defaults.
 //
 // Buffers: the receive buffer (RX) holds the largest frame read whole (larger ones, up to
@@ -286,6 +312,9 @@ typedef struct rtm_config {
   size_t rx_size;
   // Transmit buffer size (0: 1024, or `rtm_min_tx_size()` if larger).
   size_t tx_size;
+  // The reconnect back-off (read at init, not kept), or NULL for the official SDKs'
+  // defaults (see `rtm_backoff`).
+  const struct rtm_backoff *backoff;
 } rtm_config;
 
 // Ids and events of a listen command. A list pointer may be NULL when its length is 0.
@@ -544,7 +573,7 @@ size_t rtm_listener_align(void);
 // `storage` must be valid for writes of `storage_len` bytes; `config` must point to a valid
 // `rtm_config` whose `secret` is readable and whose `buffer`, if not NULL, is valid for reads
 // and writes of `buffer_len` bytes, does not overlap the storage, and is used by nothing else
-// while the listener uses it.
+// while the listener uses it; `backoff` must be NULL or readable.
 rtm_status rtm_listener_init(struct rtm_listener *storage,
                              size_t storage_len,
                              const struct rtm_config *config);

@@ -103,7 +103,7 @@ fn finish(state: &mut State) -> rtm_status {
 /// `storage` must be valid for writes of `storage_len` bytes; `config` must point to a valid
 /// `rtm_config` whose `secret` is readable and whose `buffer`, if not NULL, is valid for reads
 /// and writes of `buffer_len` bytes, does not overlap the storage, and is used by nothing else
-/// while the listener uses it.
+/// while the listener uses it; `backoff` must be NULL or readable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rtm_listener_init(
     storage: *mut rtm_listener,
@@ -155,6 +155,16 @@ pub unsafe extern "C" fn rtm_listener_init(
         }
         if config.ping_interval_ms != 0 {
             cfg.ping_interval_ms = u64::from(config.ping_interval_ms);
+        }
+        // SAFETY: the caller guarantees `backoff` is NULL or readable.
+        if let Some(b) = unsafe { config.backoff.as_ref() } {
+            cfg.backoff = engine::session::Backoff {
+                failed_window_ms: u64::from(b.failed_window_ms),
+                immediate: b.immediate,
+                first_ms: u64::from(b.first_ms),
+                max_ms: u64::from(b.max_ms),
+                linear_steps: b.linear_steps,
+            };
         }
         let creds = Credentials {
             pid: config.pid,

@@ -8,7 +8,21 @@ use super::*;
 #[test]
 fn header_matches_a_fresh_generation() {
     let dir = env!("CARGO_MANIFEST_DIR");
-    let config = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).unwrap();
+    let mut config = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).unwrap();
+    // The version macros come from Cargo.toml (this crate's version).
+    let version = format!(
+        "\n\n/* The library's version (crates/ffi/Cargo.toml). */\n\
+         #define RTM_LISTEN_VERSION_MAJOR {}\n\
+         #define RTM_LISTEN_VERSION_MINOR {}\n\
+         #define RTM_LISTEN_VERSION_PATCH {}\n\
+         #define RTM_LISTEN_VERSION_STRING \"{}\"\n\
+         #define RTM_LISTEN_VERSION_NUMBER (RTM_LISTEN_VERSION_MAJOR * 10000 + RTM_LISTEN_VERSION_MINOR * 100 + RTM_LISTEN_VERSION_PATCH)",
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION"),
+    );
+    config.after_includes = Some(config.after_includes.unwrap_or_default() + &version);
     let bindings = cbindgen::generate_with_config(dir, config).expect("cbindgen");
     let mut fresh = Vec::new();
     bindings.write(&mut fresh);
@@ -35,7 +49,42 @@ fn config(monitor: rtm_monitor) -> rtm_config {
         buffer_len: 0,
         rx_size: 0,
         tx_size: 0,
+        backoff: null(),
     }
+}
+
+#[test]
+fn a_backoff_in_the_config_sets_the_reconnect_advice() {
+    let backoff = rtm_backoff {
+        failed_window_ms: 1500,
+        immediate: 1,
+        first_ms: 3000,
+        max_ms: 9000,
+        linear_steps: 2,
+    };
+    let mut cfg = config(no_monitor());
+    cfg.backoff = &backoff;
+    let mut l = boxed();
+    let refused = rtm_close_reason_io(RTM_IO_CONNECTION_REFUSED, 111);
+    let mut delays = Vec::new();
+    // SAFETY: `l` is live storage of the right size; the config and backoff outlive the call.
+    unsafe {
+        assert_eq!(
+            rtm_listener_init(&mut *l, size_of::<rtm_listener>(), &cfg),
+            RTM_OK
+        );
+        for now in [100u64, 200, 300, 400] {
+            assert_eq!(
+                rtm_listener_connect_failed(&mut *l, now, rtm_str::from(b"gw:1"), &refused),
+                RTM_OK
+            );
+            let mut at = 0;
+            assert_eq!(rtm_listener_reconnect_at(&mut *l, &mut at), RTM_OK);
+            delays.push(at - now);
+        }
+    }
+    // One immediate retry, then 3 s, 6 s, capped at 9 s.
+    assert_eq!(delays, [0, 3000, 6000, 9000]);
 }
 
 fn no_monitor() -> rtm_monitor {

@@ -288,6 +288,30 @@ pub struct rtm_config {
     pub rx_size: usize,
     /// Transmit buffer size (0: 1024, or `rtm_min_tx_size()` if larger).
     pub tx_size: usize,
+    /// The reconnect back-off (read at init, not kept), or NULL for the official SDKs'
+    /// defaults (see `rtm_backoff`).
+    pub backoff: *const rtm_backoff,
+}
+
+/// The reconnect back-off the listener advises through `rtm_listener_reconnect_at` (the
+/// official SDKs' "regressive connect strategy"). The defaults: a connection that lived
+/// 1,500 ms resets the failure count; the first 5 failures reconnect at once; then the delay
+/// starts at 2,000 ms and grows in 5 linear steps to 120,000 ms, where it stays (capped,
+/// unlike the official C++ SDK).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct rtm_backoff {
+    /// A connection that lived at least this long (ms) resets the failure count
+    /// (`connectFailedMaxIntervalMilliseconds`).
+    pub failed_window_ms: u32,
+    /// Consecutive failures that reconnect at once (`startConnectFailedCount`).
+    pub immediate: u32,
+    /// The delay (ms) after the first failure beyond those (`firstIntervalSeconds`).
+    pub first_ms: u32,
+    /// The cap (ms) (`maxIntervalSeconds`).
+    pub max_ms: u32,
+    /// Steps from `first_ms` to `max_ms` (`linearRegressiveCount`; 0 counts as 1).
+    pub linear_steps: u32,
 }
 
 /// Why a connection attempt failed or a connection ended: one of `RTM_REASON_*`.
