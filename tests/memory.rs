@@ -11,8 +11,9 @@ fn default_listener_fits_its_documented_budget() {
     let buffers = 4096 + 1024;
     let state = total - buffers;
     println!("Listener: {total} bytes, {state} beyond the RX/TX buffers");
-    // README.md: dedup 2,048 + listen state 576 + pending ids 576 + pending quests ~256 +
-    // secret 64, plus bookkeeping (JSON scratch belongs to the host since parsing is on demand). The budget for the engine's own state is 5 KiB.
+    // README.md: dedup 1,552 + desired, confirmed and in-flight listen ids 3 × 584 + pending
+    // commands 192 + secret 64, plus bookkeeping (JSON scratch belongs to the host since
+    // parsing is on demand). The budget for the engine's own state is 5 KiB.
     assert_eq!(
         (DEDUP_CAPACITY, LISTEN_IDS, PENDING_QUESTS, JSON_SCRATCH),
         (128, 64, 8, 256)

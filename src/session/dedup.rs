@@ -1,11 +1,15 @@
-//! The duplicate-push filter: fixed capacity, a TTL, O(1) per push.
+//! The duplicate-push filter: fixed capacity, a TTL, the same cost for every push.
 //!
 //! Keys are (target kind, from, to|gid|rid, mid), stored as a 64-bit keyed hash (foldhash,
-//! seeded from host entropy), so an entry costs 12 bytes plus a 2-byte index slot. Two distinct
-//! pushes are confused only if their 64-bit hashes collide: about 2^-57 per push at the default
-//! capacity. Entries live in a ring in arrival order: the oldest is evicted when the ring is
-//! full, and expired ones are dropped from its head on insert. An open-addressing index with
-//! linear probing (load at most 1/2, backward-shift deletion) finds a key in O(1).
+//! seeded from host entropy), so an entry costs 12 bytes. Two distinct pushes are confused only
+//! if their 64-bit hashes collide: about 2^-57 per push at the default capacity. The table is
+//! set-associative: a hash picks one bucket of [`WAYS`] entries, a lookup compares those
+//! entries, and an insert overwrites the bucket's oldest entry (each bucket is a small ring with
+//! its own cursor; its times never decrease, so the oldest is also the first to expire). A
+//! lookup compares [`WAYS`] keys and an insert writes one entry, whether the table is empty,
+//! full or evicting, and nothing moves. What is remembered is, per bucket, its [`WAYS`] most recent keys within the TTL
+//! ([`DEDUP_CAPACITY`](crate::config::DEDUP_CAPACITY) keys in all when the hash spreads them
+//! evenly).
 //!
 //! `pushevent` and `ping` are never filtered; the caller only asks about messages.
 
@@ -16,9 +20,15 @@ use foldhash::fast::FixedState;
 use crate::config::DEDUP_CAPACITY;
 use crate::rtm::push::Target;
 
-const CAP: usize = DEDUP_CAPACITY;
-const SLOTS: usize = (CAP * 2).next_power_of_two();
-const MASK: usize = SLOTS - 1;
+/// Entries per bucket.
+pub const WAYS: usize = if DEDUP_CAPACITY >= 8 {
+    8
+} else {
+    DEDUP_CAPACITY
+};
+/// Buckets: the largest power of two that keeps `BUCKETS × WAYS` within the capacity.
+const BUCKETS: usize = 1 << (usize::BITS - 1 - (DEDUP_CAPACITY / WAYS).leading_zeros());
+const ENTRIES: usize = BUCKETS * WAYS;
 
 /// What identifies a push for duplicate detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +60,12 @@ impl Hash for DedupKey {
 pub struct Dedup {
     hasher: FixedState,
     ttl_s: u32,
-    keys: [u64; CAP],
+    /// Hashes, bucket after bucket; 0 marks an empty entry (a hash of 0 is stored as 1).
+    keys: [u64; ENTRIES],
     /// Insertion time, seconds of the monotonic clock.
-    times: [u32; CAP],
-    head: usize,
-    len: usize,
-    /// 0 = empty, otherwise ring position + 1.
-    index: [u16; SLOTS],
+    times: [u32; ENTRIES],
+    /// Per bucket, the way the next insert overwrites (its oldest).
+    next: [u8; BUCKETS],
 }
 
 impl Dedup {
@@ -70,56 +79,35 @@ impl Dedup {
             } else {
                 ttl_s as u32
             },
-            keys: [0; CAP],
-            times: [0; CAP],
-            head: 0,
-            len: 0,
-            index: [0; SLOTS],
+            keys: [0; ENTRIES],
+            times: [0; ENTRIES],
+            next: [0; BUCKETS],
         }
     }
 
-    /// Entries currently held (expired ones may still count until evicted).
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    /// The keyed hash the filter stores for `key`.
+    /// The keyed hash the filter stores for `key` (never 0).
     #[inline]
     pub fn hash(&self, key: &DedupKey) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash_one(key).max(1)
     }
 
-    fn home(h: u64) -> usize {
-        (h >> 32) as usize & MASK
+    /// The bucket of `h`.
+    fn bucket_of(h: u64) -> usize {
+        (h >> 32) as usize & (BUCKETS - 1)
+    }
+
+    /// The entries of `h`'s bucket.
+    fn bucket(h: u64) -> core::ops::Range<usize> {
+        let b = Self::bucket_of(h);
+        b * WAYS..b * WAYS + WAYS
     }
 
     fn seconds(now_ms: u64) -> u32 {
         u32::try_from(crate::arith::div_rem_small(now_ms, 1000).0).unwrap_or(u32::MAX)
     }
 
-    fn expired(&self, pos: usize, now_s: u32) -> bool {
-        now_s.saturating_sub(self.times[pos]) >= self.ttl_s
-    }
-
-    /// The index slot holding ring position `pos`, or the slot of `h` if `pos` is `None`.
-    fn find(&self, h: u64, pos: Option<usize>) -> Option<(usize, usize)> {
-        let mut s = Self::home(h);
-        loop {
-            let v = self.index[s];
-            if v == 0 {
-                return None;
-            }
-            let p = usize::from(v) - 1;
-            let hit = match pos {
-                Some(want) => p == want,
-                None => self.keys[p] == h,
-            };
-            if hit {
-                return Some((s, p));
-            }
-            s = (s + 1) & MASK;
-        }
+    fn live(&self, i: usize, now_s: u32) -> bool {
+        now_s.saturating_sub(self.times[i]) < self.ttl_s
     }
 
     /// Whether `key` was seen less than the TTL ago.
@@ -131,92 +119,28 @@ impl Dedup {
     /// Whether the key whose [`Dedup::hash`] is `h` was seen less than the TTL ago.
     #[inline]
     pub fn contains_hash(&self, h: u64, now_ms: u64) -> bool {
-        matches!(self.find(h, None), Some((_, p)) if !self.expired(p, Self::seconds(now_ms)))
+        let now_s = Self::seconds(now_ms);
+        Self::bucket(h).any(|i| self.keys[i] == h && self.live(i, now_s))
     }
 
     /// Records `key` as seen at `now_ms`. Recording a key again keeps its first time.
     #[cfg(test)]
     fn insert(&mut self, key: &DedupKey, now_ms: u64) {
-        self.insert_hash(self.hash(key), now_ms);
-    }
-
-    /// Records the key whose [`Dedup::hash`] is `h` as seen at `now_ms` (see [`Dedup::insert`]).
-    #[cfg(test)]
-    fn insert_hash(&mut self, h: u64, now_ms: u64) {
-        let now_s = self.purge(now_ms);
-        if self.find(h, None).is_some() {
-            return;
+        let h = self.hash(key);
+        if !self.contains_hash(h, now_ms) {
+            self.insert_absent_hash(h, now_ms);
         }
-        self.push(h, now_s);
     }
 
-    /// Records a key that [`Dedup::contains_hash`] reported absent at a time no later than
-    /// `now_ms`, with nothing recorded since: [`Dedup::insert_hash`] without the lookup.
-    ///
-    /// The lookup cannot find it: entries are in arrival order with non-decreasing times, so
-    /// every entry expired then is expired now and is purged first, and a live entry with this
-    /// hash would have made `contains_hash` true.
+    /// Records a key that [`Dedup::contains_hash`] reported absent (or expired) at a time no
+    /// later than `now_ms`: it overwrites its bucket's oldest entry.
     pub fn insert_absent_hash(&mut self, h: u64, now_ms: u64) {
-        let now_s = self.purge(now_ms);
-        debug_assert!(self.find(h, None).is_none());
-        self.push(h, now_s);
-    }
-
-    /// Drops the expired entries (all at the head); returns `now_ms` in seconds.
-    #[inline]
-    fn purge(&mut self, now_ms: u64) -> u32 {
-        let now_s = Self::seconds(now_ms);
-        while self.len > 0 && self.expired(self.head, now_s) {
-            self.remove_head();
-        }
-        now_s
-    }
-
-    /// Appends `h` (not present), evicting the oldest entry when full.
-    #[inline]
-    fn push(&mut self, h: u64, now_s: u32) {
-        if self.len == CAP {
-            self.remove_head();
-        }
-        let pos = (self.head + self.len) % CAP;
-        self.keys[pos] = h;
-        self.times[pos] = now_s;
-        self.len += 1;
-        let mut s = Self::home(h);
-        while self.index[s] != 0 {
-            s = (s + 1) & MASK;
-        }
-        // CAP <= 32768, so pos + 1 fits in u16 (checked by build.rs).
-        self.index[s] = (pos + 1) as u16;
-    }
-
-    fn remove_head(&mut self) {
-        let pos = self.head;
-        self.head = (self.head + 1) % CAP;
-        self.len -= 1;
-        let Some((mut hole, _)) = self.find(self.keys[pos], Some(pos)) else {
-            return;
-        };
-        // Backward-shift deletion keeps every probe chain unbroken.
-        let mut j = hole;
-        loop {
-            j = (j + 1) & MASK;
-            let v = self.index[j];
-            if v == 0 {
-                break;
-            }
-            let k = Self::home(self.keys[usize::from(v) - 1]);
-            let stays = if hole <= j {
-                hole < k && k <= j
-            } else {
-                hole < k || k <= j
-            };
-            if !stays {
-                self.index[hole] = v;
-                hole = j;
-            }
-        }
-        self.index[hole] = 0;
+        let b = Self::bucket_of(h);
+        let way = usize::from(self.next[b]) % WAYS;
+        self.next[b] = ((way + 1) % WAYS) as u8;
+        let i = b * WAYS + way;
+        self.keys[i] = h;
+        self.times[i] = Self::seconds(now_ms);
     }
 }
 
@@ -298,17 +222,22 @@ mod tests {
     }
 
     #[test]
-    fn evicts_oldest_when_full_and_keeps_the_rest_findable() {
+    fn each_bucket_keeps_its_most_recent_keys_and_evicts_the_oldest() {
         let mut d = Dedup::new(3, 300_000);
-        for mid in 0..(CAP as i64 + 10) {
-            d.insert(&key(mid), 5_000);
+        // One insert per second, so that "oldest" is well defined.
+        let n = 4 * ENTRIES as i64;
+        let mut history: std::vec::Vec<std::vec::Vec<i64>> = std::vec![std::vec![]; BUCKETS];
+        for mid in 0..n {
+            let h = d.hash(&key(mid));
+            d.insert(&key(mid), 1_000 * mid as u64);
+            history[Dedup::bucket_of(h)].push(mid);
         }
-        assert_eq!(d.len(), CAP);
-        for mid in 0..10 {
-            assert!(!d.contains(&key(mid), 5_000), "mid {mid} should be evicted");
-        }
-        for mid in 10..(CAP as i64 + 10) {
-            assert!(d.contains(&key(mid), 5_000), "mid {mid} lost");
+        let now = 1_000 * n as u64;
+        for recent in &history {
+            let keep = recent.len().saturating_sub(WAYS);
+            for (i, &mid) in recent.iter().enumerate() {
+                assert_eq!(d.contains(&key(mid), now), i >= keep, "mid {mid}");
+            }
         }
     }
 
@@ -316,31 +245,32 @@ mod tests {
     fn absent_insert_matches_insert() {
         // The listener's sequence: contains (false), then insert of the same key later.
         let (mut a, mut b) = (Dedup::new(9, 10_000), Dedup::new(9, 10_000));
-        for i in 0..(3 * CAP as i64) {
+        for i in 0..(3 * ENTRIES as i64) {
             let now = (i as u64) * 137;
-            let k = key(i % (CAP as i64 + 7));
+            let k = key(i % (ENTRIES as i64 + 7));
             let h = a.hash(&k);
             assert_eq!(a.contains_hash(h, now), b.contains(&k, now));
             if !a.contains_hash(h, now) {
                 a.insert_absent_hash(h, now + 5);
                 b.insert(&k, now + 5);
             }
-            assert_eq!(
-                (a.head, a.len, a.keys, a.times),
-                (b.head, b.len, b.keys, b.times)
-            );
-            assert_eq!(a.index, b.index);
+            assert_eq!((a.keys, a.times, a.next), (b.keys, b.times, b.next));
         }
     }
 
     #[test]
-    fn expired_entries_are_dropped_on_insert() {
+    fn expired_entries_are_forgotten() {
         let mut d = Dedup::new(3, 10_000);
         for mid in 0..5 {
             d.insert(&key(mid), 0);
         }
         d.insert(&key(100), 10_000);
-        assert_eq!(d.len(), 1);
         assert!(d.contains(&key(100), 10_000));
+        for mid in 0..5 {
+            assert!(!d.contains(&key(mid), 10_000));
+        }
+        // An expired key seen again is recorded again.
+        d.insert(&key(1), 10_000);
+        assert!(d.contains(&key(1), 19_999));
     }
 }
