@@ -19,6 +19,7 @@
 #include <string>
 #include <type_traits>
 
+#define RTM_LISTEN_VIEWS
 #include "rtm_listen.hpp"
 
 #include "alloc_count.h"
@@ -186,7 +187,7 @@ public:
             reenterSt[nreenter++] = l->handleTimeout(0);
             reenterSt[nreenter++] = l->receive(0, "x", 1, consumed);
             reenterSt[nreenter++] = l->transmit(d, n);
-            reenterSt[nreenter++] = l->setListen(0, true, true, true, true);
+            reenterSt[nreenter++] = l->setListenAllAt(0, true, true, true, true);
             reenterSt[nreenter++] = l->closed(0, rtm::peerClosed());
         }
         if (throwCount > 0) {
@@ -439,7 +440,7 @@ void testCommands() {
     uint32_t id = 0;
 
     // std::set overload
-    CHECK_ST(l.addListen(100, std::set<int64_t>{2001}, std::set<int64_t>{3001}, std::set<int64_t>{1001},
+    CHECK_ST(l.addListenAt(100, std::set<int64_t>{2001}, std::set<int64_t>{3001}, std::set<int64_t>{1001},
                          std::set<std::string>{"login", "logout"}, &id),
              RTM_OK);
     CHECK(id != 0);
@@ -462,7 +463,7 @@ void testCommands() {
     ids.gids = &gid;
     ids.gids_len = 1;
     txlen = 0;
-    CHECK_ST(l.removeListen(120, ids, &id), RTM_OK);
+    CHECK_ST(l.removeListenAt(120, ids, &id), RTM_OK);
     drainTx(l, tx, sizeof tx, txlen);
     seq = questSeq(tx, txlen, "setlisten");
     CHECK(seq != 0);
@@ -481,25 +482,25 @@ void testCommands() {
     CHECK_EQ(st.refusals, 1);
     CHECK_EQ(st.connections, 1);
     txlen = 0;
-    CHECK_ST(l.setListen(140, true, false, true, false, &id), RTM_OK);
-    CHECK_ST(l.setListen(140, ids), RTM_OK); // request id is optional
+    CHECK_ST(l.setListenAllAt(140, true, false, true, false, &id), RTM_OK);
+    CHECK_ST(l.setListenAt(140, ids), RTM_OK); // request id is optional
     drainTx(l, tx, sizeof tx, txlen);
     CHECK(questSeq(tx, txlen, "setlisten") != 0);
 
     // limits of the set overloads, and errors from the library
     std::set<int64_t> big;
     for (int64_t i = 0; i < RTM_LISTEN_HPP_MAX_SET_IDS + 1; i++) big.insert(i);
-    CHECK_ST(l.addListen(150, big, {}, {}, {}), RTM_ERR_TOO_MANY_IDS);
+    CHECK_ST(l.addListenAt(150, big, {}, {}, {}), RTM_ERR_TOO_MANY_IDS);
     std::set<int64_t> s65;
     for (int64_t i = 0; i < 65; i++) s65.insert(i);
-    CHECK_ST(l.setListen(150, {}, {}, s65, {}), RTM_ERR_TOO_MANY_IDS);
-    CHECK_ST(l.addListen(150, {}, {}, {}, {"login", "logout", "typing"}), RTM_ERR_UNSUPPORTED_EVENT);
-    CHECK_ST(l.addListen(150, {}, {}, {}, {"typing"}), RTM_ERR_UNSUPPORTED_EVENT);
+    CHECK_ST(l.setListenAt(150, {}, {}, s65, {}), RTM_ERR_TOO_MANY_IDS);
+    CHECK_ST(l.addListenAt(150, {}, {}, {}, {"login", "logout", "typing"}), RTM_ERR_UNSUPPORTED_EVENT);
+    CHECK_ST(l.addListenAt(150, {}, {}, {}, {"typing"}), RTM_ERR_UNSUPPORTED_EVENT);
     CHECK_ST(l.transmitDone(1 << 20), RTM_ERR_INVALID_ARG);
     CHECK(l.transmit().size() == 0);
 
     // closed: the commands stay pending (kept for the next connection), reconnect advice
-    CHECK_ST(l.setListen(160, false, false, false, true, &id), RTM_OK);
+    CHECK_ST(l.setListenAllAt(160, false, false, false, true, &id), RTM_OK);
     long completed = r.counts[K_COMPLETED];
     CHECK_EQ(l.pendingCommands(), 3);
     CHECK_ST(l.closed(170, rtm::ioError(RTM_IO_CONNECTION_RESET, 104)), RTM_OK);
@@ -552,7 +553,7 @@ void testCommands() {
         CHECK_ST(bad.initStatus(), RTM_ERR_SECRET_TOO_LONG);
         CHECK(!bad);
         CHECK_ST(bad.connected(0), RTM_ERR_UNINIT);
-        CHECK_ST(bad.setListen(0, true, true, true, true), RTM_ERR_UNINIT);
+        CHECK_ST(bad.setListenAllAt(0, true, true, true, true), RTM_ERR_UNINIT);
         CHECK(!bad.nextTimeout().has_value());
         CHECK_EQ(r2.norder, 0);
         rtm::Listener ok64(1, std::string(64, 's'), 0, r2);
@@ -717,7 +718,7 @@ void testGateSim(const char *gateSim) {
     int connections = 0;
     uint32_t id = 0;
     // connect first, then listen (the C test queues the command before connecting)
-    CHECK_ST(l.setListen(mono_ms(), gids, rids, uids, events, &id), RTM_OK);
+    CHECK_ST(l.setListenAt(mono_ms(), gids, rids, uids, events, &id), RTM_OK);
     connections = runSession(l, sim, 30000);
     CHECK_EQ(g_news - news, 0);
     CHECK_EQ(alloc_calls() - mallocs, 0);

@@ -1,31 +1,42 @@
 /*
- * rtm-listen C++17 adapter: header-only, over the C ABI in rtm_listen.h.
+ * rtm-listen C++ adapter: header-only, over the C ABI in rtm_listen.h. C++11.
  *
- * - rtm::RTMServerPushMonitor: the virtuals of the official C++ SDK's monitor (same names),
- *   each a default no-op, plus extra virtuals for the client-protocol pushes (broadcast,
- *   kickout, kickoutRoom), command completion, restoration, bad pushes, and why a connection
- *   attempt failed or a connection ended (disconnected, with an rtm_close_reason).
- * - rtm::Listener: owns the listener storage inline (no heap), calls the monitor.
- *   Non-copyable and non-movable: the C side calls back with a pointer to it. Its receive and
- *   transmit buffers are the inline defaults (4 KiB and 1 KiB) or memory the caller lends at
- *   the sizes it chooses (rtm::Options, rtm::Buffers<RX, TX>), e.g. 64 KiB messages:
+ * - rtm::RTMServerPushMonitor: the virtuals of the official C++ SDK's monitor, with the
+ *   official names AND signatures by default (`const std::string&`, `RTMMessage message` by
+ *   value, `pushEvent(int32_t pid, ...)`), each a default no-op, plus extra virtuals for the
+ *   client-protocol pushes (broadcast, kickout, kickoutRoom), command completion,
+ *   restoration, bad pushes, and why a connection attempt failed or a connection ended
+ *   (disconnected, with an rtm_close_reason). Code written for the official SDK, `override`
+ *   or not, overrides these: its callbacks are called.
+ * - rtm::RTMServerClient (include rtm_server_client.hpp): the official client, with its own
+ *   socket and thread. Most ports need only that.
+ * - rtm::Listener: the sans-IO engine for hosts that run their own event loop: owns the
+ *   listener storage inline (no heap), calls the monitor. Non-copyable and non-movable: the C
+ *   side calls back with a pointer to it. Its listen commands take the host's clock first and
+ *   are named for it (addListenAt, removeListenAt, setListenAt, setListenAllAt), so no call
+ *   written for the official client can bind to them with its arguments shifted. Its receive
+ *   and transmit buffers are the inline defaults (4 KiB and 1 KiB) or memory the caller lends
+ *   at the sizes it chooses (rtm::Options, rtm::Buffers<RX, TX>), e.g. 64 KiB messages:
  *
  *       static rtm::Buffers<65536, 4096> buffers;
  *       rtm::Listener listener(pid, secret, entropy, monitor, buffers.options());
  *
- * Two modes:
+ * Two flavours of the monitor types:
  *
- * - Default (zero allocation): strings are std::string_view and RTMMessage is a view whose
- *   strings and info pointers are valid only during the callback. `message` and `attrs` are
- *   exactly as received; a translated chat's `message` is the raw translation JSON and its
- *   parsed fields are in `translatedInfo`.
- * - `#define RTM_LISTEN_OFFICIAL_COMPAT` before including: the official signatures
- *   (`const std::string&`, `RTMMessage message` by value, `pushEvent(int32_t pid, ...)`),
- *   std::string fields, std::shared_ptr<TranslatedInfo> / std::shared_ptr<FileInfo>, and the
- *   official SDK's rewriting of the message (reference §7.4, §7.5): a translated chat's
- *   `message` becomes targetText (sourceText if targetText is empty); a file message's
- *   `message` is cleared and its `attrs` replaced by `custom` when present (an object or
- *   array as its JSON text, a string unescaped). This mode allocates (C++ side only).
+ * - Default (the official types): std::string fields, std::shared_ptr<TranslatedInfo> /
+ *   std::shared_ptr<FileInfo>, and the official SDK's rewriting of the message (reference
+ *   §7.4, §7.5): a translated chat's `message` becomes targetText (sourceText if targetText is
+ *   empty); a file message's `message` is cleared and its `attrs` replaced by `custom` when
+ *   present (an object or array as its JSON text, a string unescaped). This flavour allocates
+ *   on the C++ side (the C library never does). `RTM_LISTEN_OFFICIAL_COMPAT`, the define
+ *   earlier versions needed for it, is still accepted and changes nothing.
+ * - `#define RTM_LISTEN_VIEWS` before including (C++17): zero allocation. Strings are
+ *   std::string_view and RTMMessage is a view whose strings and info pointers are valid only
+ *   during the callback; `message` and `attrs` are exactly as received, a translated chat's
+ *   parsed fields are in `translatedInfo`. Monitors take `const RTMMessage&`. The official
+ *   signatures (`const std::string&`, `RTMMessage` by value, the int32_t pushEvent) are
+ *   declared `final` in this flavour, so official-style code compiled in it fails to compile
+ *   ("overriding final function") instead of never being called.
  *
  * Callbacks run inside Listener calls. A callback must not call back into the same Listener
  * (the call returns RTM_ERR_BUSY), nor destroy it. An exception thrown by a callback is caught at the C
@@ -43,19 +54,41 @@
 #ifndef RTM_LISTEN_HPP
 #define RTM_LISTEN_HPP
 
+#if defined(_MSVC_LANG) && _MSVC_LANG > __cplusplus
+#define RTM_LISTEN_CPLUSPLUS _MSVC_LANG
+#else
+#define RTM_LISTEN_CPLUSPLUS __cplusplus
+#endif
+
+#if RTM_LISTEN_CPLUSPLUS < 201103L
+#error "rtm_listen.hpp needs C++11 or later (-std=c++11)"
+#endif
+#if defined(RTM_LISTEN_VIEWS) && RTM_LISTEN_CPLUSPLUS < 201703L
+#error "rtm_listen.hpp: RTM_LISTEN_VIEWS (the zero-allocation std::string_view monitor) needs C++17 (-std=c++17); without RTM_LISTEN_VIEWS the official types need only C++11"
+#endif
+#if defined(RTM_LISTEN_VIEWS) && defined(RTM_LISTEN_OFFICIAL_COMPAT)
+#error "rtm_listen.hpp: define RTM_LISTEN_VIEWS or RTM_LISTEN_OFFICIAL_COMPAT, not both (the official types are the default)"
+#endif
+
+#if RTM_LISTEN_CPLUSPLUS >= 201703L
+#define RTM_LISTEN_HAS_CXX17 1
+#else
+#define RTM_LISTEN_HAS_CXX17 0
+#endif
+
 #include "rtm_listen.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
-#include <optional>
+#include <memory>
 #include <set>
 #include <string>
-#include <string_view>
 #include <utility>
-
-#ifdef RTM_LISTEN_OFFICIAL_COMPAT
-#include <memory>
+#if RTM_LISTEN_HAS_CXX17
+#include <optional>
+#include <string_view>
 #endif
 
 /* Upper bound on the ids (all kinds together) the std::set overloads copy onto the stack.
@@ -71,10 +104,29 @@ using Status = rtm_status;
 
 inline const char *statusString(Status status) noexcept { return rtm_status_str(status); }
 
+/* A C byte string as a std::string (a copy). */
+inline std::string str(rtm_str s) { return std::string(reinterpret_cast<const char *>(s.ptr), s.len); }
+
+#if RTM_LISTEN_HAS_CXX17
 /* A C byte string as a string_view (valid as long as the C string is). */
 inline std::string_view view(rtm_str s) noexcept {
     return std::string_view(reinterpret_cast<const char *>(s.ptr), s.len);
 }
+#endif
+
+/* Borrowed bytes for the adapter's string parameters: from a C string, a std::string, a
+ * pointer and a length, or (C++17) a std::string_view. */
+struct Bytes {
+    const char *data = "";
+    size_t size = 0;
+    Bytes() noexcept {}
+    Bytes(const char *s) noexcept : data(s ? s : ""), size(s ? std::strlen(s) : 0) {}
+    Bytes(const char *s, size_t n) noexcept : data(n ? s : ""), size(n) {}
+    Bytes(const std::string &s) noexcept : data(s.data()), size(s.size()) {}
+#if RTM_LISTEN_HAS_CXX17
+    Bytes(std::string_view s) noexcept : data(s.empty() ? "" : s.data()), size(s.size()) {}
+#endif
+};
 
 /* Close reasons for connectFailed() and closed() (see rtm_close_reason). */
 inline rtm_close_reason peerClosed() noexcept { return rtm_close_reason_of(RTM_REASON_PEER_CLOSED); }
@@ -96,6 +148,8 @@ struct Options {
     size_t bufferLen = 0;
     size_t rxSize = 0;
     size_t txSize = 0;
+    /* The reconnect back-off (read at init), or nullptr for the defaults (see rtm_backoff). */
+    const rtm_backoff *backoff = nullptr;
 };
 
 /* Buffer memory for a receive buffer of RX bytes and a transmit buffer of TX bytes (plus the
@@ -118,12 +172,11 @@ struct Buffers {
     }
 };
 
-/* A string_view as a borrowed C byte string. */
-inline rtm_str cstr(std::string_view s) noexcept {
-    static const uint8_t empty = 0;
+/* Borrowed bytes as a C byte string. */
+inline rtm_str cstr(Bytes s) noexcept {
     rtm_str r;
-    r.ptr = s.empty() ? &empty : reinterpret_cast<const uint8_t *>(s.data());
-    r.len = s.size();
+    r.ptr = reinterpret_cast<const uint8_t *>(s.data);
+    r.len = s.size;
     return r;
 }
 
@@ -139,9 +192,9 @@ inline Category categoryOf(int8_t messageType) noexcept {
     return Category::Message;
 }
 
-#ifndef RTM_LISTEN_OFFICIAL_COMPAT
+#ifdef RTM_LISTEN_VIEWS
 
-/* ---- Default mode: views, no allocation. ---- */
+/* ---- RTM_LISTEN_VIEWS (C++17): views, no allocation. ---- */
 
 /* Translation carried by a translated chat (official TranslatedInfo). */
 struct TranslatedInfo {
@@ -181,9 +234,9 @@ using StringArg = std::string_view;
 using MessageArg = const RTMMessage &;
 using EventInt = int64_t;
 
-#else /* RTM_LISTEN_OFFICIAL_COMPAT */
+#else /* RTM_LISTEN_VIEWS */
 
-/* ---- Compatibility mode: the official types and signatures. ---- */
+/* ---- Default: the official types and signatures. ---- */
 
 struct TranslatedInfo {
     std::string sourceLanguage;
@@ -220,7 +273,7 @@ using StringArg = const std::string &;
 using MessageArg = RTMMessage;
 using EventInt = int32_t;
 
-#endif /* RTM_LISTEN_OFFICIAL_COMPAT */
+#endif /* RTM_LISTEN_VIEWS */
 
 /* The monitor. Every virtual is a no-op by default; override the ones you need. */
 class RTMServerPushMonitor {
@@ -245,10 +298,35 @@ public:
     virtual void pushRoomChat(MessageArg /*message*/) {}
     virtual void pushRoomAudio(MessageArg /*message*/) {}
     virtual void pushRoomCmd(MessageArg /*message*/) {}
-    /* Default mode: pid and time as int64_t; compat mode: int32_t as in the official SDK. */
+    /* Official types: pid and time int32_t as in the official SDK; RTM_LISTEN_VIEWS: int64_t. */
     virtual void pushEvent(EventInt /*pid*/, StringArg /*event*/, int64_t /*uid*/, EventInt /*time*/,
                            StringArg /*endpoint*/, StringArg /*data*/) {}
     virtual void ping() {}
+
+#ifdef RTM_LISTEN_VIEWS
+    /* RTM_LISTEN_VIEWS: the official SDK's signatures are never called in this flavour (the
+     * ones above are). They are final so that a monitor written for the official SDK
+     * (`const string&`, `RTMMessage message` by value, int32_t pid and time), compiled with
+     * RTM_LISTEN_VIEWS, fails to compile ("overriding final function") instead of compiling
+     * into callbacks that are never called. Fix: remove RTM_LISTEN_VIEWS (the official types
+     * are the default), or take std::string_view and `const RTMMessage&`. */
+    virtual void connected(const std::string &, bool, bool) final {}
+    virtual void closed(const std::string &, bool, bool) final {}
+    virtual void pushP2PMessage(RTMMessage) final {}
+    virtual void pushGroupMessage(RTMMessage) final {}
+    virtual void pushRoomMessage(RTMMessage) final {}
+    virtual void pushP2PFile(RTMMessage) final {}
+    virtual void pushGroupFile(RTMMessage) final {}
+    virtual void pushRoomFile(RTMMessage) final {}
+    virtual void pushP2PChat(RTMMessage) final {}
+    virtual void pushP2PCmd(RTMMessage) final {}
+    virtual void pushGroupChat(RTMMessage) final {}
+    virtual void pushGroupCmd(RTMMessage) final {}
+    virtual void pushRoomChat(RTMMessage) final {}
+    virtual void pushRoomCmd(RTMMessage) final {}
+    virtual void pushEvent(int32_t, const std::string &, int64_t, int32_t, const std::string &,
+                           const std::string &) final {}
+#endif
 
     /* Client-protocol pushes (pushbroadcastmsg split by mtype like the others; kickout;
      * kickoutroom). */
@@ -278,13 +356,19 @@ public:
     virtual void disconnected(StringArg /*endpoint*/, const rtm_close_reason & /*reason*/, uint64_t /*retryInMs*/) {}
 };
 
+/* Fails to compile when instantiated (for calls that must not bind to anything). */
+template <typename... T>
+struct DependentFalse {
+    static const bool value = false;
+};
+
 /* One listener: caller-owned storage inline, a monitor reference, the driving calls. */
 class Listener {
 public:
     /* pid/secret: the project's credentials (secret at most 64 bytes); entropy: a few random
      * bits; timeouts 0 mean the defaults (30 s quest timeout, 20 s ping interval). Check
      * initStatus() (or operator bool): on failure every other call returns RTM_ERR_UNINIT. */
-    Listener(uint32_t pid, std::string_view secret, uint64_t entropy, RTMServerPushMonitor &monitor,
+    Listener(uint32_t pid, Bytes secret, uint64_t entropy, RTMServerPushMonitor &monitor,
              uint32_t questTimeoutMs = 0, uint32_t pingIntervalMs = 0) noexcept
         : monitor_(monitor) {
         Options o;
@@ -293,9 +377,9 @@ public:
         init(pid, secret, entropy, o);
     }
 
-    /* With options: timing and buffer sizes (RTM_ERR_BUFFER_TOO_SMALL from initStatus() when
-     * they do not fit or are below the minimums). */
-    Listener(uint32_t pid, std::string_view secret, uint64_t entropy, RTMServerPushMonitor &monitor,
+    /* With options: timing, back-off and buffer sizes (RTM_ERR_BUFFER_TOO_SMALL from
+     * initStatus() when they do not fit or are below the minimums). */
+    Listener(uint32_t pid, Bytes secret, uint64_t entropy, RTMServerPushMonitor &monitor,
              const Options &options) noexcept
         : monitor_(monitor) {
         init(pid, secret, entropy, options);
@@ -319,26 +403,22 @@ public:
     }
 
     /* The transport connected (listen state is restored, queued commands are sent). */
-    Status connected(uint64_t nowMs, std::string_view endpoint = std::string_view()) {
+    Status connected(uint64_t nowMs, Bytes endpoint = Bytes()) {
         return done(rtm_listener_connected(&storage_, nowMs, cstr(endpoint)));
     }
 
     /* An attempt to endpoint failed (e.g. ioError(RTM_IO_CONNECTION_REFUSED, errno)). */
-    Status connectFailed(uint64_t nowMs, std::string_view endpoint, const rtm_close_reason &reason) {
+    Status connectFailed(uint64_t nowMs, Bytes endpoint, const rtm_close_reason &reason) {
         return done(rtm_listener_connect_failed(&storage_, nowMs, cstr(endpoint), &reason));
     }
 
-    /* The transport closed for `reason` (after RTM_CLOSE: pass *closeReason()). */
+    /* The transport closed for `reason` (after RTM_CLOSE: pass the one closeReason() gives). */
     Status closed(uint64_t nowMs, const rtm_close_reason &reason) {
         return done(rtm_listener_closed(&storage_, nowMs, &reason));
     }
 
-    /* Why the listener asked to close (after RTM_CLOSE), or nothing. */
-    std::optional<rtm_close_reason> closeReason() noexcept {
-        rtm_close_reason r{};
-        if (rtm_listener_close_reason(&storage_, &r) == RTM_OK) return r;
-        return std::nullopt;
-    }
+    /* Why the listener asked to close (after RTM_CLOSE): true and `out`, or false. */
+    bool closeReason(rtm_close_reason &out) noexcept { return rtm_listener_close_reason(&storage_, &out) == RTM_OK; }
 
     /* Diagnostics and the listen state (desired vs confirmed by the server). */
     Status stats(rtm_stats &out) noexcept { return rtm_listener_stats(&storage_, &out); }
@@ -368,73 +448,112 @@ public:
         return rtm_listener_transmit(&storage_, &data, &len);
     }
 
-    /* The bytes to send as a view (empty on error). */
+    Status transmitDone(size_t n) { return done(rtm_listener_transmit_done(&storage_, n)); }
+
+    /* When handleTimeout() has work next: true and `at`, or false. */
+    bool nextTimeout(uint64_t &at) noexcept { return rtm_listener_next_timeout(&storage_, &at) == RTM_OK; }
+
+    /* When to reconnect after closed()/connectFailed(): true and `at`, or false while
+     * connected (and before the first attempt: connect at once). */
+    bool reconnectAt(uint64_t &at) noexcept { return rtm_listener_reconnect_at(&storage_, &at) == RTM_OK; }
+
+#if RTM_LISTEN_HAS_CXX17
+    /* C++17 forms of the three above, and the bytes to send as a view (empty on error). */
+    std::optional<rtm_close_reason> closeReason() noexcept {
+        rtm_close_reason r{};
+        if (closeReason(r)) return r;
+        return std::nullopt;
+    }
+    std::optional<uint64_t> nextTimeout() noexcept {
+        uint64_t at = 0;
+        if (nextTimeout(at)) return at;
+        return std::nullopt;
+    }
+    std::optional<uint64_t> reconnectAt() noexcept {
+        uint64_t at = 0;
+        if (reconnectAt(at)) return at;
+        return std::nullopt;
+    }
     std::string_view transmit() noexcept {
         const uint8_t *data = nullptr;
         size_t len = 0;
         if (rtm_listener_transmit(&storage_, &data, &len) != RTM_OK) return std::string_view();
         return std::string_view(reinterpret_cast<const char *>(data), len);
     }
+#endif
 
-    Status transmitDone(size_t n) { return done(rtm_listener_transmit_done(&storage_, n)); }
-
-    /* When handleTimeout() has work next, or nothing. */
-    std::optional<uint64_t> nextTimeout() noexcept {
-        uint64_t at = 0;
-        if (rtm_listener_next_timeout(&storage_, &at) == RTM_OK) return at;
-        return std::nullopt;
-    }
-
-    /* When to reconnect after closed()/connectFailed(), or nothing while connected. */
-    std::optional<uint64_t> reconnectAt() noexcept {
-        uint64_t at = 0;
-        if (rtm_listener_reconnect_at(&storage_, &at) == RTM_OK) return at;
-        return std::nullopt;
-    }
-
-    /* Listen commands with raw lists (any contiguous storage; no copy). */
-    Status addListen(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
+    /* Listen commands at the host's time nowMs, with raw lists (any contiguous storage; no
+     * copy). */
+    Status addListenAt(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
         uint32_t id = 0;
         return done(rtm_listen_add(&storage_, nowMs, &ids, requestId ? requestId : &id));
     }
-    Status removeListen(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
+    Status removeListenAt(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
         uint32_t id = 0;
         return done(rtm_listen_remove(&storage_, nowMs, &ids, requestId ? requestId : &id));
     }
-    Status setListen(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
+    Status setListenAt(uint64_t nowMs, const rtm_ids &ids, uint32_t *requestId = nullptr) {
         uint32_t id = 0;
         return done(rtm_listen_set(&storage_, nowMs, &ids, requestId ? requestId : &id));
     }
 
     /* Listen commands with the official SDK's sets (copied onto the stack, no heap). */
-    Status addListen(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
-                     const std::set<int64_t> &userIds, const std::set<std::string> &events,
-                     uint32_t *requestId = nullptr) {
+    Status addListenAt(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
+                       const std::set<int64_t> &userIds, const std::set<std::string> &events,
+                       uint32_t *requestId = nullptr) {
         return withSets(rtm_listen_add, nowMs, groupIds, roomIds, userIds, events, requestId);
     }
-    Status removeListen(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
-                        const std::set<int64_t> &userIds, const std::set<std::string> &events,
-                        uint32_t *requestId = nullptr) {
+    Status removeListenAt(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
+                          const std::set<int64_t> &userIds, const std::set<std::string> &events,
+                          uint32_t *requestId = nullptr) {
         return withSets(rtm_listen_remove, nowMs, groupIds, roomIds, userIds, events, requestId);
     }
-    Status setListen(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
-                     const std::set<int64_t> &userIds, const std::set<std::string> &events,
-                     uint32_t *requestId = nullptr) {
+    Status setListenAt(uint64_t nowMs, const std::set<int64_t> &groupIds, const std::set<int64_t> &roomIds,
+                       const std::set<int64_t> &userIds, const std::set<std::string> &events,
+                       uint32_t *requestId = nullptr) {
         return withSets(rtm_listen_set, nowMs, groupIds, roomIds, userIds, events, requestId);
     }
 
     /* setlisten with the four "all" flags. */
-    Status setListen(uint64_t nowMs, bool allGroup, bool allRoom, bool allP2P, bool allEvent,
-                     uint32_t *requestId = nullptr) {
+    Status setListenAllAt(uint64_t nowMs, bool allGroup, bool allRoom, bool allP2P, bool allEvent,
+                          uint32_t *requestId = nullptr) {
         uint32_t id = 0;
         return done(rtm_listen_set_all(&storage_, nowMs, allGroup, allRoom, allP2P, allEvent,
                                        requestId ? requestId : &id));
     }
 
+    /* The official client's names do not exist here: a call written for it (e.g.
+     * `setListen(true, false, true, false, 0)`) would otherwise bind with its arguments
+     * shifted (the flags into nowMs, the timeout into allEvent). */
+    template <typename... A>
+    Status addListen(A &&...) {
+        static_assert(DependentFalse<A...>::value,
+                      "rtm::Listener is the sans-IO engine: its listen commands take the host's time first and are "
+                      "named addListenAt/removeListenAt/setListenAt/setListenAllAt. The official "
+                      "addListen/removeListen/setListen(...) are rtm::RTMServerClient's (#include \"rtm_server_client.hpp\").");
+        return RTM_ERR_INVALID_ARG;
+    }
+    template <typename... A>
+    Status removeListen(A &&...) {
+        static_assert(DependentFalse<A...>::value,
+                      "rtm::Listener is the sans-IO engine: its listen commands take the host's time first and are "
+                      "named addListenAt/removeListenAt/setListenAt/setListenAllAt. The official "
+                      "addListen/removeListen/setListen(...) are rtm::RTMServerClient's (#include \"rtm_server_client.hpp\").");
+        return RTM_ERR_INVALID_ARG;
+    }
+    template <typename... A>
+    Status setListen(A &&...) {
+        static_assert(DependentFalse<A...>::value,
+                      "rtm::Listener is the sans-IO engine: its listen commands take the host's time first and are "
+                      "named addListenAt/removeListenAt/setListenAt/setListenAllAt. The official "
+                      "addListen/removeListen/setListen(...) are rtm::RTMServerClient's (#include \"rtm_server_client.hpp\").");
+        return RTM_ERR_INVALID_ARG;
+    }
+
 private:
     using ListenFn = rtm_status (*)(rtm_listener *, uint64_t, const rtm_ids *, uint32_t *);
 
-    void init(uint32_t pid, std::string_view secret, uint64_t entropy, const Options &o) noexcept {
+    void init(uint32_t pid, Bytes secret, uint64_t entropy, const Options &o) noexcept {
         rtm_config config{};
         config.pid = pid;
         config.secret = cstr(secret);
@@ -446,6 +565,7 @@ private:
         config.buffer_len = o.bufferLen;
         config.rx_size = o.rxSize;
         config.tx_size = o.txSize;
+        config.backoff = o.backoff;
         init_ = rtm_listener_init(&storage_, sizeof storage_, &config);
     }
 
@@ -504,7 +624,7 @@ private:
 #endif
     }
 
-#ifndef RTM_LISTEN_OFFICIAL_COMPAT
+#ifdef RTM_LISTEN_VIEWS
     using Str = std::string_view;
     static Str str(rtm_str s) { return view(s); }
 
@@ -543,7 +663,7 @@ private:
     }
 #else
     using Str = std::string;
-    static Str str(rtm_str s) { return Str(view(s)); }
+    static Str str(rtm_str s) { return rtm::str(s); }
 
     template <typename F>
     static void withMessage(const rtm_message *m, F &&f) {
@@ -552,31 +672,31 @@ private:
         msg.toId = m->to_id;
         msg.messageType = m->message_type;
         msg.messageId = m->message_id;
-        msg.message = std::string(view(m->message));
-        msg.attrs = std::string(view(m->attrs));
+        msg.message = rtm::str(m->message);
+        msg.attrs = rtm::str(m->attrs);
         msg.modifiedTime = m->modified_time;
         msg.infoStatus = m->info_status;
         if (const rtm_translated_info *ti = m->translated_info) {
             auto t = std::make_shared<TranslatedInfo>();
-            t->sourceLanguage = std::string(view(ti->source_language));
-            t->targetLanguage = std::string(view(ti->target_language));
-            t->sourceText = std::string(view(ti->source_text));
-            t->targetText = std::string(view(ti->target_text));
+            t->sourceLanguage = rtm::str(ti->source_language);
+            t->targetLanguage = rtm::str(ti->target_language);
+            t->sourceText = rtm::str(ti->source_text);
+            t->targetText = rtm::str(ti->target_text);
             /* Official SDK (reference §7.4): the text to show replaces the JSON. */
             msg.message = t->targetText.empty() ? t->sourceText : t->targetText;
             msg.translatedInfo = std::move(t);
         }
         if (const rtm_file_info *f0 = m->file_info) {
             auto fi = std::make_shared<FileInfo>();
-            fi->url = std::string(view(f0->url));
-            fi->surl = std::string(view(f0->surl));
-            fi->language = std::string(view(f0->language));
+            fi->url = rtm::str(f0->url);
+            fi->surl = rtm::str(f0->surl);
+            fi->language = rtm::str(f0->language);
             fi->size = static_cast<int32_t>(f0->size);
             fi->duration = static_cast<int32_t>(f0->duration);
             fi->isRTMAudio = f0->is_rtm_audio;
             /* Official SDK (reference §7.5): message cleared, attrs = custom when present. */
             msg.message.clear();
-            if (f0->has_custom) msg.attrs = std::string(view(f0->custom));
+            if (f0->has_custom) msg.attrs = rtm::str(f0->custom);
             msg.fileInfo = std::move(fi);
         }
         f(std::move(msg));
