@@ -71,6 +71,17 @@ def main():
     write("frame_reader", "small_buffer_too_large", bytes([0, 2, 0, 1, 20]) + pushes)
     for name, f in fs:
         write("frame_reader", f"one_{name}", bytes([0, 255, 0, 1, 16]) + f)
+    # Skip mode (api | 4): frames longer than the buffer (144 bytes) stepped over between
+    # pushes: a twoway push, an answer, then one announcing more than 8 MiB.
+    def big(mtype, method, psize, seq=7):
+        head = b"FPNN" + bytes([1, 0x80, mtype, len(method) if mtype != 2 else 1])
+        head += struct.pack("<I", psize) + (struct.pack("<I", seq) if mtype else b"")
+        return head + (method if mtype != 2 else b"")
+    skipped = (pushes + big(1, b"pushmsg", 300) + bytes(300) + pushes + big(2, b"", 400)
+               + bytes(400) + pushes + big(0, b"m" * 200, 9 << 20))
+    write("frame_reader", "skip_api3_walk", bytes([3 | 4, 8, 0, 2, 7, 64]) + skipped)
+    write("frame_reader", "skip_api1_window", bytes([1 | 4, 8, 0, 1, 129]) + skipped)
+    write("frame_reader", "skip_api0_cut_method", bytes([0 | 4, 0, 0, 1, 5]) + skipped)
 
     # msgpack: [k] [k op bytes] msgpack data
     all_ops = bytes(range(16))
@@ -100,9 +111,16 @@ def main():
         write("decode", f"ex3_as_{methods[i]}", bytes([i]) + pm)
 
     # listener: [entropy u32] then ops (opcode byte % 16, then the op's fields).
-    CONNECT, CLOSE, ANSWER, DELIVER, TICK, COMMAND, TRANSMIT, DELIVER_ALL = 0, 2, 4, 6, 7, 8, 9, 11
-    RECORDED, ROUND_TRIP, FULL_DRAIN, TICK_TO_DEADLINE = 12, 13, 14, 15
+    CONNECT, CONNECT_FAILED, CLOSE, ANSWER, DELIVER, TICK, COMMAND = 0, 1, 2, 4, 6, 7, 8
+    TRANSMIT, DELIVER_ALL, RECORDED, ROUND_TRIP, FULL_DRAIN, TICK_TO_DEADLINE = 9, 11, 12, 13, 14, 15
+    BIG = 5 | 0x10
     ent = struct.pack("<I", 0x12345678)
+
+    def big_piece(kind, size, extra=0, method=0, pick=0, status=0, raw_seq=0):
+        """A frame larger than RX: kind 0 oneway, 1 twoway, 2 answer; size 0 RX + 1, 3 about
+        64 KiB, 5 exactly 8 MiB, 6 one byte over; method 4 is 255 bytes long."""
+        return (bytes([BIG, kind, size]) + struct.pack("<H", extra) + bytes([method, pick, status])
+                + struct.pack("<H", raw_seq))
 
     def recorded(i):
         return bytes([RECORDED, i])
@@ -150,6 +168,47 @@ def main():
         s += bytes([TRANSMIT]) + struct.pack("<H", 5) + bytes([DELIVER_ALL])
     s += bytes([FULL_DRAIN])
     write("listener", "backpressure", s)
+
+    # Oversized frames between pushes: twoway just over RX, oneway of 64 KiB in 1000-byte
+    # pieces, exactly 8 MiB, an oversized answer to a listen quest, then one byte over 8 MiB.
+    s = ent + bytes([CONNECT]) + big_piece(1, 0) + recorded(0) + bytes([DELIVER_ALL, FULL_DRAIN])
+    s += big_piece(0, 3, extra=100, method=1) + recorded(1)
+    for _ in range(8):
+        s += bytes([DELIVER]) + struct.pack("<H", 1000)
+    s += bytes([DELIVER_ALL, FULL_DRAIN])
+    s += big_piece(1, 5, method=2) + recorded(2) + bytes([DELIVER_ALL, FULL_DRAIN])
+    s += cmd_add + bytes([TRANSMIT]) + struct.pack("<H", 0xffff)
+    s += big_piece(2, 0, pick=0, status=0) + recorded(3) + bytes([DELIVER_ALL, FULL_DRAIN])
+    s += big_piece(1, 6) + recorded(0) + bytes([DELIVER_ALL, FULL_DRAIN, CLOSE])
+    write("listener", "oversized", s)
+
+    # RX of 128 bytes (entropy 0xf040....): recorded pushes too large for it, in 7-byte pieces
+    # and through the window, then a 255-byte method cut at RX.
+    s = struct.pack("<I", 0xF0402345) + bytes([CONNECT])
+    for i in range(6):
+        s += recorded(i)
+    s += bytes([DELIVER]) + struct.pack("<H", 7) + bytes([DELIVER | 0x10]) + struct.pack("<H", 300)
+    s += bytes([DELIVER_ALL, FULL_DRAIN]) + big_piece(1, 7, extra=50, method=4) + recorded(5)
+    s += bytes([DELIVER_ALL, FULL_DRAIN])
+    write("listener", "oversized_small_rx", s)
+
+    # A refused listen quest stalls the sync; the next command restarts it, answered OK.
+    s = ent + bytes([CONNECT]) + cmd_add + bytes([TRANSMIT]) + struct.pack("<H", 0xffff)
+    s += bytes([ANSWER, 0, 5, 3]) + struct.pack("<H", 0) + bytes([DELIVER_ALL, FULL_DRAIN])
+    s += bytes([COMMAND, 1, 2, 0, 0, 1, TRANSMIT]) + struct.pack("<H", 0xffff)
+    s += bytes([ANSWER, 1, 1, 0]) + struct.pack("<H", 0) + bytes([DELIVER_ALL, FULL_DRAIN])
+    write("listener", "refusal_then_command", s)
+
+    # Close and connect-failure reasons (reason = opcode byte >> 4), commands kept across them.
+    s = ent + cmd_add
+    for r in range(12):
+        s += bytes([CONNECT_FAILED | (r << 4)])
+    s += bytes([CONNECT, TRANSMIT]) + struct.pack("<H", 0xffff)
+    for r in range(12):
+        s += bytes([CLOSE | (r << 4), CONNECT | (r & 1) << 4])
+    s += bytes([TICK, 8, TRANSMIT]) + struct.pack("<H", 0xffff)
+    s += bytes([ANSWER, 0, 1, 0]) + struct.pack("<H", 0) + bytes([DELIVER_ALL, FULL_DRAIN])
+    write("listener", "reasons", s)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! Target 1: the frame reader fed at fuzzer-chosen chunk boundaries.
 //!
-//! Input: `[api] [buffer size] [max frame] [k] [k chunk sizes] stream...`
+//! Input: `[api] [buffer size] [max frame] [k] [k chunk sizes] stream...`; `api & 3` picks the
+//! API, `api & 4` the skip mode.
 //!
 //! Invariants:
 //! - `parse_frame` agrees with a reference parser written from the header layout (reference
@@ -12,14 +13,20 @@
 //!   one-shot parse of the stream, in order, then the same error; errors are sticky until
 //!   `reset`; `buffered()` is always bytes in minus frames out;
 //! - the reader never wedges: with a full buffer it has a frame or an error to give;
+//! - skip mode (how the listener reads): a `peek_at` walk where a frame longer than the reader's
+//!   maximum but within 8 MiB is read by `head_at` (header, seq, method cut at the buffer's size,
+//!   length) and dropped by `skip_at` as it streams through (`feed` or `window` + `commit`):
+//!   the frames and heads are those of a one-shot parse that steps over such frames, a frame
+//!   over 8 MiB ends it with `TooLarge { max: 8 MiB }` once its head is there, and
+//!   `buffered() + consumed = fed + skipping()` throughout;
 //! - `build_quest`/`build_answer` round-trip through `parse_frame`, report the exact size on a
 //!   short buffer and leave it untouched.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rtm_listen::wire::frame::{
-    BuildError, Frame, FrameError, HEADER_LEN, MAGIC, Payload, Status, build_answer, build_quest,
-    parse_frame,
+    BuildError, Frame, FrameError, FrameHead, HEADER_LEN, MAGIC, MAX_FRAME_LEN, Payload, Status,
+    build_answer, build_quest, parse_frame,
 };
 use rtm_listen::wire::frame_reader::FrameReader;
 use rtm_listen::wire::msgpack::{Sink, Writer};
@@ -342,9 +349,188 @@ fn drain(
     }
 }
 
+/// What skip mode's oracle expects next: a frame, or the head of a frame to skip.
+#[derive(Debug, PartialEq, Eq)]
+enum Item<'a> {
+    Frame(Frame<'a>, usize),
+    Skip {
+        mtype: u8,
+        seq: Option<u32>,
+        status: u8,
+        method: &'a [u8],
+        len: usize,
+    },
+}
+
+/// Whether the head of the frame at the start of `bytes` (header, seq, method) is there, or
+/// `buf_len` bytes of it (the reader then cuts the method).
+fn head_ready(bytes: &[u8], buf_len: usize) -> bool {
+    if bytes.len() < HEADER_LEN {
+        return false;
+    }
+    let want = match bytes[6] {
+        0 => HEADER_LEN + usize::from(bytes[7]),
+        1 => HEADER_LEN + 4 + usize::from(bytes[7]),
+        _ => HEADER_LEN + 4,
+    };
+    bytes.len() >= want.min(buf_len)
+}
+
+/// The reader in skip mode against a one-shot parse that steps over oversized frames.
+fn skip_mode(window: bool, buf_len: usize, max_frame: usize, chunks: &[usize], stream: &[u8]) {
+    let max = max_frame.min(buf_len);
+    // The oracle. `at` may end past the stream (inside a frame being skipped).
+    let mut items = Vec::new();
+    let mut at = 0;
+    let end_error = loop {
+        if at >= stream.len() {
+            break None;
+        }
+        let bytes = &stream[at..];
+        match checked_parse(bytes, max) {
+            Ok(Status::Complete(f, n)) => {
+                items.push(Item::Frame(f, n));
+                at += n;
+            }
+            Ok(Status::Partial(_)) => break None,
+            Err(FrameError::TooLarge { len, .. }) => {
+                if !head_ready(bytes, buf_len) {
+                    break None;
+                }
+                if len > MAX_FRAME_LEN {
+                    break Some(FrameError::TooLarge {
+                        len,
+                        max: MAX_FRAME_LEN,
+                    });
+                }
+                let (mtype, ss) = (bytes[6], usize::from(bytes[7]));
+                let hl = HEADER_LEN + if mtype == 0 { 0 } else { 4 };
+                let want = if mtype == 2 { hl } else { hl + ss };
+                items.push(Item::Skip {
+                    mtype,
+                    seq: (mtype != 0)
+                        .then(|| u32::from_le_bytes(bytes[12..16].try_into().unwrap())),
+                    status: if mtype == 2 { bytes[7] } else { 0 },
+                    method: &bytes[hl..want.min(buf_len)],
+                    len,
+                });
+                at += len;
+            }
+            Err(e) => break Some(e),
+        }
+    };
+
+    let mut storage = vec![0u8; buf_len];
+    let mut r = FrameReader::new(&mut storage[..], max_frame);
+    let (mut fed, mut consumed, mut idx, mut ci) = (0usize, 0usize, 0usize, 0usize);
+    let mut error = None;
+    let accounting = |r: &FrameReader<&mut [u8]>, fed: usize, consumed: usize, when: &str| {
+        assert_eq!(
+            r.buffered() + consumed,
+            fed + r.skipping(),
+            "buffered + consumed = fed + skipping, {when}"
+        );
+    };
+    loop {
+        let n = if fed < stream.len() {
+            let c = chunks[ci % chunks.len()].min(stream.len() - fed);
+            ci += 1;
+            if window {
+                let w = r.window();
+                let n = c.min(w.len());
+                w[..n].copy_from_slice(&stream[fed..fed + n]);
+                r.commit(n);
+                n
+            } else {
+                let n = r.feed(&stream[fed..fed + c]);
+                assert!(n <= c);
+                n
+            }
+        } else {
+            0
+        };
+        fed += n;
+        accounting(&r, fed, consumed, "after input");
+        // The walk: frames and heads from `off`, then everything walked is consumed.
+        let mut off = 0;
+        let mut got = 0;
+        let err = loop {
+            let item = match r.peek_at(off) {
+                Ok(Some((f, len))) => {
+                    off += len;
+                    Item::Frame(f, len)
+                }
+                Ok(None) => break None,
+                Err(FrameError::TooLarge { .. }) => match r.head_at(off) {
+                    Ok(Some(FrameHead {
+                        kind,
+                        seq,
+                        status,
+                        method,
+                        len,
+                    })) => Item::Skip {
+                        mtype: kind.mtype(),
+                        seq,
+                        status,
+                        method,
+                        len,
+                    },
+                    Ok(None) => break None,
+                    Err(e) => break Some(e),
+                },
+                Err(e) => break Some(e),
+            };
+            let want = items.get(idx).unwrap_or_else(|| {
+                panic!("reader gave {item:?} beyond the oracle's {}", items.len())
+            });
+            assert_eq!(&item, want, "item {idx}");
+            idx += 1;
+            got += 1;
+            if let Item::Skip { len, .. } = item {
+                r.skip_at(off, len);
+                consumed += off + len;
+                off = 0;
+                accounting(&r, fed, consumed, "after skip_at");
+            }
+        };
+        r.consume(off);
+        consumed += off;
+        accounting(&r, fed, consumed, "after the walk");
+        if err.is_some() {
+            error = err;
+            break;
+        }
+        if fed == stream.len() {
+            break;
+        }
+        assert!(
+            n > 0 || got > 0,
+            "reader wedged in skip mode (buffered {})",
+            r.buffered()
+        );
+    }
+    assert_eq!(error, end_error, "skip mode: reader error vs oracle");
+    assert_eq!(idx, items.len(), "skip mode: items missing");
+    if error.is_none() {
+        let (buffered, skipping) = if at <= stream.len() {
+            (stream.len() - at, 0)
+        } else {
+            (0, at - stream.len())
+        };
+        assert_eq!(
+            (r.buffered(), r.skipping()),
+            (buffered, skipping),
+            "skip mode: (buffered, skipping) at the end"
+        );
+    }
+    r.reset();
+    assert_eq!((r.buffered(), r.skipping()), (0, 0), "after reset");
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input::new(data);
-    let api = inp.u8() & 3;
+    let api_byte = inp.u8();
+    let api = api_byte & 3;
     let buf_len = 16 + usize::from(inp.u8()) * 16;
     let max_frame = match inp.u8() {
         0 => usize::MAX,
@@ -359,6 +545,11 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let stream = inp.rest();
     let max = max_frame.min(buf_len);
+    if api_byte & 4 != 0 {
+        skip_mode(api == 1, buf_len, max_frame, &chunks, stream);
+        round_trip(&mut Input::new(stream));
+        return;
+    }
 
     // The oracle: one-shot sequential parse of the whole stream.
     let mut frames: Vec<(Frame<'_>, usize)> = Vec::new();
