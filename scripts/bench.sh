@@ -67,6 +67,6 @@ for op in $("$bin" list); do
         # Self cost by source file:function (inlined code is listed under its own source file);
         # divide by the iteration count for per-operation figures.
         callgrind_annotate --auto=no --threshold=95 "$tmp/callgrind.$iters.out" |
-            sed -n '/file:function/,$p' | head -25
+            sed -n '/file:function/,$p' | awk 'NR <= 25' # reads to the end: no SIGPIPE under pipefail
     fi
 done

@@ -28,6 +28,11 @@ mod fixkeys {
     pub const MSG: u64 = fixkey_word(b"msg");
     pub const ATTRS: u64 = fixkey_word(b"attrs");
     pub const MTIME: u64 = fixkey_word(b"mtime");
+    pub const PID: u64 = fixkey_word(b"pid");
+    pub const EVENT: u64 = fixkey_word(b"event");
+    pub const UID: u64 = fixkey_word(b"uid");
+    pub const TIME: u64 = fixkey_word(b"time");
+    pub const DATA: u64 = fixkey_word(b"data");
 }
 
 /// The methods this engine handles.
@@ -205,10 +210,16 @@ pub fn decode_push<'a>(method: &[u8], payload: &'a [u8]) -> Result<Push<'a>, Mes
 }
 
 /// Decodes the payload of a known push method.
+///
+/// Speed builds take a straight-line path for every push kind in the layout the RTM server
+/// writes: messages, `pushevent` ([`decode_event`]), and an empty `ping` map. Anything else
+/// goes through the exact decoders, which give the same result for what the fast paths accept.
 #[inline]
 pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, MessageError> {
     match method.target() {
         Some(target) => decode_message(target, payload).map(Push::Message),
+        #[cfg(not(rtm_opt_size))]
+        None if method == Method::Ping && matches!(payload, [] | [0x80]) => Ok(Push::Ping),
         None => decode_other(method, payload),
     }
 }
@@ -370,8 +381,48 @@ fn decode_message_checked(target: Target, payload: &[u8]) -> Result<Message<'_>,
     })
 }
 
-/// Decodes a `pushevent`.
+/// A `pushevent` in the layout the RTM server writes: a fixmap of `pid`, `event`, `uid`, `time`,
+/// `endpoint` and optionally `data`, in that order, with fixstr keys. `None` for any other
+/// layout (or a nil), which the exact decoder then handles.
+#[cfg(any(test, not(rtm_opt_size)))]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn decode_event_canonical(payload: &[u8]) -> Option<Event<'_>> {
+    let (&n, rest) = payload.split_first()?;
+    if n != 0x86 && n != 0x85 {
+        return None;
+    }
+    let (pid, rest) = i64_fast(expect_key(rest, fixkeys::PID, 4)?)?;
+    let (event, rest) = bytes_fast(expect_key(rest, fixkeys::EVENT, 6)?)?;
+    let (uid, rest) = i64_fast(expect_key(rest, fixkeys::UID, 4)?)?;
+    let (time, rest) = i64_fast(expect_key(rest, fixkeys::TIME, 5)?)?;
+    // "endpoint" is one byte too long for a key word.
+    let (endpoint, rest) = bytes_fast(rest.strip_prefix(b"\xa8endpoint")?)?;
+    let data = match n {
+        0x86 => Some(bytes_fast(expect_key(rest, fixkeys::DATA, 5)?)?.0),
+        _ => None,
+    };
+    Some(Event {
+        pid,
+        event,
+        uid,
+        time,
+        endpoint,
+        data,
+    })
+}
+
+/// Decodes a `pushevent`: the fast path in speed builds, else (and for any other layout) the
+/// exact decoder.
 pub fn decode_event(payload: &[u8]) -> Result<Event<'_>, MessageError> {
+    #[cfg(not(rtm_opt_size))]
+    if let Some(e) = decode_event_canonical(payload) {
+        return Ok(e);
+    }
+    decode_event_checked(payload)
+}
+
+#[cfg_attr(not(rtm_opt_size), cold)]
+fn decode_event_checked(payload: &[u8]) -> Result<Event<'_>, MessageError> {
     const SPECS: [Spec; 6] = [
         Spec::new("pid", Kind::Int),
         Spec::new("event", Kind::Bytes),
@@ -399,6 +450,32 @@ mod tests {
     use proptest::prelude::*;
 
     const TARGETS: [Target; 4] = [Target::P2P, Target::Group, Target::Room, Target::Broadcast];
+
+    #[test]
+    fn the_servers_pushevent_and_ping_take_the_fast_paths() {
+        // The official Python SDK's recorded pushevent payload.
+        let hex = "86a3706964ce04c4b447a56576656e74a56c6f67696ea3756964cd03e9a474696d65ce6553f100a8656e64706f696e74af3139322e302e322e313a3132333435a464617461a0";
+        let p: std::vec::Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let fast = decode_event_canonical(&p).expect("the server's layout is the fast one");
+        assert_eq!(Ok(fast), decode_event_checked(&p));
+        assert_eq!(
+            (fast.pid, fast.uid, fast.event),
+            (80_000_071, 1001, &b"login"[..])
+        );
+        assert_eq!(fast.endpoint, b"192.0.2.1:12345");
+        assert_eq!(fast.data, Some(&b""[..]));
+        // Without data: a fixmap of five.
+        let mut five = p.clone();
+        five[0] = 0x85;
+        five.truncate(p.len() - 6);
+        assert_eq!(decode_event_canonical(&five).map(|e| e.data), Some(None));
+        assert_eq!(decode_method(Method::Ping, &[0x80]), Ok(Push::Ping));
+        assert_eq!(decode_method(Method::Ping, &[]), Ok(Push::Ping));
+        assert!(decode_method(Method::Ping, &[0x81]).is_err());
+    }
 
     /// A msgpack str of `s` in the encoding picked by `enc`: fixstr (when short enough), str8,
     /// str16 or bin8.
@@ -648,6 +725,50 @@ mod tests {
                 }
                 prop_assert_eq!(decode_message(t, &p), checked);
             }
+        }
+
+        /// A `pushevent` in the server's layout, with random encodings, an optional `data`
+        /// (sometimes nil), and random edits or truncations: whatever the fast path accepts,
+        /// the exact decoder decodes the same way.
+        #[test]
+        fn event_fast_path_agrees_with_the_exact_decoder(
+            ints in prop::collection::vec((prop_oneof![-40i64..300, any::<i64>()], any::<u8>()), 3),
+            strs in prop::collection::vec((prop::collection::vec(any::<u8>(), 0..40), any::<u8>()), 3),
+            data in 0u8..3,
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..2),
+            cut in any::<prop::sample::Index>(),
+            mode in any::<u8>(),
+        ) {
+            let mut p = vec![if data == 0 { 0x85 } else { 0x86 }];
+            let mut put = |k: &[u8], v: Vec<u8>| {
+                p.extend(str_of(k, 0));
+                p.extend(v);
+            };
+            put(b"pid", int_of(ints[0].0, ints[0].1));
+            put(b"event", str_of(&strs[0].0, strs[0].1));
+            put(b"uid", int_of(ints[1].0, ints[1].1));
+            put(b"time", int_of(ints[2].0, ints[2].1));
+            put(b"endpoint", str_of(&strs[1].0, strs[1].1));
+            match data {
+                1 => put(b"data", str_of(&strs[2].0, strs[2].1)),
+                2 => put(b"data", vec![0xc0]),
+                _ => {}
+            }
+            match mode % 4 {
+                0 | 1 => {}
+                2 => {
+                    for (at, b) in edits {
+                        let i = at.index(p.len());
+                        p[i] = b;
+                    }
+                }
+                _ => p.truncate(cut.index(p.len() + 1)),
+            }
+            let checked = decode_event_checked(&p);
+            if let Some(e) = decode_event_canonical(&p) {
+                prop_assert_eq!(Ok(e), checked);
+            }
+            prop_assert_eq!(decode_event(&p), checked);
         }
 
         /// Whatever the straight-line pass accepts, the exact pass decodes the same way.

@@ -147,6 +147,27 @@ pub fn push_frames() -> [(&'static str, Vec<u8>); 3] {
     ]
 }
 
+/// The official Python SDK's recorded `pushevent` (login, `data` empty), as the server writes it.
+pub const PUSHEVENT_HEX: &str = "46504e4e008001094600000068000000707573686576656e7486a3706964ce04c4b447a56576656e74a56c6f67696ea3756964cd03e9a474696d65ce6553f100a8656e64706f696e74af3139322e302e322e313a3132333435a464617461a0";
+
+/// The pushes that are never filtered as duplicates (no mid): `pushevent` and the RTM `ping`.
+pub fn unfiltered_frames() -> [(&'static str, Vec<u8>); 2] {
+    let mut ping = [0u8; 32];
+    let n = frame::build_quest(&mut ping, Some(77), "ping", &frame::EmptyMap)
+        .expect("the ping fits its array");
+    [
+        ("pushevent", unhex_vec(PUSHEVENT_HEX)),
+        ("ping", ping[..n].to_vec()),
+    ]
+}
+
+fn unhex_vec(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
 /// Scratch bytes given to the JSON parsers (only used by strings with escapes).
 pub const SCRATCH_LEN: usize = 256;
 
@@ -357,26 +378,27 @@ fn mid_offset(frame: &[u8]) -> Option<usize> {
 pub struct ListenerBench {
     listener: Box<Listener>,
     frame: Vec<u8>,
-    mid_at: usize,
+    /// Where a message's uint64 mid is (rewritten per push so the duplicate filter sees a new
+    /// message each time); `None` for pushes that are never filtered.
+    mid_at: Option<usize>,
     mid: u64,
     now: u64,
 }
 
 impl ListenerBench {
-    /// A connected listener and a copy of `frame`, whose `mid` must be a `uint64`.
+    /// A connected listener and a copy of `frame`, a message whose `mid` is a `uint64`, or a
+    /// push without a mid (`pushevent`, `ping`).
     pub fn new(frame: &[u8]) -> Self {
-        let mid_at = mid_offset(frame).expect("the push frame has a uint64 mid");
+        let mid_at = mid_offset(frame);
         let mut listener =
             Box::new(Listener::new(Config::DEFAULT, CREDS, 0x1234_5678).expect("listener"));
         listener.set_unix_time(0, 1_700_000_000_000);
         listener.connected(0);
         while listener.poll_event().is_some() {}
         assert!(listener.transmit().is_empty(), "nothing to restore");
-        let mid = u64::from_be_bytes(
-            frame[mid_at..mid_at + 8]
-                .try_into()
-                .expect("8 bytes of mid"),
-        );
+        let mid = mid_at.map_or(0, |at| {
+            u64::from_be_bytes(frame[at..at + 8].try_into().expect("8 bytes of mid"))
+        });
         Self {
             listener,
             frame: frame.to_vec(),
@@ -393,7 +415,7 @@ impl ListenerBench {
     pub fn push(&mut self) -> (usize, usize) {
         self.mid = self.mid.wrapping_add(1);
         self.now += 1;
-        if let Some(m) = self.frame.get_mut(self.mid_at..self.mid_at + 8) {
+        if let Some(m) = self.mid_at.and_then(|at| self.frame.get_mut(at..at + 8)) {
             m.copy_from_slice(&self.mid.to_be_bytes());
         }
         let l = &mut *self.listener;
@@ -415,7 +437,7 @@ impl ListenerBench {
     pub fn check_one(&mut self) -> String {
         self.mid = self.mid.wrapping_add(1);
         self.now += 1;
-        if let Some(m) = self.frame.get_mut(self.mid_at..self.mid_at + 8) {
+        if let Some(m) = self.mid_at.and_then(|at| self.frame.get_mut(at..at + 8)) {
             m.copy_from_slice(&self.mid.to_be_bytes());
         }
         let l = &mut *self.listener;

@@ -15,9 +15,10 @@ use std::process::ExitCode;
 use rtm_listen_bench::{
     BUILD_BUF_LEN, CREDS, ListenerBench, QUEST, SCRATCH_LEN, build_setlisten_flags,
     build_setlisten_ids, ours_decode, ours_decode_push, push_frames, rmp_serde_decode,
+    unfiltered_frames,
 };
 
-const OPS: [&str; 14] = [
+const OPS: [&str; 16] = [
     "ours/decode/pushmsg_chat",
     "ours/decode/pushgroupmsg_cmd",
     "ours/decode/pushroommsg_file",
@@ -27,6 +28,8 @@ const OPS: [&str; 14] = [
     "ours/listener/pushmsg_chat",
     "ours/listener/pushgroupmsg_cmd",
     "ours/listener/pushroommsg_file",
+    "ours/listener/pushevent",
+    "ours/listener/ping",
     "rmp_serde/decode/pushmsg_chat",
     "rmp_serde/decode/pushgroupmsg_cmd",
     "rmp_serde/decode/pushroommsg_file",
@@ -108,9 +111,11 @@ fn main() -> ExitCode {
         return usage();
     };
     let frames = push_frames();
+    let unfiltered = unfiltered_frames();
     let frame = |name: &str| {
         frames
             .iter()
+            .chain(unfiltered.iter())
             .find(|(f, _)| *f == name)
             .map(|(_, bytes)| bytes.as_slice())
     };
