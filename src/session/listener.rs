@@ -620,7 +620,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// Completes every pending command with 0 once the server's state equals the desired
     /// state and no quest is in flight.
     fn complete_if_in_sync(&mut self) {
-        if self.sync.in_sync() && self.sync.deadline().is_none() {
+        if self.sync.in_sync() {
             complete(&mut self.pending, &mut self.local, u32::MAX, code::OK);
         }
     }
@@ -775,11 +775,12 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         for p in self.pending.iter().flatten() {
             earliest(p.deadline);
         }
-        if let Some(t) = self.sync.deadline() {
-            earliest(t);
-        }
         let link = match self.link {
             Some(up) if !up.close_requested => {
+                // A lost listen quest matters only while the connection is usable.
+                if let Some(t) = self.sync.deadline() {
+                    earliest(t);
+                }
                 let mut ping = up.last_rx.saturating_add(self.cfg.ping_interval_ms);
                 if let Some((_, sent)) = up.ping {
                     ping = ping.max(sent.saturating_add(self.cfg.quest_timeout_ms));
@@ -821,7 +822,15 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 });
             }
         }
-        let quest_lost = self.sync.timed_out(now);
+        let usable = matches!(
+            self.link,
+            Some(Up {
+                close_requested: false,
+                ..
+            })
+        );
+        // Once a close is requested, the close ends the quest in flight (and a restoration).
+        let quest_lost = usable && self.sync.timed_out(now);
         if quest_lost && self.sync.end_restoring() {
             self.local(LocalEvent::Restored {
                 code: code::TIMEOUT,

@@ -93,9 +93,10 @@ impl ListenSync {
         self.generation
     }
 
-    /// Whether the server's state is known to equal the desired state.
+    /// Whether the server's state is known to equal the desired state: no quest is in flight
+    /// (one could still change it) and both states agree.
     pub(crate) fn in_sync(&self) -> bool {
-        self.desired == self.confirmed
+        self.sent.is_none() && self.desired == self.confirmed
     }
 
     /// The deadline of the quest in flight.
