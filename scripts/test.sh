@@ -21,6 +21,9 @@ cargo test -p rtm-listen-ffi
 step "C and C++: harnesses (plain, ASan+UBSan, valgrind), the C++ adapter, examples/c_host.c"
 scripts/ffi-tests.sh
 
+step "C++ drop-in: RTMServerClient with the seed's code (g++/clang++, C++11/17), compile-fail cases, TSan/ASan/valgrind, CMake and pkg-config consumers"
+scripts/cpp-client.sh
+
 step "README main command: the listener against the gate simulator"
 cargo run --features std --example listen
 
