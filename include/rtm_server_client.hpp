@@ -32,8 +32,9 @@
  * command and returns 20003 at once, the intent kept). The monitor must not block for long:
  * pushes wait behind it, as with the official SDK's worker threads.
  *
- * Memory: like the official SDK, the client allocates (strings, sets, callbacks, its thread
- * and a receive buffer); the C library under it never does.
+ * Memory: like the official SDK, the client allocates (strings, sets, callbacks, its thread,
+ * its buffers: pushes up to RTM_SERVER_CLIENT_RX_SIZE, 64 KiB by default, are read whole,
+ * larger ones answered with 10002 and reported to badPush); the C library never does.
  *
  * Not here (calls the official client has that a listener cannot honour) fail to compile with
  * a message: encryption (enableEncryptor*), and every quest that is not a listen command
@@ -74,6 +75,12 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The engine's receive buffer: the largest push read whole (larger ones, up to 8 MiB, are
+ * answered with 10002 and reported to badPush). */
+#ifndef RTM_SERVER_CLIENT_RX_SIZE
+#define RTM_SERVER_CLIENT_RX_SIZE 65536
+#endif
 
 namespace rtm {
 
@@ -156,7 +163,8 @@ public:
     int questTimeoutSec = 0; /* 0: the engine's 30 s */
     bool autoReconnect = true;
     rtm_backoff backoff_;
-    std::unique_ptr<Listener> engine; /* created at the first start */
+    std::vector<uint8_t> engineBuffers; /* lent to the engine: RX, TX, JSON scratch */
+    std::unique_ptr<Listener> engine;   /* created at the first start */
     std::thread thread;
     std::thread::id threadId;
     bool stop = false;
@@ -189,6 +197,11 @@ public:
             Options o;
             o.questTimeoutMs = questTimeoutSec > 0 ? static_cast<uint32_t>(questTimeoutSec) * 1000u : 0;
             o.backoff = &backoff_;
+            engineBuffers.resize(RTM_BUFFER_SIZE(RTM_SERVER_CLIENT_RX_SIZE, 4096));
+            o.buffer = engineBuffers.data();
+            o.bufferLen = engineBuffers.size();
+            o.rxSize = RTM_SERVER_CLIENT_RX_SIZE;
+            o.txSize = 4096;
             std::random_device rd;
             uint64_t entropy = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(unixMs()) ^
                                reinterpret_cast<uintptr_t>(this);
