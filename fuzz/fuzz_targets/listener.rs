@@ -1149,22 +1149,6 @@ struct Observer {
     restored_ok: bool,
 }
 
-/// Whether to let pass what an open finding of the engine does (so that fuzzing goes on past
-/// it); `RTM_FUZZ_STRICT=1` asserts it too, as `fuzz/regressions/open/listener/*` need. Open:
-///
-/// 1. Once a listen quest without an answer has reached its deadline, `poll_timeout()` keeps
-///    returning that deadline until `closed` (the listener asked for the close: with
-///    `DeadLink` for the quest, or earlier for another reason): a host that sleeps until
-///    `poll_timeout` before it closes spins.
-/// 2. `in_sync()` is true while a listen quest is in flight, when the host brought the desired
-///    state back to the confirmed one after the quest was sent: the quest (which carries the
-///    older desired state) may have been applied by the server, whose state is then not "known
-///    to equal the desired state" as the doc says.
-fn open_finding() -> bool {
-    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    !*T.get_or_init(|| std::env::var_os("RTM_FUZZ_STRICT").is_some())
-}
-
 /// `RTM_FUZZ_TRACE=1` prints every operation and event (for reading a reproducer).
 fn trace() -> bool {
     static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -1880,15 +1864,14 @@ impl Host {
             );
         }
         if let Some(c) = &self.o.conn {
-            // Open finding 2 (see `open_finding`): `in_sync()` ignores the quest in flight.
+            // Found by this target (fuzz/regressions/listener/in-sync-with-quest-in-flight):
+            // `in_sync()` must not hold while a listen quest is in flight.
             let in_flight = c.listen.last().is_some_and(|q| q.answer.is_none());
-            if live && in_sync && in_flight && !c.broken {
-                assert!(
-                    open_finding(),
-                    "in_sync() while listen quest {} is in flight",
-                    c.listen.last().map_or(0, |q| q.seq)
-                );
-            }
+            assert!(
+                !(live && in_sync && in_flight && !c.broken),
+                "in_sync() while listen quest {} is in flight",
+                c.listen.last().map_or(0, |q| q.seq)
+            );
             let settled = c
                 .listen
                 .last()
@@ -2206,13 +2189,10 @@ impl Host {
             );
         }
         if tx_empty && let Some(next) = self.l.poll_timeout() {
-            // Open finding 1 (see `open_finding`): a lost listen quest's deadline stays in
-            // `poll_timeout` until the host calls `closed`.
-            let lost_quest_deadline = self.o.conn.as_ref().is_some_and(|c| {
-                c.close_requested.is_some() && c.listen.last().is_some_and(|q| q.deadline == next)
-            });
+            // Found by this target (fuzz/regressions/listener/lost-quest-deadline-*): a lost
+            // listen quest's deadline must leave `poll_timeout` once a close is requested.
             assert!(
-                next > self.o.eff_now || (lost_quest_deadline && open_finding()),
+                next > self.o.eff_now,
                 "poll_timeout {next} is not after now {} (host would spin)",
                 self.o.eff_now
             );
