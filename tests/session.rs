@@ -499,6 +499,24 @@ fn capacity_errors_are_reported_before_anything_is_sent() {
 }
 
 #[test]
+fn a_repeated_id_counts_once_against_the_capacity() {
+    let mut l = listener();
+    let repeats = [7i64; 100];
+    l.set_listen(0, &ids(&repeats, &[], &[], NO_EVENTS))
+        .unwrap();
+    assert_eq!(l.desired_state().ids.of(IdKind::Group), &[7]);
+    let mut sixty_four: Vec<i64> = (0..63).collect();
+    sixty_four.extend([0, 1, 2, 63, 63]);
+    l.add_listen(0, &ids(&sixty_four, &[], &[], NO_EVENTS))
+        .unwrap();
+    assert_eq!(l.desired_state().ids.len(), 64);
+    assert_eq!(
+        l.add_listen(0, &ids(&[64, 64], &[], &[], NO_EVENTS)),
+        Err(CommandError::TooManyIds)
+    );
+}
+
+#[test]
 fn unknown_method_gets_20004_and_a_oneway_one_no_answer() {
     let mut l = listener();
     connected(&mut l, 0);

@@ -330,34 +330,35 @@ fn apply_listen<E: AsRef<str>>(
         (IdKind::Room as u8, ids.rids),
         (IdKind::User as u8, ids.uids),
     ];
-    let count: usize = lists.iter().map(|(_, l)| l.len()).sum();
-    match op {
-        ListenOp::Add => {
-            let new: usize = lists
-                .iter()
-                .map(|&(k, l)| l.iter().filter(|&&id| !d.ids.contains(k, id)).count())
-                .sum();
-            if d.ids.len() + new > LISTEN_IDS {
-                return Err(CommandError::TooManyIds);
+    if op == ListenOp::Remove {
+        for &(k, l) in &lists {
+            for &id in l {
+                d.ids.remove(k, id);
             }
-            d.events |= events;
         }
-        ListenOp::Remove => {
-            for &(k, l) in &lists {
-                for &id in l {
-                    d.ids.remove(k, id);
-                }
-            }
-            d.events &= !events;
-            return Ok(());
-        }
-        ListenOp::Set => {
-            if count > LISTEN_IDS {
-                return Err(CommandError::TooManyIds);
-            }
-            d.ids.clear();
-            d.events = events;
-        }
+        d.events &= !events;
+        return Ok(());
+    }
+    // The ids the result gains: distinct ones (a repeat counts once), and for an add only
+    // those not already desired.
+    let set = op == ListenOp::Set;
+    let gained: usize = lists
+        .iter()
+        .map(|&(k, l)| {
+            l.iter()
+                .enumerate()
+                .filter(|&(i, id)| !l[..i].contains(id) && (set || !d.ids.contains(k, *id)))
+                .count()
+        })
+        .sum();
+    if gained + if set { 0 } else { d.ids.len() } > LISTEN_IDS {
+        return Err(CommandError::TooManyIds);
+    }
+    if set {
+        d.ids.clear();
+        d.events = events;
+    } else {
+        d.events |= events;
     }
     for &(k, l) in &lists {
         for &id in l {
