@@ -315,12 +315,20 @@ pub struct FrameHead<'a> {
 
 /// Parses the header, seq and method at the start of `input` without needing the payload.
 /// `Ok(None)` means more bytes are needed, unless `cut` is set (the caller can hold no more):
-/// then a method is cut to what `input` holds.
+/// then a method is cut to what `input` holds. A frame longer than [`MAX_FRAME_LEN`] is
+/// refused as soon as its header is complete.
 pub fn parse_head(input: &[u8], cut: bool) -> Result<Option<FrameHead<'_>>, FrameError> {
     let header = match parse_header(input)? {
         Status::Complete(h, _) => h,
         Status::Partial(_) => return Ok(None),
     };
+    let len = header.frame_len();
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge {
+            len,
+            max: MAX_FRAME_LEN,
+        });
+    }
     let rest = input.get(HEADER_LEN..).unwrap_or(&[]);
     let (seq, rest) = match header.kind {
         FrameKind::Oneway => (None, rest),
@@ -341,7 +349,7 @@ pub fn parse_head(input: &[u8], cut: bool) -> Result<Option<FrameHead<'_>>, Fram
         seq,
         status,
         method: rest.get(..want).unwrap_or(rest),
-        len: header.frame_len(),
+        len,
     }))
 }
 
@@ -518,6 +526,23 @@ pub fn build_answer<P: Payload>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_head_over_8_mib_is_refused_from_its_header_alone() {
+        let mut h = *b"FPNN\x01\x80\x01\x0c\0\0\0\0";
+        h[8..12].copy_from_slice(&(9u32 << 20).to_le_bytes());
+        let len = HEADER_LEN + 4 + 12 + (9 << 20);
+        assert_eq!(
+            parse_head(&h, false),
+            Err(FrameError::TooLarge {
+                len,
+                max: MAX_FRAME_LEN
+            })
+        );
+        // Within 8 MiB the seq and method are awaited.
+        h[8..12].copy_from_slice(&(7u32 << 20).to_le_bytes());
+        assert_eq!(parse_head(&h, false), Ok(None));
+    }
+
     use super::*;
 
     #[test]

@@ -158,12 +158,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
         let data = data.get(offset..).unwrap_or(&[]);
         let full = self.start + offset == 0 && self.end == self.buf.as_ref().len();
         match parse_head(data, full)? {
-            Some(h) if h.len > MAX_FRAME_LEN || h.len <= self.max_frame => {
-                Err(FrameError::TooLarge {
-                    len: h.len,
-                    max: MAX_FRAME_LEN,
-                })
-            }
+            // Not a frame to skip: it fits (callers ask only about frames that do not).
+            Some(h) if h.len <= self.max_frame => Err(FrameError::TooLarge {
+                len: h.len,
+                max: MAX_FRAME_LEN,
+            }),
             head => Ok(head),
         }
     }
