@@ -17,7 +17,7 @@
 //!   maximum but within 8 MiB is read by `head_at` (header, seq, method cut at the buffer's size,
 //!   length) and dropped by `skip_at` as it streams through (`feed` or `window` + `commit`):
 //!   the frames and heads are those of a one-shot parse that steps over such frames, a frame
-//!   over 8 MiB ends it with `TooLarge { max: 8 MiB }` once its head is there, and
+//!   over 8 MiB ends it with `TooLarge { max: 8 MiB }` as soon as its header is there, and
 //!   `buffered() + consumed = fed + skipping()` throughout;
 //! - `build_quest`/`build_answer` round-trip through `parse_frame`, report the exact size on a
 //!   short buffer and leave it untouched.
@@ -394,14 +394,15 @@ fn skip_mode(window: bool, buf_len: usize, max_frame: usize, chunks: &[usize], s
             }
             Ok(Status::Partial(_)) => break None,
             Err(FrameError::TooLarge { len, .. }) => {
-                if !head_ready(bytes, buf_len) {
-                    break None;
-                }
+                // Over 8 MiB: refused from the 12-byte header alone.
                 if len > MAX_FRAME_LEN {
                     break Some(FrameError::TooLarge {
                         len,
                         max: MAX_FRAME_LEN,
                     });
+                }
+                if !head_ready(bytes, buf_len) {
+                    break None;
                 }
                 let (mtype, ss) = (bytes[6], usize::from(bytes[7]));
                 let hl = HEADER_LEN + if mtype == 0 { 0 } else { 4 };
