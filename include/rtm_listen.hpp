@@ -525,30 +525,29 @@ public:
     /* The official client's names do not exist here: a call written for it (e.g.
      * `setListen(true, false, true, false, 0)`) would otherwise bind with its arguments
      * shifted (the flags into nowMs, the timeout into allEvent). */
+#define RTM_LISTEN_OFFICIAL_NAMES_MESSAGE_                                                             \
+    "rtm::Listener is the sans-IO engine: its listen commands take the host's time first and are "    \
+    "named addListenAt/removeListenAt/setListenAt/setListenAllAt. The official "                       \
+    "addListen/removeListen/setListen(...) are rtm::RTMServerClient's (#include \"rtm_server_client.hpp\")."
     template <typename... A>
     Status addListen(A &&...) {
         static_assert(DependentFalse<A...>::value,
-                      "rtm::Listener is the sans-IO engine: its listen commands take the host's time first and are "
-                      "named addListenAt/removeListenAt/setListenAt/setListenAllAt. The official "
-                      "addListen/removeListen/setListen(...) are rtm::RTMServerClient's (#include \"rtm_server_client.hpp\").");
+                      RTM_LISTEN_OFFICIAL_NAMES_MESSAGE_);
         return RTM_ERR_INVALID_ARG;
     }
     template <typename... A>
     Status removeListen(A &&...) {
         static_assert(DependentFalse<A...>::value,
-                      "rtm::Listener is the sans-IO engine: its listen commands take the host's time first and are "
-                      "named addListenAt/removeListenAt/setListenAt/setListenAllAt. The official "
-                      "addListen/removeListen/setListen(...) are rtm::RTMServerClient's (#include \"rtm_server_client.hpp\").");
+                      RTM_LISTEN_OFFICIAL_NAMES_MESSAGE_);
         return RTM_ERR_INVALID_ARG;
     }
     template <typename... A>
     Status setListen(A &&...) {
         static_assert(DependentFalse<A...>::value,
-                      "rtm::Listener is the sans-IO engine: its listen commands take the host's time first and are "
-                      "named addListenAt/removeListenAt/setListenAt/setListenAllAt. The official "
-                      "addListen/removeListen/setListen(...) are rtm::RTMServerClient's (#include \"rtm_server_client.hpp\").");
+                      RTM_LISTEN_OFFICIAL_NAMES_MESSAGE_);
         return RTM_ERR_INVALID_ARG;
     }
+#undef RTM_LISTEN_OFFICIAL_NAMES_MESSAGE_
 
 private:
     using ListenFn = rtm_status (*)(rtm_listener *, uint64_t, const rtm_ids *, uint32_t *);

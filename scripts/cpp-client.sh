@@ -40,20 +40,6 @@ clang++ --version | head -1
 step "build: the release library and the gate simulator"
 CARGO_TARGET_DIR=$TARGET cargo build -q --release -p rtm-listen-ffi -p rtm-gate-sim
 
-run() { # label, command...: the test's last line must be "<N> passed, 0 failed"
-    local label=$1 log
-    shift
-    log="$OUT/$(echo "$label" | tr -c 'a-zA-Z0-9_\n' '_').log"
-    if ! "$@" >"$log" 2>&1; then
-        cat "$log" >&2
-        fail "$label exited with an error"
-    fi
-    tail -1 "$log" | grep -Eq '^[0-9]+ passed, 0 failed$' || {
-        cat "$log" >&2
-        fail "$label: no '<N> passed, 0 failed' line"
-    }
-    printf '%-44s %s\n' "$label" "$(tail -1 "$log")"
-}
 
 step "seed code: g++ and clang++, -std=c++11 and -std=c++17, against gate-sim --script demo"
 for cxx in g++ clang++; do

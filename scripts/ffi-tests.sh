@@ -21,11 +21,9 @@ ASAN=(-fsanitize=address,undefined -fno-omit-frame-pointer -g)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
+source scripts/lib.sh
+# Headings with the seconds elapsed.
 step() { printf '\n==> [%3ss] %s\n' "$SECONDS" "$*"; }
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 step "build: release static library and the gate simulator"
 cargo build --release -p rtm-listen-ffi -p rtm-gate-sim
@@ -82,20 +80,6 @@ final=$(grep -Ec "overriding final function|overrides a 'final' function" "$OUT/
 [ "$final" = 15 ] || fail "expected 15 'overriding final function' errors in $OUT/native_control.log, got $final"
 echo "ok: 15 of MyMonitor's 16 virtuals (all but ping, the same in both flavours) refused with RTM_LISTEN_VIEWS"
 
-run() { # label, command...
-    local label=$1 log
-    shift
-    log="$OUT/$(echo "$label" | tr -c 'a-zA-Z0-9_\n' '_').log"
-    if ! "$@" >"$log" 2>&1; then
-        cat "$log" >&2
-        fail "$label exited with an error"
-    fi
-    tail -1 "$log" | grep -Eq '^[0-9]+ passed, 0 failed$' || {
-        cat "$log" >&2
-        fail "$label: no '<N> passed, 0 failed' line"
-    }
-    printf '%-28s %s\n' "$label" "$(tail -1 "$log")"
-}
 
 step "run: plain"
 run "plain test_c" "$OUT/plain/test_c" "$SIM"

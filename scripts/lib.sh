@@ -20,3 +20,20 @@ ensure_nightly() {
         rustup toolchain install nightly --profile minimal
     fi
 }
+
+# Runs a test program whose last line must be "<N> passed, 0 failed"; its output goes to
+# "$OUT/<label>.log" (OUT is set by the calling script). Prints the label and that line.
+run() { # label, command...
+    local label=$1 log
+    shift
+    log="$OUT/$(echo "$label" | tr -c 'a-zA-Z0-9_\n' '_').log"
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        fail "$label exited with an error"
+    fi
+    tail -1 "$log" | grep -Eq '^[0-9]+ passed, 0 failed$' || {
+        cat "$log" >&2
+        fail "$label: no '<N> passed, 0 failed' line"
+    }
+    printf '%-44s %s\n' "$label" "$(tail -1 "$log")"
+}

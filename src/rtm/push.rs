@@ -628,6 +628,26 @@ mod tests {
     }
 
     /// The server's layout with values in any family or encoding, and a few byte edits.
+    /// Leaves a well-formed payload as it is (half the cases), or overwrites bytes at random
+    /// places, or truncates it.
+    fn mutate(
+        p: &mut Vec<u8>,
+        edits: &[(prop::sample::Index, u8)],
+        cut: prop::sample::Index,
+        mode: u8,
+    ) {
+        match mode % 4 {
+            0 | 1 => {}
+            2 => {
+                for (at, b) in edits {
+                    let i = at.index(p.len());
+                    p[i] = *b;
+                }
+            }
+            _ => p.truncate(cut.index(p.len() + 1)),
+        }
+    }
+
     fn canonical_payload() -> impl Strategy<Value = (Target, Vec<u8>)> {
         (
             prop::sample::select(TARGETS.to_vec()),
@@ -658,16 +678,7 @@ mod tests {
                 put(b"msg", str_of(&strs[0].0, strs[0].1));
                 put(b"attrs", str_of(&strs[1].0, strs[1].1));
                 put(b"mtime", int_of(ints[4].0, ints[4].1));
-                match mode % 4 {
-                    0 | 1 => {}
-                    2 => {
-                        for (at, b) in edits {
-                            let i = at.index(p.len());
-                            p[i] = b;
-                        }
-                    }
-                    _ => p.truncate(cut.index(p.len() + 1)),
-                }
+                mutate(&mut p, &edits, cut, mode);
                 (t, p)
             })
     }
@@ -754,16 +765,7 @@ mod tests {
                 2 => put(b"data", vec![0xc0]),
                 _ => {}
             }
-            match mode % 4 {
-                0 | 1 => {}
-                2 => {
-                    for (at, b) in edits {
-                        let i = at.index(p.len());
-                        p[i] = b;
-                    }
-                }
-                _ => p.truncate(cut.index(p.len() + 1)),
-            }
+            mutate(&mut p, &edits, cut, mode);
             let checked = decode_event_checked(&p);
             if let Some(e) = decode_event_canonical(&p) {
                 prop_assert_eq!(Ok(e), checked);
