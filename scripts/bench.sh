@@ -70,3 +70,16 @@ for op in $("$bin" list); do
             sed -n '/file:function/,$p' | awk 'NR <= 25' # reads to the end: no SIGPIPE under pipefail
     fi
 done
+
+# The same chat push through the C ABI, from C (ffi-tests/bench/push.c): receive, the
+# push_p2p_chat callback with its view, the answer taken and released.
+step "C ABI: instructions per chat push from C (callgrind, (Ir($iters) - Ir(0)) / $iters)"
+cargo build -q --release -p rtm-listen-ffi
+${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude ffi-tests/bench/push.c \
+    "${CARGO_TARGET_DIR:-target}/release/librtm_listen.a" -o "$tmp/c_push"
+c_ir() {
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/c.$1.out" "$tmp/c_push" "$1" >/dev/null 2>&1
+    awk '/^(summary|totals):/ { print $2; exit }' "$tmp/c.$1.out"
+}
+awk -v a="$(c_ir 0)" -v b="$(c_ir "$iters")" -v n="$iters" \
+    'BEGIN { printf "%-36s %12.1f\n", "c_abi/listener/pushmsg_chat", (b - a) / n }'

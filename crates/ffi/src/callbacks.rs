@@ -126,7 +126,9 @@ pub(crate) fn drain(state: &mut State) -> bool {
         endpoint_len,
         close_reason,
     } = state;
-    let monitor = *monitor;
+    // Borrowed, not copied (a table of function pointers): the busy flag keeps callbacks from
+    // re-initialising the listener, so it cannot change during the drain.
+    let monitor: &rtm_monitor = monitor;
     let endpoint = &endpoint[..*endpoint_len];
     let mut close = false;
     while let Some(event) = listener.poll_event() {
@@ -147,7 +149,7 @@ pub(crate) fn drain(state: &mut State) -> bool {
                     // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, rtm_str::from(endpoint), false, is_reconnect) };
                 }
-                disconnected(&monitor, endpoint, reason, retry_in_ms);
+                disconnected(monitor, endpoint, reason, retry_in_ms);
             }
             Event::Closed {
                 by_error,
@@ -159,9 +161,9 @@ pub(crate) fn drain(state: &mut State) -> bool {
                     // SAFETY: registered with this signature; the arguments outlive the call.
                     unsafe { f(user, rtm_str::from(endpoint), by_error, is_reconnect) };
                 }
-                disconnected(&monitor, endpoint, reason, retry_in_ms);
+                disconnected(monitor, endpoint, reason, retry_in_ms);
             }
-            Event::Message(m) => deliver_message(&monitor, scratch.as_mut(), &m),
+            Event::Message(m) => deliver_message(monitor, scratch.as_mut(), &m),
             Event::PushEvent(e) => {
                 if let Some(f) = monitor.push_event {
                     let data = rtm_str::from(e.data.unwrap_or(&[]));

@@ -1,0 +1,59 @@
+/* A fixed-work loop for callgrind: one chat push per iteration through the C ABI
+ * (rtm_listener_receive, the push_p2p_chat callback with its view, the answer taken with
+ * rtm_listener_transmit / rtm_listener_transmit_done), with a fresh mid each time so the
+ * duplicate filter sees new messages (and, after 128, evicts as in steady state).
+ * usage: push ITERATIONS   (scripts/bench.sh subtracts the 0-iteration run) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtm_listen.h"
+
+/* The benchmark crate's pushmsg chat frame (crates/bench/src/lib.rs PUSHMSG_CHAT_HEX). */
+static const char HEX[] =
+    "46504e4e008001074300000065000000707573686d736787a466726f6dcd03e9a2746fcd03eaa36d6964cf"
+    "17979cfe3d7ed4c1a56d747970651ea36d7367a568656c6c6fa56174747273a0a56d74696d65cf0000018b"
+    "cfe569c8";
+
+static unsigned long chats;
+
+static void on_chat(void *user, const rtm_message *m) {
+    (void)user;
+    chats += m->message_id != 0;
+}
+
+int main(int argc, char **argv) {
+    static rtm_listener l;
+    static uint8_t frame[sizeof HEX / 2];
+    unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 0, i;
+    size_t len = sizeof HEX / 2, mid_at = 0, k, consumed;
+    rtm_config cfg;
+    for (k = 0; k < len; k++) {
+        unsigned int b;
+        sscanf(HEX + 2 * k, "%2x", &b);
+        frame[k] = (uint8_t)b;
+    }
+    for (k = 0; k + 5 < len; k++) {
+        if (memcmp(frame + k, "\xa3mid\xcf", 5) == 0) mid_at = k + 5;
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.pid = 80000071;
+    cfg.secret.ptr = (const uint8_t *)"secret";
+    cfg.secret.len = 6;
+    cfg.entropy = 0x12345678;
+    cfg.monitor.push_p2p_chat = on_chat;
+    if (mid_at == 0 || rtm_listener_init(&l, sizeof l, &cfg) != RTM_OK) return 2;
+    rtm_listener_set_unix_time(&l, 0, 1700000000000);
+    rtm_listener_connected(&l, 0, (rtm_str){(const uint8_t *)"bench", 5});
+    for (i = 1; i <= n; i++) {
+        const uint8_t *out;
+        size_t out_len;
+        for (k = 0; k < 8; k++) frame[mid_at + k] = (uint8_t)(i >> (56 - 8 * k));
+        if (rtm_listener_receive(&l, i, frame, len, &consumed) != RTM_OK || consumed != len) return 3;
+        if (rtm_listener_transmit(&l, &out, &out_len) != RTM_OK) return 4;
+        rtm_listener_transmit_done(&l, out_len);
+    }
+    if (chats != n) return 5;
+    printf("%lu chats\n", chats);
+    return 0;
+}
