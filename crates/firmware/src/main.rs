@@ -550,6 +550,31 @@ fn expect_one_quest<'a>(step: &str, sent: &'a [u8], last_salt: &mut i64) -> (u32
 
 /// The ids form of `setlisten`: the whole state `want` (its flags aside), ids as msgpack
 /// arrays, empty lists left out; no flag keys.
+/// One listen quest in flight: answers the flags quest `seq` (nothing completes, since the ids
+/// are not confirmed yet), checks the ids quest that then goes out alone against the desired
+/// state, and answers it. Returns the events and bytes of that last answer. `steps` labels the
+/// flags answer and the ids quest; `states` is (confirmed after the flags, desired).
+fn answer_flags_then_ids<'a>(
+    steps: [&str; 2],
+    io: &'a mut Io,
+    s: &mut Stream<4096>,
+    seq: u32,
+    last_salt: &mut i64,
+    states: (&Want<'_>, &Want<'_>),
+) -> (&'a [Seen], &'a [u8]) {
+    let [answer, ids] = steps;
+    s.bytes.clear();
+    ensure!(s.ok(seq).is_ok(), "answer");
+    let (ev, sent) = exchange(io, &s.bytes);
+    expect_events(answer, ev, &[]);
+    let (seq, p) = expect_one_quest(ids, sent, last_salt);
+    expect_ids_quest(ids, p, states.1);
+    expect_states(answer, states.0, states.1);
+    s.bytes.clear();
+    ensure!(s.ok(seq).is_ok(), "answer");
+    exchange(io, &s.bytes)
+}
+
 fn expect_ids_quest(step: &str, payload: &[u8], want: &Want<'_>) {
     ensure!(
         server::get(payload, b"group").is_none(),
@@ -700,17 +725,14 @@ fn run(painted: usize) -> ! {
     let mut last_salt = 0i64;
     let (seq, p) = expect_one_quest("setlisten flags", sent, &mut last_salt);
     expect_flags("setlisten flags", p, flags);
-    s.bytes.clear();
-    ensure!(s.ok(seq).is_ok(), "answer");
-    let (ev, sent) = exchange(&mut io, &s.bytes);
-    // The flags are confirmed, the ids not yet: no command completes, the ids quest goes out.
-    expect_events("flags answer", ev, &[]);
-    let (seq, p) = expect_one_quest("setlisten ids", sent, &mut last_salt);
-    expect_ids_quest("setlisten ids", p, &listened);
-    expect_states("flags answer", &only_flags, &listened);
-    s.bytes.clear();
-    ensure!(s.ok(seq).is_ok(), "answer");
-    let (ev, sent) = exchange(&mut io, &s.bytes);
+    let (ev, sent) = answer_flags_then_ids(
+        ["flags answer", "setlisten ids"],
+        &mut io,
+        &mut s,
+        seq,
+        &mut last_salt,
+        (&only_flags, &listened),
+    );
     // Confirmed equals desired: every pending command completes with 0, in slot order.
     expect_events(
         "ids answer",
@@ -923,16 +945,14 @@ fn run(painted: usize) -> ! {
     let (seq, p) = expect_one_quest("restore flags", sent, &mut last_salt);
     expect_flags("restore flags", p, flags);
     expect_states("reconnect", &nothing, &desired);
-    s.bytes.clear();
-    ensure!(s.ok(seq).is_ok(), "answer");
-    let (ev, sent) = exchange(&mut io, &s.bytes);
-    expect_events("restore flags answer", ev, &[]);
-    let (seq, p) = expect_one_quest("restore ids", sent, &mut last_salt);
-    expect_ids_quest("restore ids", p, &desired);
-    expect_states("restore flags answer", &only_flags, &desired);
-    s.bytes.clear();
-    ensure!(s.ok(seq).is_ok(), "answer");
-    let (ev, sent) = exchange(&mut io, &s.bytes);
+    let (ev, sent) = answer_flags_then_ids(
+        ["restore flags answer", "restore ids"],
+        &mut io,
+        &mut s,
+        seq,
+        &mut last_salt,
+        (&only_flags, &desired),
+    );
     expect_events(
         "restored",
         ev,
