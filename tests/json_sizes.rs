@@ -14,14 +14,15 @@ fn one_message(
     frame: &[u8],
     check: &mut dyn FnMut(&rtm_listen::rtm::push::Message<'_>),
 ) {
-    assert_eq!(l.handle_input(1, frame), frame.len());
     let mut n = 0;
-    while let Some(e) = l.poll_event() {
+    let mut on = |e: Event<'_>| {
         if let Event::Message(m) = e {
             check(&m.message);
             n += 1;
         }
-    }
+    };
+    assert_eq!(l.handle_input(1, frame, &mut on), frame.len());
+    l.poll_events(&mut on);
     assert_eq!(n, 1);
 }
 

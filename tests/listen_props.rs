@@ -86,11 +86,11 @@ fn count(described: Vec<String>, completed: &mut BTreeMap<u32, usize>) {
 }
 
 fn drain(l: &mut L, completed: &mut BTreeMap<u32, usize>) {
-    while let Some(e) = l.poll_event() {
+    l.poll_events(|e| {
         if let Event::Completed(c) = e {
             *completed.entry(c.request.0).or_default() += 1;
         }
-    }
+    });
 }
 
 proptest! {

@@ -116,11 +116,9 @@ fn every_kind_reaches_its_method() {
     let mut rec = Record::default();
     let mut rest = &input[..];
     while !rest.is_empty() {
-        let n = l.handle_input(1, rest);
+        let n = l.handle_input(1, rest, |e| dispatch(&mut rec, "gate:1", &e));
         rest = &rest[n..];
-        while let Some(e) = l.poll_event() {
-            dispatch(&mut rec, "gate:1", &e);
-        }
+        l.poll_events(|e| dispatch(&mut rec, "gate:1", &e));
         let t = l.transmit().len();
         l.consume_transmit(t);
     }

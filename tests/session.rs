@@ -603,7 +603,7 @@ fn full_transmit_buffer_holds_pushes_back_without_losing_any() {
     let mut rest = &input[..];
     let mut stalls = 0;
     while !rest.is_empty() || !l.transmit().is_empty() {
-        let n = l.handle_input(1, rest);
+        let n = l.handle_input(1, rest, |_| delivered += 1);
         rest = &rest[n..];
         delivered += events(&mut l).len();
         if n == 0 {

@@ -107,7 +107,7 @@ fn run(input: &[u8], chunks: &[usize], accept: &[usize]) -> (Vec<String>, Vec<u8
         while !chunk.is_empty() {
             guard += 1;
             assert!(guard < 1_000_000, "no progress");
-            let n = l.handle_input(5, chunk);
+            let n = l.handle_input(5, chunk, |e| events_seen.push(describe(&e)));
             chunk = &chunk[n..];
             events_seen.extend(events(&mut l));
             let pending = l.transmit().len();

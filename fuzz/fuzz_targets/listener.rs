@@ -11,7 +11,7 @@
 //! deliver them in fuzzer-chosen chunks through `handle_input` or `input_window` +
 //! `commit_input`; clock jumps (`handle_timeout`, sometimes with an older time); listen
 //! commands; partial transmit acceptance (`consume_transmit(k)`). After every operation the
-//! host drains `poll_event` to `None`, as the driving contract requires. At the end the model
+//! host drains `poll_events`, as the driving contract requires. At the end the model
 //! server answers every listen quest with OK until the listener stops sending (restarting a
 //! stalled sync with a command that changes nothing), then time runs past every deadline.
 //!
@@ -25,13 +25,13 @@
 //! that depend on the model server.
 //!
 //! Invariants (each an assertion below):
-//! 1. no panic, and `poll_event` returns `None` within a bounded number of calls;
+//! 1. no panic, and `poll_events` hands out a bounded number of events;
 //! 2. every twoway push quest the listener consumed is answered exactly once, in order, on its
 //!    connection: the answers in the transmitted bytes (plus what was still queued when the
 //!    connection closed) are exactly the seqs of the consumed twoway quests (status 1 with the
 //!    FPNN code of the reported error for a bad push, status 0 and `{}` otherwise); oneway
 //!    pushes are never answered; bytes never accepted or dropped by a close do not count.
-//!    Whenever `poll_event` has returned `None` and TX has room for any answer, every frame
+//!    Whenever `poll_events` has run and TX has room for any answer, every frame
 //!    received whole (or, for an oversized frame, whose head was received) has been consumed,
 //!    and a framing error in the stream has been reported;
 //! 3. every event matches the next unconsumed frame (the same decoded value as `decode_push`;
@@ -1179,7 +1179,7 @@ impl Observer {
             eprintln!("    event {ev:?}");
         }
         self.events_this_op += 1;
-        assert!(self.events_this_op < 5_000, "poll_event does not run dry");
+        assert!(self.events_this_op < 5_000, "poll_events does not run dry");
         match ev {
             Event::Connected { is_reconnect } => {
                 self.connected_events += 1;
@@ -1740,9 +1740,8 @@ impl Host {
     }
 
     fn drain_events(&mut self) {
-        while let Some(ev) = self.l.poll_event() {
-            self.o.on_event(&ev);
-        }
+        let o = &mut self.o;
+        self.l.poll_events(|ev| o.on_event(&ev));
     }
 
     /// `transmit()`, whose new frames the observer checks; returns how much is queued.
@@ -1760,7 +1759,7 @@ impl Host {
             ),
             None => (false, false),
         };
-        // poll_event ran dry and TX has room for any answer: everything received is consumed.
+        // poll_events ran dry and TX has room for any answer: everything received is consumed.
         let all = live && self.tx_len - queued >= ANSWER_ROOM;
         self.o.check_answers(all || protocol_closed);
         if all && let Some(c) = self.o.conn.as_mut() {
@@ -1940,7 +1939,9 @@ impl Host {
             self.l.commit_input(t, k);
             if connected { k } else { 0 }
         } else {
-            let k = self.l.handle_input(t, &data);
+            // `handle_input` hands out events while it takes bytes, but the observer must know
+            // the bytes taken first: a dry run on a clone (the listener is deterministic) tells.
+            let k = self.l.clone().handle_input(t, &data, |_| {});
             match (connected, close_requested) {
                 (false, _) => assert_eq!(k, 0, "input taken while disconnected"),
                 (true, true) => assert_eq!(k, n, "input not swallowed after CloseRequested"),
@@ -1961,6 +1962,11 @@ impl Host {
             c.last_rx = self.o.eff_now;
         }
         self.o.on_rx(&data[..accepted]);
+        if !window {
+            let o = &mut self.o;
+            let k = self.l.handle_input(t, &data, |ev| o.on_event(&ev));
+            assert_eq!(k, drained, "the dry run took as many bytes");
+        }
         self.drain_events();
     }
 

@@ -115,12 +115,13 @@ impl<'e, T: Read + Write, C: Clock, const RX: usize, const TX: usize> IoDriver<'
     fn pump<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
         loop {
             let mut close = None;
-            while let Some(ev) = self.listener.poll_event() {
+            let endpoint = self.endpoint;
+            self.listener.poll_events(|ev| {
                 if let Event::CloseRequested(reason) = ev {
                     close = Some(reason);
                 }
-                dispatch(monitor, self.endpoint, &ev);
-            }
+                dispatch(monitor, endpoint, &ev);
+            });
             if let Some(reason) = close {
                 self.close(reason);
                 continue;

@@ -154,12 +154,13 @@ impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
     fn pump<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
         loop {
             let mut close = None;
-            while let Some(ev) = self.listener.poll_event() {
+            let endpoint = &self.endpoint;
+            self.listener.poll_events(|ev| {
                 if let Event::CloseRequested(reason) = ev {
                     close = Some(reason);
                 }
-                dispatch(monitor, &self.endpoint, &ev);
-            }
+                dispatch(monitor, endpoint, &ev);
+            });
             if let Some(reason) = close {
                 self.close(reason);
                 continue;

@@ -17,17 +17,25 @@
 //! | [`Listener::closed`] | the transport closed, for any reason, including a close the listener asked for |
 //! | [`Listener::add_listen`], [`Listener::remove_listen`], [`Listener::set_listen`], [`Listener::set_listen_all`] | the host wants to change what it listens to |
 //!
-//! After **any** of these, the host must:
+//! Events reach the host through a callback, `on: FnMut(Event<'_>)`:
+//! [`Listener::handle_input`] takes one and hands it the events the bytes complete, and
+//! [`Listener::poll_events`] hands it every event that is ready. After **any** call above, the
+//! host must:
 //!
-//! 1. call [`Listener::poll_event`] until it returns `None`. Each event borrows the listener and
-//!    is valid until the next call. A push's answer is queued only when that next call comes,
-//!    i.e. after the host has seen the event; so the final `None` matters: it queues the last
-//!    answer.
+//! 1. call [`Listener::poll_events`] (not needed right after [`Listener::handle_input`], which
+//!    did). Each event borrows the listener for the duration of the callback; a push's answer
+//!    is queued as the callback returns, so the server is answered only after the host has
+//!    seen the push;
 //! 2. send [`Listener::transmit`] and report what the transport took with
 //!    [`Listener::consume_transmit`] (partial writes are fine), then poll events again if it
 //!    took anything, since freed space may unblock a waiting push;
 //! 3. sleep until new bytes arrive or until [`Listener::poll_timeout`] (recomputed after every
 //!    call), or until [`Listener::reconnect_at`] when disconnected.
+//!
+//! Each frame is handled once, from its bytes to the callback and its answer. A frame that
+//! arrives whole in [`Listener::handle_input`]'s input is read where it lies, without a copy;
+//! only the rest is copied into the receive buffer. The events are the same for any chunking
+//! of the input.
 //!
 //! Calling [`Listener::handle_timeout`] early, late or twice is harmless: it only acts on
 //! deadlines that have passed. Time never goes backwards inside the listener: an older `now`
@@ -49,8 +57,8 @@
 //!   the frames after it are delivered. A frame over 8 MiB closes the connection
 //!   ([`CloseReason::Protocol`]), as the C++ SDK does.
 //! - **At-least-once delivery with backpressure:** if the transmit buffer has no room for a
-//!   push's answer, the push is left in the receive buffer, and [`Listener::handle_input`]
-//!   takes fewer bytes once that buffer is full. Nothing is dropped.
+//!   push's answer, the push is not taken: it stays in the receive buffer, or with the host
+//!   ([`Listener::handle_input`] returns how many bytes it took). Nothing is dropped.
 //! - Duplicate pushes (same kind, from, target, mid within the TTL) are answered but produce no
 //!   event. `pushevent` and `ping` are never filtered.
 //! - **Desired and confirmed listen state.** A command changes the *desired* state at once, in

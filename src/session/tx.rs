@@ -2,9 +2,7 @@
 //! amounts.
 //!
 //! A frame is appended only if it fits entirely, so the peer never sees half a frame followed
-//! by another. Space can be reserved for an answer that will be written later (a push's answer
-//! is written only after its event was handed to the host); reserved space is not offered to
-//! other frames.
+//! by another.
 
 use crate::wire::frame::BuildError;
 
@@ -15,7 +13,6 @@ pub struct TxQueue<B> {
     buf: B,
     start: usize,
     end: usize,
-    reserved: usize,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
@@ -25,7 +22,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
             buf,
             start: 0,
             end: 0,
-            reserved: 0,
         }
     }
 
@@ -50,28 +46,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
 
     /// Space a new frame may use now.
     pub fn room(&self) -> usize {
-        self.capacity() - (self.end - self.start) - self.reserved
+        self.capacity() - (self.end - self.start)
     }
 
-    /// Drops everything, reservations included (the connection is gone).
+    /// Drops everything (the connection is gone).
     pub fn clear(&mut self) {
         self.start = 0;
         self.end = 0;
-        self.reserved = 0;
-    }
-
-    /// Sets `n` bytes aside; fails if there is no room.
-    pub fn reserve(&mut self, n: usize) -> bool {
-        if self.room() < n {
-            return false;
-        }
-        self.reserved += n;
-        true
-    }
-
-    /// Returns reserved bytes to the pool (just before writing into them).
-    pub fn unreserve(&mut self, n: usize) {
-        self.reserved = self.reserved.saturating_sub(n);
     }
 
     /// Appends one frame written by `build`, which receives the free space and returns the
@@ -102,7 +83,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
             self.end -= self.start;
             self.start = 0;
         }
-        let limit = self.capacity() - self.reserved;
+        let limit = self.capacity();
         let free = self
             .buf
             .as_mut()
@@ -120,19 +101,18 @@ mod tests {
     use crate::rtm::answer::build_empty_answer;
 
     #[test]
-    fn frames_are_whole_and_reservations_hold() {
+    fn frames_are_whole() {
         let mut q = TxQueue::new([0u8; 40]);
         assert_eq!(q.push(|b| build_empty_answer(b, 1)), Ok(17));
-        assert!(q.reserve(17));
-        // 40 - 17 queued - 17 reserved = 6: no room for another answer.
+        assert_eq!(q.push(|b| build_empty_answer(b, 2)), Ok(17));
+        // 40 - 34 queued = 6: no room for another answer.
         assert_eq!(
-            q.push(|b| build_empty_answer(b, 2)),
+            q.push(|b| build_empty_answer(b, 3)),
             Err(BuildError::BufferTooSmall { needed: 17 })
         );
-        q.consume(10);
+        q.consume(27);
         assert_eq!(q.data().len(), 7);
-        q.unreserve(17);
-        assert_eq!(q.push(|b| build_empty_answer(b, 2)), Ok(17));
+        assert_eq!(q.push(|b| build_empty_answer(b, 4)), Ok(17));
         assert_eq!(q.data().len(), 24);
         assert_eq!(&q.data()[7..11], b"FPNN");
     }

@@ -289,9 +289,7 @@ pub fn describe(e: &Event<'_>) -> String {
 /// Drains all events as descriptions.
 pub fn events(l: &mut L) -> Vec<String> {
     let mut out = Vec::new();
-    while let Some(e) = l.poll_event() {
-        out.push(describe(&e));
-    }
+    l.poll_events(|e| out.push(describe(&e)));
     out
 }
 
@@ -306,7 +304,7 @@ pub fn sent(l: &mut L) -> Vec<Wire> {
 pub fn feed(l: &mut L, now: u64, mut bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
-        let n = l.handle_input(now, bytes);
+        let n = l.handle_input(now, bytes, |e| out.push(describe(&e)));
         out.extend(events(l));
         assert!(
             n > 0,

@@ -46,7 +46,7 @@ fn ours_decode_no_json_benches(c: &mut Criterion) {
 }
 
 /// `ours/listener/<frame>`: the whole engine path per push through `session::Listener`:
-/// `handle_input`, `poll_event` until `None` (decode, dedup, dispatch, JSON info), and the
+/// `handle_input` with its callback (decode, dedup, dispatch, JSON info), and the
 /// 17-byte answer taken with `transmit` + `consume_transmit`. Each frame gets a fresh mid, so
 /// the duplicate filter always misses.
 fn ours_listener_benches(c: &mut Criterion) {

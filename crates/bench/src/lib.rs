@@ -13,7 +13,7 @@
 //!   owned struct ([`OwnedMessage`]);
 //! - [`build_setlisten_ids`] and [`build_setlisten_flags`]: the signed `setlisten` quests;
 //! - [`ListenerBench`]: the whole engine path per push through `session::Listener`
-//!   (`handle_input`, `poll_event` until `None`, the answer taken with `transmit` and
+//!   (`handle_input` with its callback, the answer taken with `transmit` and
 //!   `consume_transmit`), each frame with a fresh mid so the duplicate filter misses.
 
 use rtm_listen::rtm::dispatch::Category;
@@ -394,7 +394,7 @@ impl ListenerBench {
             Box::new(Listener::new(Config::DEFAULT, CREDS, 0x1234_5678).expect("listener"));
         listener.set_unix_time(0, 1_700_000_000_000);
         listener.connected(0);
-        while listener.poll_event().is_some() {}
+        listener.poll_events(|_| {});
         assert!(listener.transmit().is_empty(), "nothing to restore");
         let mid = mid_at.map_or(0, |at| {
             u64::from_be_bytes(frame[at..at + 8].try_into().expect("8 bytes of mid"))
@@ -408,9 +408,9 @@ impl ListenerBench {
         }
     }
 
-    /// One push: a fresh mid is written into the frame, then `handle_input`, `poll_event`
-    /// until `None` (each event goes through `black_box`), and the answer is taken from
-    /// `transmit` and released with `consume_transmit`. Returns (events, answer bytes).
+    /// One push: a fresh mid is written into the frame, then `handle_input` (each event goes
+    /// through `black_box`), and the answer is taken from `transmit` and released with
+    /// `consume_transmit`. Returns (events, answer bytes).
     #[inline]
     pub fn push(&mut self) -> (usize, usize) {
         self.mid = self.mid.wrapping_add(1);
@@ -419,14 +419,12 @@ impl ListenerBench {
             m.copy_from_slice(&self.mid.to_be_bytes());
         }
         let l = &mut *self.listener;
-        let taken = l.handle_input(self.now, std::hint::black_box(&self.frame));
-        debug_assert_eq!(taken, self.frame.len());
         let mut events = 0;
-        // Each event is looked at where the listener returned it (not moved out).
-        while let Some(ev) = &l.poll_event() {
-            std::hint::black_box(ev);
+        let taken = l.handle_input(self.now, std::hint::black_box(&self.frame), |ev| {
+            std::hint::black_box(&ev);
             events += 1;
-        }
+        });
+        debug_assert_eq!(taken, self.frame.len());
         let out = std::hint::black_box(l.transmit());
         let n = out.len();
         l.consume_transmit(n);
@@ -441,9 +439,8 @@ impl ListenerBench {
             m.copy_from_slice(&self.mid.to_be_bytes());
         }
         let l = &mut *self.listener;
-        l.handle_input(self.now, &self.frame);
         let mut seen = Vec::new();
-        while let Some(ev) = l.poll_event() {
+        l.handle_input(self.now, &self.frame, |ev| {
             seen.push(match ev {
                 Event::Message(m) => format!(
                     "{:?} mid={} translated={} file={}",
@@ -454,7 +451,7 @@ impl ListenerBench {
                 ),
                 other => format!("{other:?}"),
             });
-        }
+        });
         let n = l.transmit().len();
         l.consume_transmit(n);
         format!("{} answer={n}", seen.join("; "))

@@ -13,7 +13,7 @@ use engine::session::{
     CommandError, Config, ConfigError, EVENTS, IdKind, ListenView, Listener, MIN_TX, RequestId,
 };
 
-use crate::callbacks::drain;
+use crate::callbacks::{drain, with_listener};
 use crate::handle::{
     ENDPOINT_MAX, INLINE_BUFFER, INNER_ALIGN, INNER_SIZE, RX_DEFAULT, RawBuf, State, TX_DEFAULT,
     enter, rtm_listener,
@@ -401,10 +401,9 @@ pub unsafe extern "C" fn rtm_listener_receive(
             if !s.listener.is_connected() {
                 return RTM_ERR_NOT_CONNECTED;
             }
-            let n = s.listener.handle_input(now_ms, data);
-            let status = finish(s);
+            let (n, close) = with_listener(s, |l, d| l.handle_input(now_ms, data, |e| d.event(e)));
             consumed.write(n);
-            status
+            if close { RTM_CLOSE } else { RTM_OK }
         })
     }
 }

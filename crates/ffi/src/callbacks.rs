@@ -116,8 +116,21 @@ fn disconnected(monitor: &rtm_monitor, endpoint: &[u8], reason: CloseReason, ret
     }
 }
 
-/// Delivers every pending event; returns whether the listener asked to close.
-pub(crate) fn drain(state: &mut State) -> bool {
+/// Hands events to the C monitor, remembering a close request.
+pub(crate) struct Deliver<'s> {
+    monitor: &'s rtm_monitor,
+    scratch: &'s mut [u8],
+    endpoint: &'s [u8],
+    close_reason: &'s mut Option<CloseReason>,
+    close: bool,
+}
+
+/// Runs `f` on the listener with a [`Deliver`] for its events; returns what `f` returned and
+/// whether the listener asked to close.
+pub(crate) fn with_listener<R>(
+    state: &mut State,
+    f: impl FnOnce(&mut crate::handle::Engine, &mut Deliver<'_>) -> R,
+) -> (R, bool) {
     let State {
         listener,
         monitor,
@@ -128,10 +141,34 @@ pub(crate) fn drain(state: &mut State) -> bool {
     } = state;
     // Borrowed, not copied (a table of function pointers): the busy flag keeps callbacks from
     // re-initialising the listener, so it cannot change during the drain.
-    let monitor: &rtm_monitor = monitor;
-    let endpoint = &endpoint[..*endpoint_len];
-    let mut close = false;
-    while let Some(event) = listener.poll_event() {
+    let mut deliver = Deliver {
+        monitor,
+        scratch: scratch.as_mut(),
+        endpoint: &endpoint[..*endpoint_len],
+        close_reason,
+        close: false,
+    };
+    let r = f(listener, &mut deliver);
+    (r, deliver.close || listener.wants_close())
+}
+
+/// Delivers every pending event; returns whether the listener asked to close.
+pub(crate) fn drain(state: &mut State) -> bool {
+    with_listener(state, |l, d| l.poll_events(|e| d.event(e))).1
+}
+
+impl Deliver<'_> {
+    /// Calls the monitor's function for one event.
+    pub(crate) fn event(&mut self, event: Event<'_>) {
+        let Deliver {
+            monitor,
+            scratch,
+            endpoint,
+            close_reason,
+            close,
+        } = self;
+        let monitor: &rtm_monitor = monitor;
+        let endpoint: &[u8] = endpoint;
         let user = monitor.user;
         match event {
             Event::Connected { is_reconnect } => {
@@ -163,7 +200,7 @@ pub(crate) fn drain(state: &mut State) -> bool {
                 }
                 disconnected(monitor, endpoint, reason, retry_in_ms);
             }
-            Event::Message(m) => deliver_message(monitor, scratch.as_mut(), &m),
+            Event::Message(m) => deliver_message(monitor, scratch, &m),
             Event::PushEvent(e) => {
                 if let Some(f) = monitor.push_event {
                     let data = rtm_str::from(e.data.unwrap_or(&[]));
@@ -216,10 +253,9 @@ pub(crate) fn drain(state: &mut State) -> bool {
                 }
             }
             Event::CloseRequested(reason) => {
-                *close_reason = Some(reason);
-                close = true;
+                **close_reason = Some(reason);
+                *close = true;
             }
         }
     }
-    close || listener.wants_close()
 }

@@ -12,7 +12,7 @@
 //!
 //! - the **RX interrupt** (PendSV, standing in for a UART/Ethernet RX interrupt; the board
 //!   needs no PAC for it) moves bytes from the wire FIFO into the listener
-//!   ([`Listener::handle_input`]);
+//!   ([`Listener::input_window`] + [`Listener::commit_input`]);
 //! - **SysTick** (1 kHz) advances the millisecond clock, a `u64` that a Cortex-M4 cannot
 //!   update atomically; the main loop and the RX interrupt read it under the same lock;
 //! - the **main loop** polls events, drains the transmit buffer and runs the timers, as the
@@ -95,18 +95,26 @@ macro_rules! ensure {
     };
 }
 
-/// The RX interrupt's work: the wire's bytes go into the listener. What it does not take (its
-/// RX buffer is full until the main loop polls events) stays in the FIFO.
+/// The RX interrupt's work: the wire's bytes are copied into the listener's receive buffer
+/// (`input_window` + `commit_input`); the main loop hands out the events. What does not fit
+/// (the buffer is full until the main loop polls events) stays in the FIFO.
 fn on_rx(cs: CriticalSection<'_>, now: u64, wire: &mut Deque<u8, { rt::FIFO }>) {
     let mut guard = LISTENER.borrow_ref_mut(cs);
     let Some(l) = guard.as_deref_mut() else {
         return;
     };
+    if !l.is_connected() {
+        return;
+    }
     loop {
-        let n = l.handle_input(now, wire.as_slices().0);
+        let src = wire.as_slices().0;
+        let window = l.input_window();
+        let n = window.len().min(src.len());
         if n == 0 {
             break;
         }
+        window[..n].copy_from_slice(&src[..n]);
+        l.commit_input(now, n);
         for _ in 0..n {
             wire.pop_front();
         }
@@ -247,14 +255,15 @@ fn seen(e: &Event<'_>) -> Seen {
 type Seens = Vec<Seen, 48>;
 type Sent = Vec<u8, 2048>;
 
-/// Step 1 of the contract: every event, until `None` (which queues the last answer).
+/// Step 1 of the contract: every event that is ready (a push's answer is queued as its
+/// callback returns).
 fn drain_events(out: &mut Seens) {
     with(|l, _| {
-        while let Some(e) = l.poll_event() {
+        l.poll_events(|e| {
             // The engine's public types derive defmt::Format.
             defmt::debug!("event {}", e);
             ensure!(out.push(seen(&e)).is_ok(), "too many events");
-        }
+        });
     });
 }
 

@@ -2,27 +2,23 @@
 //!
 //! See the [module docs](super) for the driving contract.
 
+mod inbound;
+
 use heapless::Deque;
 
 use super::backoff::Backoff;
-use super::dedup::{Dedup, DedupKey};
-use super::event::{CloseReason, Completion, Event, LocalEvent, MessageEvent, RequestId, code};
+use super::dedup::Dedup;
+use super::event::{CloseReason, LocalEvent, RequestId, code};
 use super::ids::{IdKind, SortedIds, event_bit, event_names};
 use super::sync::{Answered, ListenState, ListenSync, Quest};
 use super::tx::TxQueue;
 use crate::config::{DEFAULT_RX, DEFAULT_TX, LISTEN_IDS, PENDING_QUESTS};
-use crate::rtm::answer::{
-    CODE_UNKNOWN_ERROR, EMPTY_ANSWER_LEN, STATUS_ERROR, build_empty_answer, decode_answer,
-};
-use crate::rtm::field::MessageError;
 use crate::rtm::listen::{
     Credentials, ListenFlags, ListenIds, ListenOp, QuestIds, build_listen, build_ping,
     build_set_flags,
 };
-use crate::rtm::push::{Message, Method, Push, decode_method};
-use crate::wire::frame::{BuildError, Frame, FrameError, FrameKind, Payload, build_answer};
+use crate::wire::frame::BuildError;
 use crate::wire::frame_reader::FrameReader;
-use crate::wire::msgpack::{Sink, Writer};
 
 /// Longest project secret the listener stores.
 pub const MAX_SECRET: usize = 64;
@@ -142,17 +138,6 @@ struct Pending {
     deadline: u64,
 }
 
-/// The frame behind the last event: consumed, answered and remembered on the next call.
-#[derive(Debug, Clone, Copy)]
-struct InFlight {
-    consume: usize,
-    /// A frame too large for RX, of this length, starts after `consume` bytes: skip it.
-    skip: Option<usize>,
-    answer: Option<u32>,
-    /// The duplicate filter's hash of the message's [`DedupKey`].
-    dedup: Option<u64>,
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Up {
     since: u64,
@@ -185,55 +170,39 @@ pub struct Stats {
     pub refusals: u64,
 }
 
-enum Found<'a> {
-    Push {
-        push: Push<'a>,
-        seq: Option<u32>,
-        /// For a message, the duplicate filter's hash of its key.
-        dedup: Option<u64>,
-    },
-    /// An answer to the listen quest in flight whose events wait in `local`.
-    Answered {
-        ex: &'a [u8],
-    },
-    Bad {
-        method: &'a [u8],
-        error: MessageError,
-        seq: Option<u32>,
-        len: usize,
-    },
-    Close(FrameError),
-    /// A frame too large for RX that gives no event (an answer nothing waits for).
-    Skipped,
-}
-
 /// The listener: the RTM session over a receive buffer `R` (the largest frame read whole;
 /// larger ones up to 8 MiB are skipped) and a transmit buffer `T`, arrays by default, or any
 /// memory the host lends ([`Listener::with_buffers`]). The other capacities are in
 /// [`crate::config`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Listener<R = [u8; DEFAULT_RX], T = [u8; DEFAULT_TX]> {
     cfg: Config,
     pid: u32,
     secret: [u8; MAX_SECRET],
     secret_len: usize,
     rx: FrameReader<R>,
-    tx: TxQueue<T>,
-    link: Option<Up>,
-    now: u64,
+    /// Everything a received frame's handling changes, apart from the receive buffer it may
+    /// lie in (so the two borrow separately).
+    c: Core<T>,
     unix_offset: i64,
     seq: u32,
     salts: super::salt::SaltGen,
     next_request: u32,
-    pending: [Option<Pending>; PENDING_QUESTS],
-    sync: ListenSync,
-    dedup: Dedup,
     failures: u32,
     reconnect_at: Option<u64>,
     connections: u32,
+}
+
+/// The listener's state that received frames change.
+#[derive(Debug, Clone)]
+struct Core<T> {
+    tx: TxQueue<T>,
+    link: Option<Up>,
+    now: u64,
+    pending: [Option<Pending>; PENDING_QUESTS],
+    sync: ListenSync,
+    dedup: Dedup,
     local: Deque<LocalEvent, LOCAL_EVENTS>,
-    in_flight: Option<InFlight>,
-    deferred_consume: usize,
     stats: Stats,
     /// Whether a listen quest may be waiting to be sent: set by commands, connections and
     /// answers, cleared by [`Listener::pump`] once nothing can go, so the pump costs one test
@@ -258,65 +227,6 @@ pub const fn max_listen_quest(ids: usize) -> usize {
 
 /// The smallest receive buffer.
 pub const MIN_RX: usize = 64;
-
-/// A `{code, ex}` error answer whose `ex` is the concatenation of three parts: for an unknown
-/// method `Unknown method: NAME` (code 20004), for a push that could not be decoded the
-/// error's text ([`MessageError::text`]) with its FPNN code. One payload type for both keeps
-/// one copy of the answer builder.
-struct ErrorAnswer<'m> {
-    code: i64,
-    ex: [&'m [u8]; 3],
-}
-
-impl<'m> ErrorAnswer<'m> {
-    fn for_push(method: &'m [u8], error: MessageError) -> Self {
-        match error {
-            MessageError::UnknownMethod => Self {
-                code: crate::rtm::answer::CODE_UNKNOWN_METHOD,
-                ex: [b"Unknown method: ", method, b""],
-            },
-            _ => {
-                let [a, b, c] = error.text();
-                Self {
-                    code: error.fpnn_code(),
-                    ex: [a.as_bytes(), b.as_bytes(), c.as_bytes()],
-                }
-            }
-        }
-    }
-}
-
-impl Payload for ErrorAnswer<'_> {
-    fn encode<S: Sink>(&self, w: &mut Writer<S>) {
-        w.map_len(2);
-        w.str(b"code");
-        w.int(self.code);
-        w.str(b"ex");
-        // One str header for the concatenation, then its parts.
-        w.str_header(self.ex.iter().map(|p| p.len()).sum());
-        for part in self.ex {
-            w.raw(part);
-        }
-    }
-}
-
-fn dedup_key(m: &Message<'_>) -> DedupKey {
-    DedupKey {
-        target: m.target,
-        from: m.from,
-        to: m.to,
-        mid: m.mid,
-    }
-}
-
-fn message_event(m: Message<'_>) -> MessageEvent<'_> {
-    let category = m.category();
-    MessageEvent {
-        message: m,
-        category,
-        callback: crate::rtm::dispatch::Callback::for_message(m.target, category),
-    }
-}
 
 /// Applies a listen command to the desired state, or refuses it leaving the state unchanged.
 fn apply_listen<E: AsRef<str>>(
@@ -413,29 +323,29 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             secret,
             secret_len: creds.secret.len(),
             rx: FrameReader::new(rx, rx_len),
-            tx: TxQueue::new(tx),
-            link: None,
-            now: 0,
+            c: Core {
+                tx: TxQueue::new(tx),
+                link: None,
+                now: 0,
+                pending: [None; PENDING_QUESTS],
+                sync: ListenSync::default(),
+                dedup: Dedup::new(entropy.rotate_left(17) ^ 0x5bd1_e995, cfg.dedup_ttl_ms),
+                local: Deque::new(),
+                stats: Stats::default(),
+                unsent: false,
+            },
             unix_offset: 0,
             seq: 0,
             salts: super::salt::SaltGen::new(entropy),
             next_request: 0,
-            pending: [None; PENDING_QUESTS],
-            sync: ListenSync::default(),
-            dedup: Dedup::new(entropy.rotate_left(17) ^ 0x5bd1_e995, cfg.dedup_ttl_ms),
             failures: 0,
             reconnect_at: None,
             connections: 0,
-            local: Deque::new(),
-            in_flight: None,
-            deferred_consume: 0,
-            stats: Stats::default(),
-            unsent: false,
         })
     }
 
     fn advance(&mut self, now: u64) {
-        self.now = self.now.max(now);
+        self.c.now = self.c.now.max(now);
     }
 
     /// Tells the listener the Unix time (ms) that corresponds to the monotonic `now`. Quests are
@@ -447,7 +357,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     }
 
     fn unix_ms(&self) -> i64 {
-        i64::try_from(self.now)
+        i64::try_from(self.c.now)
             .unwrap_or(i64::MAX)
             .saturating_add(self.unix_offset)
     }
@@ -456,18 +366,18 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         // LOCAL_EVENTS exceeds the most that can be queued between two polls (one completion
         // per pending slot plus connection changes), so this cannot overflow; if it ever
         // did, dropping a diagnostic is preferable to a panic.
-        let _ = self.local.push_back(e);
+        let _ = self.c.local.push_back(e);
     }
 
     /// Whether a connection is up.
     pub fn is_connected(&self) -> bool {
-        self.link.is_some()
+        self.c.link.is_some()
     }
 
     /// Whether the listener has asked the host to close the connection.
     pub fn wants_close(&self) -> bool {
         matches!(
-            self.link,
+            self.c.link,
             Some(Up {
                 close_requested: true,
                 ..
@@ -477,66 +387,34 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
 
     /// Diagnostic counters.
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.c.stats
     }
 
     /// The listen state the server has confirmed on the current connection (empty while
     /// disconnected: a new connection starts with nothing, until restoration).
     pub fn listen_state(&self) -> ListenView<'_> {
-        view(self.sync.confirmed())
+        view(self.c.sync.confirmed())
     }
 
     /// The listen state the host asked for: every accepted command applied in order. The
     /// listener drives the server to it on every connection.
     pub fn desired_state(&self) -> ListenView<'_> {
-        view(self.sync.desired())
+        view(self.c.sync.desired())
     }
 
     /// Whether the server's listen state is known to equal the desired state.
     pub fn in_sync(&self) -> bool {
-        self.sync.in_sync()
+        self.c.sync.in_sync()
     }
 
     /// Commands not yet completed.
     pub fn pending_commands(&self) -> usize {
-        self.pending.iter().flatten().count()
+        self.c.pending.iter().flatten().count()
     }
 
     /// The capacity of the receive buffer (frames up to this length are read whole).
     pub fn rx_capacity(&self) -> usize {
         self.rx.max_frame()
-    }
-
-    /// Finishes the frame behind the previous event: writes its answer (space was reserved),
-    /// remembers it for duplicate detection, consumes it. Then sends what is waiting.
-    #[cfg_attr(not(rtm_opt_size), inline(always))]
-    fn settle(&mut self) {
-        // Called on every entry point: the common "nothing to do" is a few tests inline.
-        if self.in_flight.is_some() || self.deferred_consume > 0 || self.unsent {
-            self.settle_pending();
-        }
-    }
-
-    fn settle_pending(&mut self) {
-        if let Some(f) = self.in_flight.take() {
-            if let Some(seq) = f.answer {
-                self.tx.unreserve(EMPTY_ANSWER_LEN);
-                let _ = self.tx.push(|b| build_empty_answer(b, seq));
-            }
-            if let Some(h) = f.dedup {
-                // `frame_event` found it absent, and nothing was recorded since.
-                self.dedup.insert_absent_hash(h, self.now);
-            }
-            match f.skip {
-                Some(len) => self.rx.skip_at(f.consume, len),
-                None => self.rx.consume(f.consume),
-            }
-        }
-        if self.deferred_consume > 0 {
-            self.rx.consume(self.deferred_consume);
-            self.deferred_consume = 0;
-        }
-        self.pump();
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -563,11 +441,11 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             pid: self.pid,
             secret: &self.secret[..self.secret_len],
         };
-        let tx = &mut self.tx;
+        let tx = &mut self.c.tx;
         let res = match quest {
             Quest::Flags(flags) => tx.push(|b| build_set_flags(b, &creds, q, flags)),
             Quest::Ids(events) => {
-                let view = self.sync.carried();
+                let view = self.c.sync.carried();
                 let (names, n) = event_names(events);
                 let ids = ListenIds {
                     gids: view.of(IdKind::Group),
@@ -590,14 +468,14 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// Sends the next listen quest if one should go: one in flight at a time.
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn pump(&mut self) {
-        if self.unsent {
+        if self.c.unsent {
             self.pump_unsent();
         }
     }
 
     fn pump_unsent(&mut self) {
         if !matches!(
-            self.link,
+            self.c.link,
             Some(Up {
                 close_requested: false,
                 ..
@@ -605,53 +483,50 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         ) {
             return;
         }
-        if let Some(quest) = self.sync.plan() {
+        if let Some(quest) = self.c.sync.plan() {
             match self.send(quest) {
                 Ok(seq) => {
-                    let deadline = self.now.saturating_add(self.cfg.quest_timeout_ms);
-                    self.sync.sent(quest, seq, deadline);
+                    let deadline = self.c.now.saturating_add(self.cfg.quest_timeout_ms);
+                    self.c.sync.sent(quest, seq, deadline);
                 }
                 // No room in TX: the next call tries again.
                 Err(_) => return,
             }
         }
-        self.unsent = false;
+        self.c.unsent = false;
     }
 
     /// Completes every pending command with 0 once the server's state equals the desired
     /// state and no quest is in flight.
     fn complete_if_in_sync(&mut self) {
-        if self.sync.in_sync() {
-            complete(&mut self.pending, &mut self.local, u32::MAX, code::OK);
+        if self.c.sync.in_sync() {
+            complete(&mut self.c.pending, &mut self.c.local, u32::MAX, code::OK);
         }
     }
 
     /// The host connected the transport. The desired listen state is established (flags,
     /// then ids) before any later command is sent.
     pub fn connected(&mut self, now: u64) {
-        self.settle();
         self.advance(now);
-        if self.link.is_some() {
+        if self.c.link.is_some() {
             // A new connection without a close of the old one: close it first, so that the
             // monitor sees `closed` before `connected`.
             self.closed(now, CloseReason::Host);
         }
         self.connections = self.connections.saturating_add(1);
-        self.stats.connections += 1;
+        self.c.stats.connections += 1;
         let is_reconnect = self.connections > 1;
-        self.link = Some(Up {
-            since: self.now,
-            last_rx: self.now,
+        self.c.link = Some(Up {
+            since: self.c.now,
+            last_rx: self.c.now,
             ping: None,
             close_requested: false,
         });
         self.rx.reset();
-        self.tx.clear();
-        self.in_flight = None;
-        self.deferred_consume = 0;
+        self.c.tx.clear();
         self.reconnect_at = None;
-        self.sync.connected();
-        self.unsent = true;
+        self.c.sync.connected();
+        self.c.unsent = true;
         info!("connected (reconnect: {})", is_reconnect);
         self.local(LocalEvent::Connected { is_reconnect });
         self.pump();
@@ -662,16 +537,15 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     fn schedule_reconnect(&mut self) -> u32 {
         self.failures = self.failures.saturating_add(1);
         let delay = self.cfg.backoff.delay_ms(self.failures);
-        self.reconnect_at = Some(self.now.saturating_add(delay));
+        self.reconnect_at = Some(self.c.now.saturating_add(delay));
         u32::try_from(delay).unwrap_or(u32::MAX)
     }
 
     /// A connection attempt failed for `reason`; the back-off advances.
     pub fn connect_failed(&mut self, now: u64, reason: CloseReason) {
-        self.settle();
         self.advance(now);
         let retry_in_ms = self.schedule_reconnect();
-        self.stats.connect_failures += 1;
+        self.c.stats.connect_failures += 1;
         // The reason goes to the host with the event; the log keeps to numbers.
         warn!(
             "connection attempt {} failed; next in {} ms",
@@ -688,19 +562,16 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// close). Quests in flight are abandoned; pending commands stay pending (their intent is
     /// in the desired state, established again on the next connection).
     pub fn closed(&mut self, now: u64, reason: CloseReason) {
-        self.settle();
         self.advance(now);
-        let Some(up) = self.link.take() else { return };
+        let Some(up) = self.c.link.take() else { return };
         self.rx.reset();
-        self.tx.clear();
-        self.in_flight = None;
-        self.deferred_consume = 0;
-        if self.sync.closed() {
+        self.c.tx.clear();
+        if self.c.sync.closed() {
             self.local(LocalEvent::Restored {
                 code: code::CONNECTION_CLOSED,
             });
         }
-        if self.now.saturating_sub(up.since) >= self.cfg.backoff.failed_window_ms {
+        if self.c.now.saturating_sub(up.since) >= self.cfg.backoff.failed_window_ms {
             self.failures = 0;
         }
         let retry_in_ms = self.schedule_reconnect();
@@ -717,53 +588,33 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.reconnect_at
     }
 
-    /// Copies received bytes in and returns how many were taken. Bytes that do not fit stay
-    /// with the host: call [`Listener::poll_event`] (and drain transmits) to make room.
-    /// Returns 0 when not connected.
-    pub fn handle_input(&mut self, now: u64, data: &[u8]) -> usize {
-        self.settle();
-        self.advance(now);
-        let Some(up) = &mut self.link else { return 0 };
-        if up.close_requested {
-            // The stream is unusable; swallow input until the host closes.
-            return data.len();
-        }
-        let n = self.rx.feed(data);
-        if n > 0 {
-            up.last_rx = self.now;
-        }
-        n
-    }
-
     /// The free part of the receive buffer, for transports that read in place. Follow with
     /// [`Listener::commit_input`].
     pub fn input_window(&mut self) -> &mut [u8] {
-        self.settle();
         self.rx.window()
     }
 
-    /// Marks `n` bytes of the last [`Listener::input_window`] as received.
+    /// Marks `n` bytes of the last [`Listener::input_window`] as received. Follow with
+    /// [`Listener::poll_events`].
     pub fn commit_input(&mut self, now: u64, n: usize) {
         self.advance(now);
-        if let Some(up) = &mut self.link
+        if let Some(up) = &mut self.c.link
             && n > 0
         {
-            up.last_rx = self.now;
+            up.last_rx = self.c.now;
             self.rx.commit(n);
         }
     }
 
     /// Bytes to send. They stay here until [`Listener::consume_transmit`] says the transport
-    /// took them. Finishes the last event's frame first, so what it caused is included.
+    /// took them.
     pub fn transmit(&mut self) -> &[u8] {
-        self.settle();
-        self.tx.data()
+        self.c.tx.data()
     }
 
     /// The transport accepted `n` bytes of [`Listener::transmit`].
     pub fn consume_transmit(&mut self, n: usize) {
-        self.settle();
-        self.tx.consume(n);
+        self.c.tx.consume(n);
         self.pump();
     }
 
@@ -773,13 +624,13 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         // (crates/firmware/BUDGETS.md), and no memcheck report on `None` slots' payloads.
         let mut next: Option<u64> = None;
         let mut earliest = |t: u64| next = Some(next.map_or(t, |n| n.min(t)));
-        for p in self.pending.iter().flatten() {
+        for p in self.c.pending.iter().flatten() {
             earliest(p.deadline);
         }
-        let link = match self.link {
+        let link = match self.c.link {
             Some(up) if !up.close_requested => {
                 // A lost listen quest matters only while the connection is usable.
-                if let Some(t) = self.sync.deadline() {
+                if let Some(t) = self.c.sync.deadline() {
                     earliest(t);
                 }
                 let mut ping = up.last_rx.saturating_add(self.cfg.ping_interval_ms);
@@ -802,20 +653,19 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
 
     /// Runs the timers due at `now`. Calling it early or spuriously is harmless.
     pub fn handle_timeout(&mut self, now: u64) {
-        self.settle();
         self.advance(now);
-        let now = self.now;
-        let code = if self.link.is_some() {
+        let now = self.c.now;
+        let code = if self.c.link.is_some() {
             code::TIMEOUT
         } else {
             code::NOT_CONNECTED
         };
-        for i in 0..self.pending.len() {
-            if let Some(p) = self.pending[i]
+        for i in 0..self.c.pending.len() {
+            if let Some(p) = self.c.pending[i]
                 && p.deadline <= now
             {
                 // Not confirmed in time; the intent stays in the desired state.
-                self.pending[i] = None;
+                self.c.pending[i] = None;
                 debug!("command {} timed out with {}", p.request.0, code);
                 self.local(LocalEvent::Completed {
                     request: p.request,
@@ -824,26 +674,26 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             }
         }
         let usable = matches!(
-            self.link,
+            self.c.link,
             Some(Up {
                 close_requested: false,
                 ..
             })
         );
         // Once a close is requested, the close ends the quest in flight (and a restoration).
-        let quest_lost = usable && self.sync.timed_out(now);
-        if quest_lost && self.sync.end_restoring() {
+        let quest_lost = usable && self.c.sync.timed_out(now);
+        if quest_lost && self.c.sync.end_restoring() {
             self.local(LocalEvent::Restored {
                 code: code::TIMEOUT,
             });
         }
-        if let Some(up) = self.link
+        if let Some(up) = self.c.link
             && !up.close_requested
         {
             // A listen quest without an answer: its late answer could apply an older state
             // after a newer one, so the connection ends (restoration follows on the next).
             if quest_lost || now > up.last_rx.saturating_add(self.cfg.dead_after_ms()) {
-                if let Some(up) = &mut self.link {
+                if let Some(up) = &mut self.c.link {
                     up.close_requested = true;
                 }
                 warn!("dead link: nothing received since {} ms", up.last_rx);
@@ -854,9 +704,9 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                     .is_none_or(|(_, sent)| now >= sent.saturating_add(self.cfg.quest_timeout_ms))
             {
                 let seq = self.next_seq();
-                if self.tx.push(|b| build_ping(b, seq)).is_ok() {
-                    self.stats.pings += 1;
-                    if let Some(up) = &mut self.link {
+                if self.c.tx.push(|b| build_ping(b, seq)).is_ok() {
+                    self.c.stats.pings += 1;
+                    if let Some(up) = &mut self.c.link {
                         up.ping = Some((seq, now));
                     }
                 }
@@ -871,22 +721,22 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         now: u64,
         change: impl FnOnce(&mut ListenState) -> Result<(), CommandError>,
     ) -> Result<RequestId, CommandError> {
-        self.settle();
         self.advance(now);
         let slot = self
+            .c
             .pending
             .iter()
             .position(Option::is_none)
             .ok_or(CommandError::TooManyPending)?;
-        self.sync.change(change)?;
+        self.c.sync.change(change)?;
         self.next_request = self.next_request.wrapping_add(1).max(1);
         let request = RequestId(self.next_request);
-        self.pending[slot] = Some(Pending {
+        self.c.pending[slot] = Some(Pending {
             request,
-            generation: self.sync.generation(),
-            deadline: self.now.saturating_add(self.cfg.quest_timeout_ms),
+            generation: self.c.sync.generation(),
+            deadline: self.c.now.saturating_add(self.cfg.quest_timeout_ms),
         });
-        self.unsent = true;
+        self.c.unsent = true;
         self.pump();
         self.complete_if_in_sync();
         Ok(request)
@@ -942,243 +792,6 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             d.flags = flags;
             Ok(())
         })
-    }
-
-    /// The next event. Call until it returns `None` after every other call; the event borrows
-    /// the listener, so the borrow checker ends it before the next call, which is when its
-    /// answer is queued. See the [module docs](super).
-    pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        self.settle();
-        if let Some(e) = self.local.pop_front() {
-            return Some(e.into_event());
-        }
-        match self.link {
-            Some(Up {
-                close_requested: false,
-                ..
-            }) => self.frame_event(),
-            _ => None,
-        }
-    }
-
-    /// Walks the buffered frames, handling those that produce no event (duplicates, answers to
-    /// `*ping`, late answers), and returns the first event. Nothing is consumed here: the bytes
-    /// walked are consumed by the next [`Listener::settle`], so the event can borrow them.
-    fn frame_event(&mut self) -> Option<Event<'_>> {
-        let Self {
-            rx,
-            tx,
-            link,
-            now,
-            pending,
-            sync,
-            dedup,
-            in_flight,
-            deferred_consume,
-            stats,
-            local,
-            unsent,
-            ..
-        } = self;
-        let now = *now;
-        let mut offset = 0usize;
-        let mut skip = None;
-        let found = loop {
-            let (frame, len) = match rx.peek_at(offset) {
-                Ok(Some(f)) => f,
-                Ok(None) => break None,
-                Err(FrameError::TooLarge { .. }) => {
-                    // Too large for RX: its head stands for it (an answer without payload, a
-                    // quest reported as too large), and the frame is skipped as it streams in.
-                    // Nothing is buffered after it. Over 8 MiB, `head_at` gives the error.
-                    let head = match rx.head_at(offset) {
-                        Ok(Some(h)) => h,
-                        Ok(None) => break None,
-                        Err(e) => break Some((Found::Close(e), 0)),
-                    };
-                    skip = Some(head.len);
-                    let frame = match (head.kind, head.seq) {
-                        (FrameKind::Answer, Some(seq)) => Frame::Answer {
-                            seq,
-                            status: head.status,
-                            payload: &[],
-                        },
-                        (_, seq) => Frame::Quest {
-                            seq,
-                            method: head.method,
-                            payload: &[],
-                        },
-                    };
-                    (frame, 0)
-                }
-                Err(e) => break Some((Found::Close(e), 0)),
-            };
-            match frame {
-                Frame::Answer {
-                    seq,
-                    status,
-                    payload,
-                } => {
-                    let (code, ex) = match decode_answer(status, payload) {
-                        Ok(a) => (a.code, a.ex),
-                        Err(_) if status == 0 => (code::OK, &[][..]),
-                        Err(_) => (CODE_UNKNOWN_ERROR, &[][..]),
-                    };
-                    let outcome = match link.as_mut() {
-                        Some(up) if matches!(up.ping, Some((s, _)) if s == seq) => {
-                            up.ping = None;
-                            None
-                        }
-                        _ => sync.answered(seq, code),
-                    };
-                    if let Some(outcome) = outcome {
-                        *unsent = true;
-                        on_answer(pending, sync, local, stats, outcome);
-                        if !local.is_empty() {
-                            break Some((Found::Answered { ex }, len));
-                        }
-                    }
-                    // The `*ping`'s answer, or a late one (after a timeout).
-                    if skip.is_some() {
-                        break Some((Found::Skipped, 0));
-                    }
-                    offset += len;
-                }
-                Frame::Quest {
-                    seq,
-                    method,
-                    payload,
-                } => {
-                    let decoded = match Method::parse(method) {
-                        _ if skip.is_some() => Err(MessageError::FrameTooLarge),
-                        Some(m) => decode_method(m, payload),
-                        None => Err(MessageError::UnknownMethod),
-                    };
-                    match decoded {
-                        Err(error) => {
-                            if let Some(seq) = seq {
-                                let answer = ErrorAnswer::for_push(method, error);
-                                let res = tx.push(|b| build_answer(b, seq, STATUS_ERROR, &answer));
-                                if res.is_err() {
-                                    // No room for the answer: leave the frame for later.
-                                    break None;
-                                }
-                            }
-                            stats.bad_pushes += 1;
-                            stats.oversized += u64::from(skip.is_some());
-                            let [a, b, c] = error.text();
-                            warn!("bad push: {=str}{=str}{=str}", a, b, c);
-                            break Some((
-                                Found::Bad {
-                                    method,
-                                    error,
-                                    seq,
-                                    len: skip.unwrap_or(len),
-                                },
-                                len,
-                            ));
-                        }
-                        Ok(push) => {
-                            if seq.is_some() && tx.room() < EMPTY_ANSWER_LEN {
-                                break None;
-                            }
-                            let hash = match &push {
-                                Push::Message(m) => Some(dedup.hash(&dedup_key(m))),
-                                _ => None,
-                            };
-                            if let Some(h) = hash
-                                && dedup.contains_hash(h, now)
-                            {
-                                if let Some(seq) = seq {
-                                    let _ = tx.push(|b| build_empty_answer(b, seq));
-                                }
-                                stats.duplicates += 1;
-                                offset += len;
-                                continue;
-                            }
-                            break Some((
-                                Found::Push {
-                                    push,
-                                    seq,
-                                    dedup: hash,
-                                },
-                                len,
-                            ));
-                        }
-                    }
-                }
-            }
-        };
-        let Some((found, len)) = found else {
-            *deferred_consume += offset;
-            return None;
-        };
-        let mut done = InFlight {
-            consume: offset + len,
-            skip,
-            answer: None,
-            dedup: None,
-        };
-        let event = match found {
-            Found::Push { push, seq, dedup } => {
-                if seq.is_some() {
-                    // Room was checked above; the answer is written by the next settle.
-                    tx.reserve(EMPTY_ANSWER_LEN);
-                }
-                done.answer = seq;
-                stats.pushes += 1;
-                match push {
-                    Push::Message(m) => {
-                        done.dedup = dedup;
-                        *in_flight = Some(done);
-                        // Returned from here, the event is built in the return slot: through
-                        // the shared tail it is copied once more (~10 instructions per push).
-                        return Some(Event::Message(message_event(m)));
-                    }
-                    Push::Event(e) => Event::PushEvent(e),
-                    Push::Ping => Event::Ping,
-                    Push::Kickout => Event::Kickout,
-                    Push::KickoutRoom { rid } => Event::KickoutRoom { rid },
-                }
-            }
-            Found::Answered { ex } => {
-                *in_flight = Some(done);
-                // The first completion carries the server's text.
-                return local.pop_front().map(|e| match e {
-                    LocalEvent::Completed { request, code } => {
-                        Event::Completed(Completion { request, code, ex })
-                    }
-                    other => other.into_event(),
-                });
-            }
-            Found::Bad {
-                method,
-                error,
-                seq,
-                len,
-            } => Event::BadPush {
-                method,
-                error,
-                seq,
-                len,
-            },
-            Found::Skipped => {
-                *in_flight = Some(done);
-                return None;
-            }
-            Found::Close(e) => {
-                warn!(
-                    "protocol error, asking the host to close: {=str}",
-                    e.as_str()
-                );
-                if let Some(up) = link.as_mut() {
-                    up.close_requested = true;
-                }
-                Event::CloseRequested(CloseReason::Protocol(e))
-            }
-        };
-        *in_flight = Some(done);
-        Some(event)
     }
 }
 

@@ -1,0 +1,364 @@
+//! The inbound path: each received frame handled once, from its bytes to the host's callback
+//! and the queued answer.
+//!
+//! A frame is read where it lies: in the caller's input when it arrived whole
+//! ([`Listener::handle_input`]), else in the receive buffer. Its handling peeks it, checks
+//! that its answer fits, decodes it, filters duplicates, hands the event to the host, then
+//! queues the answer, records the message for duplicate detection and consumes the bytes. The
+//! callback borrows the listener, so nothing can change between the event and its answer.
+
+use super::{Core, Listener, Up, on_answer};
+use crate::rtm::answer::{
+    CODE_UNKNOWN_ERROR, EMPTY_ANSWER_LEN, STATUS_ERROR, build_empty_answer, decode_answer,
+};
+use crate::rtm::field::MessageError;
+use crate::rtm::push::{Message, Method, Push, decode_method};
+use crate::session::dedup::DedupKey;
+use crate::session::event::{CloseReason, Completion, Event, LocalEvent, MessageEvent, code};
+use crate::wire::frame::{
+    Frame, FrameError, FrameKind, Payload, Status, build_answer, parse_frame,
+};
+use crate::wire::msgpack::{Sink, Writer};
+
+/// What handling a frame left to do.
+enum Step {
+    /// Handled: consume it.
+    Done,
+    /// No room for its answer in TX: leave it (and what follows) for later.
+    Blocked,
+}
+
+impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> {
+    /// Hands every event that is ready to `on`, in order: the listener's own (connection
+    /// changes, completions, timeouts), then one per buffered frame. Call it after every other
+    /// call (see the [module docs](crate::session)). Each event borrows the listener for the
+    /// duration of the call; a push's answer is queued when `on` returns.
+    pub fn poll_events<F: FnMut(Event<'_>)>(&mut self, mut on: F) {
+        self.poll_with(&mut on);
+    }
+
+    /// Takes received bytes, hands the events they complete to `on` (as
+    /// [`Listener::poll_events`] does, which it calls first), and returns how many bytes were
+    /// taken. Frames that arrived whole are handled where they lie, without a copy; the rest
+    /// is copied into the receive buffer. Bytes not taken stay with the host: they could not
+    /// be answered (TX full) or buffered; send [`Listener::transmit`] and offer them again.
+    /// Returns 0 when not connected.
+    pub fn handle_input<F: FnMut(Event<'_>)>(&mut self, now: u64, data: &[u8], mut on: F) -> usize {
+        self.advance(now);
+        let Some(up) = &mut self.c.link else { return 0 };
+        if up.close_requested {
+            // The stream is unusable; swallow input until the host closes.
+            return data.len();
+        }
+        if !data.is_empty() {
+            up.last_rx = self.c.now;
+        }
+        let mut taken = 0;
+        if self.rx.buffered() == 0 && self.rx.skipping() == 0 {
+            // Frames that arrived whole are handled where they lie.
+            if !self.c.local.is_empty() {
+                self.poll_with(&mut on);
+            }
+            let max = self.rx.max_frame();
+            while let Some(rest) = data.get(taken..)
+                && let Ok(Status::Complete(frame, len)) = parse_frame(rest, max)
+            {
+                match self.c.frame(frame, len, None, &mut on) {
+                    Step::Done => taken += len,
+                    Step::Blocked => break,
+                }
+            }
+        }
+        let rest = data.get(taken..).unwrap_or(&[]);
+        if rest.is_empty() {
+            self.pump();
+            return taken;
+        }
+        // Buffered frames first, so that those completed by `rest` follow them in order.
+        self.poll_with(&mut on);
+        let fed = self.rx.feed(rest);
+        self.poll_with(&mut on);
+        taken + fed
+    }
+
+    fn poll_with<F: FnMut(Event<'_>)>(&mut self, on: &mut F) {
+        while let Some(e) = self.c.local.pop_front() {
+            on(e.into_event());
+        }
+        if matches!(
+            self.c.link,
+            Some(Up {
+                close_requested: false,
+                ..
+            })
+        ) {
+            self.buffered_frames(on);
+        }
+        self.pump();
+    }
+
+    /// Handles the frames in the receive buffer, one at a time.
+    fn buffered_frames<F: FnMut(Event<'_>)>(&mut self, on: &mut F) {
+        let Self { rx, c, .. } = self;
+        loop {
+            let (step, skip, len) = match rx.peek_at(0) {
+                Ok(Some((frame, len))) => (c.frame(frame, len, None, on), None, len),
+                Ok(None) => return,
+                Err(FrameError::TooLarge { .. }) => {
+                    // Too large for RX: its head stands for it (an answer without payload, a
+                    // quest reported as too large), and the frame is skipped as it streams in.
+                    // Over 8 MiB, `head_at` gives the error.
+                    let head = match rx.head_at(0) {
+                        Ok(Some(h)) => h,
+                        Ok(None) => return,
+                        Err(e) => {
+                            c.close(e, on);
+                            return;
+                        }
+                    };
+                    let frame = match (head.kind, head.seq) {
+                        (FrameKind::Answer, Some(seq)) => Frame::Answer {
+                            seq,
+                            status: head.status,
+                            payload: &[],
+                        },
+                        (_, seq) => Frame::Quest {
+                            seq,
+                            method: head.method,
+                            payload: &[],
+                        },
+                    };
+                    let len = head.len;
+                    (c.frame(frame, 0, Some(len), on), Some(len), 0)
+                }
+                Err(e) => {
+                    c.close(e, on);
+                    return;
+                }
+            };
+            match step {
+                Step::Done => match skip {
+                    Some(len) => rx.skip_at(0, len),
+                    None => rx.consume(len),
+                },
+                Step::Blocked => return,
+            }
+        }
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
+    /// A protocol error: the stream cannot be read on.
+    fn close<F: FnMut(Event<'_>)>(&mut self, e: FrameError, on: &mut F) {
+        warn!(
+            "protocol error, asking the host to close: {=str}",
+            e.as_str()
+        );
+        if let Some(up) = self.link.as_mut() {
+            up.close_requested = true;
+        }
+        on(Event::CloseRequested(CloseReason::Protocol(e)));
+    }
+
+    /// Handles one frame of `len` bytes (`oversized`: the length of a frame too large for RX,
+    /// of which only the head is known).
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
+    fn frame<F: FnMut(Event<'_>)>(
+        &mut self,
+        frame: Frame<'_>,
+        len: usize,
+        oversized: Option<usize>,
+        on: &mut F,
+    ) -> Step {
+        match frame {
+            Frame::Quest {
+                seq,
+                method,
+                payload,
+            } => {
+                let decoded = match Method::parse(method) {
+                    _ if oversized.is_some() => Err(MessageError::FrameTooLarge),
+                    Some(m) => decode_method(m, payload),
+                    None => Err(MessageError::UnknownMethod),
+                };
+                match decoded {
+                    Ok(push) => self.push(push, seq, on),
+                    Err(error) => self.bad_push(method, error, seq, oversized.unwrap_or(len), on),
+                }
+            }
+            Frame::Answer {
+                seq,
+                status,
+                payload,
+            } => {
+                self.answer(seq, status, payload, on);
+                Step::Done
+            }
+        }
+    }
+
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
+    fn push<F: FnMut(Event<'_>)>(&mut self, push: Push<'_>, seq: Option<u32>, on: &mut F) -> Step {
+        if seq.is_some() && self.tx.room() < EMPTY_ANSWER_LEN {
+            return Step::Blocked;
+        }
+        let mut hash = None;
+        if let Push::Message(m) = &push {
+            let h = self.dedup.hash(&dedup_key(m));
+            if self.dedup.contains_hash(h, self.now) {
+                self.answer_push(seq);
+                self.stats.duplicates += 1;
+                return Step::Done;
+            }
+            hash = Some(h);
+        }
+        self.stats.pushes += 1;
+        on(match push {
+            Push::Message(m) => Event::Message(message_event(m)),
+            Push::Event(e) => Event::PushEvent(e),
+            Push::Ping => Event::Ping,
+            Push::Kickout => Event::Kickout,
+            Push::KickoutRoom { rid } => Event::KickoutRoom { rid },
+        });
+        // The host has seen it: answer and remember it (room was checked above, and `on`
+        // cannot reach the listener).
+        self.answer_push(seq);
+        if let Some(h) = hash {
+            self.dedup.insert_absent_hash(h, self.now);
+        }
+        Step::Done
+    }
+
+    fn answer_push(&mut self, seq: Option<u32>) {
+        if let Some(seq) = seq {
+            let _ = self.tx.push(|b| build_empty_answer(b, seq));
+        }
+    }
+
+    fn bad_push<F: FnMut(Event<'_>)>(
+        &mut self,
+        method: &[u8],
+        error: MessageError,
+        seq: Option<u32>,
+        len: usize,
+        on: &mut F,
+    ) -> Step {
+        if let Some(seq) = seq {
+            let answer = ErrorAnswer::for_push(method, error);
+            if self
+                .tx
+                .push(|b| build_answer(b, seq, STATUS_ERROR, &answer))
+                .is_err()
+            {
+                return Step::Blocked;
+            }
+        }
+        self.stats.bad_pushes += 1;
+        self.stats.oversized += u64::from(error == MessageError::FrameTooLarge);
+        let [a, b, c] = error.text();
+        warn!("bad push: {=str}{=str}{=str}", a, b, c);
+        on(Event::BadPush {
+            method,
+            error,
+            seq,
+            len,
+        });
+        Step::Done
+    }
+
+    /// An answer: to the `*ping`, to the listen quest in flight (its completions go to the
+    /// host now, the first with the server's text), or late (dropped).
+    fn answer<F: FnMut(Event<'_>)>(&mut self, seq: u32, status: u8, payload: &[u8], on: &mut F) {
+        let (code, ex) = match decode_answer(status, payload) {
+            Ok(a) => (a.code, a.ex),
+            Err(_) if status == 0 => (code::OK, &[][..]),
+            Err(_) => (CODE_UNKNOWN_ERROR, &[][..]),
+        };
+        let outcome = match self.link.as_mut() {
+            Some(up) if matches!(up.ping, Some((s, _)) if s == seq) => {
+                up.ping = None;
+                None
+            }
+            _ => self.sync.answered(seq, code),
+        };
+        let Some(outcome) = outcome else { return };
+        self.unsent = true;
+        on_answer(
+            &mut self.pending,
+            &mut self.sync,
+            &mut self.local,
+            &mut self.stats,
+            outcome,
+        );
+        let mut ex = ex;
+        while let Some(e) = self.local.pop_front() {
+            on(match e {
+                LocalEvent::Completed { request, code } => Event::Completed(Completion {
+                    request,
+                    code,
+                    ex: core::mem::take(&mut ex),
+                }),
+                other => other.into_event(),
+            });
+        }
+    }
+}
+
+/// A `{code, ex}` error answer whose `ex` is the concatenation of three parts: for an unknown
+/// method `Unknown method: NAME` (code 20004), for a push that could not be decoded the
+/// error's text ([`MessageError::text`]) with its FPNN code. One payload type for both keeps
+/// one copy of the answer builder.
+struct ErrorAnswer<'m> {
+    code: i64,
+    ex: [&'m [u8]; 3],
+}
+
+impl<'m> ErrorAnswer<'m> {
+    fn for_push(method: &'m [u8], error: MessageError) -> Self {
+        match error {
+            MessageError::UnknownMethod => Self {
+                code: crate::rtm::answer::CODE_UNKNOWN_METHOD,
+                ex: [b"Unknown method: ", method, b""],
+            },
+            _ => {
+                let [a, b, c] = error.text();
+                Self {
+                    code: error.fpnn_code(),
+                    ex: [a.as_bytes(), b.as_bytes(), c.as_bytes()],
+                }
+            }
+        }
+    }
+}
+
+impl Payload for ErrorAnswer<'_> {
+    fn encode<S: Sink>(&self, w: &mut Writer<S>) {
+        w.map_len(2);
+        w.str(b"code");
+        w.int(self.code);
+        w.str(b"ex");
+        // One str header for the concatenation, then its parts.
+        w.str_header(self.ex.iter().map(|p| p.len()).sum());
+        for part in self.ex {
+            w.raw(part);
+        }
+    }
+}
+
+fn dedup_key(m: &Message<'_>) -> DedupKey {
+    DedupKey {
+        target: m.target,
+        from: m.from,
+        to: m.to,
+        mid: m.mid,
+    }
+}
+
+fn message_event(m: Message<'_>) -> MessageEvent<'_> {
+    let category = m.category();
+    MessageEvent {
+        message: m,
+        category,
+        callback: crate::rtm::dispatch::Callback::for_message(m.target, category),
+    }
+}
