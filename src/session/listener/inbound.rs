@@ -20,6 +20,21 @@ use crate::wire::frame::{
 };
 use crate::wire::msgpack::{Sink, Writer};
 
+/// The callback as the inbound path takes it: the host's closure type in speed builds (the
+/// path is compiled for each), one `dyn` type in size builds (one copy of the path for all).
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn callback<F: FnMut(Event<'_>)>(on: &mut F) -> &mut F {
+    on
+}
+
+/// See above: the size build's one callback type.
+#[cfg(rtm_opt_size)]
+#[inline(always)]
+fn callback<F: FnMut(Event<'_>)>(on: &mut F) -> &mut dyn FnMut(Event<'_>) {
+    on
+}
+
 /// What handling a frame left to do.
 enum Step {
     /// Handled: consume it.
@@ -34,7 +49,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// call (see the [module docs](crate::session)). Each event borrows the listener for the
     /// duration of the call; a push's answer is queued when `on` returns.
     pub fn poll_events<F: FnMut(Event<'_>)>(&mut self, mut on: F) {
-        self.poll_with(&mut on);
+        self.poll_with(callback(&mut on));
     }
 
     /// Takes received bytes, hands the events they complete to `on` (as
@@ -44,6 +59,15 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// be answered (TX full) or buffered; send [`Listener::transmit`] and offer them again.
     /// Returns 0 when not connected.
     pub fn handle_input<F: FnMut(Event<'_>)>(&mut self, now: u64, data: &[u8], mut on: F) -> usize {
+        self.input_with(now, data, callback(&mut on))
+    }
+
+    fn input_with<F: FnMut(Event<'_>) + ?Sized>(
+        &mut self,
+        now: u64,
+        data: &[u8],
+        on: &mut F,
+    ) -> usize {
         self.advance(now);
         let Some(up) = &mut self.c.link else { return 0 };
         if up.close_requested {
@@ -57,13 +81,14 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         if self.rx.buffered() == 0 && self.rx.skipping() == 0 {
             // Frames that arrived whole are handled where they lie.
             if !self.c.local.is_empty() {
-                self.poll_with(&mut on);
+                self.poll_with(on);
             }
             let max = self.rx.max_frame();
             while let Some(rest) = data.get(taken..)
+                && !rest.is_empty()
                 && let Ok(Status::Complete(frame, len)) = parse_frame(rest, max)
             {
-                match self.c.frame(frame, len, None, &mut on) {
+                match self.c.frame(frame, len, None, on) {
                     Step::Done => taken += len,
                     Step::Blocked => break,
                 }
@@ -75,13 +100,13 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             return taken;
         }
         // Buffered frames first, so that those completed by `rest` follow them in order.
-        self.poll_with(&mut on);
+        self.poll_with(on);
         let fed = self.rx.feed(rest);
-        self.poll_with(&mut on);
+        self.poll_with(on);
         taken + fed
     }
 
-    fn poll_with<F: FnMut(Event<'_>)>(&mut self, on: &mut F) {
+    fn poll_with<F: FnMut(Event<'_>) + ?Sized>(&mut self, on: &mut F) {
         while let Some(e) = self.c.local.pop_front() {
             on(e.into_event());
         }
@@ -98,7 +123,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     }
 
     /// Handles the frames in the receive buffer, one at a time.
-    fn buffered_frames<F: FnMut(Event<'_>)>(&mut self, on: &mut F) {
+    fn buffered_frames<F: FnMut(Event<'_>) + ?Sized>(&mut self, on: &mut F) {
         let Self { rx, c, .. } = self;
         loop {
             let (step, skip, len) = match rx.peek_at(0) {
@@ -149,7 +174,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
     /// A protocol error: the stream cannot be read on.
-    fn close<F: FnMut(Event<'_>)>(&mut self, e: FrameError, on: &mut F) {
+    fn close<F: FnMut(Event<'_>) + ?Sized>(&mut self, e: FrameError, on: &mut F) {
         warn!(
             "protocol error, asking the host to close: {=str}",
             e.as_str()
@@ -163,7 +188,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
     /// Handles one frame of `len` bytes (`oversized`: the length of a frame too large for RX,
     /// of which only the head is known).
     #[cfg_attr(not(rtm_opt_size), inline(always))]
-    fn frame<F: FnMut(Event<'_>)>(
+    fn frame<F: FnMut(Event<'_>) + ?Sized>(
         &mut self,
         frame: Frame<'_>,
         len: usize,
@@ -198,7 +223,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
     }
 
     #[cfg_attr(not(rtm_opt_size), inline(always))]
-    fn push<F: FnMut(Event<'_>)>(&mut self, push: Push<'_>, seq: Option<u32>, on: &mut F) -> Step {
+    fn push<F: FnMut(Event<'_>) + ?Sized>(
+        &mut self,
+        push: Push<'_>,
+        seq: Option<u32>,
+        on: &mut F,
+    ) -> Step {
         if seq.is_some() && self.tx.room() < EMPTY_ANSWER_LEN {
             return Step::Blocked;
         }
@@ -235,7 +265,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
         }
     }
 
-    fn bad_push<F: FnMut(Event<'_>)>(
+    fn bad_push<F: FnMut(Event<'_>) + ?Sized>(
         &mut self,
         method: &[u8],
         error: MessageError,
@@ -268,7 +298,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
 
     /// An answer: to the `*ping`, to the listen quest in flight (its completions go to the
     /// host now, the first with the server's text), or late (dropped).
-    fn answer<F: FnMut(Event<'_>)>(&mut self, seq: u32, status: u8, payload: &[u8], on: &mut F) {
+    fn answer<F: FnMut(Event<'_>) + ?Sized>(
+        &mut self,
+        seq: u32,
+        status: u8,
+        payload: &[u8],
+        on: &mut F,
+    ) {
         let (code, ex) = match decode_answer(status, payload) {
             Ok(a) => (a.code, a.ex),
             Err(_) if status == 0 => (code::OK, &[][..]),
