@@ -55,6 +55,16 @@ impl Hash for DedupKey {
     }
 }
 
+/// `ttl_ms` in whole seconds, saturated to `u32`.
+const fn ttl_seconds(ttl_ms: u64) -> u32 {
+    let s = crate::arith::div_rem_small(ttl_ms, 1000).0;
+    if s > u32::MAX as u64 {
+        u32::MAX
+    } else {
+        s as u32
+    }
+}
+
 /// The filter.
 #[derive(Debug, Clone)]
 pub struct Dedup {
@@ -71,18 +81,22 @@ pub struct Dedup {
 impl Dedup {
     /// An empty filter whose entries live `ttl_ms`.
     pub const fn new(seed: u64, ttl_ms: u64) -> Self {
-        let ttl_s = crate::arith::div_rem_small(ttl_ms, 1000).0;
         Self {
             hasher: FixedState::with_seed(seed),
-            ttl_s: if ttl_s > u32::MAX as u64 {
-                u32::MAX
-            } else {
-                ttl_s as u32
-            },
+            ttl_s: ttl_seconds(ttl_ms),
             keys: [0; ENTRIES],
             times: [0; ENTRIES],
             next: [0; BUCKETS],
         }
+    }
+
+    /// Empties the filter in place, with a new seed and TTL.
+    pub fn reset(&mut self, seed: u64, ttl_ms: u64) {
+        self.hasher = FixedState::with_seed(seed);
+        self.ttl_s = ttl_seconds(ttl_ms);
+        self.keys.fill(0);
+        self.times.fill(0);
+        self.next.fill(0);
     }
 
     /// The keyed hash the filter stores for `key` (never 0).

@@ -76,7 +76,33 @@ pub(crate) struct ListenSync {
     restoring: bool,
 }
 
+impl ListenState {
+    const EMPTY: Self = Self {
+        ids: IdSet::new(),
+        events: 0,
+        flags: ListenFlags {
+            group: false,
+            room: false,
+            p2p: false,
+            ev: false,
+        },
+    };
+}
+
 impl ListenSync {
+    /// Nothing desired, nothing confirmed (a `const` for listeners built in place).
+    pub(crate) const fn new() -> Self {
+        Self {
+            desired: ListenState::EMPTY,
+            confirmed: ListenState::EMPTY,
+            carried: IdSet::new(),
+            sent: None,
+            generation: 0,
+            stalled_at: None,
+            restoring: false,
+        }
+    }
+
     pub(crate) fn desired(&self) -> &ListenState {
         &self.desired
     }

@@ -31,7 +31,33 @@ pub struct FrameReader<B> {
     skip: usize,
 }
 
+impl<const N: usize> FrameReader<[u8; N]> {
+    /// A reader over a zeroed array of `N` bytes reading frames up to `N` bytes (a `const`
+    /// for listeners built in place).
+    pub const fn zeroed() -> Self {
+        Self {
+            buf: [0; N],
+            start: 0,
+            end: 0,
+            max_frame: N,
+            error: None,
+            skip: 0,
+        }
+    }
+}
+
 impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
+    /// The buffer's length.
+    pub fn capacity(&self) -> usize {
+        self.buf.as_ref().len()
+    }
+
+    /// Sets the longest frame read whole (at most the buffer's length), and empties the reader.
+    pub fn set_max_frame(&mut self, max_frame: usize) {
+        self.max_frame = max_frame.min(self.buf.as_ref().len());
+        self.reset();
+    }
+
     /// Reads frames into `buf`. Frames longer than `max_frame` or than `buf` are refused with
     /// [`FrameError::TooLarge`].
     pub fn new(buf: B, max_frame: usize) -> Self {

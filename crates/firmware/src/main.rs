@@ -39,7 +39,7 @@
 //! both commands' effects, one quest at a time) ending in the pending command's completion and
 //! `Restored { code: 0 }`; pushes after it, including a redelivered duplicate; the keepalive
 //! `*ping` after a time jump; the final counters. Stack use is measured by painting:
-//! `Listener::new` into the static, the deepest listener call, the deepest RX interrupt, and
+//! building the listener in its static (`unconfigured` + `configure`), the deepest listener call, the deepest RX interrupt, and
 //! the whole run.
 //!
 //! The secret is never logged (scripts/firmware.sh checks the log for it). The `negative-control`
@@ -664,7 +664,7 @@ fn run(painted: usize) -> ! {
     let (l, init_stack) = rt::stack_used_by(32 * 1024, init_listener);
     critical_section::with(|cs| *LISTENER.borrow_ref_mut(cs) = Some(l));
     defmt::info!(
-        "init: Listener::new into the static used {=usize} bytes of stack",
+        "init: Listener::unconfigured + configure in the static used {=usize} bytes of stack",
         init_stack
     );
 
@@ -1102,24 +1102,23 @@ fn run(painted: usize) -> ! {
     finish(0)
 }
 
-/// Creates the listener in its `singleton!` storage (zeroed .bss, written once).
+/// Builds the listener in place: `Listener::unconfigured()` is a `const fn`, so `singleton!`
+/// writes it straight into its .bss storage, and `configure` sets the project there. Nothing
+/// of the 9 KB value passes through the stack.
 #[inline(never)]
 fn init_listener() -> &'static mut Listener {
     let creds = Credentials {
         pid: PID,
         secret: SECRET,
     };
-    let made = cortex_m::singleton!(: Listener = match Listener::new(Config::DEFAULT, creds, 0x5eed_1234_abcd_0001) {
-        Ok(l) => l,
-        Err(e) => {
-            defmt::error!("Listener::new failed: {}", e);
-            finish(1)
-        }
-    });
-    match made {
-        Some(l) => l,
-        None => finish(1),
+    let Some(l) = cortex_m::singleton!(: Listener = Listener::unconfigured()) else {
+        finish(1)
+    };
+    if let Err(e) = l.configure(Config::DEFAULT, creds, 0x5eed_1234_abcd_0001) {
+        defmt::error!("Listener::configure failed: {}", e);
+        finish(1)
     }
+    l
 }
 
 /// The push burst of step 3, and the events and answers it must produce.

@@ -147,6 +147,20 @@ struct Up {
     close_requested: bool,
 }
 
+impl Stats {
+    /// All counters at zero.
+    pub const ZERO: Self = Self {
+        pushes: 0,
+        duplicates: 0,
+        bad_pushes: 0,
+        oversized: 0,
+        pings: 0,
+        connections: 0,
+        connect_failures: 0,
+        refusals: 0,
+    };
+}
+
 /// Counters for diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -295,6 +309,38 @@ impl<const RX: usize, const TX: usize> Listener<[u8; RX], [u8; TX]> {
     pub fn new(cfg: Config, creds: Credentials<'_>, entropy: u64) -> Result<Self, ConfigError> {
         Self::with_buffers(cfg, creds, entropy, [0; RX], [0; TX])
     }
+
+    /// A listener with no project yet, for storage that is built in place: a `static`, a
+    /// `cortex_m::singleton!`, memory the host owns. A `const fn`, so nothing of it passes
+    /// through the stack; [`Listener::configure`] then sets the project in place. Until then
+    /// it has pid 0 and an empty secret.
+    pub const fn unconfigured() -> Self {
+        Self {
+            cfg: Config::DEFAULT,
+            pid: 0,
+            secret: [0; MAX_SECRET],
+            secret_len: 0,
+            rx: FrameReader::zeroed(),
+            c: Core {
+                tx: TxQueue::new([0; TX]),
+                link: None,
+                now: 0,
+                pending: [None; PENDING_QUESTS],
+                sync: ListenSync::new(),
+                dedup: Dedup::new(0, Config::DEFAULT.dedup_ttl_ms),
+                local: Deque::new(),
+                stats: Stats::ZERO,
+                unsent: false,
+            },
+            unix_offset: 0,
+            seq: 0,
+            salts: super::salt::SaltGen::new(0),
+            next_request: 0,
+            failures: 0,
+            reconnect_at: None,
+            connections: 0,
+        }
+    }
 }
 
 impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> {
@@ -342,6 +388,50 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             reconnect_at: None,
             connections: 0,
         })
+    }
+
+    /// Sets the project, timing and entropy in place, and resets everything else to a new
+    /// listener's state (disconnected, nothing desired, no statistics). It needs no stack
+    /// beyond a few words: with [`Listener::unconfigured`] it builds a listener in place.
+    /// The buffers stay; their sizes are checked as [`Listener::with_buffers`] does.
+    pub fn configure(
+        &mut self,
+        cfg: Config,
+        creds: Credentials<'_>,
+        entropy: u64,
+    ) -> Result<(), ConfigError> {
+        if creds.secret.len() > MAX_SECRET {
+            return Err(ConfigError::SecretTooLong);
+        }
+        if self.c.tx.capacity() < MIN_TX || self.rx.capacity() < MIN_RX {
+            return Err(ConfigError::BufferTooSmall);
+        }
+        self.cfg = cfg;
+        self.pid = creds.pid;
+        self.secret.fill(0);
+        self.secret[..creds.secret.len()].copy_from_slice(creds.secret);
+        self.secret_len = creds.secret.len();
+        let rx_len = self.rx.capacity();
+        self.rx.set_max_frame(rx_len);
+        let c = &mut self.c;
+        c.tx.clear();
+        c.link = None;
+        c.now = 0;
+        c.pending.fill(None);
+        c.sync = ListenSync::new();
+        c.dedup
+            .reset(entropy.rotate_left(17) ^ 0x5bd1_e995, cfg.dedup_ttl_ms);
+        c.local.clear();
+        c.stats = Stats::ZERO;
+        c.unsent = false;
+        self.unix_offset = 0;
+        self.seq = 0;
+        self.salts = super::salt::SaltGen::new(entropy);
+        self.next_request = 0;
+        self.failures = 0;
+        self.reconnect_at = None;
+        self.connections = 0;
+        Ok(())
     }
 
     fn advance(&mut self, now: u64) {
