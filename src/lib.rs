@@ -27,6 +27,8 @@ mod log;
 mod arith;
 
 pub mod config;
+#[cfg(feature = "fpnn-encryption")]
+pub mod crypto;
 pub mod driver;
 pub mod monitor;
 pub mod rtm;

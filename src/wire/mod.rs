@@ -8,4 +8,6 @@
 pub mod frame;
 pub mod frame_reader;
 pub mod json;
+#[cfg(feature = "fpnn-encryption")]
+pub mod key_quest;
 pub mod msgpack;

@@ -1,0 +1,311 @@
+//! AES in CFB-128 mode, in place, over chunks of any size.
+//!
+//! FPNN's cipher (reference §4.1, `base/rijndael.c`): full-block feedback, byte-granular, and
+//! the block cipher's **encryption** direction for both ways. One 16-byte register holds the
+//! keystream block `E(feedback)`; each byte of ciphertext overwrites the keystream byte it used,
+//! so that when the register is full it holds the ciphertext block, the next feedback. A stream
+//! cut into chunks anywhere gives the same bytes as in one piece.
+//!
+//! Stream mode keeps one [`AesCfb`] per direction for the whole connection; package mode calls
+//! [`AesCfb::reset`] before every frame (both directions restart from the IV).
+
+use aes::cipher::{BlockCipherEncrypt, KeyInit};
+use aes::{Aes128Enc, Aes256Enc, Block};
+use zeroize::Zeroize;
+
+use super::params::Bits;
+
+/// The AES block and IV length.
+pub const BLOCK_LEN: usize = 16;
+
+/// The expanded key, encryption direction only (the decryption round keys are never needed).
+/// No allocation here, so AES-128 states carry the room of an AES-256 key schedule.
+#[allow(clippy::large_enum_variant)]
+enum Cipher {
+    Aes128(Aes128Enc),
+    Aes256(Aes256Enc),
+}
+
+impl Cipher {
+    #[inline]
+    fn encrypt(&self, block: &mut [u8; BLOCK_LEN]) {
+        let block = Block::cast_from_core_mut(block);
+        match self {
+            Self::Aes128(c) => c.encrypt_block(block),
+            Self::Aes256(c) => c.encrypt_block(block),
+        }
+    }
+}
+
+/// An AES-CFB-128 cipher state: the key, the IV, and the position in the stream.
+///
+/// [`encrypt`](AesCfb::encrypt) and [`decrypt`](AesCfb::decrypt) work in place on chunks of any
+/// length. One state serves one direction: use two for a connection. The key schedule, the IV
+/// and the register are zeroized on drop; `Debug` shows only the key size and position.
+pub struct AesCfb {
+    cipher: Cipher,
+    iv: [u8; BLOCK_LEN],
+    /// `E(feedback)` with its first `pos` bytes replaced by ciphertext.
+    reg: [u8; BLOCK_LEN],
+    /// Bytes of `reg` used, 0..=15; 0 means the next byte needs a fresh keystream block.
+    pos: usize,
+}
+
+/// The key given to [`AesCfb::new`] is neither 16 nor 32 bytes long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct InvalidKeyLength {
+    /// The length given.
+    pub len: usize,
+}
+
+impl core::fmt::Display for InvalidKeyLength {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "AES key of {} bytes (16 or 32 expected)", self.len)
+    }
+}
+
+impl core::error::Error for InvalidKeyLength {}
+
+impl AesCfb {
+    /// AES-128-CFB from a 16-byte key.
+    pub fn new_128(key: &[u8; 16], iv: &[u8; BLOCK_LEN]) -> Self {
+        Self::with(Cipher::Aes128(Aes128Enc::new(key.into())), iv)
+    }
+
+    /// AES-256-CFB from a 32-byte key.
+    pub fn new_256(key: &[u8; 32], iv: &[u8; BLOCK_LEN]) -> Self {
+        Self::with(Cipher::Aes256(Aes256Enc::new(key.into())), iv)
+    }
+
+    /// AES-128-CFB or AES-256-CFB by the key's length (16 or 32 bytes).
+    pub fn new(key: &[u8], iv: &[u8; BLOCK_LEN]) -> Result<Self, InvalidKeyLength> {
+        if let Ok(k) = <&[u8; 16]>::try_from(key) {
+            Ok(Self::new_128(k, iv))
+        } else if let Ok(k) = <&[u8; 32]>::try_from(key) {
+            Ok(Self::new_256(k, iv))
+        } else {
+            Err(InvalidKeyLength { len: key.len() })
+        }
+    }
+
+    fn with(cipher: Cipher, iv: &[u8; BLOCK_LEN]) -> Self {
+        Self {
+            cipher,
+            iv: *iv,
+            reg: *iv,
+            pos: 0,
+        }
+    }
+
+    /// The key size.
+    pub fn bits(&self) -> Bits {
+        match self.cipher {
+            Cipher::Aes128(_) => Bits::Aes128,
+            Cipher::Aes256(_) => Bits::Aes256,
+        }
+    }
+
+    /// Bytes processed since the last (re)start, modulo 16: where the next byte falls in its
+    /// block.
+    pub fn block_offset(&self) -> usize {
+        self.pos
+    }
+
+    /// Restarts the stream from the IV (package mode does this for every frame).
+    pub fn reset(&mut self) {
+        self.reg = self.iv;
+        self.pos = 0;
+    }
+
+    /// Encrypts `buf` in place, continuing the stream.
+    pub fn encrypt(&mut self, buf: &mut [u8]) {
+        self.apply(buf, |reg, b| {
+            *reg ^= *b;
+            *b = *reg;
+        });
+    }
+
+    /// Decrypts `buf` in place, continuing the stream.
+    pub fn decrypt(&mut self, buf: &mut [u8]) {
+        self.apply(buf, |reg, b| {
+            let c = *b;
+            *b = *reg ^ c;
+            *reg = c;
+        });
+    }
+
+    /// Runs `step(register byte, data byte)` over `buf`: the bytes finishing the current
+    /// block, the whole blocks, then the start of the next block.
+    #[inline(always)]
+    fn apply(&mut self, buf: &mut [u8], step: impl Fn(&mut u8, &mut u8)) {
+        let mut rest = buf;
+        if self.pos != 0 {
+            let take = (BLOCK_LEN - self.pos).min(rest.len());
+            let (head, tail) = rest.split_at_mut(take);
+            for (r, b) in self.reg[self.pos..].iter_mut().zip(head) {
+                step(r, b);
+            }
+            self.pos = (self.pos + take) % BLOCK_LEN;
+            rest = tail;
+        }
+        let (blocks, tail) = rest.as_chunks_mut::<BLOCK_LEN>();
+        for block in blocks {
+            self.cipher.encrypt(&mut self.reg);
+            for (r, b) in self.reg.iter_mut().zip(block) {
+                step(r, b);
+            }
+        }
+        if !tail.is_empty() {
+            self.cipher.encrypt(&mut self.reg);
+            for (r, b) in self.reg.iter_mut().zip(tail.iter_mut()) {
+                step(r, b);
+            }
+            self.pos = tail.len();
+        }
+    }
+}
+
+impl Drop for AesCfb {
+    fn drop(&mut self) {
+        // The key schedules zeroize themselves (aes's `zeroize` feature).
+        self.iv.zeroize();
+        self.reg.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for AesCfb {}
+
+impl core::fmt::Debug for AesCfb {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AesCfb")
+            .field("bits", &self.bits().bits())
+            .field("block_offset", &self.pos)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// NIST SP 800-38A F.3.13 (CFB128-AES128.Encrypt) and F.3.17 (CFB128-AES256.Encrypt).
+    const PLAIN: &str = "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51\
+                         30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710";
+
+    #[test]
+    fn nist_sp800_38a_cfb128_aes128() {
+        let key: [u8; 16] = hex("2b7e151628aed2a6abf7158809cf4f3c").try_into().unwrap();
+        let iv: [u8; 16] = hex("000102030405060708090a0b0c0d0e0f").try_into().unwrap();
+        let want = hex(
+            "3b3fd92eb72dad20333449f8e83cfb4ac8a64537a0b3a93fcde3cdad9f1ce58b\
+             26751f67a3cbb140b1808cf187a4f4dfc04b05357c5d1c0eeac4c66f9ff7f2e6",
+        );
+        let mut c = AesCfb::new_128(&key, &iv);
+        let mut buf = hex(PLAIN);
+        c.encrypt(&mut buf);
+        assert_eq!(buf, want);
+        let mut d = AesCfb::new(&key, &iv).unwrap();
+        d.decrypt(&mut buf);
+        assert_eq!(buf, hex(PLAIN));
+    }
+
+    #[test]
+    fn nist_sp800_38a_cfb128_aes256() {
+        let key: [u8; 32] = hex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
+            .try_into()
+            .unwrap();
+        let iv: [u8; 16] = hex("000102030405060708090a0b0c0d0e0f").try_into().unwrap();
+        let want = hex(
+            "dc7e84bfda79164b7ecd8486985d386039ffed143b28b1c832113c6331e5407b\
+             df10132415e54b92a13ed0a8267ae2f975a385741ab9cef82031623d55b1e471",
+        );
+        let mut c = AesCfb::new_256(&key, &iv);
+        assert_eq!(c.bits(), Bits::Aes256);
+        let mut buf = hex(PLAIN);
+        c.encrypt(&mut buf);
+        assert_eq!(buf, want);
+        c.reset();
+        c.decrypt(&mut buf);
+        assert_eq!(buf, hex(PLAIN));
+    }
+
+    #[test]
+    fn bad_key_lengths_are_refused() {
+        for len in [0usize, 15, 17, 24, 31, 33] {
+            assert_eq!(
+                AesCfb::new(&vec![0; len], &[0; 16]).err(),
+                Some(InvalidKeyLength { len })
+            );
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let c = AesCfb::new_128(&[0xAB; 16], &[0xCD; 16]);
+        let s = format!("{c:?}");
+        assert_eq!(s, "AesCfb { bits: 128, block_offset: 0, .. }");
+    }
+
+    #[test]
+    fn reset_restarts_the_stream() {
+        let mut c = AesCfb::new_128(&[1; 16], &[2; 16]);
+        let mut a = *b"the same frame twice";
+        let mut b = a;
+        c.encrypt(&mut a);
+        c.encrypt(&mut b);
+        assert_ne!(a, b, "the stream continues");
+        let mut again = *b"the same frame twice";
+        c.reset();
+        c.encrypt(&mut again);
+        assert_eq!(a, again, "restarted from the IV");
+        assert_eq!(c.block_offset(), 20 % 16);
+    }
+
+    /// Splits `len` at the sorted, deduplicated `cuts`.
+    fn chunks(len: usize, cuts: &[usize]) -> Vec<core::ops::Range<usize>> {
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (len + 1)).collect();
+        cuts.push(0);
+        cuts.push(len);
+        cuts.sort_unstable();
+        cuts.dedup();
+        cuts.windows(2).map(|w| w[0]..w[1]).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn any_chunking_equals_one_shot(
+            wide in any::<bool>(),
+            key in proptest::collection::vec(any::<u8>(), 32),
+            iv in any::<[u8; 16]>(),
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+            cuts in proptest::collection::vec(any::<usize>(), 0..12),
+        ) {
+            let key = if wide { &key[..] } else { &key[..16] };
+            let mut whole = data.clone();
+            AesCfb::new(key, &iv).unwrap().encrypt(&mut whole);
+
+            let mut pieces = data.clone();
+            let mut enc = AesCfb::new(key, &iv).unwrap();
+            for r in chunks(data.len(), &cuts) {
+                enc.encrypt(&mut pieces[r]);
+            }
+            prop_assert_eq!(&pieces, &whole);
+            prop_assert_eq!(enc.block_offset(), data.len() % 16);
+
+            let mut dec = AesCfb::new(key, &iv).unwrap();
+            for r in chunks(data.len(), &cuts[cuts.len() / 2..]) {
+                dec.decrypt(&mut pieces[r]);
+            }
+            prop_assert_eq!(&pieces, &data);
+        }
+    }
+}
