@@ -60,7 +60,7 @@ impl Curve {
     /// the aliases OpenSSL and NIST use (`prime256v1`, `P-256`, `P-224`, `prime192v1`, `P-192`).
     /// `None` for any other name.
     pub fn from_name(name: &str) -> Option<Curve> {
-        const NAMES: [(&str, Curve); 10] = [
+        const NAMES: [(&str, Curve); 9] = [
             ("secp256k1", Curve::Secp256k1),
             ("secp256r1", Curve::Secp256r1),
             ("prime256v1", Curve::Secp256r1),
@@ -70,7 +70,6 @@ impl Curve {
             ("secp192r1", Curve::Secp192r1),
             ("prime192v1", Curve::Secp192r1),
             ("P-192", Curve::Secp192r1),
-            ("nistp256", Curve::Secp256r1),
         ];
         NAMES
             .iter()
