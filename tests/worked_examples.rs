@@ -3,8 +3,8 @@
 //! Conventions of §11: version 1, flag 0x80, C++ key order, pid = 1, secret = "s", salt = 2,
 //! ts = 3, so sign = `A5D0D98322E3BCDCE4AC9F1D623C36A4`.
 //!
-//! Example 8 (the `*key` handshake and encrypted `*ping` frames) is deliberately not tested:
-//! encryption is out of scope for this engine.
+//! Example 8 (the `*key` handshake and encrypted `*ping` frames) is tested in
+//! `tests/crypto_vectors.rs` (feature `encryption`).
 
 mod common;
 

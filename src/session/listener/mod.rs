@@ -170,7 +170,7 @@ pub struct Stats {
     /// Duplicate pushes answered and dropped.
     pub duplicates: u64,
     /// Pushes that could not be decoded, had an unknown method or were too large (each one
-    /// reported as [`Event::BadPush`]).
+    /// reported as [`Event::BadPush`](super::Event::BadPush)).
     pub bad_pushes: u64,
     /// Of those, frames larger than the receive buffer, skipped.
     pub oversized: u64,
@@ -845,7 +845,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.command(now, |d| apply_listen(d, op, ids, events))
     }
 
-    /// `addlisten`: listen to more ids and events. Completes with an [`Event::Completed`].
+    /// `addlisten`: listen to more ids and events. Completes with an [`Event::Completed`](super::Event::Completed).
     pub fn add_listen<E: AsRef<str>>(
         &mut self,
         now: u64,
