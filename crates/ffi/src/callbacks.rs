@@ -119,7 +119,7 @@ fn disconnected(monitor: &rtm_monitor, endpoint: &[u8], reason: CloseReason, ret
 /// Hands events to the C monitor, remembering a close request.
 pub(crate) struct Deliver<'s> {
     monitor: &'s rtm_monitor,
-    scratch: &'s mut [u8],
+    scratch: &'s mut crate::handle::RawBuf,
     endpoint: &'s [u8],
     close_reason: &'s mut Option<CloseReason>,
     close: bool,
@@ -143,7 +143,7 @@ pub(crate) fn with_listener<R>(
     // re-initialising the listener, so it cannot change during the drain.
     let mut deliver = Deliver {
         monitor,
-        scratch: scratch.as_mut(),
+        scratch,
         endpoint: &endpoint[..*endpoint_len],
         close_reason,
         close: false,
@@ -200,7 +200,7 @@ impl Deliver<'_> {
                 }
                 disconnected(monitor, endpoint, reason, retry_in_ms);
             }
-            Event::Message(m) => deliver_message(monitor, scratch, &m),
+            Event::Message(m) => deliver_message(monitor, scratch.as_mut(), &m),
             Event::PushEvent(e) => {
                 if let Some(f) = monitor.push_event {
                     let data = rtm_str::from(e.data.unwrap_or(&[]));
