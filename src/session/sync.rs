@@ -25,7 +25,7 @@ use super::ids::{IdSet, SortedIds};
 use crate::rtm::listen::ListenFlags;
 
 /// A listen state: ids by kind, the event mask and the four "all" flags.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ListenState {
     pub(crate) ids: IdSet,
     pub(crate) events: u8,
@@ -60,7 +60,7 @@ pub(crate) enum Answered {
 }
 
 /// The desired state, the confirmed state and the quest between them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ListenSync {
     desired: ListenState,
     confirmed: ListenState,
@@ -144,7 +144,7 @@ impl ListenSync {
     /// A connection came up: the server listens to nothing yet, and a non-empty desired state
     /// is to be restored.
     pub(crate) fn connected(&mut self) {
-        self.confirmed = ListenState::default();
+        self.confirmed = ListenState::EMPTY;
         self.sent = None;
         self.stalled_at = None;
         self.restoring = !self.in_sync();
@@ -153,7 +153,7 @@ impl ListenSync {
     /// The connection closed: returns whether a restoration was interrupted.
     pub(crate) fn closed(&mut self) -> bool {
         self.sent = None;
-        self.confirmed = ListenState::default();
+        self.confirmed = ListenState::EMPTY;
         core::mem::take(&mut self.restoring)
     }
 

@@ -78,8 +78,12 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             up.last_rx = self.c.now;
         }
         let mut taken = 0;
-        if self.rx.buffered() == 0 && self.rx.skipping() == 0 {
-            // Frames that arrived whole are handled where they lie.
+        if self.rx.buffered() > 0 || self.rx.skipping() > 0 {
+            // What is buffered comes first, and handling it makes room for `data`.
+            self.poll_with(on);
+        } else {
+            // Frames that arrived whole are handled where they lie, after the listener's own
+            // events.
             if !self.c.local.is_empty() {
                 self.poll_with(on);
             }
@@ -88,7 +92,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 && !rest.is_empty()
                 && let Ok(Status::Complete(frame, len)) = parse_frame(rest, max)
             {
-                match self.c.frame(frame, len, None, on) {
+                match self.c.frame(frame, len, false, on) {
                     Step::Done => taken += len,
                     Step::Blocked => break,
                 }
@@ -99,8 +103,6 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             self.pump();
             return taken;
         }
-        // Buffered frames first, so that those completed by `rest` follow them in order.
-        self.poll_with(on);
         let fed = self.rx.feed(rest);
         self.poll_with(on);
         taken + fed
@@ -126,8 +128,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     fn buffered_frames<F: FnMut(Event<'_>) + ?Sized>(&mut self, on: &mut F) {
         let Self { rx, c, .. } = self;
         loop {
-            let (step, skip, len) = match rx.peek_at(0) {
-                Ok(Some((frame, len))) => (c.frame(frame, len, None, on), None, len),
+            let (step, len, oversized) = match rx.peek_at(0) {
+                Ok(Some((frame, len))) => (c.frame(frame, len, false, on), len, false),
                 Ok(None) => return,
                 Err(FrameError::TooLarge { .. }) => {
                     // Too large for RX: its head stands for it (an answer without payload, a
@@ -154,7 +156,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                         },
                     };
                     let len = head.len;
-                    (c.frame(frame, 0, Some(len), on), Some(len), 0)
+                    (c.frame(frame, len, true, on), len, true)
                 }
                 Err(e) => {
                     c.close(e, on);
@@ -162,10 +164,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 }
             };
             match step {
-                Step::Done => match skip {
-                    Some(len) => rx.skip_at(0, len),
-                    None => rx.consume(len),
-                },
+                Step::Done if oversized => rx.skip_at(0, len),
+                Step::Done => rx.consume(len),
                 Step::Blocked => return,
             }
         }
@@ -185,14 +185,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
         on(Event::CloseRequested(CloseReason::Protocol(e)));
     }
 
-    /// Handles one frame of `len` bytes (`oversized`: the length of a frame too large for RX,
-    /// of which only the head is known).
+    /// Handles one frame of `len` bytes (`oversized`: too large for RX, only its head is
+    /// known and its payload is empty here).
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn frame<F: FnMut(Event<'_>) + ?Sized>(
         &mut self,
         frame: Frame<'_>,
         len: usize,
-        oversized: Option<usize>,
+        oversized: bool,
         on: &mut F,
     ) -> Step {
         match frame {
@@ -202,13 +202,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
                 payload,
             } => {
                 let decoded = match Method::parse(method) {
-                    _ if oversized.is_some() => Err(MessageError::FrameTooLarge),
+                    _ if oversized => Err(MessageError::FrameTooLarge),
                     Some(m) => decode_method(m, payload),
                     None => Err(MessageError::UnknownMethod),
                 };
                 match decoded {
                     Ok(push) => self.push(push, seq, on),
-                    Err(error) => self.bad_push(method, error, seq, oversized.unwrap_or(len), on),
+                    Err(error) => self.bad_push(method, error, seq, len, on),
                 }
             }
             Frame::Answer {

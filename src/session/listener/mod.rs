@@ -315,14 +315,38 @@ impl<const RX: usize, const TX: usize> Listener<[u8; RX], [u8; TX]> {
     /// through the stack; [`Listener::configure`] then sets the project in place. Until then
     /// it has pid 0 and an empty secret.
     pub const fn unconfigured() -> Self {
+        Self::blank(FrameReader::zeroed(), TxQueue::new([0; TX]))
+    }
+}
+
+impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> {
+    /// Creates a listener whose receive and transmit buffers are `rx` and `tx` (arrays, or
+    /// `&mut [u8]` the host lends). `rx` is the largest frame read whole (at least
+    /// [`MIN_RX`]); `tx` must hold the largest listen quest ([`MIN_TX`]).
+    pub fn with_buffers(
+        cfg: Config,
+        creds: Credentials<'_>,
+        entropy: u64,
+        rx: R,
+        tx: T,
+    ) -> Result<Self, ConfigError> {
+        let rx_len = rx.as_ref().len();
+        let mut l = Self::blank(FrameReader::new(rx, rx_len), TxQueue::new(tx));
+        l.configure(cfg, creds, entropy)?;
+        Ok(l)
+    }
+
+    /// A listener over `rx` and `tx` with no project: the one place every field gets its
+    /// initial value ([`Listener::configure`] sets the project and resets the rest).
+    const fn blank(rx: FrameReader<R>, tx: TxQueue<T>) -> Self {
         Self {
             cfg: Config::DEFAULT,
             pid: 0,
             secret: [0; MAX_SECRET],
             secret_len: 0,
-            rx: FrameReader::zeroed(),
+            rx,
             c: Core {
-                tx: TxQueue::new([0; TX]),
+                tx,
                 link: None,
                 now: 0,
                 pending: [None; PENDING_QUESTS],
@@ -340,54 +364,6 @@ impl<const RX: usize, const TX: usize> Listener<[u8; RX], [u8; TX]> {
             reconnect_at: None,
             connections: 0,
         }
-    }
-}
-
-impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> {
-    /// Creates a listener whose receive and transmit buffers are `rx` and `tx` (arrays, or
-    /// `&mut [u8]` the host lends). `rx` is the largest frame read whole (at least
-    /// [`MIN_RX`]); `tx` must hold the largest listen quest ([`MIN_TX`]).
-    pub fn with_buffers(
-        cfg: Config,
-        creds: Credentials<'_>,
-        entropy: u64,
-        rx: R,
-        tx: T,
-    ) -> Result<Self, ConfigError> {
-        if creds.secret.len() > MAX_SECRET {
-            return Err(ConfigError::SecretTooLong);
-        }
-        let rx_len = rx.as_ref().len();
-        if tx.as_ref().len() < MIN_TX || rx_len < MIN_RX {
-            return Err(ConfigError::BufferTooSmall);
-        }
-        let mut secret = [0u8; MAX_SECRET];
-        secret[..creds.secret.len()].copy_from_slice(creds.secret);
-        Ok(Self {
-            cfg,
-            pid: creds.pid,
-            secret,
-            secret_len: creds.secret.len(),
-            rx: FrameReader::new(rx, rx_len),
-            c: Core {
-                tx: TxQueue::new(tx),
-                link: None,
-                now: 0,
-                pending: [None; PENDING_QUESTS],
-                sync: ListenSync::default(),
-                dedup: Dedup::new(entropy.rotate_left(17) ^ 0x5bd1_e995, cfg.dedup_ttl_ms),
-                local: Deque::new(),
-                stats: Stats::default(),
-                unsent: false,
-            },
-            unix_offset: 0,
-            seq: 0,
-            salts: super::salt::SaltGen::new(entropy),
-            next_request: 0,
-            failures: 0,
-            reconnect_at: None,
-            connections: 0,
-        })
     }
 
     /// Sets the project, timing and entropy in place, and resets everything else to a new
