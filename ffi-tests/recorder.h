@@ -83,6 +83,9 @@ typedef struct msg_copy {
     int64_t size, duration;
     bool audio, has_custom;
     rtm_info_status info_status;
+    bool lazy;             /* the view said RTM_INFO_LAZY; the info came from rtm_message_info */
+    bool accessor_agrees;  /* rtm_message_info returned the same info twice (and, when eager, what
+                              the view holds) */
     /* full lengths and FNV-1a hashes (the sbufs keep 320 bytes) */
     size_t message_len, url_len, src_text_len, tgt_text_len;
     uint32_t message_hash, url_hash, src_text_hash, tgt_text_hash;
@@ -211,6 +214,8 @@ static inline void rec_on_closed(void *u, rtm_str ep, bool by_error, bool re) {
     rec_reenter(r);
 }
 
+static inline void rec_info(rec *r, msg_copy *c, const rtm_translated_info *tr, const rtm_file_info *fi);
+
 static inline void rec_message(void *u, const rtm_message *m, int cb) {
     rec *r = (rec *)u;
     msg_copy *c = &r->last[cb];
@@ -223,11 +228,28 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
     c->mtype = m->message_type;
     rec_str(r, &c->message, m->message);
     rec_str(r, &c->attrs, m->attrs);
-    c->info_status = m->info_status;
     c->message_len = m->message.len;
     c->message_hash = fnv1a(m->message.ptr, m->message.len);
-    if (m->translated_info) {
-        const rtm_translated_info *t = m->translated_info;
+    {
+        const rtm_translated_info *tr = m->translated_info, *tr2 = NULL;
+        const rtm_file_info *fi = m->file_info, *fi2 = NULL;
+        rtm_info_status st = m->info_status, st2;
+        if (st == RTM_INFO_LAZY) {
+            c->lazy = true;
+            st = rtm_message_info(m, &tr, &fi);
+        }
+        st2 = rtm_message_info(m, &tr2, &fi2);
+        c->accessor_agrees = st2 == st && tr2 == tr && fi2 == fi && st != RTM_INFO_LAZY;
+        c->info_status = st;
+        rec_info(r, c, tr, fi);
+    }
+    rec_reenter(r);
+}
+
+/* Copies a message's info (from the view, or from rtm_message_info). */
+static inline void rec_info(rec *r, msg_copy *c, const rtm_translated_info *tr, const rtm_file_info *fi) {
+    if (tr) {
+        const rtm_translated_info *t = tr;
         c->has_tr = true;
         rec_str(r, &c->src_lang, t->source_language);
         rec_str(r, &c->tgt_lang, t->target_language);
@@ -238,8 +260,8 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
         c->src_text_hash = fnv1a(t->source_text.ptr, t->source_text.len);
         c->tgt_text_hash = fnv1a(t->target_text.ptr, t->target_text.len);
     }
-    if (m->file_info) {
-        const rtm_file_info *f = m->file_info;
+    if (fi) {
+        const rtm_file_info *f = fi;
         c->has_file = true;
         rec_str(r, &c->url, f->url);
         rec_str(r, &c->surl, f->surl);
@@ -252,7 +274,6 @@ static inline void rec_message(void *u, const rtm_message *m, int cb) {
         c->audio = f->is_rtm_audio;
         c->has_custom = f->has_custom;
     }
-    rec_reenter(r);
 }
 
 #define REC_MESSAGE_FN(name, id) \

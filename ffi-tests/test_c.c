@@ -55,9 +55,13 @@ static rtm_str S(const char *s) {
     return r;
 }
 
+/* rtm_config.lazy_info for the listeners config() sets up (test_json_sizes runs both). */
+static bool g_lazy_info;
+
 static rtm_config config(uint32_t pid, const char *secret, rtm_monitor m) {
     rtm_config c;
     memset(&c, 0, sizeof c);
+    c.lazy_info = g_lazy_info;
     c.pid = pid;
     c.secret = S(secret);
     c.entropy = 0x1234567890abcdefULL;
@@ -228,6 +232,13 @@ static void test_null_args(void) {
     nullstr.ptr = NULL;
     nullstr.len = 3;
     check_group("NULL arguments");
+    {
+        const rtm_translated_info *t = (const rtm_translated_info *)&c;
+        const rtm_file_info *f = (const rtm_file_info *)&c;
+        CHECK_EQ(rtm_message_info(NULL, NULL, NULL), RTM_INFO_NONE);
+        CHECK_EQ(rtm_message_info(NULL, &t, &f), RTM_INFO_NONE);
+        CHECK(t == NULL && f == NULL);
+    }
     memset(&r, 0, sizeof r);
     c = config(1, "s", rec_monitor(&r));
     CHECK_ST(rtm_listener_init(NULL, sizeof l, &c), RTM_ERR_NULL);
@@ -1514,7 +1525,9 @@ static void test_buffers(void) {
 
 /* ---------------------------------------------------------------- JSON info sizes */
 
-static void test_json_sizes(void) {
+/* Runs with the info parsed before the callback, and with `lazy_info` (rtm_message_info):
+ * the same info either way. */
+static void test_json_sizes(bool lazy) {
     static rtm_listener l;
     static rec r;
     static char src[6 * 60 + 1], tgt[6 * 60 + 1], src8[3 * 60 + 1], tgt8[3 * 60 + 1], json[1024];
@@ -1522,8 +1535,11 @@ static void test_json_sizes(void) {
     static uint8_t buf[16384], tx[4096];
     size_t n = 0, txlen = 0, i;
     uint32_t seq = 1;
-    check_group("JSON info: long escaped strings, and the info status");
+    check_group(lazy ? "JSON info, parsed when the callback asks (lazy_info): long escaped strings, the status"
+                     : "JSON info: long escaped strings, and the info status");
+    g_lazy_info = lazy;
     CHECK_ST(setup(&l, &r, 1, 0), RTM_OK);
+    g_lazy_info = false;
     /* a translated chat of 60 + 60 CJK characters, \u-escaped (360 bytes unescaped in all) */
     cjk_escaped(src, src8, 60, 0);
     cjk_escaped(tgt, tgt8, 60, 1000); /* different characters */
@@ -1535,6 +1551,8 @@ static void test_json_sizes(void) {
         const msg_copy *m = &r.last[CB_GROUP_CHAT];
         CHECK_EQ(r.counts[CB_GROUP_CHAT], 1);
         CHECK_EQ(m->info_status, RTM_INFO_OK);
+        CHECK_EQ(m->lazy, lazy);
+        CHECK(m->accessor_agrees);
         CHECK(m->has_tr);
         CHECK_SB(m->src_lang, "zh");
         CHECK_SB(m->tgt_lang, "ja");
@@ -1557,6 +1575,8 @@ static void test_json_sizes(void) {
         const msg_copy *m = &r.last[CB_ROOM_FILE];
         CHECK_EQ(r.counts[CB_ROOM_FILE], 1);
         CHECK_EQ(m->info_status, RTM_INFO_OK);
+        CHECK_EQ(m->lazy, lazy);
+        CHECK(m->accessor_agrees);
         CHECK(m->has_file);
         CHECK_EQ(m->url_len, 2048);
         CHECK_EQ(m->url_hash, fnv1a(url, 2048));
@@ -1592,6 +1612,9 @@ static void test_json_sizes(void) {
             check_i64(m->mid, 8100 + (int64_t)i, cases[i].msg, __FILE__, __LINE__);
             check_i64(m->info_status, cases[i].want, cases[i].msg, __FILE__, __LINE__);
             check_true(!m->has_tr && !m->has_file, cases[i].msg, __FILE__, __LINE__);
+            /* only chat and file messages are left to the accessor */
+            check_true(m->lazy == (lazy && cases[i].mtype != 1), cases[i].msg, __FILE__, __LINE__);
+            check_true(m->accessor_agrees, cases[i].msg, __FILE__, __LINE__);
             check_bytes(m->message.b, m->message.n, cases[i].msg, strlen(cases[i].msg), cases[i].msg, __FILE__,
                         __LINE__);
             CHECK_SB(m->attrs, "{\"custom\":1}");
@@ -1869,7 +1892,8 @@ int main(int argc, char **argv) {
     test_backpressure();
     test_reasons();
     test_buffers();
-    test_json_sizes();
+    test_json_sizes(false);
+    test_json_sizes(true);
 #ifndef RTM_TEST_BAREMETAL
     test_gate_sim(argv[1]);
 #endif

@@ -129,7 +129,11 @@ typedef struct rtm_message {
   // or a chat whose text is not translation JSON); otherwise why the info could not be
   // parsed (the message is delivered as received). Every frame that fits the receive buffer
   // has room for its info: strings are unescaped into scratch as large as that buffer.
+  // `RTM_INFO_LAZY` when the listener was set up with `rtm_config.lazy_info` and the
+  // message may carry info: `rtm_message_info` parses it on request.
   rtm_info_status info_status;
+  // Private to the library: what `rtm_message_info` parses (NULL once parsed eagerly).
+  void *lazy;
 } rtm_message;
 
 // A message callback.
@@ -315,6 +319,11 @@ typedef struct rtm_config {
   // The reconnect back-off (read at init, not kept), or NULL for the official SDKs'
   // defaults (see `rtm_backoff`).
   const struct rtm_backoff *backoff;
+  // Parse a message's JSON info only when its callback asks (`rtm_message_info`): the
+  // view then has `info_status` `RTM_INFO_LAZY` and no `translated_info` / `file_info`.
+  // `false` (the default): parsed before every chat and file callback, as the official SDK
+  // does.
+  bool lazy_info;
 } rtm_config;
 
 // Ids and events of a listen command. A list pointer may be NULL when its length is 0.
@@ -454,6 +463,10 @@ typedef uint32_t rtm_id_kind;
 // No room to unescape the strings (cannot happen with the scratch the library sizes from
 // the receive buffer; kept for completeness).
 #define RTM_INFO_SCRATCH_FULL 5
+
+// Not parsed yet (`rtm_config.lazy_info`): a chat or file message whose info
+// `rtm_message_info` parses when the callback asks for it.
+#define RTM_INFO_LAZY 6
 
 // Nothing was received for `3 x quest timeout + ping interval` (asked by the listener).
 #define RTM_REASON_DEAD_LINK 1
@@ -761,6 +774,20 @@ rtm_status rtm_listener_listen_ids(struct rtm_listener *l,
                                    int64_t *out,
                                    size_t cap,
                                    size_t *len);
+
+// A message's JSON info, for its callback: the translation of a chat or the description of
+// a file message. With `rtm_config.lazy_info` it is parsed on the first call (later calls
+// return the same); otherwise it returns what the view already holds. Writes the info's
+// pointers to `translated` and `file` when those are not NULL (NULL when there is none), and
+// returns its status (`RTM_INFO_OK` when one is set, else why not; never `RTM_INFO_LAZY`).
+// The info is valid until the callback returns. NULL `m`: `RTM_INFO_NONE` and no info.
+//
+// # Safety
+// `m` must be NULL or the view passed to the running message callback, on that callback's
+// thread; `translated` and `file` must be NULL or writable.
+rtm_info_status rtm_message_info(const struct rtm_message *m,
+                                 const struct rtm_translated_info **translated,
+                                 const struct rtm_file_info **file);
 
 // A reason of class `kind` with no details (for `RTM_REASON_PEER_CLOSED`, `RTM_REASON_HOST`,
 // `RTM_REASON_DEAD_LINK`; set the detail fields yourself for the others).

@@ -77,9 +77,11 @@ step "C ABI: instructions per chat push from C (callgrind, (Ir($iters) - Ir(0)) 
 cargo build -q --release -p rtm-listen-ffi
 ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude ffi-tests/bench/push.c \
     "${CARGO_TARGET_DIR:-target}/release/librtm_listen.a" -o "$tmp/c_push"
-c_ir() {
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/c.$1.out" "$tmp/c_push" "$1" >/dev/null 2>&1
+c_ir() { # ITERATIONS [lazy]
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/c.$1.out" "$tmp/c_push" "$@" >/dev/null 2>&1
     awk '/^(summary|totals):/ { print $2; exit }' "$tmp/c.$1.out"
 }
 awk -v a="$(c_ir 0)" -v b="$(c_ir "$iters")" -v n="$iters" \
     'BEGIN { printf "%-36s %12.1f\n", "c_abi/listener/pushmsg_chat", (b - a) / n }'
+awk -v a="$(c_ir 0 lazy)" -v b="$(c_ir "$iters" lazy)" -v n="$iters" \
+    'BEGIN { printf "%-36s %12.1f\n", "c_abi/listener/pushmsg_chat_lazy", (b - a) / n }'

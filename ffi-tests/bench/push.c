@@ -2,7 +2,8 @@
  * (rtm_listener_receive, the push_p2p_chat callback with its view, the answer taken with
  * rtm_listener_transmit / rtm_listener_transmit_done), with a fresh mid each time so the
  * duplicate filter sees new messages (and, after 128, evicts as in steady state).
- * usage: push ITERATIONS   (scripts/bench.sh subtracts the 0-iteration run) */
+ * usage: push ITERATIONS [lazy]   (scripts/bench.sh subtracts the 0-iteration run; `lazy`
+ * sets rtm_config.lazy_info: the callback does not ask for the JSON info) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ int main(int argc, char **argv) {
     cfg.secret.len = 6;
     cfg.entropy = 0x12345678;
     cfg.monitor.push_p2p_chat = on_chat;
+    cfg.lazy_info = argc > 2 && strcmp(argv[2], "lazy") == 0;
     if (mid_at == 0 || rtm_listener_init(&l, sizeof l, &cfg) != RTM_OK) return 2;
     rtm_listener_set_unix_time(&l, 0, 1700000000000);
     rtm_listener_connected(&l, 0, (rtm_str){(const uint8_t *)"bench", 5});

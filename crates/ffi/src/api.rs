@@ -195,6 +195,7 @@ pub unsafe extern "C" fn rtm_listener_init(
             listener,
             monitor: config.monitor,
             scratch,
+            lazy_info: config.lazy_info,
             endpoint: [0; ENDPOINT_MAX],
             endpoint_len: 0,
             close_reason: None,

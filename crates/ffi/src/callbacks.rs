@@ -1,11 +1,12 @@
 //! Delivers the listener's events to the C monitor.
 
-use engine::rtm::dispatch::{Callback, Category};
-use engine::rtm::info::{parse_file_info, parse_translated};
+use core::ffi::c_void;
+
+use engine::rtm::dispatch::Callback;
 use engine::session::{CloseReason, Event, MessageEvent};
-use engine::wire::json::{JsonError, Scratch};
 
 use crate::handle::State;
+use crate::info::{Info, Lazy, may_carry_info};
 use crate::reason;
 use crate::types::*;
 
@@ -33,62 +34,20 @@ fn message_fn(m: &rtm_monitor, callback: Callback) -> rtm_message_fn {
     }
 }
 
-/// The info status of a JSON error. For a chat, text that is not translation JSON (plain
-/// text: refused at its first non-blank byte; or JSON without the keys) is no info at all.
-fn info_error(msg: &[u8], chat: bool, e: JsonError) -> rtm_info_status {
-    match e {
-        JsonError::NotObject if chat => RTM_INFO_NONE,
-        JsonError::Syntax(at)
-            if chat
-                && msg[..at.min(msg.len())]
-                    .iter()
-                    .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) =>
-        {
-            RTM_INFO_NONE
-        }
-        JsonError::Syntax(_) => RTM_INFO_SYNTAX,
-        JsonError::NotObject => RTM_INFO_NOT_OBJECT,
-        JsonError::DepthExceeded => RTM_INFO_TOO_DEEP,
-        JsonError::ScratchFull => RTM_INFO_SCRATCH_FULL,
-        _ => RTM_INFO_SYNTAX,
-    }
-}
-
-fn deliver_message(monitor: &rtm_monitor, scratch: &mut [u8], m: &MessageEvent<'_>) {
+/// Calls the message callback with the C view. Its JSON info is parsed first (as large as RX,
+/// the scratch has room for every frame's info), or, with `lazy`, when the callback asks.
+fn deliver_message(monitor: &rtm_monitor, scratch: &mut [u8], lazy: bool, m: &MessageEvent<'_>) {
     let Some(f) = message_fn(monitor, m.callback) else {
         return;
     };
     let msg = &m.message;
-    // The JSON is parsed here, for the callbacks that carry it, with scratch as large as RX:
-    // unescaping never lengthens a string, so every frame that fits RX has room for its info.
-    let mut scratch = Scratch::new(scratch);
-    let (status, translated, file) = match m.category {
-        Category::Chat => match parse_translated(msg.msg, &mut scratch) {
-            Ok(t) => (RTM_INFO_OK, Some(t), None),
-            Err(e) => (info_error(msg.msg, true, e), None, None),
-        },
-        Category::File => match parse_file_info(msg.msg, msg.attrs, &mut scratch) {
-            Ok(f) => (RTM_INFO_OK, None, Some(f)),
-            Err(e) => (info_error(msg.msg, false, e), None, None),
-        },
-        _ => (RTM_INFO_NONE, None, None),
+    let lazy = lazy && may_carry_info(m.category);
+    let mut later = Lazy::new(m.category, msg.msg, msg.attrs, scratch);
+    let info = if lazy {
+        Info::Status(RTM_INFO_LAZY)
+    } else {
+        later.parse()
     };
-    let translated = translated.map(|t| rtm_translated_info {
-        source_language: rtm_str::from(t.source_language),
-        target_language: rtm_str::from(t.target_language),
-        source_text: rtm_str::from(t.source_text),
-        target_text: rtm_str::from(t.target_text),
-    });
-    let file = file.map(|f| rtm_file_info {
-        url: rtm_str::from(f.url),
-        size: f.size,
-        surl: rtm_str::from(f.surl),
-        is_rtm_audio: f.is_rtm_audio,
-        language: rtm_str::from(f.language),
-        duration: f.duration,
-        has_custom: f.custom.is_some(),
-        custom: rtm_str::from(f.custom.unwrap_or(&[])),
-    });
     let view = rtm_message {
         from_uid: msg.from,
         to_id: msg.to,
@@ -97,14 +56,17 @@ fn deliver_message(monitor: &rtm_monitor, scratch: &mut [u8], m: &MessageEvent<'
         message: rtm_str::from(msg.msg),
         attrs: rtm_str::from(msg.attrs),
         modified_time: msg.mtime,
-        translated_info: translated
-            .as_ref()
-            .map_or(core::ptr::null(), core::ptr::from_ref),
-        file_info: file.as_ref().map_or(core::ptr::null(), core::ptr::from_ref),
-        info_status: status,
+        translated_info: info.translated_ptr(),
+        file_info: info.file_ptr(),
+        info_status: info.status(),
+        lazy: if lazy {
+            core::ptr::from_mut(&mut later).cast::<c_void>()
+        } else {
+            core::ptr::null_mut()
+        },
     };
-    // SAFETY: the host registered `f` with this signature; `view` and everything it points to
-    // live until the call returns.
+    // SAFETY: the host registered `f` with this signature; `view`, `info`, `later` and
+    // everything they point to live until the call returns.
     unsafe { f(monitor.user, &view) };
 }
 
@@ -120,6 +82,7 @@ fn disconnected(monitor: &rtm_monitor, endpoint: &[u8], reason: CloseReason, ret
 pub(crate) struct Deliver<'s> {
     monitor: &'s rtm_monitor,
     scratch: &'s mut crate::handle::RawBuf,
+    lazy_info: bool,
     endpoint: &'s [u8],
     close_reason: &'s mut Option<CloseReason>,
     close: bool,
@@ -135,6 +98,7 @@ pub(crate) fn with_listener<R>(
         listener,
         monitor,
         scratch,
+        lazy_info,
         endpoint,
         endpoint_len,
         close_reason,
@@ -144,6 +108,7 @@ pub(crate) fn with_listener<R>(
     let mut deliver = Deliver {
         monitor,
         scratch,
+        lazy_info: *lazy_info,
         endpoint: &endpoint[..*endpoint_len],
         close_reason,
         close: false,
@@ -163,6 +128,7 @@ impl Deliver<'_> {
         let Deliver {
             monitor,
             scratch,
+            lazy_info,
             endpoint,
             close_reason,
             close,
@@ -200,7 +166,7 @@ impl Deliver<'_> {
                 }
                 disconnected(monitor, endpoint, reason, retry_in_ms);
             }
-            Event::Message(m) => deliver_message(monitor, scratch.as_mut(), &m),
+            Event::Message(m) => deliver_message(monitor, scratch.as_mut(), *lazy_info, &m),
             Event::PushEvent(e) => {
                 if let Some(f) = monitor.push_event {
                     let data = rtm_str::from(e.data.unwrap_or(&[]));

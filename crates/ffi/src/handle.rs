@@ -102,6 +102,8 @@ pub(crate) struct State {
     pub(crate) monitor: rtm_monitor,
     /// JSON scratch for translated and file info, as large as RX.
     pub(crate) scratch: RawBuf,
+    /// `rtm_config.lazy_info`: the info is parsed when a callback asks for it.
+    pub(crate) lazy_info: bool,
     /// The endpoint connected or last tried.
     pub(crate) endpoint: [u8; ENDPOINT_MAX],
     pub(crate) endpoint_len: usize,

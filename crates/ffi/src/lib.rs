@@ -22,6 +22,7 @@
 mod api;
 mod callbacks;
 mod handle;
+mod info;
 mod reason;
 mod status;
 mod types;

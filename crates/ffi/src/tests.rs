@@ -50,6 +50,7 @@ fn config(monitor: rtm_monitor) -> rtm_config {
         rx_size: 0,
         tx_size: 0,
         backoff: null(),
+        lazy_info: false,
     }
 }
 

@@ -88,7 +88,11 @@ pub struct rtm_message {
     /// or a chat whose text is not translation JSON); otherwise why the info could not be
     /// parsed (the message is delivered as received). Every frame that fits the receive buffer
     /// has room for its info: strings are unescaped into scratch as large as that buffer.
+    /// `RTM_INFO_LAZY` when the listener was set up with `rtm_config.lazy_info` and the
+    /// message may carry info: `rtm_message_info` parses it on request.
     pub info_status: rtm_info_status,
+    /// Private to the library: what `rtm_message_info` parses (NULL once parsed eagerly).
+    pub lazy: *mut c_void,
 }
 
 /// What became of a message's JSON info (`rtm_message.info_status`): one of `RTM_INFO_*`.
@@ -107,6 +111,9 @@ pub const RTM_INFO_TOO_DEEP: rtm_info_status = 4;
 /// No room to unescape the strings (cannot happen with the scratch the library sizes from
 /// the receive buffer; kept for completeness).
 pub const RTM_INFO_SCRATCH_FULL: rtm_info_status = 5;
+/// Not parsed yet (`rtm_config.lazy_info`): a chat or file message whose info
+/// `rtm_message_info` parses when the callback asks for it.
+pub const RTM_INFO_LAZY: rtm_info_status = 6;
 
 /// Ids and events of a listen command. A list pointer may be NULL when its length is 0.
 #[repr(C)]
@@ -291,6 +298,11 @@ pub struct rtm_config {
     /// The reconnect back-off (read at init, not kept), or NULL for the official SDKs'
     /// defaults (see `rtm_backoff`).
     pub backoff: *const rtm_backoff,
+    /// Parse a message's JSON info only when its callback asks (`rtm_message_info`): the
+    /// view then has `info_status` `RTM_INFO_LAZY` and no `translated_info` / `file_info`.
+    /// `false` (the default): parsed before every chat and file callback, as the official SDK
+    /// does.
+    pub lazy_info: bool,
 }
 
 /// The reconnect back-off the listener advises through `rtm_listener_reconnect_at` (the

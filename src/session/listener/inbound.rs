@@ -112,13 +112,15 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         while let Some(e) = self.c.local.pop_front() {
             on(e.into_event());
         }
-        if matches!(
-            self.c.link,
-            Some(Up {
-                close_requested: false,
-                ..
-            })
-        ) {
+        if self.rx.buffered() > 0
+            && matches!(
+                self.c.link,
+                Some(Up {
+                    close_requested: false,
+                    ..
+                })
+            )
+        {
             self.buffered_frames(on);
         }
         self.pump();
