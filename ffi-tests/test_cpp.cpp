@@ -87,6 +87,7 @@ struct Msg {
     int64_t size = 0, duration = 0;
     bool isRTMAudio = false, hasCustom = false;
     rtm_info_status infoStatus = RTM_INFO_NONE;
+    bool lazy = false; // infoStatus was RTM_INFO_LAZY until loadInfo()
     // full lengths and FNV-1a hashes (the Bufs keep 320 bytes)
     size_t messageLen = 0, urlLen = 0, sourceTextLen = 0, targetTextLen = 0;
     uint32_t messageHash = 0, urlHash = 0, sourceTextHash = 0, targetTextHash = 0;
@@ -151,7 +152,9 @@ public:
         c.messageType = m.messageType;
         c.message.set(m.message);
         c.attrs.set(m.attrs);
-        c.infoStatus = m.infoStatus;
+        c.lazy = m.infoStatus == RTM_INFO_LAZY;
+        c.infoStatus = m.loadInfo();
+        CHECK_EQ(m.loadInfo(), c.infoStatus); // a second call changes nothing
         c.messageLen = m.message.size();
         c.messageHash = hashOf(m.message);
         if (m.translatedInfo) {
@@ -659,9 +662,10 @@ void testBuffers() {
         rtm::Listener l3(1, "s", 7, r, inline_);
         CHECK_ST(l3.initStatus(), RTM_OK);
     }
-    {
+    for (bool lazy : {false, true}) {
         // JSON info longer than any fixed stack scratch: 60 + 60 escaped CJK characters, a
-        // 2 KiB URL with escaped slashes, in the default 4 KiB RX
+        // 2 KiB URL with escaped slashes, in the default 4 KiB RX; parsed before the callback,
+        // and with Options::lazyInfo when the callback asks (RTMMessage::loadInfo)
         static char src[361], tgt[361], src8[181], tgt8[181], json[1024], url[2049], urlEsc[4200], file[4400];
         cjk_escaped(src, src8, 60, 0);
         cjk_escaped(tgt, tgt8, 60, 500);
@@ -670,7 +674,9 @@ void testBuffers() {
         long_url(url, urlEsc, 2048);
         std::snprintf(file, sizeof file, "{\"url\":\"%s\",\"size\":1}", urlEsc);
         Recorder r;
-        rtm::Listener l(1, "s", 7, r);
+        rtm::Options o{};
+        o.lazyInfo = lazy;
+        rtm::Listener l(1, "s", 7, r, o);
         CHECK_ST(l.connected(0, "json"), RTM_OK);
         size_t k = push_text(in, sizeof in, 1, TO_ROOM, FROM, 3001, 21, 30, json, "", MTIME);
         k += push_text(in + k, sizeof in - k, 2, TO_ROOM, FROM, 3001, 22, 45, file, "", MTIME);
@@ -679,6 +685,7 @@ void testBuffers() {
         CHECK_ST(feedAll(l, 1, in, k, tx, sizeof tx, txlen), RTM_OK);
         const Msg &t = r.last[K_ROOM_CHAT];
         CHECK(t.translated);
+        CHECK_EQ(t.lazy, lazy);
         CHECK_EQ(t.infoStatus, RTM_INFO_OK);
         CHECK_EQ(t.sourceTextLen, 180);
         CHECK_EQ(t.targetTextLen, 180);
@@ -687,6 +694,7 @@ void testBuffers() {
         CHECK_EQ(r.counts[K_ROOM_FILE], 2);
         CHECK_EQ(r.last[K_ROOM_FILE].messageId, 23); // the malformed one, delivered as received
         CHECK(!r.last[K_ROOM_FILE].file);
+        CHECK_EQ(r.last[K_ROOM_FILE].lazy, lazy);
         CHECK_EQ(r.last[K_ROOM_FILE].infoStatus, RTM_INFO_SYNTAX);
         CHECK_SV(r.last[K_ROOM_FILE].message, "{\"url\":");
         // the 2 KiB URL: replay it alone
@@ -696,6 +704,7 @@ void testBuffers() {
         const Msg &f = r.last[K_ROOM_FILE];
         CHECK_EQ(f.messageId, 24);
         CHECK(f.file);
+        CHECK_EQ(f.lazy, lazy);
         CHECK_EQ(f.infoStatus, RTM_INFO_OK);
         CHECK_EQ(f.urlLen, 2048);
         CHECK_EQ(f.urlHash, fnv1a(url, 2048));

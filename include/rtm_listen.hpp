@@ -150,6 +150,9 @@ struct Options {
     size_t txSize = 0;
     /* The reconnect back-off (read at init), or nullptr for the defaults (see rtm_backoff). */
     const rtm_backoff *backoff = nullptr;
+    /* Parse a message's JSON info only when the callback asks (RTMMessage::loadInfo, views
+     * only; see rtm_config.lazy_info). The official types always carry it parsed. */
+    bool lazyInfo = false;
 };
 
 /* Buffer memory for a receive buffer of RX bytes and a transmit buffer of TX bytes (plus the
@@ -225,9 +228,49 @@ struct RTMMessage {
     std::string_view message; /* as received (text or binary) */
     std::string_view attrs;   /* as received */
     int64_t modifiedTime = 0;
-    const TranslatedInfo *translatedInfo = nullptr; /* translated chat, else nullptr */
-    const FileInfo *fileInfo = nullptr;             /* file message, else nullptr */
-    rtm_info_status infoStatus = RTM_INFO_NONE;     /* RTM_INFO_OK when an info is set, else why not */
+    mutable const TranslatedInfo *translatedInfo = nullptr; /* translated chat, else nullptr */
+    mutable const FileInfo *fileInfo = nullptr;             /* file message, else nullptr */
+    mutable rtm_info_status infoStatus = RTM_INFO_NONE;     /* RTM_INFO_OK when an info is set, else why not */
+
+    /* With Options::lazyInfo the JSON info is parsed only when asked: infoStatus is
+     * RTM_INFO_LAZY (for chats and file messages) until loadInfo() parses it and sets the three
+     * fields above. Without it, or called again, loadInfo() changes nothing. Returns
+     * infoStatus. Valid during the callback. */
+    rtm_info_status loadInfo() const noexcept {
+        if (infoStatus == RTM_INFO_LAZY && raw_) {
+            const rtm_translated_info *t = nullptr;
+            const rtm_file_info *f = nullptr;
+            infoStatus = rtm_message_info(raw_, &t, &f);
+            setInfo(t, f);
+        }
+        return infoStatus;
+    }
+
+    /* The adapter's: the C view, and where the info is copied. */
+    const rtm_message *raw_ = nullptr;
+    mutable TranslatedInfo translated_;
+    mutable FileInfo file_;
+
+    void setInfo(const rtm_translated_info *t, const rtm_file_info *f) const noexcept {
+        if (t) {
+            translated_.sourceLanguage = view(t->source_language);
+            translated_.targetLanguage = view(t->target_language);
+            translated_.sourceText = view(t->source_text);
+            translated_.targetText = view(t->target_text);
+            translatedInfo = &translated_;
+        }
+        if (f) {
+            file_.url = view(f->url);
+            file_.surl = view(f->surl);
+            file_.language = view(f->language);
+            file_.size = f->size;
+            file_.duration = f->duration;
+            file_.isRTMAudio = f->is_rtm_audio;
+            file_.hasCustom = f->has_custom;
+            file_.custom = view(f->custom);
+            fileInfo = &file_;
+        }
+    }
 };
 
 using StringArg = std::string_view;
@@ -565,6 +608,9 @@ private:
         config.rx_size = o.rxSize;
         config.tx_size = o.txSize;
         config.backoff = o.backoff;
+#ifdef RTM_LISTEN_VIEWS
+        config.lazy_info = o.lazyInfo;
+#endif
         init_ = rtm_listener_init(&storage_, sizeof storage_, &config);
     }
 
@@ -638,26 +684,8 @@ private:
         msg.attrs = view(m->attrs);
         msg.modifiedTime = m->modified_time;
         msg.infoStatus = m->info_status;
-        TranslatedInfo t;
-        if (const rtm_translated_info *ti = m->translated_info) {
-            t.sourceLanguage = view(ti->source_language);
-            t.targetLanguage = view(ti->target_language);
-            t.sourceText = view(ti->source_text);
-            t.targetText = view(ti->target_text);
-            msg.translatedInfo = &t;
-        }
-        FileInfo fi;
-        if (const rtm_file_info *f0 = m->file_info) {
-            fi.url = view(f0->url);
-            fi.surl = view(f0->surl);
-            fi.language = view(f0->language);
-            fi.size = f0->size;
-            fi.duration = f0->duration;
-            fi.isRTMAudio = f0->is_rtm_audio;
-            fi.hasCustom = f0->has_custom;
-            fi.custom = view(f0->custom);
-            msg.fileInfo = &fi;
-        }
+        msg.raw_ = m;
+        msg.setInfo(m->translated_info, m->file_info);
         f(static_cast<const RTMMessage &>(msg));
     }
 #else

@@ -73,15 +73,17 @@ done
 
 # The same chat push through the C ABI, from C (ffi-tests/bench/push.c): receive, the
 # push_p2p_chat callback with its view, the answer taken and released.
-step "C ABI: instructions per chat push from C (callgrind, (Ir($iters) - Ir(0)) / $iters)"
+step "C ABI: instructions per chat and file push from C, info parsed before the callback (eager) or never asked for (lazy) (callgrind, (Ir($iters) - Ir(0)) / $iters)"
 cargo build -q --release -p rtm-listen-ffi
 ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude ffi-tests/bench/push.c \
     "${CARGO_TARGET_DIR:-target}/release/librtm_listen.a" -o "$tmp/c_push"
-c_ir() { # ITERATIONS [lazy]
+c_ir() { # ITERATIONS [eager|lazy] [chat|file]
     valgrind --tool=callgrind --callgrind-out-file="$tmp/c.$1.out" "$tmp/c_push" "$@" >/dev/null 2>&1
     awk '/^(summary|totals):/ { print $2; exit }' "$tmp/c.$1.out"
 }
-awk -v a="$(c_ir 0)" -v b="$(c_ir "$iters")" -v n="$iters" \
-    'BEGIN { printf "%-36s %12.1f\n", "c_abi/listener/pushmsg_chat", (b - a) / n }'
-awk -v a="$(c_ir 0 lazy)" -v b="$(c_ir "$iters" lazy)" -v n="$iters" \
-    'BEGIN { printf "%-36s %12.1f\n", "c_abi/listener/pushmsg_chat_lazy", (b - a) / n }'
+for mode in eager lazy; do
+    for kind in chat file; do
+        awk -v a="$(c_ir 0 $mode $kind)" -v b="$(c_ir "$iters" $mode $kind)" -v n="$iters" -v op="c_abi/listener/$kind/$mode" \
+            'BEGIN { printf "%-36s %12.1f\n", op, (b - a) / n }'
+    done
+done

@@ -1,9 +1,10 @@
-/* A fixed-work loop for callgrind: one chat push per iteration through the C ABI
- * (rtm_listener_receive, the push_p2p_chat callback with its view, the answer taken with
+/* A fixed-work loop for callgrind: one push per iteration through the C ABI
+ * (rtm_listener_receive, the message callback with its view, the answer taken with
  * rtm_listener_transmit / rtm_listener_transmit_done), with a fresh mid each time so the
  * duplicate filter sees new messages (and, after 128, evicts as in steady state).
- * usage: push ITERATIONS [lazy]   (scripts/bench.sh subtracts the 0-iteration run; `lazy`
- * sets rtm_config.lazy_info: the callback does not ask for the JSON info) */
+ * usage: push ITERATIONS [eager|lazy] [chat|file]   (scripts/bench.sh subtracts the
+ * 0-iteration run; `lazy` sets rtm_config.lazy_info and the callback does not ask for the JSON
+ * info; `file` pushes the benchmark crate's 246-byte audio file message instead of the chat) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,22 +17,34 @@ static const char HEX[] =
     "17979cfe3d7ed4c1a56d747970651ea36d7367a568656c6c6fa56174747273a0a56d74696d65cf0000018b"
     "cfe569c8";
 
+/* The benchmark crate's pushroommsg audio file frame (crates/bench/src/lib.rs
+ * pushroommsg_file, 246 bytes). */
+static const char FILE_HEX[] =
+    "46504e4e0180010bdb0000006700000070757368726f6f6d6d736787a466726f6dcd03e9a3726964cd0bb9a3"
+    "6d6964cf17979cfe3d7ed4c3a56d7479706529a36d7367d9337b2275726c223a2268747470733a2f2f662e65"
+    "78616d706c652e636f6d2f31372e616d72222c2273697a65223a32333435367da56174747273d9677b227274"
+    "6d223a7b2274797065223a22617564696f6d7367222c226c616e67223a22656e222c226475726174696f6e22"
+    "3a353132302c22636f646563223a22616d722d7762222c227372617465223a31363030307d2c22637573746f"
+    "6d223a7b226b223a317d7da56d74696d65cf0000018bcfe569ca";
+
 static unsigned long chats;
 
-static void on_chat(void *user, const rtm_message *m) {
+static void on_message(void *user, const rtm_message *m) {
     (void)user;
     chats += m->message_id != 0;
 }
 
 int main(int argc, char **argv) {
     static rtm_listener l;
-    static uint8_t frame[sizeof HEX / 2];
+    static uint8_t frame[sizeof FILE_HEX / 2];
     unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 0, i;
-    size_t len = sizeof HEX / 2, mid_at = 0, k, consumed;
+    int file = argc > 3 && strcmp(argv[3], "file") == 0;
+    const char *hex = file ? FILE_HEX : HEX;
+    size_t len = strlen(hex) / 2, mid_at = 0, k, consumed;
     rtm_config cfg;
     for (k = 0; k < len; k++) {
         unsigned int b;
-        sscanf(HEX + 2 * k, "%2x", &b);
+        sscanf(hex + 2 * k, "%2x", &b);
         frame[k] = (uint8_t)b;
     }
     for (k = 0; k + 5 < len; k++) {
@@ -42,7 +55,8 @@ int main(int argc, char **argv) {
     cfg.secret.ptr = (const uint8_t *)"secret";
     cfg.secret.len = 6;
     cfg.entropy = 0x12345678;
-    cfg.monitor.push_p2p_chat = on_chat;
+    cfg.monitor.push_p2p_chat = on_message;
+    cfg.monitor.push_room_file = on_message;
     cfg.lazy_info = argc > 2 && strcmp(argv[2], "lazy") == 0;
     if (mid_at == 0 || rtm_listener_init(&l, sizeof l, &cfg) != RTM_OK) return 2;
     rtm_listener_set_unix_time(&l, 0, 1700000000000);
