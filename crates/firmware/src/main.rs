@@ -1102,9 +1102,9 @@ fn run(painted: usize) -> ! {
     finish(0)
 }
 
-/// Builds the listener in place: `Listener::unconfigured()` is a `const fn`, so `singleton!`
-/// writes it straight into its .bss storage, and `configure` sets the project there. Nothing
-/// of the 9 KB value passes through the stack.
+/// Builds the listener in its `singleton!` storage (.bss): `Listener::unconfigured()`, then
+/// `configure` sets the project there. At opt-level z the compiler still assembles the value
+/// on the stack before copying it (about 7.5 KB, once; BUDGETS.md).
 #[inline(never)]
 fn init_listener() -> &'static mut Listener {
     let creds = Credentials {
