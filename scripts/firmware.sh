@@ -139,6 +139,13 @@ echo "  .data + .bss ${d_ram} bytes of static RAM, of which the Listener static 
 echo "  size_of::<Listener<4096, 1024>>() = ${listener_size:-?}: RX 4096 + TX 1024 + engine state $((${listener_size:-0} - 5120))"
 echo "session firmware static RAM in total (.data + .bss, runtime included): ${session_ram} bytes (budget ${RAM_BUDGET})"
 grep -o "init: .*\|stack: .*" "$RUN/session.log" | sed 's/^/  /'
+# The session firmware's listener is a plain static of Listener::unconfigured(): in .bss only
+# while that value is all zero bytes (a non-zero byte moves all 9 KB into .data and flash).
+kind=$("$NM" -C "$ELF" | awk '$3 == "rtm_listen_firmware::LISTENER" { print $2 }')
+case $kind in
+    b | B) echo "ok: the listener static is in .bss (Listener::unconfigured() is all zero bytes)" ;;
+    *) fail "the session firmware's LISTENER static is not in .bss (nm: '$kind')" ;;
+esac
 
 step "breakdown: budget-listener .text by crate (demangled symbol paths; inlined code counts where it lands)"
 "$NM" -S -C -t d --size-sort "$L" | awk '

@@ -76,6 +76,14 @@ pub struct ListenFlags {
 }
 
 impl ListenFlags {
+    /// None of the four.
+    pub const NONE: Self = Self {
+        group: false,
+        room: false,
+        p2p: false,
+        ev: false,
+    };
+
     /// Whether any flag is set.
     pub fn any(&self) -> bool {
         self.group || self.room || self.p2p || self.ev

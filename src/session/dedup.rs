@@ -68,7 +68,8 @@ const fn ttl_seconds(ttl_ms: u64) -> u32 {
 /// The filter.
 #[derive(Debug, Clone)]
 pub struct Dedup {
-    hasher: FixedState,
+    /// The hash seed (the hasher is built from it per hash: a XOR; a zero seed is zero bytes).
+    seed: u64,
     ttl_s: u32,
     /// Hashes, bucket after bucket; 0 marks an empty entry (a hash of 0 is stored as 1).
     keys: [u64; ENTRIES],
@@ -82,7 +83,7 @@ impl Dedup {
     /// An empty filter whose entries live `ttl_ms`.
     pub const fn new(seed: u64, ttl_ms: u64) -> Self {
         Self {
-            hasher: FixedState::with_seed(seed),
+            seed,
             ttl_s: ttl_seconds(ttl_ms),
             keys: [0; ENTRIES],
             times: [0; ENTRIES],
@@ -92,7 +93,7 @@ impl Dedup {
 
     /// Empties the filter in place, with a new seed and TTL.
     pub fn reset(&mut self, seed: u64, ttl_ms: u64) {
-        self.hasher = FixedState::with_seed(seed);
+        self.seed = seed;
         self.ttl_s = ttl_seconds(ttl_ms);
         self.keys.fill(0);
         self.times.fill(0);
@@ -102,7 +103,7 @@ impl Dedup {
     /// The keyed hash the filter stores for `key` (never 0).
     #[inline]
     pub fn hash(&self, key: &DedupKey) -> u64 {
-        self.hasher.hash_one(key).max(1)
+        FixedState::with_seed(self.seed).hash_one(key).max(1)
     }
 
     /// The bucket of `h`.

@@ -16,6 +16,9 @@ pub struct SaltGen {
 const MAX_UNIX_MS: i64 = (1 << 43) - 1;
 
 impl SaltGen {
+    /// Not seeded yet: zero bytes, for a listener built in place (`new` seeds it before use).
+    pub(crate) const UNSEEDED: Self = Self { last: 0, rng: 0 };
+
     /// Seeds the random bits with host entropy.
     pub const fn new(entropy: u64) -> Self {
         // xorshift must not start at zero.

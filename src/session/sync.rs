@@ -41,13 +41,15 @@ pub(crate) enum Quest {
     Ids(u8),
 }
 
+/// The listen quest in flight (what it carries is [`ListenSync::sent_quest`]). No field has
+/// a niche, so the `None` of `Option<Sent>` is zero bytes (an unconfigured listener is all
+/// zeros and lands in .bss as a `static`).
 #[derive(Debug, Clone, Copy)]
 struct Sent {
     seq: u32,
     deadline: u64,
     /// The desired state's generation the quest was planned from.
     generation: u32,
-    quest: Quest,
 }
 
 /// What an answer to the quest in flight did.
@@ -67,6 +69,8 @@ pub(crate) struct ListenSync {
     /// The ids of the ids quest in flight (or being planned).
     carried: IdSet,
     sent: Option<Sent>,
+    /// What the quest in flight carries (meaningful while `sent` is `Some`).
+    sent_quest: Quest,
     /// Bumped by every accepted command.
     generation: u32,
     /// The generation at which the sync stopped (a refusal): no quest is planned
@@ -80,13 +84,15 @@ impl ListenState {
     const EMPTY: Self = Self {
         ids: IdSet::new(),
         events: 0,
-        flags: ListenFlags {
-            group: false,
-            room: false,
-            p2p: false,
-            ev: false,
-        },
+        flags: ListenFlags::NONE,
     };
+
+    /// Empties it in place.
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.events = 0;
+        self.flags = ListenFlags::NONE;
+    }
 }
 
 impl ListenSync {
@@ -97,10 +103,23 @@ impl ListenSync {
             confirmed: ListenState::EMPTY,
             carried: IdSet::new(),
             sent: None,
+            sent_quest: Quest::Flags(ListenFlags::NONE),
             generation: 0,
             stalled_at: None,
             restoring: false,
         }
+    }
+
+    /// Back to [`ListenSync::new`], in place.
+    pub(crate) fn reset(&mut self) {
+        self.desired.clear();
+        self.confirmed.clear();
+        self.carried.clear();
+        self.sent = None;
+        self.sent_quest = Quest::Flags(ListenFlags::NONE);
+        self.generation = 0;
+        self.stalled_at = None;
+        self.restoring = false;
     }
 
     pub(crate) fn desired(&self) -> &ListenState {
@@ -144,7 +163,7 @@ impl ListenSync {
     /// A connection came up: the server listens to nothing yet, and a non-empty desired state
     /// is to be restored.
     pub(crate) fn connected(&mut self) {
-        self.confirmed = ListenState::EMPTY;
+        self.confirmed.clear();
         self.sent = None;
         self.stalled_at = None;
         self.restoring = !self.in_sync();
@@ -153,7 +172,7 @@ impl ListenSync {
     /// The connection closed: returns whether a restoration was interrupted.
     pub(crate) fn closed(&mut self) -> bool {
         self.sent = None;
-        self.confirmed = ListenState::EMPTY;
+        self.confirmed.clear();
         core::mem::take(&mut self.restoring)
     }
 
@@ -180,8 +199,8 @@ impl ListenSync {
             seq,
             deadline,
             generation: self.generation,
-            quest,
         });
+        self.sent_quest = quest;
     }
 
     /// An answer arrived: `None` when it is not for the quest in flight.
@@ -196,7 +215,7 @@ impl ListenSync {
             });
         }
         let c = &mut self.confirmed;
-        match sent.quest {
+        match self.sent_quest {
             Quest::Flags(flags) => c.flags = flags,
             Quest::Ids(events) => {
                 c.ids.copy_from(&self.carried);

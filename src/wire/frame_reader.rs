@@ -26,23 +26,35 @@ pub struct FrameReader<B> {
     /// End of buffered bytes.
     end: usize,
     max_frame: usize,
-    error: Option<FrameError>,
+    /// Whether a framing error stopped the stream; `error` is then that error. (Two fields
+    /// rather than an `Option`, whose `None` would not be zero bytes: an unconfigured
+    /// listener is all zeros, so that a `static` of it lands in .bss.)
+    failed: bool,
+    error: FrameError,
     /// Bytes of a skipped frame still to arrive and be discarded.
     skip: usize,
 }
 
 impl<const N: usize> FrameReader<[u8; N]> {
-    /// A reader over a zeroed array of `N` bytes reading frames up to `N` bytes (a `const`
-    /// for listeners built in place).
+    /// A reader over a zeroed array of `N` bytes, all zero bytes itself (a `const` for
+    /// listeners built in place): it reads no frame until [`FrameReader::set_max_frame`].
     pub const fn zeroed() -> Self {
         Self {
             buf: [0; N],
             start: 0,
             end: 0,
-            max_frame: N,
-            error: None,
+            max_frame: 0,
+            failed: false,
+            error: FrameError::BadMagic,
             skip: 0,
         }
+    }
+}
+
+impl<B> FrameReader<B> {
+    /// The framing error that stopped the stream, if any.
+    fn sticky(&self) -> Option<FrameError> {
+        self.failed.then_some(self.error)
     }
 }
 
@@ -67,7 +79,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
             start: 0,
             end: 0,
             max_frame,
-            error: None,
+            failed: false,
+            error: FrameError::BadMagic,
             skip: 0,
         }
     }
@@ -86,7 +99,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
     pub fn reset(&mut self) {
         self.start = 0;
         self.end = 0;
-        self.error = None;
+        self.failed = false;
         self.skip = 0;
     }
 
@@ -139,14 +152,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
 
     /// The next complete frame and its length, without consuming it.
     pub fn peek(&mut self) -> Result<Option<(Frame<'_>, usize)>, FrameError> {
-        if let Some(e) = self.error {
+        if let Some(e) = self.sticky() {
             return Err(e);
         }
         match parse_frame(&self.buf.as_ref()[self.start..self.end], self.max_frame) {
             Ok(Status::Complete(frame, len)) => Ok(Some((frame, len))),
             Ok(Status::Partial(_)) => Ok(None),
             Err(e) => {
-                self.error = Some(e);
+                self.failed = true;
+                self.error = e;
                 Err(e)
             }
         }
@@ -156,7 +170,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
     /// without consuming anything or recording an error (for callers that walk several frames
     /// before deciding what to consume).
     pub fn peek_at(&self, offset: usize) -> Result<Option<(Frame<'_>, usize)>, FrameError> {
-        if let Some(e) = self.error {
+        if let Some(e) = self.sticky() {
             return Err(e);
         }
         let data = self.buf.as_ref().get(self.start..self.end).unwrap_or(&[]);
@@ -177,7 +191,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
     /// [`MAX_FRAME_LEN`]. `Ok(None)` while its header, seq and method have not all arrived
     /// (a method is cut once the buffer is full). Any other frame gives its error.
     pub fn head_at(&self, offset: usize) -> Result<Option<FrameHead<'_>>, FrameError> {
-        if let Some(e) = self.error {
+        if let Some(e) = self.sticky() {
             return Err(e);
         }
         let data = self.buf.as_ref().get(self.start..self.end).unwrap_or(&[]);
@@ -215,7 +229,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
     /// Consuming only moves indices: the frame's bytes stay in place until the next
     /// [`FrameReader::window`] or [`FrameReader::feed`], which the borrow prevents meanwhile.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FrameError> {
-        if let Some(e) = self.error {
+        if let Some(e) = self.sticky() {
             return Err(e);
         }
         match parse_frame(&self.buf.as_ref()[self.start..self.end], self.max_frame) {
@@ -229,7 +243,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
             }
             Ok(Status::Partial(_)) => Ok(None),
             Err(e) => {
-                self.error = Some(e);
+                self.failed = true;
+                self.error = e;
                 Err(e)
             }
         }

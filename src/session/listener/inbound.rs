@@ -7,7 +7,7 @@
 //! queues the answer, records the message for duplicate detection and consumes the bytes. The
 //! callback borrows the listener, so nothing can change between the event and its answer.
 
-use super::{Core, Listener, Up, on_answer};
+use super::{Core, Listener, on_answer};
 use crate::rtm::answer::{
     CODE_UNKNOWN_ERROR, EMPTY_ANSWER_LEN, STATUS_ERROR, build_empty_answer, decode_answer,
 };
@@ -70,7 +70,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     ) -> usize {
         self.advance(now);
         let Some(up) = &mut self.c.link else { return 0 };
-        if up.close_requested {
+        if self.c.closing {
             // The stream is unusable; swallow input until the host closes.
             return data.len();
         }
@@ -112,15 +112,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         while let Some(e) = self.c.local.pop_front() {
             on(e.into_event());
         }
-        if self.rx.buffered() > 0
-            && matches!(
-                self.c.link,
-                Some(Up {
-                    close_requested: false,
-                    ..
-                })
-            )
-        {
+        if self.rx.buffered() > 0 && self.c.usable() {
             self.buffered_frames(on);
         }
         self.pump();
@@ -181,9 +173,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
             "protocol error, asking the host to close: {=str}",
             e.as_str()
         );
-        if let Some(up) = self.link.as_mut() {
-            up.close_requested = true;
-        }
+        self.closing = self.link.is_some();
         on(Event::CloseRequested(CloseReason::Protocol(e)));
     }
 
@@ -313,8 +303,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
             Err(_) => (CODE_UNKNOWN_ERROR, &[][..]),
         };
         let outcome = match self.link.as_mut() {
-            Some(up) if matches!(up.ping, Some((s, _)) if s == seq) => {
-                up.ping = None;
+            Some(up) if up.ping_seq != 0 && up.ping_seq == seq => {
+                up.ping_seq = 0;
                 None
             }
             _ => self.sync.answered(seq, code),

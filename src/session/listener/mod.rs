@@ -41,6 +41,21 @@ pub struct Config {
 }
 
 impl Config {
+    /// All zero: the timing of a listener not yet configured (zero bytes, so that such a
+    /// listener in a `static` lands in .bss).
+    const UNSET: Self = Self {
+        quest_timeout_ms: 0,
+        ping_interval_ms: 0,
+        dedup_ttl_ms: 0,
+        backoff: Backoff {
+            failed_window_ms: 0,
+            immediate: 0,
+            first_ms: 0,
+            max_ms: 0,
+            linear_steps: 0,
+        },
+    };
+
     /// The defaults of reference §3, §8 and §9.
     pub const DEFAULT: Self = Self {
         quest_timeout_ms: 30_000,
@@ -138,13 +153,23 @@ struct Pending {
     deadline: u64,
 }
 
+/// A connection that is up. No field has a niche (no `bool`, `Option` or enum), so the `None`
+/// of `Option<Up>` is zero bytes: an unconfigured listener is all zeros and a `static` of it
+/// lands in .bss.
 #[derive(Debug, Clone, Copy)]
 struct Up {
     since: u64,
     last_rx: u64,
-    /// Seq and send time of the outstanding `*ping`.
-    ping: Option<(u32, u64)>,
-    close_requested: bool,
+    /// Seq of the outstanding `*ping` (0: none; seqs are never 0) and when it was sent.
+    ping_seq: u32,
+    ping_sent: u64,
+}
+
+impl Up {
+    /// The send time of the outstanding `*ping`.
+    fn ping(&self) -> Option<u64> {
+        (self.ping_seq != 0).then_some(self.ping_sent)
+    }
 }
 
 impl Stats {
@@ -207,11 +232,20 @@ pub struct Listener<R = [u8; DEFAULT_RX], T = [u8; DEFAULT_TX]> {
     connections: u32,
 }
 
+impl<T> Core<T> {
+    /// Whether a connection is up and the listener has not asked to close it.
+    fn usable(&self) -> bool {
+        self.link.is_some() && !self.closing
+    }
+}
+
 /// The listener's state that received frames change.
 #[derive(Debug, Clone)]
 struct Core<T> {
     tx: TxQueue<T>,
     link: Option<Up>,
+    /// The listener asked the host to close `link` (the stream is unusable).
+    closing: bool,
     now: u64,
     pending: [Option<Pending>; PENDING_QUESTS],
     sync: ListenSync,
@@ -310,10 +344,11 @@ impl<const RX: usize, const TX: usize> Listener<[u8; RX], [u8; TX]> {
         Self::with_buffers(cfg, creds, entropy, [0; RX], [0; TX])
     }
 
-    /// A listener with no project yet, for storage that is built in place: a `static`, a
-    /// `cortex_m::singleton!`, memory the host owns. A `const fn`, so nothing of it passes
-    /// through the stack; [`Listener::configure`] then sets the project in place. Until then
-    /// it has pid 0 and an empty secret.
+    /// A listener with no project yet, for storage that is built in place: a `const fn` whose
+    /// value is all zero bytes, so that a `static` of it lands in .bss (no initialiser in
+    /// flash, nothing built on the stack). [`Listener::configure`] then sets the project in
+    /// place (the firmware in `crates/firmware` starts with 128 bytes of stack this way). Until
+    /// then it has pid 0, an empty secret and zero timings: configure it before connecting.
     pub const fn unconfigured() -> Self {
         Self::blank(FrameReader::zeroed(), TxQueue::new([0; TX]))
     }
@@ -340,7 +375,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// initial value ([`Listener::configure`] sets the project and resets the rest).
     const fn blank(rx: FrameReader<R>, tx: TxQueue<T>) -> Self {
         Self {
-            cfg: Config::DEFAULT,
+            cfg: Config::UNSET,
             pid: 0,
             secret: [0; MAX_SECRET],
             secret_len: 0,
@@ -348,17 +383,18 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             c: Core {
                 tx,
                 link: None,
+                closing: false,
                 now: 0,
                 pending: [None; PENDING_QUESTS],
                 sync: ListenSync::new(),
-                dedup: Dedup::new(0, Config::DEFAULT.dedup_ttl_ms),
+                dedup: Dedup::new(0, 0),
                 local: Deque::new(),
                 stats: Stats::ZERO,
                 unsent: false,
             },
             unix_offset: 0,
             seq: 0,
-            salts: super::salt::SaltGen::new(0),
+            salts: super::salt::SaltGen::UNSEEDED,
             next_request: 0,
             failures: 0,
             reconnect_at: None,
@@ -392,9 +428,10 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         let c = &mut self.c;
         c.tx.clear();
         c.link = None;
+        c.closing = false;
         c.now = 0;
         c.pending.fill(None);
-        c.sync = ListenSync::new();
+        c.sync.reset();
         c.dedup
             .reset(entropy.rotate_left(17) ^ 0x5bd1_e995, cfg.dedup_ttl_ms);
         c.local.clear();
@@ -442,13 +479,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
 
     /// Whether the listener has asked the host to close the connection.
     pub fn wants_close(&self) -> bool {
-        matches!(
-            self.c.link,
-            Some(Up {
-                close_requested: true,
-                ..
-            })
-        )
+        self.c.link.is_some() && self.c.closing
     }
 
     /// Diagnostic counters.
@@ -540,13 +571,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     }
 
     fn pump_unsent(&mut self) {
-        if !matches!(
-            self.c.link,
-            Some(Up {
-                close_requested: false,
-                ..
-            })
-        ) {
+        if !self.c.usable() {
             return;
         }
         if let Some(quest) = self.c.sync.plan() {
@@ -585,9 +610,10 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.c.link = Some(Up {
             since: self.c.now,
             last_rx: self.c.now,
-            ping: None,
-            close_requested: false,
+            ping_seq: 0,
+            ping_sent: 0,
         });
+        self.c.closing = false;
         self.rx.reset();
         self.c.tx.clear();
         self.reconnect_at = None;
@@ -630,6 +656,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     pub fn closed(&mut self, now: u64, reason: CloseReason) {
         self.advance(now);
         let Some(up) = self.c.link.take() else { return };
+        self.c.closing = false;
         self.rx.reset();
         self.c.tx.clear();
         if self.c.sync.closed() {
@@ -694,13 +721,13 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             earliest(p.deadline);
         }
         let link = match self.c.link {
-            Some(up) if !up.close_requested => {
+            Some(up) if !self.c.closing => {
                 // A lost listen quest matters only while the connection is usable.
                 if let Some(t) = self.c.sync.deadline() {
                     earliest(t);
                 }
                 let mut ping = up.last_rx.saturating_add(self.cfg.ping_interval_ms);
-                if let Some((_, sent)) = up.ping {
+                if let Some(sent) = up.ping() {
                     ping = ping.max(sent.saturating_add(self.cfg.quest_timeout_ms));
                 }
                 let dead = up
@@ -739,13 +766,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 });
             }
         }
-        let usable = matches!(
-            self.c.link,
-            Some(Up {
-                close_requested: false,
-                ..
-            })
-        );
+        let usable = self.c.usable();
         // Once a close is requested, the close ends the quest in flight (and a restoration).
         let quest_lost = usable && self.c.sync.timed_out(now);
         if quest_lost && self.c.sync.end_restoring() {
@@ -754,26 +775,25 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             });
         }
         if let Some(up) = self.c.link
-            && !up.close_requested
+            && usable
         {
             // A listen quest without an answer: its late answer could apply an older state
             // after a newer one, so the connection ends (restoration follows on the next).
             if quest_lost || now > up.last_rx.saturating_add(self.cfg.dead_after_ms()) {
-                if let Some(up) = &mut self.c.link {
-                    up.close_requested = true;
-                }
+                self.c.closing = true;
                 warn!("dead link: nothing received since {} ms", up.last_rx);
                 self.local(LocalEvent::CloseRequested(CloseReason::DeadLink));
             } else if now >= up.last_rx.saturating_add(self.cfg.ping_interval_ms)
                 && up
-                    .ping
-                    .is_none_or(|(_, sent)| now >= sent.saturating_add(self.cfg.quest_timeout_ms))
+                    .ping()
+                    .is_none_or(|sent| now >= sent.saturating_add(self.cfg.quest_timeout_ms))
             {
                 let seq = self.next_seq();
                 if self.c.tx.push(|b| build_ping(b, seq)).is_ok() {
                     self.c.stats.pings += 1;
                     if let Some(up) = &mut self.c.link {
-                        up.ping = Some((seq, now));
+                        up.ping_seq = seq;
+                        up.ping_sent = now;
                     }
                 }
             }
