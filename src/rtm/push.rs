@@ -13,7 +13,7 @@
 use super::dispatch::{Callback, Category};
 use super::field::{self, Kind, MessageError, Spec, Val, required};
 #[cfg(any(test, not(rtm_opt_size)))]
-use crate::wire::msgpack::{bytes_fast, fixkey_fast, i64_fast};
+use crate::wire::msgpack::{bytes_fast, i64_fast};
 
 /// The encoded words of the message keys (see `fixkey_word`), for the fast path.
 #[cfg(any(test, not(rtm_opt_size)))]
@@ -272,15 +272,12 @@ pub fn decode_message(target: Target, payload: &[u8]) -> Result<Message<'_>, Mes
 #[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
-    let w = match rest.first_chunk::<8>() {
-        Some(w) => u64::from_le_bytes(*w),
-        None => fixkey_fast(rest)?.0,
+    let matches = match rest.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w) & (u64::MAX >> (64 - 8 * len)) == word,
+        // Near the end of the payload (a last key with a short value): the key's own bytes.
+        None => rest.get(..len)? == word.to_le_bytes().get(..len)?,
     };
-    if w & (u64::MAX >> (64 - 8 * len)) == word {
-        rest.get(len..)
-    } else {
-        None
-    }
+    if matches { rest.get(len..) } else { None }
 }
 
 /// A message push in the layout the RTM server writes: a fixmap of `from`, the target key,
@@ -725,6 +722,32 @@ mod tests {
             failure_persistence: None,
             ..ProptestConfig::default()
         })]
+
+        /// `expect_key` takes a key exactly where the exact key reader reads that name as a
+        /// fixstr, whatever follows it (fewer than 8 bytes included).
+        #[test]
+        fn expect_key_agrees_with_the_exact_key_reader(
+            tail in prop::collection::vec(any::<u8>(), 0..12),
+            which in 0usize..14,
+            prefixed in any::<bool>(),
+        ) {
+            const KEYS: [&[u8]; 14] = [
+                b"from", b"to", b"gid", b"rid", b"mid", b"mtype", b"msg", b"attrs", b"mtime",
+                b"pid", b"event", b"uid", b"time", b"data",
+            ];
+            let name = KEYS[which];
+            let mut b = Vec::new();
+            if prefixed {
+                b.extend(str_of(name, 0));
+            }
+            b.extend(tail);
+            let exact = crate::wire::msgpack::read_key(&b)
+                .ok()
+                .filter(|(k, _)| b.first() == Some(&(0xa0 | name.len() as u8)) && k.bytes == name)
+                .map(|(_, rest)| rest);
+            let word = crate::wire::msgpack::fixkey_word(name);
+            prop_assert_eq!(expect_key(&b, word, name.len() + 1), exact);
+        }
 
         /// Whatever the fast pass accepts, the exact pass decodes to the same message.
         #[test]

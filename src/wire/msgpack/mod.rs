@@ -7,7 +7,7 @@ pub use read::{Int, MAX_DEPTH, ReadError, Reader};
 pub(crate) use read::{Key, key_word, read_bytes, read_i64, read_key, read_map_len, skip};
 // The fast pass of speed builds (size builds decode with the exact readers only).
 #[cfg(any(test, not(rtm_opt_size)))]
-pub(crate) use read::{bytes_fast, fixkey_fast, fixkey_word, i64_fast};
+pub(crate) use read::{bytes_fast, fixkey_word, i64_fast};
 pub use write::{Counter, Sink, SliceSink, Writer};
 
 /// msgpack marker bytes used by the reader and the writer.

@@ -394,44 +394,6 @@ pub(crate) const fn fixkey_word(name: &[u8]) -> u64 {
     (w << 8) | (0xa0 | name.len() as u64)
 }
 
-/// A key encoded as a fixstr of at most 7 bytes, as its [`fixkey_word`], and the bytes after
-/// it. `None` for any other key (or truncated input).
-#[cfg(any(test, not(rtm_opt_size)))]
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-pub(crate) fn fixkey_fast(rest: &[u8]) -> Option<(u64, &[u8])> {
-    // 8 readable bytes cover the marker and any name of up to 7 bytes: one load, then a mask
-    // to the marker and name.
-    let Some(w) = rest.first_chunk::<8>() else {
-        return fixkey_short(rest);
-    };
-    let w = u64::from_le_bytes(*w);
-    let n = (w as u8).wrapping_sub(0xa0);
-    if n > 7 {
-        return None;
-    }
-    let n = usize::from(n);
-    let after = rest.get(n + 1..)?;
-    Some((w & (u64::MAX >> (56 - 8 * n)), after))
-}
-
-/// [`fixkey_fast`] with fewer than 8 bytes left.
-#[cfg(any(test, not(rtm_opt_size)))]
-#[cold]
-fn fixkey_short(rest: &[u8]) -> Option<(u64, &[u8])> {
-    let (&b, after_marker) = rest.split_first()?;
-    let n = b.wrapping_sub(0xa0);
-    if n > 7 {
-        return None;
-    }
-    let after = after_marker.get(usize::from(n)..)?;
-    let word = rest
-        .iter()
-        .take(usize::from(n) + 1)
-        .rev()
-        .fold(0u64, |w, &x| (w << 8) | u64::from(x));
-    Some((word, after))
-}
-
 /// [`read_i64`] without the error.
 #[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
@@ -752,13 +714,6 @@ mod tests {
             fn fast_reads_match_exact_reads(b in value_bytes()) {
                 prop_assert_eq!(i64_fast(&b), read_i64(&b).ok());
                 prop_assert_eq!(bytes_fast(&b), read_bytes(&b).ok());
-                let exact = read_key(&b).ok().filter(|(k, _)| {
-                    (0xa0..=0xa7).contains(&b[0]) && k.bytes.len() <= 7
-                });
-                prop_assert_eq!(
-                    fixkey_fast(&b),
-                    exact.map(|(k, rest)| (fixkey_word(k.bytes), rest))
-                );
             }
         }
     }
