@@ -214,7 +214,8 @@ pub fn decode_push<'a>(method: &[u8], payload: &'a [u8]) -> Result<Push<'a>, Mes
 /// Speed builds take a straight-line path for every push kind in the layout the RTM server
 /// writes: messages, `pushevent` ([`decode_event`]), and an empty `ping` map. Anything else
 /// goes through the exact decoders, which give the same result for what the fast paths accept.
-#[inline]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+#[cfg_attr(rtm_opt_size, inline)]
 pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, MessageError> {
     match method.target() {
         Some(target) => decode_message(target, payload).map(Push::Message),
