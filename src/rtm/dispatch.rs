@@ -29,6 +29,26 @@ impl Category {
     /// Classifies an RTM `mtype`.
     #[inline]
     pub fn of(mtype: i8) -> Self {
+        // Speed builds look the category up in a table by mtype (one load).
+        #[cfg(not(rtm_opt_size))]
+        {
+            const TABLE: [Category; 256] = {
+                let mut t = [Category::Message; 256];
+                let mut i = 0;
+                while i < 256 {
+                    t[i] = Category::by_match(i as u8 as i8);
+                    i += 1;
+                }
+                t
+            };
+            TABLE[usize::from(mtype as u8)]
+        }
+        #[cfg(rtm_opt_size)]
+        Self::by_match(mtype)
+    }
+
+    /// [`Category::of`] as a `match` (the size builds' code and the table's source).
+    const fn by_match(mtype: i8) -> Self {
         match mtype {
             30 => Self::Chat,
             31 => Self::Audio,
@@ -107,19 +127,8 @@ impl Callback {
                 PushBroadcastFile,
             ],
         ];
-        let row = match target {
-            Target::P2P => &TABLE[0],
-            Target::Group => &TABLE[1],
-            Target::Room => &TABLE[2],
-            Target::Broadcast => &TABLE[3],
-        };
-        match category {
-            Category::Message => row[0],
-            Category::Chat => row[1],
-            Category::Audio => row[2],
-            Category::Cmd => row[3],
-            Category::File => row[4],
-        }
+        // Both enums are fieldless with default discriminants, in the table's order.
+        TABLE[target as usize][category as usize]
     }
 
     /// The official C++ virtual's name (`pushP2PChat`, …); client-protocol pushes get

@@ -281,6 +281,73 @@ fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
     if matches { rest.get(len..) } else { None }
 }
 
+/// The key whose [`fixkey_word`] is `word` (`K` bytes: marker and name) and the integer after
+/// it. With at least `W` = `K` + 9 bytes left (the longest integer), one length check covers
+/// the key and any integer encoding, which is then read from a fixed window: the eight bytes
+/// after the marker as one big-endian word, shifted down to the encoding's width. Nearer the
+/// end of the payload it reads as [`expect_key`] and [`i64_fast`] do. The result is theirs in
+/// every case (a property test checks it).
+///
+/// [`fixkey_word`]: crate::wire::msgpack::fixkey_word
+#[cfg(any(test, not(rtm_opt_size)))]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn key_int<const K: usize, const W: usize>(rest: &[u8], word: u64) -> Option<(i64, &[u8])> {
+    let Some(w) = rest.first_chunk::<W>() else {
+        return i64_fast(expect_key(rest, word, K)?);
+    };
+    let (key, _) = w.split_first_chunk::<8>()?;
+    if u64::from_le_bytes(*key) & (u64::MAX >> (64 - 8 * K)) != word {
+        return None;
+    }
+    let (&m, after) = w.get(K..)?.split_first()?;
+    let be = u64::from_be_bytes(*after.first_chunk::<8>()?);
+    // uint8..uint64 and int8..int64 (markers 0xcc..=0xd3): widths 1, 2, 4, 8, so the value is
+    // the word shifted right by 56, 48, 32 or 0 bits.
+    const SHIFT: [u8; 4] = [56, 48, 32, 0];
+    let sized = usize::from(m.wrapping_sub(0xcc));
+    let (v, len) = if let Some(&shift) = SHIFT.get(sized) {
+        let v = i64::try_from(be >> shift).ok()?;
+        (v, 1 + (8 - usize::from(shift) / 8))
+    } else if let Some(&shift) = SHIFT.get(sized.wrapping_sub(4)) {
+        ((be as i64) >> shift, 1 + (8 - usize::from(shift) / 8))
+    } else if m < 0x80 {
+        (i64::from(m), 1)
+    } else if m >= 0xe0 {
+        (i64::from(m as i8), 1)
+    } else {
+        return None;
+    };
+    Some((v, rest.get(K + len..)?))
+}
+
+/// The key whose [`fixkey_word`] is `word` (`K` bytes) and the string or binary after it, as
+/// [`key_int`] reads an integer: with at least `W` = `K` + 5 bytes left one check covers the
+/// key and the longest length header; the result is that of [`expect_key`] and [`bytes_fast`].
+///
+/// [`fixkey_word`]: crate::wire::msgpack::fixkey_word
+#[cfg(any(test, not(rtm_opt_size)))]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn key_bytes<const K: usize, const W: usize>(rest: &[u8], word: u64) -> Option<(&[u8], &[u8])> {
+    use crate::wire::msgpack::marker as mk;
+    let Some(w) = rest.first_chunk::<W>() else {
+        return bytes_fast(expect_key(rest, word, K)?);
+    };
+    let (key, _) = w.split_first_chunk::<8>()?;
+    if u64::from_le_bytes(*key) & (u64::MAX >> (64 - 8 * K)) != word {
+        return None;
+    }
+    let (&m, after) = w.get(K..)?.split_first()?;
+    let head = after.first_chunk::<4>()?;
+    let (len, at) = match m {
+        0xa0..=0xbf => (usize::from(m & 0x1f), K + 1),
+        mk::STR8 | mk::BIN8 => (usize::from(head[0]), K + 2),
+        mk::STR16 | mk::BIN16 => (usize::from(u16::from_be_bytes([head[0], head[1]])), K + 3),
+        mk::STR32 | mk::BIN32 => (usize::try_from(u32::from_be_bytes(*head)).ok()?, K + 5),
+        _ => return None,
+    };
+    rest.get(at..)?.split_at_checked(len)
+}
+
 /// A message push in the layout the RTM server writes: a fixmap of `from`, the target key,
 /// `mid`, `mtype`, `msg`, `attrs`, `mtime`, in that order, with fixstr keys (no target key for
 /// a broadcast). Straight-line code: each key is one masked compare. `None` for any other
@@ -288,28 +355,27 @@ fn expect_key(rest: &[u8], word: u64, len: usize) -> Option<&[u8]> {
 #[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_>> {
-    let (head, target_word, target_len): (u8, u64, usize) = match target {
-        Target::P2P => (0x87, fixkeys::TO, 3),
-        Target::Group => (0x87, fixkeys::GID, 4),
-        Target::Room => (0x87, fixkeys::RID, 4),
-        Target::Broadcast => (0x86, 0, 0),
+    let (head, target_word) = match target {
+        Target::P2P => (0x87, fixkeys::TO),
+        Target::Group => (0x87, fixkeys::GID),
+        Target::Room => (0x87, fixkeys::RID),
+        Target::Broadcast => (0x86, 0),
     };
     let (&n, rest) = payload.split_first()?;
     if n != head {
         return None;
     }
-    let rest = expect_key(rest, fixkeys::FROM, 5)?;
-    let (from, rest) = i64_fast(rest)?;
-    let (to, rest) = if target_len == 0 {
-        (0, rest)
-    } else {
-        i64_fast(expect_key(rest, target_word, target_len)?)?
+    let (from, rest) = key_int::<5, 14>(rest, fixkeys::FROM)?;
+    let (to, rest) = match target {
+        Target::P2P => key_int::<3, 12>(rest, target_word)?,
+        Target::Group | Target::Room => key_int::<4, 13>(rest, target_word)?,
+        Target::Broadcast => (0, rest),
     };
-    let (mid, rest) = i64_fast(expect_key(rest, fixkeys::MID, 4)?)?;
-    let (mtype, rest) = i64_fast(expect_key(rest, fixkeys::MTYPE, 6)?)?;
-    let (msg, rest) = bytes_fast(expect_key(rest, fixkeys::MSG, 4)?)?;
-    let (attrs, rest) = bytes_fast(expect_key(rest, fixkeys::ATTRS, 6)?)?;
-    let (mtime, _) = i64_fast(expect_key(rest, fixkeys::MTIME, 6)?)?;
+    let (mid, rest) = key_int::<4, 13>(rest, fixkeys::MID)?;
+    let (mtype, rest) = key_int::<6, 15>(rest, fixkeys::MTYPE)?;
+    let (msg, rest) = key_bytes::<4, 9>(rest, fixkeys::MSG)?;
+    let (attrs, rest) = key_bytes::<6, 11>(rest, fixkeys::ATTRS)?;
+    let (mtime, _) = key_int::<6, 15>(rest, fixkeys::MTIME)?;
     Some(Message {
         target,
         from,
@@ -389,14 +455,14 @@ fn decode_event_canonical(payload: &[u8]) -> Option<Event<'_>> {
     if n != 0x86 && n != 0x85 {
         return None;
     }
-    let (pid, rest) = i64_fast(expect_key(rest, fixkeys::PID, 4)?)?;
-    let (event, rest) = bytes_fast(expect_key(rest, fixkeys::EVENT, 6)?)?;
-    let (uid, rest) = i64_fast(expect_key(rest, fixkeys::UID, 4)?)?;
-    let (time, rest) = i64_fast(expect_key(rest, fixkeys::TIME, 5)?)?;
+    let (pid, rest) = key_int::<4, 13>(rest, fixkeys::PID)?;
+    let (event, rest) = key_bytes::<6, 11>(rest, fixkeys::EVENT)?;
+    let (uid, rest) = key_int::<4, 13>(rest, fixkeys::UID)?;
+    let (time, rest) = key_int::<5, 14>(rest, fixkeys::TIME)?;
     // "endpoint" is one byte too long for a key word.
     let (endpoint, rest) = bytes_fast(rest.strip_prefix(b"\xa8endpoint")?)?;
     let data = match n {
-        0x86 => Some(bytes_fast(expect_key(rest, fixkeys::DATA, 5)?)?.0),
+        0x86 => Some(key_bytes::<5, 10>(rest, fixkeys::DATA)?.0),
         _ => None,
     };
     Some(Event {

@@ -4,7 +4,8 @@
 //! seeded from host entropy), so an entry costs 12 bytes. Two distinct pushes are confused only
 //! if their 64-bit hashes collide: about 2^-57 per push at the default capacity. The table is
 //! set-associative: a hash picks one bucket of [`WAYS`] entries, a lookup compares those
-//! entries, and an insert overwrites the bucket's oldest entry (each bucket is a small ring with
+//! entries (first a one-byte tag per entry, all of a bucket's tags in one word, then the whole
+//! hash of the entries whose tag matched), and an insert overwrites the bucket's oldest entry (each bucket is a small ring with
 //! its own cursor; its times never decrease, so the oldest is also the first to expire). A
 //! lookup compares [`WAYS`] keys and an insert writes one entry, whether the table is empty,
 //! full or evicting, and nothing moves. What is remembered is, per bucket, its [`WAYS`] most recent keys within the TTL
@@ -75,9 +76,21 @@ pub struct Dedup {
     keys: [u64; ENTRIES],
     /// Insertion time, seconds of the monotonic clock.
     times: [u32; ENTRIES],
+    /// Per bucket, the tags of its entries (a byte of each hash, see [`Dedup::tag`]), way `w`
+    /// in byte `w`: one word compares them all.
+    tags: [u64; BUCKETS],
     /// Per bucket, the way the next insert overwrites (its oldest).
     next: [u8; BUCKETS],
 }
+
+/// `0x01` in each of a word's bytes.
+const LOW_BITS: u64 = u64::MAX / 0xff;
+/// The tag bytes of the ways a bucket has (all eight when [`WAYS`] is 8).
+const WAY_BYTES: u64 = if WAYS >= 8 {
+    u64::MAX
+} else {
+    (1 << (8 * WAYS)) - 1
+};
 
 impl Dedup {
     /// An empty filter whose entries live `ttl_ms`.
@@ -87,6 +100,7 @@ impl Dedup {
             ttl_s: ttl_seconds(ttl_ms),
             keys: [0; ENTRIES],
             times: [0; ENTRIES],
+            tags: [0; BUCKETS],
             next: [0; BUCKETS],
         }
     }
@@ -97,6 +111,7 @@ impl Dedup {
         self.ttl_s = ttl_seconds(ttl_ms);
         self.keys.fill(0);
         self.times.fill(0);
+        self.tags.fill(0);
         self.next.fill(0);
     }
 
@@ -111,10 +126,10 @@ impl Dedup {
         (h >> 32) as usize & (BUCKETS - 1)
     }
 
-    /// The entries of `h`'s bucket.
-    fn bucket(h: u64) -> core::ops::Range<usize> {
-        let b = Self::bucket_of(h);
-        b * WAYS..b * WAYS + WAYS
+    /// The tag of `h`: its top byte (the bucket is taken from bits 32 and up, the low bits
+    /// of a bucket index, so the tag is independent of it).
+    fn tag(h: u64) -> u8 {
+        (h >> 56) as u8
     }
 
     fn seconds(now_ms: u64) -> u32 {
@@ -134,8 +149,26 @@ impl Dedup {
     /// Whether the key whose [`Dedup::hash`] is `h` was seen less than the TTL ago.
     #[inline]
     pub fn contains_hash(&self, h: u64, now_ms: u64) -> bool {
+        let b = Self::bucket_of(h);
+        let Some(&tags) = self.tags.get(b) else {
+            return false;
+        };
+        // The bytes of `tags` equal to the tag become zero; `zero_bytes` flags every zero byte
+        // (and at worst a byte above one, which the key compare then rejects).
+        let x = tags ^ (LOW_BITS * u64::from(Self::tag(h)));
+        let mut candidates = x.wrapping_sub(LOW_BITS) & !x & (LOW_BITS << 7) & WAY_BYTES;
+        if candidates == 0 {
+            return false;
+        }
         let now_s = Self::seconds(now_ms);
-        Self::bucket(h).any(|i| self.keys[i] == h && self.live(i, now_s))
+        while candidates != 0 {
+            let i = b * WAYS + (candidates.trailing_zeros() / 8) as usize;
+            if self.keys.get(i) == Some(&h) && self.live(i, now_s) {
+                return true;
+            }
+            candidates &= candidates - 1;
+        }
+        false
     }
 
     /// Records `key` as seen at `now_ms`. Recording a key again keeps its first time.
@@ -156,6 +189,8 @@ impl Dedup {
         let i = b * WAYS + way;
         self.keys[i] = h;
         self.times[i] = Self::seconds(now_ms);
+        let shift = 8 * way;
+        self.tags[b] = (self.tags[b] & !(0xff << shift)) | (u64::from(Self::tag(h)) << shift);
     }
 }
 
@@ -269,7 +304,10 @@ mod tests {
                 a.insert_absent_hash(h, now + 5);
                 b.insert(&k, now + 5);
             }
-            assert_eq!((a.keys, a.times, a.next), (b.keys, b.times, b.next));
+            assert_eq!(
+                (a.keys, a.times, a.tags, a.next),
+                (b.keys, b.times, b.tags, b.next)
+            );
         }
     }
 
@@ -287,5 +325,42 @@ mod tests {
         // An expired key seen again is recorded again.
         d.insert(&key(1), 10_000);
         assert!(d.contains(&key(1), 19_999));
+    }
+
+    /// The lookup as a plain scan of the bucket's entries: what the tag words must agree with.
+    fn scan(d: &Dedup, h: u64, now_ms: u64) -> bool {
+        let b = Dedup::bucket_of(h);
+        let now_s = Dedup::seconds(now_ms);
+        (b * WAYS..b * WAYS + WAYS).any(|i| d.keys[i] == h && d.live(i, now_s))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Lookups through the tag words agree with a plain scan, for hashes crafted to share
+        /// buckets and tags (so that tags match while keys differ), over inserts, expiries and
+        /// evictions.
+        #[test]
+        fn tag_lookup_agrees_with_a_plain_scan(
+            ops in proptest::collection::vec((0u64..4, 0u64..6, 0u64..6, proptest::prelude::any::<bool>(), 0u64..4_000), 1..200),
+        ) {
+            let mut d = Dedup::new(1, 2_000);
+            let mut now = 0;
+            for (bucket, tag, low, insert, dt) in ops {
+                now += dt;
+                // Tag byte 56..64, bucket bits from 32, distinct low bits; never 0.
+                let h = (tag << 56) | (bucket << 32) | (low + 1);
+                let found = d.contains_hash(h, now);
+                proptest::prop_assert_eq!(found, scan(&d, h, now));
+                if insert && !found {
+                    d.insert_absent_hash(h, now);
+                    proptest::prop_assert!(d.contains_hash(h, now));
+                }
+            }
+        }
     }
 }

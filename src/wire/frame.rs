@@ -243,8 +243,110 @@ pub fn parse_header(input: &[u8]) -> Result<Status<Header>, FrameError> {
 ///
 /// A frame longer than `max_len` is refused as soon as its header is complete, before its body
 /// arrives. Bytes after the frame are left for the next call.
-#[inline]
+///
+/// Speed builds first try [`complete_frame`], a straight-line read of a whole valid frame that
+/// the receive path inlines; anything else (incomplete, invalid, too large) goes to the exact
+/// parser, which gives the same result for what the fast read accepts.
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+#[cfg_attr(rtm_opt_size, inline)]
 pub fn parse_frame(input: &[u8], max_len: usize) -> Result<Status<Frame<'_>>, FrameError> {
+    #[cfg(not(rtm_opt_size))]
+    if let Some((frame, len)) = complete_frame(input, max_len) {
+        return Ok(Status::Complete(frame, len));
+    }
+    parse_frame_exact(input, max_len)
+}
+
+/// A whole, valid frame of at most `max_len` bytes at the start of `input`; `None` for
+/// anything else (the caller then buffers the bytes and learns why from [`parse_frame`]). The
+/// receive path's read of frames that arrived whole: straight-line in speed builds, the exact
+/// parser in size builds.
+#[inline(always)]
+pub fn whole_frame(input: &[u8], max_len: usize) -> Option<(Frame<'_>, usize)> {
+    #[cfg(not(rtm_opt_size))]
+    return complete_frame(input, max_len);
+    #[cfg(rtm_opt_size)]
+    match parse_frame_exact(input, max_len) {
+        Ok(Status::Complete(frame, len)) => Some((frame, len)),
+        _ => None,
+    }
+}
+
+/// A whole, valid frame of at most `max_len` bytes at the start of `input`, read in one pass
+/// with one length check per part; `None` for anything else (more bytes needed, an invalid
+/// header, a payload that is not a map, too large), which [`parse_frame`]'s exact path then
+/// reports.
+#[cfg(any(test, not(rtm_opt_size)))]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn complete_frame(input: &[u8], max_len: usize) -> Option<(Frame<'_>, usize)> {
+    let (head, body) = input.split_first_chunk::<HEADER_LEN>()?;
+    let [m0, m1, m2, m3, _version, flag, mtype, ss, p0, p1, p2, p3] = *head;
+    if [m0, m1, m2, m3] != MAGIC || flag & (FLAG_MSGPACK | FLAG_JSON) != FLAG_MSGPACK {
+        return None;
+    }
+    let psize = usize::try_from(u32::from_le_bytes([p0, p1, p2, p3])).ok()?;
+    // Each kind returns on its own, so that the caller's match on the frame's kind folds into
+    // this one.
+    match mtype {
+        // Twoway quest: seq, method, payload.
+        1 if ss != 0 => {
+            let (seq, rest) = body.split_first_chunk::<4>()?;
+            let (method, rest) = rest.split_at_checked(usize::from(ss))?;
+            let payload = map_payload(rest, psize)?;
+            let len = HEADER_LEN + 4 + usize::from(ss) + psize;
+            let frame = Frame::Quest {
+                seq: Some(u32::from_le_bytes(*seq)),
+                method,
+                payload,
+            };
+            (len <= max_len).then_some((frame, len))
+        }
+        // Answer: seq, payload.
+        2 => {
+            let (seq, rest) = body.split_first_chunk::<4>()?;
+            let payload = map_payload(rest, psize)?;
+            let len = HEADER_LEN + 4 + psize;
+            let frame = Frame::Answer {
+                seq: u32::from_le_bytes(*seq),
+                status: ss,
+                payload,
+            };
+            (len <= max_len).then_some((frame, len))
+        }
+        // Oneway quest: method, payload.
+        0 if ss != 0 => {
+            let (method, rest) = body.split_at_checked(usize::from(ss))?;
+            let payload = map_payload(rest, psize)?;
+            let len = HEADER_LEN + usize::from(ss) + psize;
+            let frame = Frame::Quest {
+                seq: None,
+                method,
+                payload,
+            };
+            (len <= max_len).then_some((frame, len))
+        }
+        _ => None,
+    }
+}
+
+/// The first `psize` bytes of `rest` if there are that many and they are empty or start a
+/// msgpack map. (The frame's length, header to payload, is then at most the input's: no sum
+/// of its parts can overflow.)
+#[cfg(any(test, not(rtm_opt_size)))]
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn map_payload(rest: &[u8], psize: usize) -> Option<&[u8]> {
+    let payload = rest.get(..psize)?;
+    match payload.first() {
+        Some(&b) if !is_map_marker(b) => None,
+        _ => Some(payload),
+    }
+}
+
+/// [`parse_frame`] with exact results for every input: the path for what the fast read
+/// refused in speed builds, and the only one in size builds.
+#[cfg_attr(not(rtm_opt_size), inline(never))]
+#[cfg_attr(rtm_opt_size, inline)]
+fn parse_frame_exact(input: &[u8], max_len: usize) -> Result<Status<Frame<'_>>, FrameError> {
     let header = match parse_header(input)? {
         Status::Complete(h, _) => h,
         Status::Partial(_) => return Ok(Status::Partial(None)),
@@ -602,6 +704,49 @@ mod tests {
                 parse_frame(&buf[..n], 1024),
                 Ok(Status::Complete(..))
             ));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 4096,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The straight-line read accepts only whole valid frames, and reads them as the exact
+        /// parser does: frames of every kind, with random header bytes, lengths, limits and
+        /// truncations.
+        #[test]
+        fn complete_frame_agrees_with_the_exact_parser(
+            mtype in 0u8..4,
+            ss in proptest::prelude::prop_oneof![0u8..4, proptest::prelude::any::<u8>()],
+            flag in proptest::prelude::prop_oneof![proptest::strategy::Just(0x80u8), proptest::prelude::any::<u8>()],
+            psize in 0u32..24,
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            first in proptest::prelude::prop_oneof![proptest::strategy::Just(0x80u8), proptest::prelude::any::<u8>()],
+            max_len in proptest::prelude::prop_oneof![proptest::strategy::Just(DEFAULT_MAX_FRAME), 0usize..64],
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            magic in proptest::prelude::any::<bool>(),
+        ) {
+            let mut input = header(FrameKind::Oneway, ss, psize).to_vec();
+            input[5] = flag;
+            input[6] = mtype;
+            if !magic {
+                input[1] = b'X';
+            }
+            input.extend(bytes);
+            let at = HEADER_LEN + if mtype == 0 { 0 } else { 4 } + if mtype == 2 { 0 } else { usize::from(ss) };
+            if let Some(b) = input.get_mut(at) {
+                *b = first;
+            }
+            input.truncate(cut.index(input.len() + 1));
+            let exact = parse_frame_exact(&input, max_len);
+            match complete_frame(&input, max_len) {
+                Some((frame, len)) => proptest::prop_assert_eq!(Ok(Status::Complete(frame, len)), exact),
+                None => proptest::prop_assert!(!matches!(exact, Ok(Status::Complete(..)))),
+            }
+            proptest::prop_assert_eq!(parse_frame(&input, max_len), exact);
         }
     }
 }

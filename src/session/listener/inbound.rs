@@ -12,12 +12,10 @@ use crate::rtm::answer::{
     CODE_UNKNOWN_ERROR, EMPTY_ANSWER_LEN, STATUS_ERROR, build_empty_answer, decode_answer,
 };
 use crate::rtm::field::MessageError;
-use crate::rtm::push::{Message, Method, Push, decode_method};
+use crate::rtm::push::{Message, Method, Push, decode_message, decode_method};
 use crate::session::dedup::DedupKey;
 use crate::session::event::{CloseReason, Completion, Event, LocalEvent, MessageEvent, code};
-use crate::wire::frame::{
-    Frame, FrameError, FrameKind, Payload, Status, build_answer, parse_frame,
-};
+use crate::wire::frame::{Frame, FrameError, FrameKind, Payload, build_answer, whole_frame};
 use crate::wire::msgpack::{Sink, Writer};
 
 /// The callback as the inbound path takes it: the host's closure type in speed builds (the
@@ -90,7 +88,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             let max = self.rx.max_frame();
             while let Some(rest) = data.get(taken..)
                 && !rest.is_empty()
-                && let Ok(Status::Complete(frame, len)) = parse_frame(rest, max)
+                && let Some((frame, len)) = whole_frame(rest, max)
             {
                 match self.c.frame(frame, len, false, on) {
                     Step::Done => taken += len,
@@ -193,15 +191,22 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
                 method,
                 payload,
             } => {
-                let decoded = match Method::parse(method) {
-                    _ if oversized => Err(MessageError::FrameTooLarge),
-                    Some(m) => decode_method(m, payload),
-                    None => Err(MessageError::UnknownMethod),
+                let error = match Method::parse(method) {
+                    _ if oversized => MessageError::FrameTooLarge,
+                    // Messages, the common case, go straight from the decoder to the event.
+                    Some(m) => match m.target() {
+                        Some(target) => match decode_message(target, payload) {
+                            Ok(message) => return self.message(message, seq, on),
+                            Err(e) => e,
+                        },
+                        None => match decode_method(m, payload) {
+                            Ok(push) => return self.push(push, seq, on),
+                            Err(e) => e,
+                        },
+                    },
+                    None => MessageError::UnknownMethod,
                 };
-                match decoded {
-                    Ok(push) => self.push(push, seq, on),
-                    Err(error) => self.bad_push(method, error, seq, len, on),
-                }
+                self.bad_push(method, error, seq, len, on)
             }
             Frame::Answer {
                 seq,
@@ -214,6 +219,36 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
         }
     }
 
+    /// A message push: filtered for duplicates, handed to the host, answered and recorded.
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
+    fn message<F: FnMut(Event<'_>) + ?Sized>(
+        &mut self,
+        m: Message<'_>,
+        seq: Option<u32>,
+        on: &mut F,
+    ) -> Step {
+        if seq.is_some() && self.tx.room() < EMPTY_ANSWER_LEN {
+            return Step::Blocked;
+        }
+        let h = self.dedup.hash(&dedup_key(&m));
+        // Built before the lookup, where the decoder left the fields, so that the event is
+        // written once, in place, rather than moved.
+        let event = Event::Message(message_event(m));
+        if self.dedup.contains_hash(h, self.now) {
+            self.answer_push(seq);
+            self.stats.duplicates += 1;
+            return Step::Done;
+        }
+        self.stats.pushes += 1;
+        on(event);
+        // The host has seen it: answer and remember it (room was checked above, and `on`
+        // cannot reach the listener).
+        self.answer_push(seq);
+        self.dedup.insert_absent_hash(h, self.now);
+        Step::Done
+    }
+
+    /// A push other than a message (never filtered for duplicates).
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn push<F: FnMut(Event<'_>) + ?Sized>(
         &mut self,
@@ -221,18 +256,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
         seq: Option<u32>,
         on: &mut F,
     ) -> Step {
+        if let Push::Message(m) = push {
+            return self.message(m, seq, on);
+        }
         if seq.is_some() && self.tx.room() < EMPTY_ANSWER_LEN {
             return Step::Blocked;
-        }
-        let mut hash = None;
-        if let Push::Message(m) = &push {
-            let h = self.dedup.hash(&dedup_key(m));
-            if self.dedup.contains_hash(h, self.now) {
-                self.answer_push(seq);
-                self.stats.duplicates += 1;
-                return Step::Done;
-            }
-            hash = Some(h);
         }
         self.stats.pushes += 1;
         on(match push {
@@ -242,12 +270,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
             Push::Kickout => Event::Kickout,
             Push::KickoutRoom { rid } => Event::KickoutRoom { rid },
         });
-        // The host has seen it: answer and remember it (room was checked above, and `on`
-        // cannot reach the listener).
         self.answer_push(seq);
-        if let Some(h) = hash {
-            self.dedup.insert_absent_hash(h, self.now);
-        }
         Step::Done
     }
 
