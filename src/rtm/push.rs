@@ -816,6 +816,30 @@ mod tests {
             prop_assert_eq!(expect_key(&b, word, name.len() + 1), exact);
         }
 
+        /// The windowed reads give what `expect_key` then `i64_fast` / `bytes_fast` give, for
+        /// every integer and string encoding, near the end of the payload too.
+        #[test]
+        fn windowed_reads_agree_with_key_then_value(
+            value in prop_oneof![
+                (prop_oneof![-40i64..300, any::<i64>()], any::<u8>()).prop_map(|(v, f)| int_of(v, f)),
+                (prop::collection::vec(any::<u8>(), 0..40), any::<u8>()).prop_map(|(b, e)| str_of(&b, e)),
+                prop::collection::vec(any::<u8>(), 0..10),
+            ],
+            tail in prop::collection::vec(any::<u8>(), 0..12),
+            cut in any::<prop::sample::Index>(),
+            wrong_key in any::<bool>(),
+        ) {
+            let mut b = str_of(if wrong_key { b"mtimf" } else { b"mtime" }, 0);
+            b.extend(value);
+            b.extend(tail);
+            b.truncate(cut.index(b.len() + 1));
+            fn key(rest: &[u8]) -> Option<&[u8]> {
+                expect_key(rest, fixkeys::MTIME, 6)
+            }
+            prop_assert_eq!(key_int::<6, 15>(&b, fixkeys::MTIME), key(&b).and_then(i64_fast));
+            prop_assert_eq!(key_bytes::<6, 11>(&b, fixkeys::MTIME), key(&b).and_then(bytes_fast));
+        }
+
         /// Whatever the fast pass accepts, the exact pass decodes to the same message.
         #[test]
         fn fast_pass_agrees_with_the_exact_pass(p in payload()) {
