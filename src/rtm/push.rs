@@ -303,13 +303,13 @@ fn key_int<const K: usize, const W: usize>(rest: &[u8], word: u64) -> Option<(i6
     let be = u64::from_be_bytes(*after.first_chunk::<8>()?);
     // uint8..uint64 and int8..int64 (markers 0xcc..=0xd3): widths 1, 2, 4, 8, so the value is
     // the word shifted right by 56, 48, 32 or 0 bits.
-    const SHIFT: [u8; 4] = [56, 48, 32, 0];
+    // The value's shift and its encoding's length (marker and value) by width.
+    const SIZED: [(u8, u8); 4] = [(56, 2), (48, 3), (32, 5), (0, 9)];
     let sized = usize::from(m.wrapping_sub(0xcc));
-    let (v, len) = if let Some(&shift) = SHIFT.get(sized) {
-        let v = i64::try_from(be >> shift).ok()?;
-        (v, 1 + (8 - usize::from(shift) / 8))
-    } else if let Some(&shift) = SHIFT.get(sized.wrapping_sub(4)) {
-        ((be as i64) >> shift, 1 + (8 - usize::from(shift) / 8))
+    let (v, len) = if let Some(&(shift, len)) = SIZED.get(sized) {
+        (i64::try_from(be >> shift).ok()?, usize::from(len))
+    } else if let Some(&(shift, len)) = SIZED.get(sized.wrapping_sub(4)) {
+        ((be as i64) >> shift, usize::from(len))
     } else if m < 0x80 {
         (i64::from(m), 1)
     } else if m >= 0xe0 {
