@@ -13,6 +13,9 @@ use super::dispatch::Category;
 use super::push::Message;
 use crate::wire::json::{JsonError, Scratch, Value, for_each_member, for_each_member_nested};
 
+#[cfg(any(test, not(rtm_opt_size)))]
+mod fast;
+
 /// The translation carried by a translated chat message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -48,8 +51,22 @@ pub fn parse_translated<'a>(
     msg: &'a [u8],
     scratch: &mut Scratch<'a>,
 ) -> Result<TranslatedInfo<'a>, JsonError> {
-    // Plain text is refused at its first non-blank byte, with the error the scanner gives
-    // there, without a call.
+    // Plain text is refused at its first byte, with the error the scanner gives there,
+    // without a call: most chats start with a byte that cannot start JSON.
+    match msg.first() {
+        Some(b'{') => parse_translated_json(msg, scratch),
+        Some(&b) if b > b' ' && !crate::wire::json::starts_value(b) => Err(JsonError::Syntax(0)),
+        _ => parse_translated_other(msg, scratch),
+    }
+}
+
+/// [`parse_translated`] for a text that starts with a blank or a byte that can start JSON:
+/// refused at its first non-blank byte if that cannot start JSON, otherwise scanned.
+#[inline(never)]
+fn parse_translated_other<'a>(
+    msg: &'a [u8],
+    scratch: &mut Scratch<'a>,
+) -> Result<TranslatedInfo<'a>, JsonError> {
     let at = msg
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
@@ -65,6 +82,28 @@ fn parse_translated_json<'a>(
     msg: &'a [u8],
     scratch: &mut Scratch<'a>,
 ) -> Result<TranslatedInfo<'a>, JsonError> {
+    #[cfg(not(rtm_opt_size))]
+    if let Some(found) = fast::translated(msg) {
+        // The text is well formed: decode the strings in the order the exact pass would.
+        let mut t = TranslatedInfo::default();
+        for which in found.order.iter() {
+            let Some(Some(s)) = found.strs.get(which) else {
+                continue;
+            };
+            let v = s.get(msg).value(scratch)?;
+            match which {
+                0 => t.source_language = v,
+                1 => t.target_language = v,
+                2 => t.source_text = v,
+                _ => t.target_text = v,
+            }
+        }
+        return if found.order.is_empty() {
+            Err(JsonError::NotObject)
+        } else {
+            Ok(t)
+        };
+    }
     let mut t = TranslatedInfo::default();
     let mut found = false;
     for_each_member(msg, |key, value| {
@@ -121,7 +160,35 @@ pub fn parse_file_info<'a>(
     attrs: &'a [u8],
     scratch: &mut Scratch<'a>,
 ) -> Result<FileInfo<'a>, JsonError> {
+    let info = file_msg(msg, scratch)?;
+    Ok(file_attrs(attrs, info, scratch))
+}
+
+/// The `msg` half of [`parse_file_info`].
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn file_msg<'a>(msg: &'a [u8], scratch: &mut Scratch<'a>) -> Result<FileInfo<'a>, JsonError> {
     let mut info = FileInfo::default();
+    #[cfg(not(rtm_opt_size))]
+    if let Some(f) = fast::file_msg(msg) {
+        // The text is well formed: decode the strings in the order the exact pass would.
+        let take = |s: Option<crate::wire::json::fast::Str>,
+                    scratch: &mut Scratch<'a>,
+                    out: &mut &'a [u8]| {
+            if let Some(s) = s {
+                *out = s.get(msg).value(scratch)?;
+            }
+            Ok::<_, JsonError>(())
+        };
+        if f.surl_first {
+            take(f.surl, scratch, &mut info.surl)?;
+        }
+        take(f.url, scratch, &mut info.url)?;
+        if !f.surl_first {
+            take(f.surl, scratch, &mut info.surl)?;
+        }
+        info.size = f.size;
+        return Ok(info);
+    }
     for_each_member(msg, |key, value| {
         match (key.raw(), value) {
             (b"url", Value::Str(s)) => info.url = s.value(scratch)?,
@@ -131,17 +198,50 @@ pub fn parse_file_info<'a>(
         }
         Ok(())
     })?;
+    Ok(info)
+}
+
+/// `custom`'s value as [`FileInfo::custom`] gives it.
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn custom_text<'a>(v: Value<'a>, scratch: &mut Scratch<'a>) -> Result<&'a [u8], JsonError> {
+    Ok(match v {
+        Value::Str(s) => s.value(scratch)?,
+        Value::Number(t) | Value::Object(t) | Value::Array(t) => t,
+        Value::Bool(true) => b"true",
+        Value::Bool(false) => b"false",
+        Value::Null => b"null",
+    })
+}
+
+/// The `attrs` half of [`parse_file_info`]: `info` with the audio fields and `custom`, or
+/// `info` alone when `attrs` is not a JSON object (or the scratch is too small).
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn file_attrs<'a>(attrs: &'a [u8], info: FileInfo<'a>, scratch: &mut Scratch<'a>) -> FileInfo<'a> {
     let mut attrs_info = info;
+    #[cfg(not(rtm_opt_size))]
+    if let Some(a) = fast::file_attrs(attrs) {
+        // The text is well formed: decode the strings in the order the exact pass would.
+        attrs_info.is_rtm_audio = a.audio;
+        attrs_info.duration = a.duration;
+        let mut decode = || {
+            let lang =
+                |scratch: &mut Scratch<'a>| a.lang.map(|s| s.get(attrs).value(scratch)).transpose();
+            let first = if a.lang_first { lang(scratch)? } else { None };
+            if let Some(v) = a.custom {
+                attrs_info.custom = Some(custom_text(v.get(attrs), scratch)?);
+            }
+            let lang = if a.lang_first { first } else { lang(scratch)? };
+            if let Some(l) = lang {
+                attrs_info.language = l;
+            }
+            Ok::<_, JsonError>(())
+        };
+        return if decode().is_ok() { attrs_info } else { info };
+    }
     // One pass over attrs: the `rtm` object is walked while it is validated.
     let parsed = for_each_member_nested(attrs, |key, member| {
         if key.eq_str("custom") {
-            attrs_info.custom = Some(match member.value()? {
-                Value::Str(s) => s.value(scratch)?,
-                Value::Number(t) | Value::Object(t) | Value::Array(t) => t,
-                Value::Bool(true) => b"true",
-                Value::Bool(false) => b"false",
-                Value::Null => b"null",
-            });
+            attrs_info.custom = Some(custom_text(member.value()?, scratch)?);
         } else if key.eq_str("rtm") {
             member.object(|k, member| {
                 match (k.raw(), member.value()?) {
@@ -158,7 +258,7 @@ pub fn parse_file_info<'a>(
         Ok(())
     });
     // Malformed attrs leave only the msg-derived fields.
-    Ok(if parsed.is_ok() { attrs_info } else { info })
+    if parsed.is_ok() { attrs_info } else { info }
 }
 
 /// Where the cost of JSON is paid: on demand, by the host, for the messages it cares about.
@@ -356,6 +456,135 @@ mod tests {
         }
     }
 
+    /// RTM-shaped JSON for the fast scans: the keys the parsers read, in any order, with
+    /// string, number and other values, escapes, repeats, blanks; sometimes edited or cut.
+    mod rtm_gen {
+        use crate::wire::json::tests::text_gen;
+        use proptest::prelude::*;
+
+        fn string() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => "[a-zA-Z0-9:/._-]{0,40}".prop_map(|s| format!("\"{s}\"")),
+                1 => Just("\"audiomsg\"".to_string()),
+                1 => Just("\"audi\\u006fmsg\"".to_string()),
+                2 => text_gen::string(),
+            ]
+        }
+
+        fn number() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => (0u32..100_000).prop_map(|v| v.to_string()),
+                1 => any::<i64>().prop_map(|v| v.to_string()),
+                1 => prop::sample::select(vec![
+                    "-0", "0", "1.5", "2e3", "-7E-1", "99999999999999999999",
+                    "-9223372036854775808", "123456789012345678", "1234567890123456789",
+                ])
+                .prop_map(String::from),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => string(),
+                3 => number(),
+                1 => text_gen::value(),
+            ]
+        }
+
+        fn blank() -> impl Strategy<Value = &'static str> {
+            prop_oneof![8 => Just(""), 1 => Just(" "), 1 => Just("\n\t ")]
+        }
+
+        /// An object whose keys are mostly from `keys`, whose values are mostly `inner`.
+        fn object(
+            keys: &'static [&'static str],
+            inner: BoxedStrategy<String>,
+        ) -> impl Strategy<Value = String> {
+            let key = prop_oneof![
+                6 => prop::sample::select(keys).prop_map(|k| format!("\"{k}\"")),
+                1 => prop::sample::select(keys).prop_map(|k| {
+                    // The same name with its first letter escaped.
+                    let (h, t) = k.split_at(1);
+                    format!("\"\\u{:04x}{t}\"", u32::from(h.as_bytes()[0]))
+                }),
+                1 => "[a-z]{1,12}".prop_map(|k| format!("\"{k}\"")),
+            ];
+            let member = (
+                key,
+                blank(),
+                blank(),
+                prop_oneof![4 => inner, 1 => value().boxed()],
+            )
+                .prop_map(|(k, a, b, v)| format!("{k}{a}:{b}{v}"));
+            (prop::collection::vec((member, blank()), 0..6), blank()).prop_map(|(ms, b)| {
+                let ms: Vec<String> = ms.into_iter().map(|(m, b)| format!("{b}{m}")).collect();
+                format!("{{{}{b}}}", ms.join(","))
+            })
+        }
+
+        /// A text, maybe edited or cut.
+        fn edited(text: impl Strategy<Value = String>) -> impl Strategy<Value = Vec<u8>> {
+            (
+                text,
+                prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..3),
+                any::<prop::sample::Index>(),
+                0u8..8,
+            )
+                .prop_map(|(t, edits, cut, mode)| {
+                    let mut t = t.into_bytes();
+                    match mode {
+                        0 if !t.is_empty() => {
+                            for (at, x) in edits {
+                                let i = at.index(t.len());
+                                t[i] = x;
+                            }
+                        }
+                        1 => t.truncate(cut.index(t.len() + 1)),
+                        _ => {}
+                    }
+                    t
+                })
+        }
+
+        pub fn file_msg() -> impl Strategy<Value = Vec<u8>> {
+            edited(object(&["url", "size", "surl"], value().boxed()))
+        }
+
+        pub fn file_attrs() -> impl Strategy<Value = Vec<u8>> {
+            let rtm = object(&["type", "lang", "duration", "codec"], value().boxed()).boxed();
+            edited(object(
+                &["rtm", "custom"],
+                prop_oneof![3 => rtm, 1 => value()].boxed(),
+            ))
+        }
+
+        pub fn translated() -> impl Strategy<Value = Vec<u8>> {
+            edited(object(
+                &["source", "target", "sourceText", "targetText"],
+                value().boxed(),
+            ))
+        }
+    }
+
+    #[test]
+    fn the_benchmark_layout_takes_the_fast_scans() {
+        let msg = br#"{"url":"https://f.example.com/17.amr","size":23456}"#;
+        let attrs = br#"{"rtm":{"type":"audiomsg","lang":"en","duration":5120,"codec":"amr-wb","srate":16000},"custom":{"k":1}}"#;
+        let f = fast::file_msg(msg).expect("msg");
+        assert_eq!(
+            (f.url.map(|s| s.get(msg).raw()), f.size),
+            (Some(&b"https://f.example.com/17.amr"[..]), 23456)
+        );
+        let a = fast::file_attrs(attrs).expect("attrs");
+        assert_eq!(
+            (a.audio, a.duration, a.lang.map(|s| s.get(attrs).raw())),
+            (true, 5120, Some(&b"en"[..]))
+        );
+        let t = br#"{"source":"zh","target":"en","sourceText":"\u4f60","targetText":"hi"}"#;
+        let order = fast::translated(t).map(|t| t.order.iter().collect::<Vec<_>>());
+        assert_eq!(order, Some(vec![0, 1, 2, 3]));
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig {
             cases: 1024,
@@ -386,6 +615,29 @@ mod tests {
             let theirs =
                 old::parse_file_info(msg, &attrs, &mut Scratch::new(&mut b[..scratch_len]));
             proptest::prop_assert_eq!(ours, theirs);
+        }
+
+        /// On RTM-shaped JSON (where the fast scans succeed or give up), the same results and
+        /// the same scratch use as the parsers on the reference scanner, for any scratch size.
+        #[test]
+        fn rtm_shaped_json_parses_as_the_reference(
+            msg in rtm_gen::file_msg(),
+            attrs in rtm_gen::file_attrs(),
+            chat in rtm_gen::translated(),
+            scratch_len in 0usize..160,
+        ) {
+            let (mut a, mut b) = ([0u8; 160], [0u8; 160]);
+            let (mut sa, mut sb) =
+                (Scratch::new(&mut a[..scratch_len]), Scratch::new(&mut b[..scratch_len]));
+            let ours = parse_translated(&chat, &mut sa);
+            let theirs = old::parse_translated(&chat, &mut sb);
+            proptest::prop_assert_eq!((ours, sa.remaining()), (theirs, sb.remaining()));
+            let (mut a, mut b) = ([0u8; 160], [0u8; 160]);
+            let (mut sa, mut sb) =
+                (Scratch::new(&mut a[..scratch_len]), Scratch::new(&mut b[..scratch_len]));
+            let ours = parse_file_info(&msg, &attrs, &mut sa);
+            let theirs = old::parse_file_info(&msg, &attrs, &mut sb);
+            proptest::prop_assert_eq!((ours, sa.remaining()), (theirs, sb.remaining()));
         }
     }
 }

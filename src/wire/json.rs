@@ -7,6 +7,9 @@
 //! [`MAX_DEPTH`] and scanned without recursion. Any syntax error is reported, never panics,
 //! and callers degrade to the raw text.
 
+#[cfg(any(test, not(rtm_opt_size)))]
+pub(crate) mod fast;
+
 /// Deepest nesting accepted when skipping a value.
 pub const MAX_DEPTH: usize = 64;
 

@@ -1,0 +1,714 @@
+//! The fast path of the scanner: the lexing under the keyed scanners of `rtm::info`.
+//!
+//! Index-based and word-at-a-time over the whole text `s`. A byte past the end reads as
+//! zero, which no token, blank or string takes, so the end needs no separate checks; a word
+//! within eight bytes of the end is the text's last eight bytes shifted down. Every function
+//! returns `None` for what it does not take: malformed text, and also a leading zero or a
+//! key the caller does not want twice. The caller then runs the exact scanner, which decides
+//! and reports the error. What these functions accept they accept exactly as the exact
+//! scanner does: the same strings (escapes are checked by the exact scanner's own
+//! `string_tail`), numbers, literals, blanks and nesting limit. Property tests compare them.
+//!
+//! Speed builds only (size builds keep the exact scanner alone).
+
+use super::{RawStr, Value, special_mask, string_tail};
+
+/// The byte at `i`; zero past the end.
+#[inline(always)]
+pub(crate) fn byte(s: &[u8], i: usize) -> u8 {
+    match s.get(i) {
+        Some(&b) => b,
+        None => 0,
+    }
+}
+
+/// The eight bytes from `i` on, little-endian; bytes past the end read as zero.
+#[inline(always)]
+pub(crate) fn word(s: &[u8], i: usize) -> u64 {
+    match s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(w) => u64::from_le_bytes(*w),
+        None => word_tail(s, i),
+    }
+}
+
+/// [`word`] within eight bytes of the end: the text's last eight bytes, shifted down.
+#[inline(always)]
+fn word_tail(s: &[u8], i: usize) -> u64 {
+    // Fewer than 8 bytes from `i` on (none when `i` is past the end).
+    let n = s.len().saturating_sub(i);
+    match s.last_chunk::<8>() {
+        Some(w) if n > 0 => u64::from_le_bytes(*w) >> (8 * (8 - n)),
+        Some(_) => 0,
+        None => short_word(s.get(i..).unwrap_or(&[])),
+    }
+}
+
+/// A text shorter than eight bytes: its bytes from some point on, as a zero-padded word.
+#[cold]
+fn short_word(rest: &[u8]) -> u64 {
+    rest.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b))
+}
+
+/// The first byte from `i` on that is not a blank, and its index (zero past the end).
+#[inline(always)]
+pub(crate) fn next(s: &[u8], i: usize) -> (u8, usize) {
+    let b = byte(s, i);
+    if b > b' ' { (b, i) } else { after_blanks(s, i) }
+}
+
+/// [`next`] at a byte up to a space: blanks are skipped (compact JSON has none).
+#[cold]
+#[inline(never)]
+fn after_blanks(s: &[u8], mut i: usize) -> (u8, usize) {
+    loop {
+        let b = byte(s, i);
+        if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            return (b, i);
+        }
+        i += 1;
+    }
+}
+
+/// Whether nothing but blanks follows index `i`.
+#[inline(always)]
+pub(crate) fn at_end(s: &[u8], i: usize) -> bool {
+    i >= s.len() || after_blanks(s, i).1 >= s.len()
+}
+
+/// The index after the `{` that starts `s` (after blanks).
+#[inline(always)]
+pub(crate) fn open(s: &[u8]) -> Option<usize> {
+    match next(s, 0) {
+        (b'{', i) => Some(i + 1),
+        _ => None,
+    }
+}
+
+/// A string found by the fast functions: the indices of its content and whether it has
+/// escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Str {
+    /// First byte of the content (after the opening quote).
+    pub(crate) at: usize,
+    /// The closing quote.
+    pub(crate) end: usize,
+    pub(crate) escaped: bool,
+}
+
+impl Str {
+    /// The string in `s`, the text it was found in.
+    #[inline(always)]
+    pub(crate) fn get(self, s: &[u8]) -> RawStr<'_> {
+        RawStr {
+            raw: s.get(self.at..self.end).unwrap_or_default(),
+            escaped: self.escaped,
+        }
+    }
+}
+
+/// The string whose content starts at `i` (just after its opening quote).
+#[inline(always)]
+pub(crate) fn string(s: &[u8], i: usize) -> Option<Str> {
+    let mut j = i;
+    // Plain bytes eight at a time; past the end the zero bytes stop the loop.
+    let m = loop {
+        let m = special_mask(word(s, j));
+        if m != 0 {
+            break m;
+        }
+        j += 8;
+    };
+    let end = j + (m.trailing_zeros() / 8) as usize;
+    if byte(s, end) == b'"' {
+        Some(Str {
+            at: i,
+            end,
+            escaped: false,
+        })
+    } else {
+        string_escaped(s, i, end)
+    }
+}
+
+/// The rest of a string at its first special byte `j` (a backslash, or an error), read by the
+/// exact scanner.
+#[inline(never)]
+fn string_escaped(s: &[u8], i: usize, j: usize) -> Option<Str> {
+    if byte(s, j) != b'\\' {
+        return None;
+    }
+    let (raw, _) = string_tail(0, s.get(i..)?, s.get(j..)?).ok()?;
+    Some(Str {
+        at: i,
+        end: i + raw.raw.len(),
+        escaped: raw.escaped,
+    })
+}
+
+/// The number starting at `i`: the index after it, and its value as [`Value::as_i64`] reads
+/// it (`None` with a fraction or exponent, or out of range).
+#[inline(always)]
+pub(crate) fn number(s: &[u8], i: usize) -> Option<(usize, Option<i64>)> {
+    let neg = byte(s, i) == b'-';
+    let start = i + usize::from(neg);
+    let mut j = start;
+    let mut v: u64 = 0;
+    loop {
+        let d = byte(s, j).wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+        j += 1;
+    }
+    let n = j - start;
+    // No digits, or digits after a leading zero (the exact scanner stops after the zero,
+    // where a digit cannot follow a value).
+    if n == 0 || (n > 1 && byte(s, start) == b'0') {
+        return None;
+    }
+    if let b'.' | b'e' | b'E' = byte(s, j) {
+        return Some((fraction_exponent(s, j)?, None));
+    }
+    let int = if n <= 18 {
+        // Below 10^18: no overflow either way.
+        let v = v as i64;
+        Some(if neg { -v } else { v })
+    } else {
+        long_int(s.get(i..j)?)
+    };
+    Some((j, int))
+}
+
+/// A number's fraction and exponent, from `j` on: the index after them.
+#[cold]
+#[inline(never)]
+fn fraction_exponent(s: &[u8], mut j: usize) -> Option<usize> {
+    let digits = |j: usize| {
+        let n = s
+            .get(j..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        (n > 0).then_some(j + n)
+    };
+    if byte(s, j) == b'.' {
+        j = digits(j + 1)?;
+    }
+    if let b'e' | b'E' = byte(s, j) {
+        j += 1;
+        if let b'+' | b'-' = byte(s, j) {
+            j += 1;
+        }
+        j = digits(j)?;
+    }
+    Some(j)
+}
+
+/// An integer of 19 digits or more, read as [`Value::as_i64`] does.
+#[cold]
+#[inline(never)]
+fn long_int(text: &[u8]) -> Option<i64> {
+    Value::Number(text).as_i64()
+}
+
+/// The literal `word` at `i`: the index after it.
+#[inline(always)]
+fn literal(s: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+    let end = i + word.len();
+    (s.get(i..end)? == word).then_some(end)
+}
+
+/// After `{` or `,` in an object: blanks, a key, blanks and the colon; the index after it.
+#[inline(always)]
+fn key_colon(s: &[u8], i: usize) -> Option<usize> {
+    let (b'"', i) = next(s, i) else {
+        return None;
+    };
+    let key = string(s, i + 1)?;
+    match next(s, key.end + 1) {
+        (b':', i) => Some(i + 1),
+        _ => None,
+    }
+}
+
+/// The container whose `{` or `[` is at `i`, nested at most `max_depth` deep (itself
+/// included): the index after it. The exact scanner's loop, with a bit stack for the nesting.
+#[inline(never)]
+pub(crate) fn container(s: &[u8], i: usize, max_depth: usize) -> Option<usize> {
+    // Bit d of `objects` is set when level d is an object.
+    let mut objects: u64 = 0;
+    let mut depth = 0usize;
+    let mut j = i;
+    loop {
+        // A value at `j`.
+        let (b, k) = next(s, j);
+        match b {
+            b'{' | b'[' => {
+                if depth == max_depth {
+                    return None;
+                }
+                let close = if b == b'{' { b'}' } else { b']' };
+                let (c, k) = next(s, k + 1);
+                if c == close {
+                    j = k + 1;
+                } else {
+                    if b == b'{' {
+                        objects |= 1 << depth;
+                        j = key_colon(s, k)?;
+                    } else {
+                        objects &= !(1 << depth);
+                        j = k;
+                    }
+                    depth += 1;
+                    continue;
+                }
+            }
+            _ if depth == 0 => return None,
+            b'"' => j = string(s, k + 1)?.end + 1,
+            b't' => j = literal(s, k, b"true")?,
+            b'f' => j = literal(s, k, b"false")?,
+            b'n' => j = literal(s, k, b"null")?,
+            _ => j = number(s, k)?.0,
+        }
+        // After a value: close containers or move to the next element.
+        loop {
+            if depth == 0 {
+                return Some(j);
+            }
+            let in_obj = objects & (1 << (depth - 1)) != 0;
+            let (c, k) = next(s, j);
+            match c {
+                b',' => {
+                    j = if in_obj { key_colon(s, k + 1)? } else { k + 1 };
+                    break;
+                }
+                b'}' if in_obj => {
+                    j = k + 1;
+                    depth -= 1;
+                }
+                b']' if !in_obj => {
+                    j = k + 1;
+                    depth -= 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// A value found by [`value`]: where it starts (after blanks) and ends, and for a string
+/// whether it has escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Val {
+    at: usize,
+    end: usize,
+    escaped: bool,
+}
+
+impl Val {
+    /// The value in `s`, the text it was found in.
+    #[inline(always)]
+    pub(crate) fn get(self, s: &[u8]) -> Value<'_> {
+        let text = s.get(self.at..self.end).unwrap_or_default();
+        match text {
+            [b'"', raw @ .., _] => Value::Str(RawStr {
+                raw,
+                escaped: self.escaped,
+            }),
+            [b'{', ..] => Value::Object(text),
+            [b'[', ..] => Value::Array(text),
+            [b't', ..] => Value::Bool(true),
+            [b'f', ..] => Value::Bool(false),
+            [b'n', ..] => Value::Null,
+            _ => Value::Number(text),
+        }
+    }
+}
+
+/// The value at `i` (blanks before it allowed), nested at most `max_depth` deep: the value,
+/// its integer as [`Value::as_i64`] reads it, and the index after it.
+#[inline(always)]
+pub(crate) fn value(s: &[u8], i: usize, max_depth: usize) -> Option<(Val, Option<i64>)> {
+    let (b, at) = next(s, i);
+    let (end, escaped, int) = match b {
+        b'"' => {
+            let st = string(s, at + 1)?;
+            (st.end + 1, st.escaped, None)
+        }
+        b'{' | b'[' => (container(s, at, max_depth)?, false, None),
+        b't' => (literal(s, at, b"true")?, false, None),
+        b'f' => (literal(s, at, b"false")?, false, None),
+        b'n' => (literal(s, at, b"null")?, false, None),
+        _ => {
+            let (end, int) = number(s, at)?;
+            (end, false, int)
+        }
+    };
+    Some((Val { at, end, escaped }, int))
+}
+
+impl Val {
+    /// The index after the value.
+    #[inline(always)]
+    pub(crate) fn end(self) -> usize {
+        self.end
+    }
+}
+
+/// Skips the value at `i` ([`value`] without the value): the index after it.
+#[inline(always)]
+pub(crate) fn skip(s: &[u8], i: usize, max_depth: usize) -> Option<usize> {
+    let (b, at) = next(s, i);
+    match b {
+        b'"' => Some(string(s, at + 1)?.end + 1),
+        b'{' | b'[' => container(s, at, max_depth),
+        b't' => literal(s, at, b"true"),
+        b'f' => literal(s, at, b"false"),
+        b'n' => literal(s, at, b"null"),
+        _ => Some(number(s, at)?.0),
+    }
+}
+
+/// The value at `i` if it is a string (otherwise skipped), and the index after it.
+#[inline(always)]
+pub(crate) fn str_value(s: &[u8], i: usize, max_depth: usize) -> Option<(Option<Str>, usize)> {
+    if byte(s, i) == b'"' {
+        let st = string(s, i + 1)?;
+        Some((Some(st), st.end + 1))
+    } else {
+        other_str_value(s, i, max_depth)
+    }
+}
+
+/// [`str_value`] after blanks or for another kind of value.
+#[inline(never)]
+fn other_str_value(s: &[u8], i: usize, max_depth: usize) -> Option<(Option<Str>, usize)> {
+    let (b, at) = next(s, i);
+    if b == b'"' {
+        let st = string(s, at + 1)?;
+        Some((Some(st), st.end + 1))
+    } else {
+        Some((None, skip(s, at, max_depth)?))
+    }
+}
+
+/// The value at `i` as [`Value::as_i64`] reads it, 0 when it is not an integer (as the info
+/// parsers take `size` and `duration`), and the index after it.
+#[inline(always)]
+pub(crate) fn int_value(s: &[u8], i: usize, max_depth: usize) -> Option<(i64, usize)> {
+    match byte(s, i) {
+        b'-' | b'0'..=b'9' => {
+            let (end, int) = number(s, i)?;
+            Some((int.unwrap_or(0), end))
+        }
+        _ => other_int_value(s, i, max_depth),
+    }
+}
+
+/// [`int_value`] after blanks or for another kind of value.
+#[inline(never)]
+fn other_int_value(s: &[u8], i: usize, max_depth: usize) -> Option<(i64, usize)> {
+    let (v, int) = value(s, i, max_depth)?;
+    Some((int.unwrap_or(0), v.end))
+}
+
+/// A key a keyed scanner looks for: its name followed by the closing quote and the colon, as
+/// two little-endian words and their masks (at most 14 name bytes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key {
+    name: &'static str,
+    words: [u64; 2],
+    masks: [u64; 2],
+    /// The name's length plus the quote and the colon.
+    len: usize,
+}
+
+impl Key {
+    /// The key `name` (no quote, backslash or control byte; at most 14 bytes).
+    pub(crate) const fn new(name: &'static str) -> Self {
+        let b = name.as_bytes();
+        let len = b.len() + 2;
+        assert!(len <= 16, "key too long for two words");
+        let mut words = [0u64; 2];
+        let mut masks = [0u64; 2];
+        let mut k = 0;
+        while k < len {
+            let byte = if k < b.len() {
+                assert!(b[k] >= 0x20 && b[k] != b'"' && b[k] != b'\\');
+                b[k]
+            } else if k == b.len() {
+                b'"'
+            } else {
+                b':'
+            };
+            words[k / 8] |= (byte as u64) << (8 * (k % 8));
+            masks[k / 8] |= 0xff << (8 * (k % 8));
+            k += 1;
+        }
+        Self {
+            name,
+            words,
+            masks,
+            len,
+        }
+    }
+
+    /// If the key content at `k` (after the opening quote; `w` is the word there) is this
+    /// key right followed by its quote and colon: the index after the colon.
+    #[inline(always)]
+    pub(crate) fn at(&self, s: &[u8], k: usize, w: u64) -> Option<usize> {
+        if w & self.masks[0] != self.words[0] {
+            return None;
+        }
+        if self.masks[1] != 0 && word(s, k + 8) & self.masks[1] != self.words[1] {
+            return None;
+        }
+        Some(k + self.len)
+    }
+}
+
+/// A key at its content `k` that is no key of `keys` right followed by its quote and colon
+/// (see [`Key::at`]): which of `keys` it is (`N` for any other), compared by raw text, or with
+/// `decoded` and escapes, by value ([`RawStr::eq_str`]), as the exact callers compare; and
+/// the index after the colon.
+#[inline(always)]
+pub(crate) fn other_key<const N: usize>(
+    s: &[u8],
+    k: usize,
+    keys: &[Key; N],
+    decoded: bool,
+) -> Option<(usize, usize)> {
+    let key = string(s, k)?;
+    if !key.escaped && byte(s, key.end + 1) == b':' {
+        // Followed right by its colon: not one of `keys`, or a word compare would have taken it.
+        return Some((N, key.end + 2));
+    }
+    other_key_slow(s, key, keys, decoded)
+}
+
+/// [`other_key`] with blanks before the colon, or escapes.
+#[inline(never)]
+fn other_key_slow<const N: usize>(
+    s: &[u8],
+    key: Str,
+    keys: &[Key; N],
+    decoded: bool,
+) -> Option<(usize, usize)> {
+    let (b':', i) = next(s, key.end + 1) else {
+        return None;
+    };
+    let raw = key.get(s);
+    let n = keys
+        .iter()
+        .position(|k| {
+            if raw.escaped {
+                decoded && raw.eq_str(k.name)
+            } else {
+                raw.raw == k.name.as_bytes()
+            }
+        })
+        .unwrap_or(N);
+    Some((n, i + 1))
+}
+
+/// Walks the members of the object whose content starts at `$i` (just after its `{`), and
+/// evaluates to the index after the object. For each member, `$n` is the index of its key
+/// in `$keys` (`N` for any other; the keys are tried in order by word compares, one branch
+/// each) and `$v` the index after the colon; `$arm` reads the value and evaluates to the
+/// index after it. Any `None` returns `None` from the enclosing function. (A macro rather
+/// than a function taking closures, so that all of it is inlined into one loop.)
+macro_rules! walk {
+    ($s:expr, $i:expr, $keys:expr, $decoded:expr, [$($k:literal),*], |$n:ident, $v:ident| $arm:expr) => {{
+        let s: &[u8] = $s;
+        let mut i: usize = $i;
+        'walk: {
+            match $crate::wire::json::fast::next(s, i) {
+                (b'}', j) => break 'walk j + 1,
+                (_, j) => i = j,
+            }
+            loop {
+                let (b'"', j) = $crate::wire::json::fast::next(s, i) else {
+                    return None;
+                };
+                let k = j + 1;
+                let w = $crate::wire::json::fast::word(s, k);
+                let ($n, $v): (usize, usize) = $(
+                    if let Some(v) = $keys[$k].at(s, k, w) {
+                        ($k, v)
+                    } else
+                )* {
+                    $crate::wire::json::fast::other_key(s, k, &$keys, $decoded)?
+                };
+                i = $arm;
+                i = match $crate::wire::json::fast::byte(s, i) {
+                    b',' => i + 1,
+                    b'}' => break 'walk i + 1,
+                    _ => match $crate::wire::json::fast::next(s, i) {
+                        (b',', j) => j + 1,
+                        (b'}', j) => break 'walk j + 1,
+                        _ => return None,
+                    },
+                };
+            }
+        }
+    }};
+}
+pub(crate) use walk;
+
+#[cfg(test)]
+mod tests {
+    use super::super::{JsonError, MAX_DEPTH, for_each_member};
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: [Key; 4] = [
+        Key::new("url"),
+        Key::new("size"),
+        Key::new("duration"),
+        Key::new("sourceText"),
+    ];
+
+    /// A member as the tests read it: `url` with [`str_value`], `size` with [`int_value`],
+    /// `duration` and `sourceText` with [`value`], any other with [`skip`].
+    #[derive(Debug, Clone, PartialEq)]
+    enum Got<'a> {
+        Str(Option<RawStr<'a>>),
+        Int(i64),
+        Val(Value<'a>, Option<i64>),
+        Skipped,
+    }
+
+    /// The fast functions' view of a whole text as one object, or `None`.
+    fn fast_members(text: &[u8]) -> Option<Vec<(usize, Got<'_>)>> {
+        let mut out = Vec::new();
+        let end = walk!(text, open(text)?, KEYS, false, [0, 1, 2, 3], |which, i| {
+            let (got, end) = match which {
+                0 => str_value(text, i, MAX_DEPTH)
+                    .map(|(v, end)| (Got::Str(v.map(|v| v.get(text))), end))?,
+                1 => int_value(text, i, MAX_DEPTH).map(|(v, end)| (Got::Int(v), end))?,
+                2 | 3 => {
+                    let (v, int) = value(text, i, MAX_DEPTH)?;
+                    (Got::Val(v.get(text), int), v.end())
+                }
+                _ => (Got::Skipped, skip(text, i, MAX_DEPTH)?),
+            };
+            out.push((which, got));
+            end
+        });
+        at_end(text, end).then_some(out)
+    }
+
+    /// The exact scanner's view, in the same shape.
+    fn exact_members(text: &[u8]) -> Result<Vec<(usize, Got<'_>)>, JsonError> {
+        let mut out = Vec::new();
+        for_each_member(text, |k, v| {
+            let which = KEYS
+                .iter()
+                .position(|key| key.name.as_bytes() == k.raw())
+                .unwrap_or(4);
+            let got = match (which, v) {
+                (0, Value::Str(s)) => Got::Str(Some(s)),
+                (0, _) => Got::Str(None),
+                (1, v) => Got::Int(v.as_i64().unwrap_or(0)),
+                (2 | 3, v) => Got::Val(v, v.as_i64()),
+                _ => Got::Skipped,
+            };
+            out.push((which, got));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn compact_objects_are_taken() {
+        let text = br#"{"url":"https://a/b","size":23456,"duration":-7,"sourceText":"x","k":{"a":[1,2.5e3,true,null,"q\"z"]}}"#;
+        let got = fast_members(text).expect("taken");
+        assert_eq!(Ok(got.clone()), exact_members(text));
+        assert_eq!(got.iter().map(|m| m.0).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert_eq!(got[1].1, Got::Int(23456));
+        assert_eq!(got[2].1, Got::Val(Value::Number(b"-7"), Some(-7)));
+    }
+
+    #[test]
+    fn blanks_and_escaped_keys_are_taken() {
+        let text = b" {\n \"url\" : \"u\\/\" , \"si\\u007ae\":1,\"size\"\t:2 } ";
+        let got = fast_members(text).expect("taken");
+        assert_eq!(Ok(got.clone()), exact_members(text));
+        assert_eq!(got.iter().map(|m| m.0).collect::<Vec<_>>(), [0, 4, 1]);
+    }
+
+    #[test]
+    fn refused_texts() {
+        for bad in [
+            &b""[..],
+            b"{",
+            b"[1]",
+            b"{\"url\":01}",
+            b"{\"url\":\"a\nb\"}",
+            b"{\"url\":1,}",
+            b"{\"url\":1} x",
+            b"{\"url\":[}",
+            b"{\"url\":tru}",
+            b"{\"url\":-}",
+            b"{\"url\":1.}",
+            b"{\"url\":1e+}",
+        ] {
+            assert_eq!(
+                fast_members(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let mut deep = b"{\"url\":".to_vec();
+        deep.extend([b'['; MAX_DEPTH + 1]);
+        deep.extend([b']'; MAX_DEPTH + 1]);
+        deep.push(b'}');
+        assert_eq!(fast_members(&deep), None);
+        let mut ok = b"{\"url\":".to_vec();
+        ok.extend([b'['; MAX_DEPTH]);
+        ok.extend([b']'; MAX_DEPTH]);
+        ok.push(b'}');
+        assert!(fast_members(&ok).is_some(), "64 levels are allowed");
+    }
+
+    #[test]
+    fn words_near_the_end_are_zero_padded() {
+        let s = b"0123456789";
+        assert_eq!(word(s, 0), u64::from_le_bytes(*b"01234567"));
+        assert_eq!(word(s, 4), u64::from_le_bytes(*b"456789\0\0"));
+        assert_eq!(word(s, 9), u64::from(b'9'));
+        assert_eq!(word(s, 10), 0);
+        assert_eq!(word(s, 99), 0);
+        assert_eq!(word(b"abc", 1), u64::from_le_bytes(*b"bc\0\0\0\0\0\0"));
+        assert_eq!(word(b"abc", 3), 0);
+        assert_eq!((byte(s, 9), byte(s, 10)), (b'9', 0));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 2048,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever the fast functions take, the exact scanner reads the same way.
+        #[test]
+        fn fast_scan_agrees_with_the_exact_scanner(text in super::super::tests::text_gen::text()) {
+            if let Some(fast) = fast_members(&text) {
+                prop_assert_eq!(Ok(fast), exact_members(&text));
+            }
+        }
+
+        /// And it takes every object the exact scanner takes (blanks, escapes, nesting and all).
+        #[test]
+        fn fast_scan_takes_well_formed_objects(text in super::super::tests::text_gen::value()) {
+            let exact = exact_members(text.as_bytes());
+            if let Ok(exact) = exact {
+                prop_assert_eq!(fast_members(text.as_bytes()), Some(exact));
+            }
+        }
+    }
+}
