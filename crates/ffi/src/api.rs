@@ -13,11 +13,12 @@ use engine::session::{
     CommandError, Config, ConfigError, EVENTS, IdKind, ListenView, Listener, MIN_TX, RequestId,
 };
 
-use crate::callbacks::{drain, with_listener};
+use crate::callbacks::{drain, message_table};
 use crate::handle::{
-    ENDPOINT_MAX, INLINE_BUFFER, INNER_ALIGN, INNER_SIZE, RX_DEFAULT, RawBuf, State, TX_DEFAULT,
-    enter, rtm_listener,
+    ENDPOINT_MAX, Host, INLINE_BUFFER, INNER_ALIGN, INNER_SIZE, RX_DEFAULT, RawBuf, State,
+    TX_DEFAULT, enter, enter_leaf, rtm_listener,
 };
+use crate::info::InfoSlot;
 use crate::reason;
 use crate::status::*;
 use crate::types::*;
@@ -193,12 +194,17 @@ pub unsafe extern "C" fn rtm_listener_init(
         };
         Ok(State {
             listener,
-            monitor: config.monitor,
-            scratch,
-            lazy_info: config.lazy_info,
-            endpoint: [0; ENDPOINT_MAX],
-            endpoint_len: 0,
-            close_reason: None,
+            host: Host {
+                monitor: config.monitor,
+                messages: message_table(&config.monitor),
+                info: InfoSlot::new(scratch),
+                lazy_info: config.lazy_info,
+                rx_size,
+                close: false,
+                endpoint: [0; ENDPOINT_MAX],
+                endpoint_len: 0,
+                close_reason: None,
+            },
         })
     };
     // SAFETY: non-NULL, at least INNER_SIZE bytes and 8-aligned, which covers INNER_ALIGN
@@ -238,8 +244,8 @@ pub unsafe extern "C" fn rtm_listener_set_unix_time(
 
 fn set_endpoint(s: &mut State, endpoint: &[u8]) {
     let n = endpoint.len().min(ENDPOINT_MAX);
-    s.endpoint[..n].copy_from_slice(&endpoint[..n]);
-    s.endpoint_len = n;
+    s.host.endpoint[..n].copy_from_slice(&endpoint[..n]);
+    s.host.endpoint_len = n;
 }
 
 /// The transport connected to `endpoint` (reported to `connected`, `closed` and
@@ -270,7 +276,7 @@ pub unsafe extern "C" fn rtm_listener_connected(
                 drain(s);
             }
             set_endpoint(s, endpoint);
-            s.close_reason = None;
+            s.host.close_reason = None;
             s.listener.connected(now_ms);
             finish(s)
         })
@@ -335,13 +341,13 @@ pub unsafe extern "C" fn rtm_listener_closed(
     // SAFETY: forwarded.
     unsafe {
         enter(l, |s| {
-            let reason = match reason::from_c(&reason, s.close_reason) {
+            let reason = match reason::from_c(&reason, s.host.close_reason) {
                 Ok(r) => r,
                 Err(e) => return e,
             };
             s.listener.closed(now_ms, reason);
             drain(s);
-            s.close_reason = None;
+            s.host.close_reason = None;
             RTM_OK
         })
     }
@@ -363,7 +369,7 @@ pub unsafe extern "C" fn rtm_listener_close_reason(
     }
     // SAFETY: forwarded; output checked non-NULL.
     unsafe {
-        enter(l, |s| match s.close_reason {
+        enter(l, |s| match s.host.close_reason {
             Some(r) => {
                 reason.write(reason::to_c(r));
                 RTM_OK
@@ -402,9 +408,22 @@ pub unsafe extern "C" fn rtm_listener_receive(
             if !s.listener.is_connected() {
                 return RTM_ERR_NOT_CONNECTED;
             }
-            let (n, close) = with_listener(s, |l, d| l.handle_input(now_ms, data, |e| d.event(e)));
+            let State { listener, host } = s;
+            host.close = false;
+            // Inlined at each of the listener's call sites: a message's view is then built from
+            // the decoded fields directly, without the event being copied for a call.
+            let n = listener.handle_input(
+                now_ms,
+                data,
+                #[inline(always)]
+                |e| host.event(e),
+            );
             consumed.write(n);
-            if close { RTM_CLOSE } else { RTM_OK }
+            if host.close || listener.wants_close() {
+                RTM_CLOSE
+            } else {
+                RTM_OK
+            }
         })
     }
 }
@@ -441,9 +460,9 @@ pub unsafe extern "C" fn rtm_listener_transmit(
     if data.is_null() || len.is_null() {
         return RTM_ERR_NULL;
     }
-    // SAFETY: forwarded; outputs checked non-NULL.
+    // SAFETY: forwarded; outputs checked non-NULL. No callback runs.
     unsafe {
-        enter(l, |s| {
+        enter_leaf(l, |s, _| {
             let out = s.listener.transmit();
             data.write(if out.is_empty() {
                 b"".as_ptr()
@@ -463,14 +482,24 @@ pub unsafe extern "C" fn rtm_listener_transmit(
 /// `l` must be NULL or an initialised listener.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rtm_listener_transmit_done(l: *mut rtm_listener, n: usize) -> rtm_status {
-    // SAFETY: forwarded.
+    // SAFETY: forwarded. Callbacks run only inside `busy.during`.
     unsafe {
-        enter(l, |s| {
+        enter_leaf(l, |s, busy| {
             if n > s.listener.transmit().len() {
                 return RTM_ERR_INVALID_ARG;
             }
             s.listener.consume_transmit(n);
-            finish(s)
+            // Only frames buffered in RX can have waited for transmit space (every call
+            // delivers the listener's own events before it returns, so none is queued here):
+            // with RX empty (its window is the whole buffer) there is nothing to deliver, and
+            // the drain, a call with its own prologue, is skipped.
+            if s.listener.input_window().len() < s.host.rx_size {
+                busy.during(|| finish(s))
+            } else if s.listener.wants_close() {
+                RTM_CLOSE
+            } else {
+                RTM_OK
+            }
         })
     }
 }

@@ -2,13 +2,61 @@
 
 use core::ffi::c_void;
 
-use engine::rtm::dispatch::Callback;
+use engine::rtm::dispatch::{Callback, Category};
 use engine::session::{CloseReason, Event, MessageEvent};
 
-use crate::handle::State;
-use crate::info::{Info, Lazy, may_carry_info};
+use crate::handle::{Host, State};
+use crate::info::{may_carry_info, plain_chat};
 use crate::reason;
 use crate::types::*;
+
+/// Every callback, in declaration order (`ALL[c as usize] == c`: checked below).
+const ALL: [Callback; 24] = {
+    use Callback::*;
+    [
+        PushP2PMessage,
+        PushP2PFile,
+        PushP2PChat,
+        PushP2PAudio,
+        PushP2PCmd,
+        PushGroupMessage,
+        PushGroupFile,
+        PushGroupChat,
+        PushGroupAudio,
+        PushGroupCmd,
+        PushRoomMessage,
+        PushRoomFile,
+        PushRoomChat,
+        PushRoomAudio,
+        PushRoomCmd,
+        PushBroadcastMessage,
+        PushBroadcastFile,
+        PushBroadcastChat,
+        PushBroadcastAudio,
+        PushBroadcastCmd,
+        PushEvent,
+        Ping,
+        Kickout,
+        KickoutRoom,
+    ]
+};
+
+const _: () = {
+    let mut i = 0;
+    while i < ALL.len() {
+        assert!(ALL[i] as usize == i, "ALL is in declaration order");
+        i += 1;
+    }
+};
+
+/// The message callbacks of `m`, indexed by `Callback as usize` (built once, at init: a
+/// message's callback is then one indexed load, not a `match` per push).
+pub(crate) type MessageTable = [rtm_message_fn; ALL.len()];
+
+/// The message table of a monitor.
+pub(crate) fn message_table(m: &rtm_monitor) -> MessageTable {
+    ALL.map(|c| message_fn(m, c))
+}
 
 fn message_fn(m: &rtm_monitor, callback: Callback) -> rtm_message_fn {
     use Callback::*;
@@ -34,21 +82,30 @@ fn message_fn(m: &rtm_monitor, callback: Callback) -> rtm_message_fn {
     }
 }
 
-/// Calls the message callback with the C view. Its JSON info is parsed first (as large as RX,
-/// the scratch has room for every frame's info), or, with `lazy`, when the callback asks.
-fn deliver_message(monitor: &rtm_monitor, scratch: &mut [u8], lazy: bool, m: &MessageEvent<'_>) {
-    let Some(f) = message_fn(monitor, m.callback) else {
+/// Calls the message callback with the C view, built once, in place. With `lazy_info` the
+/// view's `lazy` points to the armed [`InfoSlot`] and the callback asks for the info; by
+/// default the info is parsed first, out of line ([`deliver_parsed`]), so that this path stays
+/// small enough to be inlined into the listener's inbound path.
+#[inline(always)]
+fn deliver_message(host: &mut Host, m: &MessageEvent<'_>) {
+    let Some(f) = host.messages.get(m.callback as usize).copied().flatten() else {
         return;
     };
     let msg = &m.message;
-    let lazy = lazy && may_carry_info(m.category);
-    let mut later = Lazy::new(m.category, msg.msg, msg.attrs, scratch);
-    let info = if lazy {
-        Info::Status(RTM_INFO_LAZY)
+    let category = m.category;
+    // What becomes of the info: asked for by the callback (lazy), parsed first (eager, unless
+    // a chat is plain text), or none (not a chat or file message).
+    let carries = may_carry_info(category);
+    let lazy = carries && host.lazy_info;
+    let parse = carries && !host.lazy_info && !(category == Category::Chat && plain_chat(msg.msg));
+    let (info_status, slot) = if lazy {
+        host.info.arm(category);
+        let slot = core::ptr::from_mut(&mut host.info).cast::<c_void>();
+        (RTM_INFO_LAZY, slot)
     } else {
-        later.parse()
+        (RTM_INFO_NONE, core::ptr::null_mut())
     };
-    let view = rtm_message {
+    let mut view = rtm_message {
         from_uid: msg.from,
         to_id: msg.to,
         message_type: msg.mtype,
@@ -56,18 +113,46 @@ fn deliver_message(monitor: &rtm_monitor, scratch: &mut [u8], lazy: bool, m: &Me
         message: rtm_str::from(msg.msg),
         attrs: rtm_str::from(msg.attrs),
         modified_time: msg.mtime,
-        translated_info: info.translated_ptr(),
-        file_info: info.file_ptr(),
-        info_status: info.status(),
-        lazy: if lazy {
-            core::ptr::from_mut(&mut later).cast::<c_void>()
-        } else {
-            core::ptr::null_mut()
-        },
+        translated_info: core::ptr::null(),
+        file_info: core::ptr::null(),
+        info_status,
+        lazy: slot,
     };
-    // SAFETY: the host registered `f` with this signature; `view`, `info`, `later` and
-    // everything they point to live until the call returns.
-    unsafe { f(monitor.user, &view) };
+    if parse {
+        deliver_parsed(host, category, f, &mut view);
+        return;
+    }
+    // SAFETY: the host registered `f` with this signature; `view`, the slot and everything
+    // they point to live until the call returns, and nothing else touches the slot meanwhile.
+    unsafe { f(host.monitor.user, &view) };
+}
+
+/// The eager default: parses the info of a chat or file message (the view's `message` and
+/// `attrs`) into the scratch, completes the view with it, and calls the callback. Only the
+/// category and the view cross the call, so the event itself stays in registers.
+#[inline(never)]
+fn deliver_parsed(
+    host: &mut Host,
+    category: Category,
+    f: unsafe extern "C" fn(*mut c_void, *const rtm_message),
+    view: &mut rtm_message,
+) {
+    // SAFETY: the view's strings were made from the message's slices just now
+    // (`rtm_str::from`: the slice's own pointer, or a static empty string), valid while the
+    // event is delivered.
+    let (msg, attrs) = unsafe {
+        (
+            core::slice::from_raw_parts(view.message.ptr, view.message.len),
+            core::slice::from_raw_parts(view.attrs.ptr, view.attrs.len),
+        )
+    };
+    let info = host.info.parse(category, msg, attrs);
+    view.translated_info = info.translated_ptr();
+    view.file_info = info.file_ptr();
+    view.info_status = info.status();
+    // SAFETY: the host registered `f` with this signature; `view`, `info` and everything they
+    // point to live until the call returns.
+    unsafe { f(host.monitor.user, view) };
 }
 
 fn disconnected(monitor: &rtm_monitor, endpoint: &[u8], reason: CloseReason, retry_in_ms: u64) {
@@ -78,65 +163,37 @@ fn disconnected(monitor: &rtm_monitor, endpoint: &[u8], reason: CloseReason, ret
     }
 }
 
-/// Hands events to the C monitor, remembering a close request.
-pub(crate) struct Deliver<'s> {
-    monitor: &'s rtm_monitor,
-    scratch: &'s mut crate::handle::RawBuf,
-    lazy_info: bool,
-    endpoint: &'s [u8],
-    close_reason: &'s mut Option<CloseReason>,
-    close: bool,
-}
-
-/// Runs `f` on the listener with a [`Deliver`] for its events; returns what `f` returned and
-/// whether the listener asked to close.
-pub(crate) fn with_listener<R>(
-    state: &mut State,
-    f: impl FnOnce(&mut crate::handle::Engine, &mut Deliver<'_>) -> R,
-) -> (R, bool) {
-    let State {
-        listener,
-        monitor,
-        scratch,
-        lazy_info,
-        endpoint,
-        endpoint_len,
-        close_reason,
-    } = state;
-    // Borrowed, not copied (a table of function pointers): the busy flag keeps callbacks from
-    // re-initialising the listener, so it cannot change during the drain.
-    let mut deliver = Deliver {
-        monitor,
-        scratch,
-        lazy_info: *lazy_info,
-        endpoint: &endpoint[..*endpoint_len],
-        close_reason,
-        close: false,
-    };
-    let r = f(listener, &mut deliver);
-    (r, deliver.close || listener.wants_close())
-}
-
 /// Delivers every pending event; returns whether the listener asked to close.
 pub(crate) fn drain(state: &mut State) -> bool {
-    with_listener(state, |l, d| l.poll_events(|e| d.event(e))).1
+    let State { listener, host } = state;
+    host.close = false;
+    listener.poll_events(
+        #[inline(always)]
+        |e| host.event(e),
+    );
+    host.close || listener.wants_close()
 }
 
-impl Deliver<'_> {
-    /// Calls the monitor's function for one event.
+impl Host {
+    /// Calls the monitor's function for one event: a message inline (the hot path), anything
+    /// else out of line.
+    #[inline(always)]
     pub(crate) fn event(&mut self, event: Event<'_>) {
-        let Deliver {
-            monitor,
-            scratch,
-            lazy_info,
-            endpoint,
-            close_reason,
-            close,
-        } = self;
-        let monitor: &rtm_monitor = monitor;
-        let endpoint: &[u8] = endpoint;
+        match event {
+            Event::Message(m) => deliver_message(self, &m),
+            other => self.other_event(other),
+        }
+    }
+
+    /// Every event but a message.
+    #[inline(never)]
+    #[cold]
+    fn other_event(&mut self, event: Event<'_>) {
+        let monitor = &self.monitor;
+        let endpoint = self.endpoint.get(..self.endpoint_len).unwrap_or(&[]);
         let user = monitor.user;
         match event {
+            Event::Message(m) => deliver_message(self, &m),
             Event::Connected { is_reconnect } => {
                 if let Some(f) = monitor.connected {
                     // SAFETY: registered with this signature; the arguments outlive the call.
@@ -166,7 +223,6 @@ impl Deliver<'_> {
                 }
                 disconnected(monitor, endpoint, reason, retry_in_ms);
             }
-            Event::Message(m) => deliver_message(monitor, scratch.as_mut(), *lazy_info, &m),
             Event::PushEvent(e) => {
                 if let Some(f) = monitor.push_event {
                     let data = rtm_str::from(e.data.unwrap_or(&[]));
@@ -219,8 +275,8 @@ impl Deliver<'_> {
                 }
             }
             Event::CloseRequested(reason) => {
-                **close_reason = Some(reason);
-                *close = true;
+                self.close_reason = Some(reason);
+                self.close = true;
             }
         }
     }

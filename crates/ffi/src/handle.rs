@@ -5,18 +5,20 @@
 //! follow it in the same storage ([`INLINE_BUFFER`] bytes at offset [`INNER_SIZE`]). The
 //! listener reaches its buffers through [`RawBuf`]s (raw pointer and length, a fresh slice per
 //! access), never through a reference into `Inner`, so `Inner` and the buffers never overlap,
-//! and the storage must not move after init. `Inner` keeps the re-entrancy flag outside an `UnsafeCell` that holds
-//! the state, so a callback that re-enters only ever creates a shared reference to `Inner`,
-//! sees the flag, and returns `RTM_ERR_BUSY` without touching the state that the outer call is
-//! mutating.
+//! and the storage must not move after init. `Inner` keeps its state word (live and idle,
+//! live and inside a call, or no listener) outside an `UnsafeCell` that holds the state, so a
+//! callback that re-enters only ever creates a shared reference to `Inner`, sees the word, and
+//! returns `RTM_ERR_BUSY` without touching the state that the outer call is mutating.
 
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use engine::config::{DEFAULT_RX, DEFAULT_TX};
 use engine::session::{CloseReason, Listener, MIN_TX};
 
+use crate::callbacks::MessageTable;
+use crate::info::InfoSlot;
 use crate::status::*;
 use crate::types::rtm_monitor;
 
@@ -48,7 +50,6 @@ pub struct rtm_listener {
     pub opaque: [u8; RTM_LISTENER_STORAGE],
 }
 
-const MAGIC: u32 = 0x5254_4d4c; // "RTML"
 pub(crate) const ENDPOINT_MAX: usize = 128;
 
 /// The default transmit buffer: 1 KiB, or the largest listen quest if that is more.
@@ -99,11 +100,24 @@ pub(crate) type Engine = Listener<RawBuf, RawBuf>;
 
 pub(crate) struct State {
     pub(crate) listener: Engine,
+    /// Everything the C side added: what the event delivery reads, beside the listener so
+    /// that both borrow separately (the event closure captures one pointer).
+    pub(crate) host: Host,
+}
+
+/// The C side of the state: the monitor, the info scratch, the endpoint, the close request.
+pub(crate) struct Host {
     pub(crate) monitor: rtm_monitor,
-    /// JSON scratch for translated and file info, as large as RX.
-    pub(crate) scratch: RawBuf,
+    /// The monitor's message callbacks by `Callback` (`message_table`).
+    pub(crate) messages: MessageTable,
+    /// The JSON scratch (as large as RX) and what a lazily parsed info needs.
+    pub(crate) info: InfoSlot,
     /// `rtm_config.lazy_info`: the info is parsed when a callback asks for it.
     pub(crate) lazy_info: bool,
+    /// The receive buffer's size (its window when it holds nothing).
+    pub(crate) rx_size: usize,
+    /// Set when the listener asked to close during the current call.
+    pub(crate) close: bool,
     /// The endpoint connected or last tried.
     pub(crate) endpoint: [u8; ENDPOINT_MAX],
     pub(crate) endpoint_len: usize,
@@ -111,9 +125,14 @@ pub(crate) struct State {
     pub(crate) close_reason: Option<CloseReason>,
 }
 
+/// `IDLE` while a live listener waits for a call, `BUSY` while it is inside one, anything else
+/// (zeroed storage, a deinitialised listener) when there is none: one word, read once per call.
+const IDLE: u32 = 0x5254_4d4c; // "RTML"
+const BUSY: u32 = IDLE ^ 0x8000_0000;
+
 pub(crate) struct Inner {
-    magic: AtomicU32,
-    busy: AtomicBool,
+    /// `IDLE`, `BUSY`, or anything else for no listener.
+    word: AtomicU32,
     state: UnsafeCell<State>,
 }
 
@@ -141,21 +160,16 @@ pub(crate) unsafe fn init(
     build: impl FnOnce(*mut u8) -> Result<State, rtm_status>,
 ) -> rtm_status {
     let inner = storage.cast::<Inner>();
-    // Volatile reads through raw pointers, no reference to `Inner`: the storage may hold
-    // anything (first use); only a live listener has the magic, and only a listener inside a
-    // call has the busy flag set.
-    // SAFETY: the caller guarantees the bytes are readable and aligned; the fields are read as
-    // plain integers, for which every bit pattern is valid.
-    let busy = unsafe {
-        let magic = core::ptr::addr_of!((*inner).magic)
+    // A volatile read through a raw pointer, no reference to `Inner`: the storage may hold
+    // anything (first use); only a listener inside a call has the word `BUSY`.
+    // SAFETY: the caller guarantees the bytes are readable and aligned; the word is read as a
+    // plain integer, for which every bit pattern is valid.
+    let word = unsafe {
+        core::ptr::addr_of!((*inner).word)
             .cast::<u32>()
-            .read_volatile();
-        let busy = core::ptr::addr_of!((*inner).busy)
-            .cast::<u8>()
-            .read_volatile();
-        magic == MAGIC && busy != 0
+            .read_volatile()
     };
-    if busy {
+    if word == BUSY {
         return RTM_ERR_BUSY;
     }
     // Only an address computation: whether those bytes exist is for `build` to know.
@@ -169,8 +183,7 @@ pub(crate) unsafe fn init(
     // it (checked above).
     unsafe {
         inner.write(Inner {
-            magic: AtomicU32::new(MAGIC),
-            busy: AtomicBool::new(false),
+            word: AtomicU32::new(IDLE),
             state: UnsafeCell::new(state),
         });
     }
@@ -187,18 +200,19 @@ pub(crate) unsafe fn deinit(storage: *mut rtm_listener) -> rtm_status {
         Ok(inner) => inner,
         Err(e) => return e,
     };
-    if inner.magic.load(Ordering::Relaxed) != MAGIC {
-        return RTM_ERR_UNINIT;
+    match inner.word.load(Ordering::Acquire) {
+        IDLE => {
+            inner.word.store(0, Ordering::Release);
+            RTM_OK
+        }
+        BUSY => RTM_ERR_BUSY,
+        _ => RTM_ERR_UNINIT,
     }
-    if inner.busy.load(Ordering::Acquire) {
-        return RTM_ERR_BUSY;
-    }
-    inner.magic.store(0, Ordering::Relaxed);
-    RTM_OK
 }
 
 /// # Safety
 /// A non-NULL, aligned `storage` must point to at least `INNER_SIZE` readable bytes.
+#[inline(always)]
 unsafe fn shared<'a>(storage: *mut rtm_listener) -> Result<&'a Inner, rtm_status> {
     let p = storage.cast::<Inner>();
     if p.is_null() {
@@ -212,11 +226,24 @@ unsafe fn shared<'a>(storage: *mut rtm_listener) -> Result<&'a Inner, rtm_status
     Ok(unsafe { &*p })
 }
 
-/// Runs `f` on the listener's state with the re-entrancy flag set.
+/// Why a call on a listener whose word is not `IDLE` is refused (out of line: the calls that
+/// go through stay a load, a compare and a branch).
+#[cold]
+#[inline(never)]
+fn refused(word: u32) -> rtm_status {
+    if word == BUSY {
+        RTM_ERR_BUSY
+    } else {
+        RTM_ERR_UNINIT
+    }
+}
+
+/// Runs `f` on the listener's state with the word set to `BUSY`.
 ///
 /// # Safety
 /// A non-NULL `storage` must have been initialised by `rtm_listener_init` (zeroed storage is
 /// detected and refused). The listener must not be used from two threads at once.
+#[inline(always)]
 pub(crate) unsafe fn enter(
     storage: *mut rtm_listener,
     f: impl FnOnce(&mut State) -> rtm_status,
@@ -226,19 +253,63 @@ pub(crate) unsafe fn enter(
         Ok(inner) => inner,
         Err(e) => return e,
     };
-    if inner.magic.load(Ordering::Relaxed) != MAGIC {
-        return RTM_ERR_UNINIT;
+    // One load decides: idle (enter), busy (re-entry from a callback) or no listener. Load
+    // and store, not swap: thumbv6m has no atomic read-modify-write, and re-entry happens on
+    // the calling thread (the word is not a lock between threads).
+    let word = inner.word.load(Ordering::Acquire);
+    if word != IDLE {
+        return refused(word);
     }
-    // load + store, not swap: thumbv6m has no atomic read-modify-write, and re-entry happens
-    // on the calling thread (the flag is not a lock between threads).
-    if inner.busy.load(Ordering::Acquire) {
-        return RTM_ERR_BUSY;
-    }
-    inner.busy.store(true, Ordering::Release);
-    // SAFETY: `busy` was false and is now true, so no other `&mut State` exists: outer calls
-    // on this listener are excluded by the flag, re-entrant ones stop above.
+    inner.word.store(BUSY, Ordering::Release);
+    // SAFETY: the word was `IDLE` and is now `BUSY`, so no other `&mut State` exists: outer
+    // calls on this listener are excluded by it, re-entrant ones stop above.
     let state = unsafe { &mut *inner.state.get() };
     let status = f(state);
-    inner.busy.store(false, Ordering::Release);
+    inner.word.store(IDLE, Ordering::Release);
     status
+}
+
+/// Marks the listener busy while a part of a call runs callbacks (`enter_leaf`).
+pub(crate) struct Busy<'a>(&'a AtomicU32);
+
+impl Busy<'_> {
+    /// Runs `f` with the word set to `BUSY`: callbacks that `f` runs and that re-enter the
+    /// listener are refused.
+    #[inline(always)]
+    pub(crate) fn during<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.0.store(BUSY, Ordering::Release);
+        let r = f();
+        self.0.store(IDLE, Ordering::Release);
+        r
+    }
+}
+
+/// Runs `f` on the listener's state with the word left `IDLE`, for calls that run no callback
+/// (nothing can re-enter the listener while `f` runs: one thread at a time per listener), or
+/// that run them only inside [`Busy::during`]. Saves the two stores of [`enter`] on the path
+/// without callbacks (`rtm_listener_transmit`, `rtm_listener_transmit_done` with nothing to
+/// deliver).
+///
+/// # Safety
+/// As for [`enter`].
+#[inline(always)]
+pub(crate) unsafe fn enter_leaf(
+    storage: *mut rtm_listener,
+    f: impl FnOnce(&mut State, Busy<'_>) -> rtm_status,
+) -> rtm_status {
+    // SAFETY: forwarded from the caller.
+    let inner = match unsafe { shared(storage) } {
+        Ok(inner) => inner,
+        Err(e) => return e,
+    };
+    let word = inner.word.load(Ordering::Acquire);
+    if word != IDLE {
+        return refused(word);
+    }
+    // SAFETY: the word is `IDLE`, so no call on this listener is running (re-entrant ones would
+    // find `BUSY`): this is the only `&mut State`. `f` runs callbacks only inside
+    // `Busy::during`, which sets `BUSY` first, so a callback that re-enters stops at the check
+    // above without making another.
+    let state = unsafe { &mut *inner.state.get() };
+    f(state, Busy(&inner.word))
 }

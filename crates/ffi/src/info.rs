@@ -5,6 +5,7 @@ use engine::rtm::dispatch::Category;
 use engine::rtm::info::{parse_file_info, parse_translated};
 use engine::wire::json::{JsonError, Scratch};
 
+use crate::handle::RawBuf;
 use crate::types::*;
 
 /// The info status of a JSON error. For a chat, text that is not translation JSON (plain
@@ -64,76 +65,116 @@ impl Info {
     }
 }
 
-/// Whether messages of `category` can carry info (chats and file messages).
-pub(crate) fn may_carry_info(category: Category) -> bool {
-    matches!(category, Category::Chat | Category::File)
+/// The bytes a translation's JSON text may start with: blanks (skipped before the value) and
+/// the bytes that start a JSON value (`parse_translated` goes into the JSON only for those).
+const MAY_START_JSON: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts = b" \t\n\r{\"tfn[-0123456789";
+    let mut i = 0;
+    while i < starts.len() {
+        t[starts[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether a chat's text is certainly not translation JSON, by its first byte: empty, or a
+/// first byte that is neither blank nor the start of a JSON value. `parse_translated` refuses
+/// such a text at that byte, and its info is `RTM_INFO_NONE` (checked against the parse by a
+/// property test), so the eager path skips the call.
+#[inline(always)]
+pub(crate) fn plain_chat(msg: &[u8]) -> bool {
+    match msg.first() {
+        None => true,
+        Some(&b) => !MAY_START_JSON[usize::from(b)],
+    }
 }
 
-/// What a message's info is parsed from, kept for the duration of its callback:
-/// `rtm_message_info` parses it once and keeps the result.
-pub(crate) struct Lazy<'a> {
+/// Whether messages of `category` can carry info (chats and file messages): one bit test.
+#[inline(always)]
+pub(crate) fn may_carry_info(category: Category) -> bool {
+    const CARRY: u32 = 1 << Category::Chat as u32 | 1 << Category::File as u32;
+    CARRY >> (category as u32) & 1 != 0
+}
+
+/// Parses a message's info into `scratch` (as large as RX: unescaping never lengthens a
+/// string, so every frame that fits RX has room for its info).
+#[inline(always)]
+pub(crate) fn parse<'a>(
     category: Category,
     msg: &'a [u8],
     attrs: &'a [u8],
     scratch: &'a mut [u8],
-    parsed: Option<Info>,
+) -> Info {
+    let mut scratch = Scratch::new(scratch);
+    match category {
+        Category::Chat => match parse_translated(msg, &mut scratch) {
+            Ok(t) => Info::Translated(rtm_translated_info {
+                source_language: rtm_str::from(t.source_language),
+                target_language: rtm_str::from(t.target_language),
+                source_text: rtm_str::from(t.source_text),
+                target_text: rtm_str::from(t.target_text),
+            }),
+            Err(e) => Info::Status(info_error(msg, true, e)),
+        },
+        Category::File => match parse_file_info(msg, attrs, &mut scratch) {
+            Ok(f) => Info::File(rtm_file_info {
+                url: rtm_str::from(f.url),
+                size: f.size,
+                surl: rtm_str::from(f.surl),
+                is_rtm_audio: f.is_rtm_audio,
+                language: rtm_str::from(f.language),
+                duration: f.duration,
+                has_custom: f.custom.is_some(),
+                custom: rtm_str::from(f.custom.unwrap_or(&[])),
+            }),
+            Err(e) => Info::Status(info_error(msg, false, e)),
+        },
+        _ => Info::Status(RTM_INFO_NONE),
+    }
 }
 
-impl<'a> Lazy<'a> {
-    pub(crate) fn new(
-        category: Category,
-        msg: &'a [u8],
-        attrs: &'a [u8],
-        scratch: &'a mut [u8],
-    ) -> Self {
+/// The listener's JSON scratch, and the info of the message whose callback is running when it
+/// is parsed on request (`lazy_info`): the view's `lazy` points here during that callback,
+/// and `rtm_message_info` parses the view's own `message` and `attrs` once. Armed per message
+/// with one store (its category): no copy of the message, no zeroing.
+pub(crate) struct InfoSlot {
+    /// As large as RX.
+    scratch: RawBuf,
+    /// The category of the message being delivered, until its info is parsed.
+    armed: Option<Category>,
+    /// The info parsed for the message last armed.
+    parsed: Info,
+}
+
+impl InfoSlot {
+    pub(crate) fn new(scratch: RawBuf) -> Self {
         Self {
-            category,
-            msg,
-            attrs,
             scratch,
-            parsed: None,
+            armed: None,
+            parsed: Info::Status(RTM_INFO_NONE),
         }
     }
 
-    /// Parses a message's info into `scratch` (as large as RX: unescaping never lengthens a
-    /// string, so every frame that fits RX has room for its info).
+    /// The info of a message of `category`, parsed now (the eager default).
     #[inline(always)]
-    pub(crate) fn parse(&mut self) -> Info {
-        let (msg, attrs) = (self.msg, self.attrs);
-        let mut scratch = Scratch::new(self.scratch);
-        match self.category {
-            Category::Chat => match parse_translated(msg, &mut scratch) {
-                Ok(t) => Info::Translated(rtm_translated_info {
-                    source_language: rtm_str::from(t.source_language),
-                    target_language: rtm_str::from(t.target_language),
-                    source_text: rtm_str::from(t.source_text),
-                    target_text: rtm_str::from(t.target_text),
-                }),
-                Err(e) => Info::Status(info_error(msg, true, e)),
-            },
-            Category::File => match parse_file_info(msg, attrs, &mut scratch) {
-                Ok(f) => Info::File(rtm_file_info {
-                    url: rtm_str::from(f.url),
-                    size: f.size,
-                    surl: rtm_str::from(f.surl),
-                    is_rtm_audio: f.is_rtm_audio,
-                    language: rtm_str::from(f.language),
-                    duration: f.duration,
-                    has_custom: f.custom.is_some(),
-                    custom: rtm_str::from(f.custom.unwrap_or(&[])),
-                }),
-                Err(e) => Info::Status(info_error(msg, false, e)),
-            },
-            _ => Info::Status(RTM_INFO_NONE),
-        }
+    pub(crate) fn parse(&mut self, category: Category, msg: &[u8], attrs: &[u8]) -> Info {
+        parse(category, msg, attrs, self.scratch.as_mut())
     }
 
-    /// The info, parsed on the first call.
-    fn get(&mut self) -> &Info {
-        if self.parsed.is_none() {
-            self.parsed = Some(self.parse());
+    /// Prepares the slot for the callback of a message of `category` whose info is parsed on
+    /// request.
+    #[inline(always)]
+    pub(crate) fn arm(&mut self, category: Category) {
+        self.armed = Some(category);
+    }
+
+    /// The info of the armed message (`msg` and `attrs`: its view's), parsed on the first call.
+    fn get(&mut self, msg: &[u8], attrs: &[u8]) -> &Info {
+        if let Some(category) = self.armed.take() {
+            self.parsed = parse(category, msg, attrs, self.scratch.as_mut());
         }
-        self.parsed.as_ref().unwrap_or(&Info::Status(RTM_INFO_NONE))
+        &self.parsed
     }
 }
 
@@ -158,11 +199,19 @@ pub unsafe extern "C" fn rtm_message_info(
         None => (RTM_INFO_NONE, core::ptr::null(), core::ptr::null()),
         Some(m) if m.lazy.is_null() => (m.info_status, m.translated_info, m.file_info),
         Some(m) => {
-            // SAFETY: `lazy` points to the `Lazy` of this callback's frame, alive until it
-            // returns; the callback's thread is the only one using it (the caller's contract),
-            // and no other reference to it exists while the callback runs.
-            let lazy = unsafe { &mut *m.lazy.cast::<Lazy<'_>>() };
-            let info = lazy.get();
+            // SAFETY: `lazy` points to the listener's `InfoSlot`, armed for this view's message
+            // while its callback runs (the caller's contract); the callback's thread is the
+            // only one using it, and the delivery that made the view does not touch the slot
+            // until the callback returns. The view's strings are valid for their lengths
+            // during the callback (the bytes of the frame being delivered).
+            let (slot, msg, attrs) = unsafe {
+                (
+                    &mut *m.lazy.cast::<InfoSlot>(),
+                    core::slice::from_raw_parts(m.message.ptr, m.message.len),
+                    core::slice::from_raw_parts(m.attrs.ptr, m.attrs.len),
+                )
+            };
+            let info = slot.get(msg, attrs);
             (info.status(), info.translated_ptr(), info.file_ptr())
         }
     };

@@ -4,6 +4,7 @@ use core::ffi::c_void;
 use core::ptr::{null, null_mut};
 
 use super::*;
+use engine::rtm::dispatch::Category;
 
 #[test]
 fn header_matches_a_fresh_generation() {
@@ -526,6 +527,174 @@ fn a_lent_buffer_carries_big_frames_and_reasons_reach_the_monitor() {
             &format!("bad pushmsg 10002 true 2 {}", huge.len()),
             "closed gw:2 false false",
             "disconnected gw:2 closed by the peer errno 0 retry 0",
+        ]
+    );
+}
+
+/// The eager path skips the parse for a chat whose first byte is neither blank nor the start
+/// of a JSON value: for every first byte and a few continuations, such a chat parses to no
+/// info, exactly what the skip gives.
+#[test]
+fn plain_chats_skip_the_parse_with_the_parses_result() {
+    let tails: [&[u8]; 8] = [
+        b"",
+        b"ello",
+        b"rue",
+        b"ull",
+        br#"{"source":"en","targetText":"x"}"#,
+        b" {\"a\":1}",
+        b"1]",
+        b"\xff\x00",
+    ];
+    let mut scratch = [0u8; 256];
+    let mut plain = 0;
+    for first in 0..=255u8 {
+        for tail in tails {
+            let mut msg = vec![first];
+            msg.extend_from_slice(tail);
+            if crate::info::plain_chat(&msg) {
+                plain += 1;
+                let info = crate::info::parse(Category::Chat, &msg, b"", &mut scratch);
+                assert_eq!(info.status(), RTM_INFO_NONE, "{msg:?}");
+                assert!(info.translated_ptr().is_null() && info.file_ptr().is_null());
+            }
+        }
+    }
+    assert!(crate::info::plain_chat(b""));
+    // 256 first bytes less 4 blanks and 17 value starts ({ " t f n [ - and 10 digits).
+    assert_eq!(plain, (256 - 21) * tails.len());
+}
+
+proptest::proptest! {
+    /// As above, for arbitrary texts.
+    #[test]
+    fn a_plain_chat_parses_to_no_info(msg in proptest::collection::vec(proptest::num::u8::ANY, 0..48)) {
+        let mut scratch = [0u8; 64];
+        if crate::info::plain_chat(&msg) {
+            let info = crate::info::parse(Category::Chat, &msg, b"", &mut scratch);
+            proptest::prop_assert_eq!(info.status(), RTM_INFO_NONE);
+            proptest::prop_assert!(info.translated_ptr().is_null());
+        }
+    }
+}
+
+/// Counts message callbacks.
+unsafe extern "C" fn count(user: *mut c_void, _: *const rtm_message) {
+    // SAFETY: `user` is the test's counter.
+    unsafe { *user.cast::<usize>() += 1 };
+}
+
+#[test]
+fn a_push_that_waited_for_transmit_space_is_delivered_by_transmit_done() {
+    use rtm_gate_sim::{Push, Target};
+    let mut delivered = 0usize;
+    let mut m = no_monitor();
+    m.user = (&raw mut delivered).cast();
+    m.push_p2p_chat = Some(count);
+    let mut cfg = config(m);
+    // The smallest TX: room for 43 answers of 17 bytes.
+    cfg.tx_size = rtm_min_tx_size();
+    let stream: Vec<u8> = (1..=50)
+        .flat_map(|i| Push::chat(Target::P2p(2), 1, i, "hello").frame(i as u32, 1))
+        .collect();
+    let mut storage = boxed();
+    let l: *mut rtm_listener = &raw mut *storage;
+    // SAFETY: `l` points to live storage; `delivered` outlives the listener's use of it.
+    unsafe {
+        assert_eq!(
+            rtm_listener_init(l, size_of::<rtm_listener>(), &cfg),
+            RTM_OK
+        );
+        assert_eq!(rtm_listener_connected(l, 0, rtm_str::from(b"gw")), RTM_OK);
+        let mut used = 0;
+        let st = rtm_listener_receive(l, 1, stream.as_ptr(), stream.len(), &mut used);
+        assert_eq!((st, used), (RTM_OK, stream.len()), "the rest waits in RX");
+        let room = rtm_min_tx_size() / 17;
+        assert_eq!(delivered, room, "as many pushes as answers fit");
+        let (mut data, mut len) = (null(), 0);
+        assert_eq!(rtm_listener_transmit(l, &mut data, &mut len), RTM_OK);
+        assert_eq!(len, room * 17);
+        // Part of the bytes: room for more answers, so more pushes, inside this call.
+        assert_eq!(rtm_listener_transmit_done(l, 17 * 3), RTM_OK);
+        assert_eq!(delivered, room + 3);
+        assert_eq!(rtm_listener_transmit(l, &mut data, &mut len), RTM_OK);
+        assert_eq!(rtm_listener_transmit_done(l, len), RTM_OK);
+        assert_eq!(
+            delivered, 50,
+            "the rest, from RX, when the transport took the bytes"
+        );
+        // Nothing buffered now: transmit_done delivers nothing more and still answers OK.
+        assert_eq!(rtm_listener_transmit(l, &mut data, &mut len), RTM_OK);
+        assert_eq!(rtm_listener_transmit_done(l, len), RTM_OK);
+        assert_eq!(rtm_listener_transmit_done(l, 0), RTM_OK);
+        assert_eq!(delivered, 50);
+    }
+}
+
+/// What each file callback saw of its info: asked for twice, or not at all (by url).
+#[derive(Default)]
+struct Asked {
+    lines: Vec<String>,
+}
+
+unsafe extern "C" fn ask_info(user: *mut c_void, m: *const rtm_message) {
+    // SAFETY: `user` is the test's Asked; `m` is the live view.
+    let (asked, view) = unsafe { (&mut *user.cast::<Asked>(), &*m) };
+    assert_eq!(view.info_status, RTM_INFO_LAZY);
+    // The callback of mid 2 does not ask: the next one must still get its own info.
+    if view.message_id == 2 {
+        asked.lines.push("2 not asked".into());
+        return;
+    }
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (mut t, mut f) = (null(), null());
+        // SAFETY: the live view; the outputs are writable.
+        let st = unsafe { crate::info::rtm_message_info(m, &mut t, &mut f) };
+        // SAFETY: valid during the callback when not NULL.
+        let url = unsafe { f.as_ref() }.map(|f| text(f.url));
+        seen.push(format!("{st} {url:?}"));
+    }
+    asked
+        .lines
+        .push(format!("{} {}", view.message_id, seen.join(" / ")));
+}
+
+#[test]
+fn lazy_info_is_parsed_once_per_message_from_its_own_view() {
+    use rtm_gate_sim::{FileSpec, Push, Target};
+    let mut asked = Asked::default();
+    let mut m = no_monitor();
+    m.user = (&raw mut asked).cast();
+    m.push_room_file = Some(ask_info);
+    let mut cfg = config(m);
+    cfg.lazy_info = true;
+    let stream: Vec<u8> = (1..=3)
+        .flat_map(|i| {
+            let file = FileSpec::file(&format!("https://f.example.com/{i}"), 10 * i);
+            Push::file(Target::Room(3), 1, i, &file).frame(i as u32, 1)
+        })
+        .collect();
+    let mut storage = boxed();
+    let l: *mut rtm_listener = &raw mut *storage;
+    // SAFETY: `l` points to live storage; `asked` outlives the listener's use of it.
+    unsafe {
+        assert_eq!(
+            rtm_listener_init(l, size_of::<rtm_listener>(), &cfg),
+            RTM_OK
+        );
+        assert_eq!(rtm_listener_connected(l, 0, rtm_str::from(b"gw")), RTM_OK);
+        let mut used = 0;
+        let st = rtm_listener_receive(l, 1, stream.as_ptr(), stream.len(), &mut used);
+        assert_eq!((st, used), (RTM_OK, stream.len()));
+    }
+    let ok = |i: u32| format!("{RTM_INFO_OK} Some(\"https://f.example.com/{i}\")");
+    assert_eq!(
+        asked.lines,
+        [
+            format!("1 {} / {}", ok(1), ok(1)),
+            "2 not asked".to_string(),
+            format!("3 {} / {}", ok(3), ok(3)),
         ]
     );
 }
