@@ -4,7 +4,9 @@
 //! closes the connection on a zero-length answer payload (reference §1.4).
 
 use super::field::{self, MessageError};
-use crate::wire::frame::{BuildError, FrameKind, Payload, build_answer, build_empty_map_frame};
+use crate::wire::frame::{
+    BuildError, FrameKind, Payload, build_answer, build_empty_map_frame, header,
+};
 use crate::wire::msgpack::{Sink, Writer, read_bytes, read_i64};
 
 /// FPNN status of an error answer (the C++ server only ever writes 1).
@@ -24,6 +26,16 @@ pub const EMPTY_ANSWER_LEN: usize = 17;
 #[inline]
 pub fn build_empty_answer(out: &mut [u8], seq: u32) -> Result<usize, BuildError> {
     build_empty_map_frame::<EMPTY_ANSWER_LEN>(out, FrameKind::Answer, seq, b"")
+}
+
+/// The empty OK answer to `seq` as an array: the bytes [`build_empty_answer`] writes.
+#[inline]
+pub fn empty_answer(seq: u32) -> [u8; EMPTY_ANSWER_LEN] {
+    let [h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11] = header(FrameKind::Answer, 0, 1);
+    let [s0, s1, s2, s3] = seq.to_le_bytes();
+    [
+        h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, s0, s1, s2, s3, 0x80,
+    ]
 }
 
 struct ErrorPayload<'x> {

@@ -57,22 +57,35 @@ pub enum Method {
     KickoutRoom,
 }
 
+/// Whether `name` starts with `want` (its length is checked first): one fixed-size compare,
+/// no `memcmp` call.
+#[inline(always)]
+fn is<const N: usize>(name: &[u8], want: &[u8; N]) -> bool {
+    name.first_chunk::<N>() == Some(want)
+}
+
 impl Method {
     /// Recognises a method name.
     #[inline]
     pub fn parse(name: &[u8]) -> Option<Self> {
-        // By length first, then one fixed-size compare (no `memcmp` call).
-        fn is<const N: usize>(name: &[u8], want: &[u8; N]) -> bool {
-            name.first_chunk::<N>() == Some(want)
-        }
+        // The server protocol's methods here; the client protocol's, which share lengths
+        // with them, out of line, so that a server method costs one compare.
         match name.len() {
             4 if is(name, b"ping") => Some(Self::Ping),
             7 if is(name, b"pushmsg") => Some(Self::PushMsg),
-            7 if is(name, b"kickout") => Some(Self::Kickout),
             9 if is(name, b"pushevent") => Some(Self::PushEvent),
             11 if is(name, b"pushroommsg") => Some(Self::PushRoomMsg),
-            11 if is(name, b"kickoutroom") => Some(Self::KickoutRoom),
             12 if is(name, b"pushgroupmsg") => Some(Self::PushGroupMsg),
+            _ => Self::parse_client(name),
+        }
+    }
+
+    /// The client protocol's methods (`kickout`, `kickoutroom`, `pushbroadcastmsg`).
+    #[inline(never)]
+    fn parse_client(name: &[u8]) -> Option<Self> {
+        match name.len() {
+            7 if is(name, b"kickout") => Some(Self::Kickout),
+            11 if is(name, b"kickoutroom") => Some(Self::KickoutRoom),
             16 if is(name, b"pushbroadcastmsg") => Some(Self::PushBroadcastMsg),
             _ => None,
         }
@@ -218,7 +231,15 @@ pub fn decode_push<'a>(method: &[u8], payload: &'a [u8]) -> Result<Push<'a>, Mes
 #[cfg_attr(rtm_opt_size, inline)]
 pub fn decode_method<'a>(method: Method, payload: &'a [u8]) -> Result<Push<'a>, MessageError> {
     match method.target() {
-        Some(target) => decode_message(target, payload).map(Push::Message),
+        Some(target) => {
+            // The fast decoder's message is wrapped where it is made (not through the
+            // `Result` it would share with the exact decoder's), so it stays in registers.
+            #[cfg(not(rtm_opt_size))]
+            if let Some(m) = decode_message_canonical(target, payload) {
+                return Ok(Push::Message(m));
+            }
+            decode_message_checked(target, payload).map(Push::Message)
+        }
         #[cfg(not(rtm_opt_size))]
         None if method == Method::Ping && matches!(payload, [] | [0x80]) => Ok(Push::Ping),
         None => decode_other(method, payload),
@@ -338,14 +359,31 @@ fn key_bytes<const K: usize, const W: usize>(rest: &[u8], word: u64) -> Option<(
     }
     let (&m, after) = w.get(K..)?.split_first()?;
     let head = after.first_chunk::<4>()?;
-    let (len, at) = match m {
-        0xa0..=0xbf => (usize::from(m & 0x1f), K + 1),
-        mk::STR8 | mk::BIN8 => (usize::from(head[0]), K + 2),
-        mk::STR16 | mk::BIN16 => (usize::from(u16::from_be_bytes([head[0], head[1]])), K + 3),
-        mk::STR32 | mk::BIN32 => (usize::try_from(u32::from_be_bytes(*head)).ok()?, K + 5),
-        _ => return None,
+    // fixstr and str8 (what the server writes for texts under 256 bytes) inline, each with
+    // one compare; the other headers out of line.
+    let (len, at) = if m & 0xe0 == 0xa0 {
+        (usize::from(m & 0x1f), K + 1)
+    } else if m == mk::STR8 {
+        (usize::from(head[0]), K + 2)
+    } else {
+        let (len, header) = wide_header(m, *head)?;
+        (len, K + header)
     };
     rest.get(at..)?.split_at_checked(len)
+}
+
+/// The length and header size (marker included) of a `bin8`, `str16`, `bin16`, `str32` or
+/// `bin32` whose marker is `m` and whose next bytes are `head`; `None` for other markers.
+#[cfg(any(test, not(rtm_opt_size)))]
+#[inline(never)]
+fn wide_header(m: u8, head: [u8; 4]) -> Option<(usize, usize)> {
+    use crate::wire::msgpack::marker as mk;
+    Some(match m {
+        mk::STR8 | mk::BIN8 => (usize::from(head[0]), 2),
+        mk::STR16 | mk::BIN16 => (usize::from(u16::from_be_bytes([head[0], head[1]])), 3),
+        mk::STR32 | mk::BIN32 => (usize::try_from(u32::from_be_bytes(head)).ok()?, 5),
+        _ => return None,
+    })
 }
 
 /// A message push in the layout the RTM server writes: a fixmap of `from`, the target key,
@@ -354,7 +392,7 @@ fn key_bytes<const K: usize, const W: usize>(rest: &[u8], word: u64) -> Option<(
 /// layout, which the general loop then decodes.
 #[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
-fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_>> {
+pub(crate) fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_>> {
     let (head, target_word) = match target {
         Target::P2P => (0x87, fixkeys::TO),
         Target::Group => (0x87, fixkeys::GID),
@@ -392,7 +430,10 @@ fn decode_message_canonical(target: Target, payload: &[u8]) -> Option<Message<'_
 /// builds, and the only message decoder in size builds (hence not `cold` there).
 #[cfg_attr(not(rtm_opt_size), cold)]
 #[inline(never)]
-fn decode_message_checked(target: Target, payload: &[u8]) -> Result<Message<'_>, MessageError> {
+pub(crate) fn decode_message_checked(
+    target: Target,
+    payload: &[u8],
+) -> Result<Message<'_>, MessageError> {
     // The fields in the order they are checked; the last slot is the target's key.
     const SPECS: [Spec; 7] = [
         Spec::new("from", Kind::Int),
@@ -450,7 +491,7 @@ fn decode_message_checked(target: Target, payload: &[u8]) -> Result<Message<'_>,
 /// layout (or a nil), which the exact decoder then handles.
 #[cfg(any(test, not(rtm_opt_size)))]
 #[cfg_attr(not(rtm_opt_size), inline(always))]
-fn decode_event_canonical(payload: &[u8]) -> Option<Event<'_>> {
+pub(crate) fn decode_event_canonical(payload: &[u8]) -> Option<Event<'_>> {
     let (&n, rest) = payload.split_first()?;
     if n != 0x86 && n != 0x85 {
         return None;

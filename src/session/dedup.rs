@@ -78,7 +78,11 @@ pub struct Dedup {
     times: [u32; ENTRIES],
     /// Per bucket, the tags of its entries (a byte of each hash, see [`Dedup::tag`]), way `w`
     /// in byte `w`: one word compares them all.
-    tags: [u64; BUCKETS],
+    tags: [[u8; 8]; BUCKETS],
+    /// The last second computed from the clock ([`Dedup::seconds`]) and the ms at which it
+    /// starts: within that second the division is not redone.
+    second: u32,
+    second_ms: u64,
     /// Per bucket, the way the next insert overwrites (its oldest).
     next: [u8; BUCKETS],
 }
@@ -100,7 +104,9 @@ impl Dedup {
             ttl_s: ttl_seconds(ttl_ms),
             keys: [0; ENTRIES],
             times: [0; ENTRIES],
-            tags: [0; BUCKETS],
+            tags: [[0; 8]; BUCKETS],
+            second: 0,
+            second_ms: 0,
             next: [0; BUCKETS],
         }
     }
@@ -111,7 +117,9 @@ impl Dedup {
         self.ttl_s = ttl_seconds(ttl_ms);
         self.keys.fill(0);
         self.times.fill(0);
-        self.tags.fill(0);
+        self.tags.fill([0; 8]);
+        self.second = 0;
+        self.second_ms = 0;
         self.next.fill(0);
     }
 
@@ -136,6 +144,24 @@ impl Dedup {
         u32::try_from(crate::arith::div_rem_small(now_ms, 1000).0).unwrap_or(u32::MAX)
     }
 
+    /// [`Dedup::seconds`] of `now_ms`, from the cached second when `now_ms` falls in it.
+    fn seconds_cached(&self, now_ms: u64) -> u32 {
+        if now_ms.wrapping_sub(self.second_ms) < 1000 {
+            self.second
+        } else {
+            Self::seconds(now_ms)
+        }
+    }
+
+    /// [`Dedup::seconds_cached`], caching the second of `now_ms`.
+    fn seconds_caching(&mut self, now_ms: u64) -> u32 {
+        if now_ms.wrapping_sub(self.second_ms) >= 1000 {
+            self.second = Self::seconds(now_ms);
+            self.second_ms = u64::from(self.second) * 1000;
+        }
+        self.second
+    }
+
     fn live(&self, i: usize, now_s: u32) -> bool {
         now_s.saturating_sub(self.times[i]) < self.ttl_s
     }
@@ -153,6 +179,7 @@ impl Dedup {
         let Some(&tags) = self.tags.get(b) else {
             return false;
         };
+        let tags = u64::from_le_bytes(tags);
         // The bytes of `tags` equal to the tag become zero; `zero_bytes` flags every zero byte
         // (and at worst a byte above one, which the key compare then rejects).
         let x = tags ^ (LOW_BITS * u64::from(Self::tag(h)));
@@ -160,7 +187,7 @@ impl Dedup {
         if candidates == 0 {
             return false;
         }
-        let now_s = Self::seconds(now_ms);
+        let now_s = self.seconds_cached(now_ms);
         while candidates != 0 {
             let i = b * WAYS + (candidates.trailing_zeros() / 8) as usize;
             if self.keys.get(i) == Some(&h) && self.live(i, now_s) {
@@ -188,9 +215,8 @@ impl Dedup {
         self.next[b] = ((way + 1) % WAYS) as u8;
         let i = b * WAYS + way;
         self.keys[i] = h;
-        self.times[i] = Self::seconds(now_ms);
-        let shift = 8 * way;
-        self.tags[b] = (self.tags[b] & !(0xff << shift)) | (u64::from(Self::tag(h)) << shift);
+        self.times[i] = self.seconds_caching(now_ms);
+        self.tags[b][way] = Self::tag(h);
     }
 }
 
@@ -340,6 +366,24 @@ mod tests {
             failure_persistence: None,
             ..proptest::prelude::ProptestConfig::default()
         })]
+
+        /// The cached second is the second of the clock, whatever the order of the times
+        /// (backwards, within a second, across seconds, near the `u32` saturation).
+        #[test]
+        fn cached_seconds_are_the_clocks_seconds(
+            times in proptest::collection::vec(proptest::prelude::prop_oneof![
+                0u64..5_000,
+                proptest::prelude::any::<u64>(),
+                (u64::from(u32::MAX) * 1000 - 3_000)..(u64::from(u32::MAX) * 1000 + 3_000),
+            ], 1..50),
+        ) {
+            let mut d = Dedup::new(1, 2_000);
+            for t in times {
+                proptest::prop_assert_eq!(d.seconds_cached(t), Dedup::seconds(t));
+                proptest::prop_assert_eq!(d.seconds_caching(t), Dedup::seconds(t));
+                proptest::prop_assert_eq!(d.seconds_cached(t), Dedup::seconds(t));
+            }
+        }
 
         /// Lookups through the tag words agree with a plain scan, for hashes crafted to share
         /// buckets and tags (so that tags match while keys differ), over inserts, expiries and

@@ -73,6 +73,30 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
         self.push_with(build)
     }
 
+    /// Queues `bytes` (a whole frame) if they fit; `false`, and nothing queued, if not.
+    #[inline]
+    pub fn push_array<const N: usize>(&mut self, bytes: [u8; N]) -> bool {
+        if self.start > 0 {
+            crate::shift::move_down(self.buf.as_mut(), self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let end = self.end;
+        match self
+            .buf
+            .as_mut()
+            .get_mut(end..)
+            .and_then(|free| free.first_chunk_mut::<N>())
+        {
+            Some(dst) => {
+                *dst = bytes;
+                self.end = end + N;
+                true
+            }
+            None => false,
+        }
+    }
+
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn push_with<F>(&mut self, build: &mut F) -> Result<usize, BuildError>
     where
@@ -115,5 +139,24 @@ mod tests {
         assert_eq!(q.push(|b| build_empty_answer(b, 4)), Ok(17));
         assert_eq!(q.data().len(), 24);
         assert_eq!(&q.data()[7..11], b"FPNN");
+    }
+
+    #[test]
+    fn arrays_are_queued_whole_or_not_at_all() {
+        let mut q = TxQueue::new([0u8; 40]);
+        let a = crate::rtm::answer::empty_answer(7);
+        let mut built = [0u8; 17];
+        assert_eq!(build_empty_answer(&mut built, 7), Ok(17));
+        assert_eq!(a, built);
+        assert!(q.push_array(a));
+        assert!(q.push_array(a));
+        assert!(!q.push_array(a));
+        assert_eq!(q.data().len(), 34);
+        q.consume(20);
+        // The rest moves to the front, and the array goes after it.
+        assert!(q.push_array(crate::rtm::answer::empty_answer(8)));
+        assert_eq!(q.data().len(), 31);
+        assert_eq!(&q.data()[14..18], b"FPNN");
+        assert_eq!(&q.data()[26..30], &8u32.to_le_bytes());
     }
 }

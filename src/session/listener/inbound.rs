@@ -9,10 +9,12 @@
 
 use super::{Core, Listener, on_answer};
 use crate::rtm::answer::{
-    CODE_UNKNOWN_ERROR, EMPTY_ANSWER_LEN, STATUS_ERROR, build_empty_answer, decode_answer,
+    CODE_UNKNOWN_ERROR, EMPTY_ANSWER_LEN, STATUS_ERROR, decode_answer, empty_answer,
 };
 use crate::rtm::field::MessageError;
-use crate::rtm::push::{Message, Method, Push, decode_message, decode_method};
+use crate::rtm::push::{Message, Method, Push, decode_message_checked, decode_method};
+#[cfg(not(rtm_opt_size))]
+use crate::rtm::push::{decode_event_canonical, decode_message_canonical};
 use crate::session::dedup::DedupKey;
 use crate::session::event::{CloseReason, Completion, Event, LocalEvent, MessageEvent, code};
 use crate::wire::frame::{Frame, FrameError, FrameKind, Payload, build_answer, whole_frame};
@@ -195,14 +197,37 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
                     _ if oversized => MessageError::FrameTooLarge,
                     // Messages, the common case, go straight from the decoder to the event.
                     Some(m) => match m.target() {
-                        Some(target) => match decode_message(target, payload) {
-                            Ok(message) => return self.message(message, seq, on),
-                            Err(e) => e,
-                        },
-                        None => match decode_method(m, payload) {
-                            Ok(push) => return self.push(push, seq, on),
-                            Err(e) => e,
-                        },
+                        Some(target) => {
+                            // The fast decoder's message goes to its own call, not through a
+                            // `Result` shared with the exact decoder's: it stays in registers.
+                            #[cfg(not(rtm_opt_size))]
+                            if let Some(message) = decode_message_canonical(target, payload) {
+                                return self.message(message, seq, on);
+                            }
+                            match decode_message_checked(target, payload) {
+                                Ok(message) => return self.message(message, seq, on),
+                                Err(e) => e,
+                            }
+                        }
+                        None => {
+                            // The server's `pushevent` and `ping` layouts, likewise.
+                            #[cfg(not(rtm_opt_size))]
+                            match m {
+                                Method::PushEvent => {
+                                    if let Some(e) = decode_event_canonical(payload) {
+                                        return self.deliver(Event::PushEvent(e), seq, on);
+                                    }
+                                }
+                                Method::Ping if matches!(payload, [] | [0x80]) => {
+                                    return self.deliver(Event::Ping, seq, on);
+                                }
+                                _ => {}
+                            }
+                            match decode_method(m, payload) {
+                                Ok(push) => return self.push(push, seq, on),
+                                Err(e) => e,
+                            }
+                        }
                     },
                     None => MessageError::UnknownMethod,
                 };
@@ -248,7 +273,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
         Step::Done
     }
 
-    /// A push other than a message (never filtered for duplicates).
+    /// A decoded push.
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn push<F: FnMut(Event<'_>) + ?Sized>(
         &mut self,
@@ -256,27 +281,38 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
         seq: Option<u32>,
         on: &mut F,
     ) -> Step {
-        if let Push::Message(m) = push {
-            return self.message(m, seq, on);
-        }
-        if seq.is_some() && self.tx.room() < EMPTY_ANSWER_LEN {
-            return Step::Blocked;
-        }
-        self.stats.pushes += 1;
-        on(match push {
-            Push::Message(m) => Event::Message(message_event(m)),
+        let event = match push {
+            Push::Message(m) => return self.message(m, seq, on),
             Push::Event(e) => Event::PushEvent(e),
             Push::Ping => Event::Ping,
             Push::Kickout => Event::Kickout,
             Push::KickoutRoom { rid } => Event::KickoutRoom { rid },
-        });
+        };
+        self.deliver(event, seq, on)
+    }
+
+    /// A push other than a message (never filtered for duplicates): handed to the host, then
+    /// answered.
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
+    fn deliver<F: FnMut(Event<'_>) + ?Sized>(
+        &mut self,
+        event: Event<'_>,
+        seq: Option<u32>,
+        on: &mut F,
+    ) -> Step {
+        if seq.is_some() && self.tx.room() < EMPTY_ANSWER_LEN {
+            return Step::Blocked;
+        }
+        self.stats.pushes += 1;
+        on(event);
         self.answer_push(seq);
         Step::Done
     }
 
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn answer_push(&mut self, seq: Option<u32>) {
         if let Some(seq) = seq {
-            let _ = self.tx.push(|b| build_empty_answer(b, seq));
+            let _ = self.tx.push_array(empty_answer(seq));
         }
     }
 
