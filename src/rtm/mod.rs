@@ -1,7 +1,9 @@
 //! RTM messages on top of the FPNN wire: still layer 1, pure functions over byte slices.
 //!
 //! - [`sign`]: quest authentication;
-//! - `digest`: the compact MD5 that size builds sign with (crate-private);
+//! - `digest`: the compact MD5 that size builds sign with, the one-shot MD5 of speed builds
+//!   (crate-private);
+//! - `ascii`: the word-wise decimal and hex text of speed builds' signatures (crate-private);
 //! - [`listen`]: the `addlisten` / `removelisten` / `setlisten` quests and `*ping`;
 //! - [`answer`]: answers we send (empty, error) and answers we receive;
 //! - [`push`]: decoders for the server's push quests into borrowed views;
@@ -10,7 +12,8 @@
 //! - [`field`]: the typed map-field reading shared by the decoders, and its errors.
 
 pub mod answer;
-#[cfg(any(rtm_opt_size, test))]
+#[cfg(not(rtm_opt_size))]
+mod ascii;
 pub(crate) mod digest;
 pub mod dispatch;
 pub mod field;
