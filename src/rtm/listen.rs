@@ -29,7 +29,7 @@ pub enum ListenOp {
 
 impl ListenOp {
     /// The quest's method name.
-    pub fn method(self) -> &'static str {
+    pub const fn method(self) -> &'static str {
         match self {
             Self::Add => "addlisten",
             Self::Remove => "removelisten",
@@ -221,6 +221,10 @@ pub fn build_listen<E: AsRef<str>>(
             omit_empty: op == ListenOp::Set,
         },
     };
+    #[cfg(not(rtm_opt_size))]
+    if let Some(built) = one_pass::build(out, q.seq, op, &payload) {
+        return built;
+    }
     build_quest(out, Some(q.seq), method, &payload)
 }
 
@@ -235,7 +239,238 @@ pub fn build_set_flags(
         auth: Auth::new(creds.pid, creds.secret, q.salt, "setlisten", q.ts),
         body: Body::Flags(flags),
     };
+    #[cfg(not(rtm_opt_size))]
+    if let Some(built) = one_pass::build(out, q.seq, ListenOp::Set, &payload) {
+        return built;
+    }
     build_quest(out, Some(q.seq), "setlisten", &payload)
+}
+
+/// The listen quests of speed builds, written in one pass.
+///
+/// The generic path ([`build_quest`] over [`ListenPayload`]) encodes the payload twice, once
+/// to size it and once to write it, through the general msgpack writer. Here the frame is
+/// written once into a stack buffer, with the keys as constant byte strings and the integers
+/// as word stores (a store may run up to 8 bytes past a value, into bytes written next), its
+/// size patched into the header at the end, and then copied out. A frame too large for the
+/// stack buffer (long id lists) takes the generic path. The bytes are the same; the tests
+/// compare the two paths.
+#[cfg(not(rtm_opt_size))]
+mod one_pass {
+    use super::{Auth, Body, ListenOp, ListenPayload};
+    use crate::wire::frame::{BuildError, FrameKind, HEADER_LEN, header};
+    use crate::wire::msgpack::marker as m;
+
+    /// The stack buffer: room for the auth keys, the flags, and a few dozen ids.
+    const ROOM: usize = 256;
+
+    /// A cursor over the stack buffer. Each write returns `None` when it would not fit. (The
+    /// buffer is borrowed rather than owned so that the cursor stays in a register: the
+    /// compiler cannot tell the stores into an owned buffer from the cursor beside it.)
+    struct Local<'b> {
+        buf: &'b mut [u8; ROOM],
+        at: usize,
+    }
+
+    impl Local<'_> {
+        /// Stores the `K` bytes of `bytes` and moves on by `len` of them.
+        #[inline(always)]
+        fn put<const K: usize>(&mut self, bytes: [u8; K], len: usize) -> Option<()> {
+            *self.buf.get_mut(self.at..)?.first_chunk_mut::<K>()? = bytes;
+            self.at += len;
+            Some(())
+        }
+
+        /// Copies `bytes`, whatever their length.
+        #[inline(always)]
+        fn copy(&mut self, bytes: &[u8]) -> Option<()> {
+            let end = self.at + bytes.len();
+            self.buf.get_mut(self.at..end)?.copy_from_slice(bytes);
+            self.at = end;
+            Some(())
+        }
+
+        /// A msgpack integer in msgpack-c's form (see `Writer::int`).
+        #[inline(always)]
+        fn int(&mut self, v: i64) -> Option<()> {
+            // The marker and the number of big-endian bytes after it.
+            let (marker, n) = if v >= 0 {
+                if v < 0x80 {
+                    return self.put([v as u8], 1);
+                } else if v <= 0xff {
+                    (m::U8, 1)
+                } else if v <= 0xffff {
+                    (m::U16, 2)
+                } else if v <= 0xffff_ffff {
+                    (m::U32, 4)
+                } else {
+                    (m::U64, 8)
+                }
+            } else if v >= -32 {
+                return self.put([v as u8], 1);
+            } else if v >= i64::from(i8::MIN) {
+                (m::I8, 1)
+            } else if v >= i64::from(i16::MIN) {
+                (m::I16, 2)
+            } else if v >= i64::from(i32::MIN) {
+                (m::I32, 4)
+            } else {
+                (m::I64, 8)
+            };
+            let (head, word) = self
+                .buf
+                .get_mut(self.at..)?
+                .first_chunk_mut::<9>()?
+                .split_first_mut()?;
+            *head = marker;
+            // The low `n` bytes of `v`, big-endian, lead the word.
+            *word.first_chunk_mut::<8>()? = ((v as u64) << (64 - 8 * n)).to_be_bytes();
+            self.at += 1 + n;
+            Some(())
+        }
+
+        /// An array header (see `Writer::array_len`).
+        #[inline(always)]
+        fn array_len(&mut self, len: usize) -> Option<()> {
+            if len < 16 {
+                self.put([0x90 | len as u8], 1)
+            } else {
+                // `array32` would be more than the buffer holds: the generic path writes it.
+                let [hi, lo] = u16::try_from(len).ok()?.to_be_bytes();
+                self.put([m::ARRAY16, hi, lo], 3)
+            }
+        }
+
+        /// A string (see `Writer::str`).
+        #[inline(always)]
+        fn str(&mut self, s: &[u8]) -> Option<()> {
+            if s.len() < 32 {
+                self.put([0xa0 | s.len() as u8], 1)?;
+            } else if let Ok(len) = u8::try_from(s.len()) {
+                self.put([m::STR8, len], 2)?;
+            } else {
+                // Longer than the buffer: the generic path writes it.
+                return None;
+            }
+            self.copy(s)
+        }
+
+        /// An id list under `key` (`\xa4gids`, ...), unless it is empty and `omit_empty`.
+        #[inline(always)]
+        fn id_list(&mut self, key: [u8; 5], ids: &[i64], omit_empty: bool) -> Option<()> {
+            if !ids.is_empty() || !omit_empty {
+                self.put(key, 5)?;
+                self.array_len(ids.len())?;
+                for &id in ids {
+                    self.int(id)?;
+                }
+            }
+            Some(())
+        }
+
+        /// The map header and `pid`, `sign`, `salt` and `ts` with their values.
+        #[inline(always)]
+        fn auth(&mut self, pairs: u8, auth: &Auth) -> Option<()> {
+            self.put([0x80 | pairs, 0xa3, b'p', b'i', b'd'], 5)?;
+            self.int(i64::from(auth.pid))?;
+            self.put(*b"\xa4sign\xd9\x20", 7)?;
+            self.put(auth.sign, 32)?;
+            self.put(*b"\xa4salt", 5)?;
+            self.int(auth.salt)?;
+            self.put(*b"\xa2ts", 3)?;
+            self.int(auth.ts)
+        }
+    }
+
+    /// Builds the quest, or `None` when it does not fit the stack buffer (then nothing has
+    /// been written to `out`).
+    #[inline]
+    pub(super) fn build<E: AsRef<str>>(
+        out: &mut [u8],
+        seq: u32,
+        op: ListenOp,
+        payload: &ListenPayload<'_, '_, E>,
+    ) -> Option<Result<usize, BuildError>> {
+        let (method, ss) = padded_method(op);
+        let mut buf = [0; ROOM];
+        let mut w = Local {
+            buf: &mut buf,
+            at: HEADER_LEN,
+        };
+        // The seq and the method name in one store.
+        let mut seq_method = [0; 20];
+        let (seq_bytes, method_bytes) = seq_method.split_at_mut(4);
+        seq_bytes.copy_from_slice(&seq.to_le_bytes());
+        method_bytes.copy_from_slice(&method);
+        w.put(seq_method, 4 + usize::from(ss))?;
+        let start = w.at;
+        match &payload.body {
+            Body::Ids { ids, omit_empty } => {
+                let omit = *omit_empty;
+                let kept = |n: usize| u8::from(n > 0 || !omit);
+                let pairs = 4
+                    + kept(ids.gids.len())
+                    + kept(ids.rids.len())
+                    + kept(ids.uids.len())
+                    + kept(ids.events.len());
+                w.auth(pairs, &payload.auth)?;
+                w.id_list(*b"\xa4gids", ids.gids, omit)?;
+                w.id_list(*b"\xa4rids", ids.rids, omit)?;
+                w.id_list(*b"\xa4uids", ids.uids, omit)?;
+                if !ids.events.is_empty() || !omit {
+                    w.put(*b"\xa6events", 7)?;
+                    w.array_len(ids.events.len())?;
+                    for e in ids.events {
+                        w.str(e.as_ref().as_bytes())?;
+                    }
+                }
+            }
+            Body::Flags(f) => {
+                w.auth(8, &payload.auth)?;
+                let b = |v: bool| if v { m::TRUE } else { m::FALSE };
+                let mut tail = *b"\xa5group_\xa4room_\xa3p2p_\xa2ev_";
+                tail[6] = b(f.group);
+                tail[12] = b(f.room);
+                tail[17] = b(f.p2p);
+                tail[21] = b(f.ev);
+                w.put(tail, 22)?;
+            }
+        }
+        let len = w.at;
+        let psize = u32::try_from(len - start).ok()?;
+        *buf.first_chunk_mut::<HEADER_LEN>()? = header(FrameKind::Twoway, ss, psize);
+        Some(match out.get_mut(..len) {
+            Some(out) => {
+                out.copy_from_slice(buf.get(..len)?);
+                Ok(len)
+            }
+            None => Err(BuildError::BufferTooSmall { needed: len }),
+        })
+    }
+
+    /// The method name of `op` zero-padded to 16 bytes (a store of constant size), and its
+    /// length.
+    #[inline(always)]
+    fn padded_method(op: ListenOp) -> ([u8; 16], u8) {
+        const fn pad(op: ListenOp) -> ([u8; 16], u8) {
+            let name = op.method().as_bytes();
+            let mut padded = [0; 16];
+            let mut i = 0;
+            while i < name.len() {
+                padded[i] = name[i];
+                i += 1;
+            }
+            (padded, name.len() as u8)
+        }
+        const ADD: ([u8; 16], u8) = pad(ListenOp::Add);
+        const REMOVE: ([u8; 16], u8) = pad(ListenOp::Remove);
+        const SET: ([u8; 16], u8) = pad(ListenOp::Set);
+        match op {
+            ListenOp::Add => ADD,
+            ListenOp::Remove => REMOVE,
+            ListenOp::Set => SET,
+        }
+    }
 }
 
 /// Length of the `*ping` quest.
@@ -252,6 +487,7 @@ pub fn build_ping(out: &mut [u8], seq: u32) -> Result<usize, BuildError> {
 mod tests {
     use super::*;
     use crate::wire::frame::EmptyMap;
+    use proptest::prelude::*;
 
     #[test]
     fn ping_is_the_generic_quest_byte_for_byte() {
@@ -270,5 +506,147 @@ mod tests {
             Err(BuildError::BufferTooSmall { needed: PING_LEN })
         );
         assert_eq!(short, [7u8; PING_LEN - 1], "nothing written when short");
+    }
+
+    /// Builds with the public builder (the one-pass writer in speed builds) and with the
+    /// generic path, into buffers of `room` bytes, and compares results and bytes. Returns
+    /// whether the one-pass writer took the quest (never in size builds).
+    fn both_paths<E: AsRef<str>>(
+        room: usize,
+        q: QuestIds,
+        op: ListenOp,
+        body: Body<'_, '_, E>,
+    ) -> bool {
+        let creds = Credentials {
+            pid: 80_000_071,
+            secret: b"a1b2c3d4-e5f6-7890-abcd-ef0123456789",
+        };
+        let method = match body {
+            Body::Ids { .. } => op.method(),
+            Body::Flags(_) => "setlisten",
+        };
+        let (mut fast, mut slow) = (vec![0xa5; room], vec![0xa5; room]);
+        let got = match &body {
+            Body::Ids { ids, .. } => build_listen(&mut fast, &creds, q, op, ids),
+            Body::Flags(f) => build_set_flags(&mut fast, &creds, q, *f),
+        };
+        let payload = ListenPayload {
+            auth: Auth::new(creds.pid, creds.secret, q.salt, method, q.ts),
+            body,
+        };
+        let want = build_quest(&mut slow, Some(q.seq), method, &payload);
+        assert_eq!(got, want);
+        assert_eq!(fast, slow, "the same bytes, and nothing past them");
+        #[cfg(not(rtm_opt_size))]
+        let one_pass = {
+            let op = if method == "setlisten" {
+                ListenOp::Set
+            } else {
+                op
+            };
+            one_pass::build(&mut [0; 1024], q.seq, op, &payload).is_some()
+        };
+        #[cfg(rtm_opt_size)]
+        let one_pass = false;
+        one_pass
+    }
+
+    #[test]
+    fn one_pass_matches_the_generic_path_at_the_edges() {
+        let q = QuestIds {
+            seq: 4,
+            salt: 1_700_000_000_000_001_234,
+            ts: 1_700_000_000,
+        };
+        let big: Vec<i64> = (0..40).map(|i| i64::MIN + i).collect();
+        let twenty: Vec<i64> = (0..20).collect();
+        let events = ["login", "logout"];
+        let long_event = ["e".repeat(40)];
+        for room in [0, 60, 124, 125, 126, 300, 1_000] {
+            for flags in [
+                ListenFlags::NONE,
+                ListenFlags {
+                    group: true,
+                    room: false,
+                    p2p: true,
+                    ev: true,
+                },
+            ] {
+                let one_pass = both_paths::<&str>(room, q, ListenOp::Set, Body::Flags(flags));
+                assert_eq!(one_pass, cfg!(not(rtm_opt_size)));
+            }
+            for op in [ListenOp::Add, ListenOp::Remove, ListenOp::Set] {
+                let omit_empty = op == ListenOp::Set;
+                let lists: [ListenIds<'_, &str>; 4] = [
+                    ListenIds {
+                        gids: &[],
+                        rids: &[],
+                        uids: &[],
+                        events: &[],
+                    },
+                    ListenIds {
+                        gids: &[10],
+                        rids: &[20],
+                        uids: &[30],
+                        events: &events,
+                    },
+                    // An `array16`.
+                    ListenIds {
+                        gids: &twenty,
+                        rids: &[],
+                        uids: &[-1],
+                        events: &[],
+                    },
+                    // Past the stack buffer: the generic path.
+                    ListenIds {
+                        gids: &big,
+                        rids: &big,
+                        uids: &[-1],
+                        events: &[],
+                    },
+                ];
+                for (i, ids) in lists.iter().enumerate() {
+                    let one_pass = both_paths(room, q, op, Body::Ids { ids, omit_empty });
+                    assert_eq!(one_pass, i < 3 && cfg!(not(rtm_opt_size)), "list {i}");
+                }
+                let ids = ListenIds {
+                    gids: &[],
+                    rids: &[],
+                    uids: &[],
+                    events: &long_event,
+                };
+                both_paths(
+                    room,
+                    q,
+                    op,
+                    Body::Ids {
+                        ids: &ids,
+                        omit_empty,
+                    },
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn one_pass_matches_the_generic_path(
+            op in prop_oneof![Just(ListenOp::Add), Just(ListenOp::Remove), Just(ListenOp::Set)],
+            seq in any::<u32>(), salt in any::<i64>(), ts in any::<i64>(), small in -300i64..70_000,
+            gids in proptest::collection::vec(any::<i64>(), 0..12),
+            rids in proptest::collection::vec(-40_000i64..70_000, 0..20),
+            uids in proptest::collection::vec(any::<i32>(), 0..6),
+            events in proptest::collection::vec("[a-z]{0,40}", 0..4),
+            flags in any::<[bool; 4]>(), room in 0usize..400,
+        ) {
+            let uids: Vec<i64> = uids.into_iter().map(i64::from).collect();
+            let ids = ListenIds { gids: &gids, rids: &rids, uids: &uids, events: &events };
+            for q in [QuestIds { seq, salt, ts }, QuestIds { seq, salt: small, ts: small }] {
+                both_paths(room, q, op, Body::Ids { ids: &ids, omit_empty: op == ListenOp::Set });
+                let [group, room_flag, p2p, ev] = flags;
+                let f = ListenFlags { group, room: room_flag, p2p, ev };
+                both_paths::<&str>(room, q, ListenOp::Set, Body::Flags(f));
+            }
+        }
     }
 }
