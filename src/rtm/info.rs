@@ -83,27 +83,29 @@ fn parse_translated_json<'a>(
     scratch: &mut Scratch<'a>,
 ) -> Result<TranslatedInfo<'a>, JsonError> {
     #[cfg(not(rtm_opt_size))]
-    if let Some(found) = fast::translated(msg) {
-        // The text is well formed: decode the strings in the order the exact pass would.
-        let mut t = TranslatedInfo::default();
-        for which in found.order.iter() {
-            let Some(Some(s)) = found.strs.get(which) else {
-                continue;
-            };
-            let v = s.get(msg).value(scratch)?;
-            match which {
-                0 => t.source_language = v,
-                1 => t.target_language = v,
-                2 => t.source_text = v,
-                _ => t.target_text = v,
-            }
+    if let Some(mut t) = fast::translated(msg) {
+        // The text is well formed: decode the escaped strings in the order the exact pass
+        // would (the others take no scratch).
+        for n in t.escaped.iter() {
+            let slot = fast::translated_slot(&mut t.info, n);
+            *slot = crate::wire::json::fast::decode_escaped(slot, scratch)?;
         }
-        return if found.order.is_empty() {
+        return if t.seen == 0 {
             Err(JsonError::NotObject)
         } else {
-            Ok(t)
+            Ok(t.info)
         };
     }
+    translated_exact(msg, scratch)
+}
+
+/// [`parse_translated_json`] on the exact scanner: the path for what the fast scan refused in
+/// speed builds, the only one in size builds.
+#[cfg_attr(not(rtm_opt_size), inline(never))]
+fn translated_exact<'a>(
+    msg: &'a [u8],
+    scratch: &mut Scratch<'a>,
+) -> Result<TranslatedInfo<'a>, JsonError> {
     let mut t = TranslatedInfo::default();
     let mut found = false;
     for_each_member(msg, |key, value| {
@@ -160,35 +162,70 @@ pub fn parse_file_info<'a>(
     attrs: &'a [u8],
     scratch: &mut Scratch<'a>,
 ) -> Result<FileInfo<'a>, JsonError> {
-    let info = file_msg(msg, scratch)?;
-    Ok(file_attrs(attrs, info, scratch))
+    #[cfg(not(rtm_opt_size))]
+    {
+        let mut f = fast::Scan::<FileInfo<'a>>::default();
+        let info = match fast::file_msg(msg, &mut f) {
+            Some(()) => {
+                decode_fields(&mut f.info, f.escaped, scratch)?;
+                f.info
+            }
+            None => file_msg_exact(msg, scratch)?,
+        };
+        let mut f = fast::Scan {
+            info,
+            ..fast::Scan::default()
+        };
+        Ok(match fast::file_attrs(attrs, &mut f) {
+            Some(()) => match decode_fields(&mut f.info, f.escaped, scratch) {
+                Ok(()) => f.info,
+                // Only the msg-derived fields, as when attrs is malformed.
+                Err(_) => FileInfo {
+                    url: f.info.url,
+                    size: f.info.size,
+                    surl: f.info.surl,
+                    ..FileInfo::default()
+                },
+            },
+            None => file_attrs_exact(attrs, info, scratch),
+        })
+    }
+    #[cfg(rtm_opt_size)]
+    {
+        let info = file_msg_exact(msg, scratch)?;
+        Ok(file_attrs_exact(attrs, info, scratch))
+    }
 }
 
-/// The `msg` half of [`parse_file_info`].
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-fn file_msg<'a>(msg: &'a [u8], scratch: &mut Scratch<'a>) -> Result<FileInfo<'a>, JsonError> {
-    let mut info = FileInfo::default();
-    #[cfg(not(rtm_opt_size))]
-    if let Some(f) = fast::file_msg(msg) {
-        // The text is well formed: decode the strings in the order the exact pass would.
-        let take = |s: Option<crate::wire::json::fast::Str>,
-                    scratch: &mut Scratch<'a>,
-                    out: &mut &'a [u8]| {
-            if let Some(s) = s {
-                *out = s.get(msg).value(scratch)?;
+/// Decodes the escaped strings of the fields `escaped` of `info` (raw from a fast scan) in
+/// that order.
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn decode_fields<'a>(
+    info: &mut FileInfo<'a>,
+    escaped: fast::Order,
+    scratch: &mut Scratch<'a>,
+) -> Result<(), JsonError> {
+    use crate::wire::json::fast::decode_escaped;
+    for field in escaped.iter() {
+        match field {
+            fast::URL => info.url = decode_escaped(info.url, scratch)?,
+            fast::SURL => info.surl = decode_escaped(info.surl, scratch)?,
+            fast::LANG => info.language = decode_escaped(info.language, scratch)?,
+            _ => {
+                if let Some(c) = &mut info.custom {
+                    *c = decode_escaped(c, scratch)?;
+                }
             }
-            Ok::<_, JsonError>(())
-        };
-        if f.surl_first {
-            take(f.surl, scratch, &mut info.surl)?;
         }
-        take(f.url, scratch, &mut info.url)?;
-        if !f.surl_first {
-            take(f.surl, scratch, &mut info.surl)?;
-        }
-        info.size = f.size;
-        return Ok(info);
     }
+    Ok(())
+}
+
+/// The `msg` half of [`parse_file_info`] on the exact scanner.
+#[cfg_attr(not(rtm_opt_size), inline(never))]
+fn file_msg_exact<'a>(msg: &'a [u8], scratch: &mut Scratch<'a>) -> Result<FileInfo<'a>, JsonError> {
+    let mut info = FileInfo::default();
     for_each_member(msg, |key, value| {
         match (key.raw(), value) {
             (b"url", Value::Str(s)) => info.url = s.value(scratch)?,
@@ -213,31 +250,16 @@ fn custom_text<'a>(v: Value<'a>, scratch: &mut Scratch<'a>) -> Result<&'a [u8], 
     })
 }
 
-/// The `attrs` half of [`parse_file_info`]: `info` with the audio fields and `custom`, or
-/// `info` alone when `attrs` is not a JSON object (or the scratch is too small).
-#[cfg_attr(not(rtm_opt_size), inline(always))]
-fn file_attrs<'a>(attrs: &'a [u8], info: FileInfo<'a>, scratch: &mut Scratch<'a>) -> FileInfo<'a> {
+/// The `attrs` half of [`parse_file_info`] on the exact scanner: `info` with the audio fields
+/// and `custom`, or `info` alone when `attrs` is not a JSON object (or the scratch is too
+/// small).
+#[cfg_attr(not(rtm_opt_size), inline(never))]
+fn file_attrs_exact<'a>(
+    attrs: &'a [u8],
+    info: FileInfo<'a>,
+    scratch: &mut Scratch<'a>,
+) -> FileInfo<'a> {
     let mut attrs_info = info;
-    #[cfg(not(rtm_opt_size))]
-    if let Some(a) = fast::file_attrs(attrs) {
-        // The text is well formed: decode the strings in the order the exact pass would.
-        attrs_info.is_rtm_audio = a.audio;
-        attrs_info.duration = a.duration;
-        let mut decode = || {
-            let lang =
-                |scratch: &mut Scratch<'a>| a.lang.map(|s| s.get(attrs).value(scratch)).transpose();
-            let first = if a.lang_first { lang(scratch)? } else { None };
-            if let Some(v) = a.custom {
-                attrs_info.custom = Some(custom_text(v.get(attrs), scratch)?);
-            }
-            let lang = if a.lang_first { first } else { lang(scratch)? };
-            if let Some(l) = lang {
-                attrs_info.language = l;
-            }
-            Ok::<_, JsonError>(())
-        };
-        return if decode().is_ok() { attrs_info } else { info };
-    }
     // One pass over attrs: the `rtm` object is walked while it is validated.
     let parsed = for_each_member_nested(attrs, |key, member| {
         if key.eq_str("custom") {
@@ -570,19 +592,34 @@ mod tests {
     fn the_benchmark_layout_takes_the_fast_scans() {
         let msg = br#"{"url":"https://f.example.com/17.amr","size":23456}"#;
         let attrs = br#"{"rtm":{"type":"audiomsg","lang":"en","duration":5120,"codec":"amr-wb","srate":16000},"custom":{"k":1}}"#;
-        let f = fast::file_msg(msg).expect("msg");
+        let mut f = fast::Scan::default();
+        assert_eq!(fast::file_msg(msg, &mut f), Some(()));
+        assert_eq!(fast::file_attrs(attrs, &mut f), Some(()));
+        assert!(f.escaped.iter().next().is_none());
+        let mut buf = [0u8; 8];
         assert_eq!(
-            (f.url.map(|s| s.get(msg).raw()), f.size),
-            (Some(&b"https://f.example.com/17.amr"[..]), 23456)
+            Ok(f.info),
+            parse_file_info(msg, attrs, &mut Scratch::new(&mut buf))
         );
-        let a = fast::file_attrs(attrs).expect("attrs");
         assert_eq!(
-            (a.audio, a.duration, a.lang.map(|s| s.get(attrs).raw())),
-            (true, 5120, Some(&b"en"[..]))
+            (
+                f.info.url,
+                f.info.size,
+                f.info.is_rtm_audio,
+                f.info.duration
+            ),
+            (&b"https://f.example.com/17.amr"[..], 23456, true, 5120)
+        );
+        assert_eq!(
+            (f.info.language, f.info.custom),
+            (&b"en"[..], Some(&br#"{"k":1}"#[..]))
         );
         let t = br#"{"source":"zh","target":"en","sourceText":"\u4f60","targetText":"hi"}"#;
-        let order = fast::translated(t).map(|t| t.order.iter().collect::<Vec<_>>());
-        assert_eq!(order, Some(vec![0, 1, 2, 3]));
+        let t = fast::translated(t).expect("translation");
+        assert_eq!(
+            (t.seen, t.escaped.iter().collect::<Vec<_>>()),
+            (0b1111, vec![2])
+        );
     }
 
     proptest::proptest! {
@@ -618,7 +655,8 @@ mod tests {
         }
 
         /// On RTM-shaped JSON (where the fast scans succeed or give up), the same results and
-        /// the same scratch use as the parsers on the reference scanner, for any scratch size.
+        /// the same scratch use as the exact parsers, and the same results as the parsers on
+        /// the reference scanner, for any scratch size.
         #[test]
         fn rtm_shaped_json_parses_as_the_reference(
             msg in rtm_gen::file_msg(),
@@ -630,14 +668,30 @@ mod tests {
             let (mut sa, mut sb) =
                 (Scratch::new(&mut a[..scratch_len]), Scratch::new(&mut b[..scratch_len]));
             let ours = parse_translated(&chat, &mut sa);
-            let theirs = old::parse_translated(&chat, &mut sb);
-            proptest::prop_assert_eq!((ours, sa.remaining()), (theirs, sb.remaining()));
+            // Plain text is refused at its first non-blank byte; anything else is scanned.
+            let at = chat
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(chat.len());
+            let exact = match chat.get(at) {
+                Some(&b) if crate::wire::json::starts_value(b) => {
+                    translated_exact(&chat, &mut sb)
+                }
+                _ => Err(JsonError::Syntax(at)),
+            };
+            proptest::prop_assert_eq!((ours, sa.remaining()), (exact, sb.remaining()));
+            let mut c = [0u8; 160];
+            let theirs = old::parse_translated(&chat, &mut Scratch::new(&mut c[..scratch_len]));
+            proptest::prop_assert_eq!(ours, theirs);
             let (mut a, mut b) = ([0u8; 160], [0u8; 160]);
             let (mut sa, mut sb) =
                 (Scratch::new(&mut a[..scratch_len]), Scratch::new(&mut b[..scratch_len]));
             let ours = parse_file_info(&msg, &attrs, &mut sa);
-            let theirs = old::parse_file_info(&msg, &attrs, &mut sb);
-            proptest::prop_assert_eq!((ours, sa.remaining()), (theirs, sb.remaining()));
+            let exact = file_msg_exact(&msg, &mut sb).map(|i| file_attrs_exact(&attrs, i, &mut sb));
+            proptest::prop_assert_eq!((ours, sa.remaining()), (exact, sb.remaining()));
+            let mut c = [0u8; 160];
+            let theirs = old::parse_file_info(&msg, &attrs, &mut Scratch::new(&mut c[..scratch_len]));
+            proptest::prop_assert_eq!(ours, theirs);
         }
     }
 }

@@ -1,216 +1,277 @@
 //! The keyed fast scans of the info parsers (speed builds).
 //!
 //! Each scan walks one JSON text with the fast lexer of `wire::json::fast`, matching the keys
-//! RTM uses by word compares (key, quote and colon at once), and keeps where the strings it
-//! needs are, undecoded. It gives up (`None`) on anything it does not take, including a second
-//! string for a field it decodes, and then the caller runs its exact parser from the start. A
-//! scan only succeeds on a text the exact scanner accepts whole, so the caller can then decode
-//! the escaped strings into the scratch in the order the exact parser would have: the same
-//! results, the same scratch use, the same [`crate::wire::json::JsonError::ScratchFull`].
-//! Property tests compare the two.
+//! RTM uses by word compares (quoted key, colon and the value's first byte at once), and
+//! writes the fields straight into the result with their strings raw, noting the ones with
+//! escapes in the order they came. It gives up (`None`) on anything it does not take,
+//! including a second string for a field it decodes, and then the caller runs its exact
+//! parser from the start. A scan only succeeds on a text the exact scanner accepts whole, so
+//! the caller can then decode the escaped strings into the scratch in the order the exact
+//! parser would have: the same results, the same scratch use, the same
+//! [`crate::wire::json::JsonError::ScratchFull`]. Property tests compare the two.
 
+use super::{FileInfo, TranslatedInfo};
 use crate::wire::json::MAX_DEPTH;
 use crate::wire::json::fast::{
-    Key, Str, Val, at_end, int_value, next, open, skip, str_value, value, walk,
+    Key, Str, at_end, int_value, next, open, skip, str_value, string, value, walk,
 };
 
-/// Stores a string found for a field that is decoded; `None` if the field already has one
-/// (the exact parser would decode both).
-#[inline(always)]
-fn put(slot: &mut Option<Str>, found: Option<Str>) -> Option<()> {
-    if found.is_some() {
-        if slot.is_some() {
-            return None;
-        }
-        *slot = found;
-    }
-    Some(())
-}
-
-/// Strings in the order they were met, as 4-bit slot numbers (plus one), first in the low bits.
+/// Fields in the order they were met, as 4-bit numbers (plus one), first in the low bits.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Order(u32);
 
 impl Order {
     #[inline(always)]
-    fn push(&mut self, slot: usize) {
+    fn push(&mut self, field: usize) {
         let shift = (32 - self.0.leading_zeros()).next_multiple_of(4);
-        self.0 |= (slot as u32 + 1) << shift;
+        self.0 |= (field as u32 + 1) << shift;
     }
 
-    /// The slots in order.
+    /// The fields in order.
     #[inline(always)]
     pub(super) fn iter(self) -> impl Iterator<Item = usize> {
         let mut s = self.0;
         core::iter::from_fn(move || {
-            let slot = (s & 0xf).checked_sub(1)?;
+            let field = (s & 0xf).checked_sub(1)?;
             s >>= 4;
-            Some(slot as usize)
+            Some(field as usize)
         })
-    }
-
-    /// Whether there is none.
-    #[inline(always)]
-    pub(super) fn is_empty(self) -> bool {
-        self.0 == 0
     }
 }
 
-/// What the scan of a translated chat's `msg` found: the strings of `source`, `target`,
-/// `sourceText` and `targetText` and the order they came in.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Translated {
-    pub(super) strs: [Option<Str>; 4],
-    pub(super) order: Order,
+/// What a scan found: the fields with their strings raw, the strings that have escapes, and
+/// the decoded fields that were set (each at most once).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Scan<T> {
+    pub(super) info: T,
+    /// Fields whose strings have escapes, in the order met.
+    pub(super) escaped: Order,
+    /// Bit per decoded field that has a string.
+    pub(super) seen: u32,
+}
+
+impl<T> Scan<T> {
+    /// Notes a string for the decoded field `field`: `None` if it already has one (the exact
+    /// parser would decode both).
+    #[inline(always)]
+    fn note(&mut self, field: usize, st: Str) -> Option<()> {
+        let bit = 1 << field;
+        if self.seen & bit != 0 {
+            return None;
+        }
+        self.seen |= bit;
+        if st.escaped {
+            self.escaped.push(field);
+        }
+        Some(())
+    }
+}
+
+/// The raw text of `st` in `s`.
+#[inline(always)]
+fn raw(s: &[u8], st: Str) -> &[u8] {
+    st.get(s).raw()
 }
 
 const TRANSLATED_KEYS: [Key; 4] = [
-    Key::new("source"),
-    Key::new("target"),
-    Key::new("sourceText"),
-    Key::new("targetText"),
+    Key::new("source", Some(b'"')),
+    Key::new("target", Some(b'"')),
+    Key::new("sourceText", Some(b'"')),
+    Key::new("targetText", Some(b'"')),
 ];
+
+/// The slot of field `n` of a translation (its key's index in [`TRANSLATED_KEYS`]).
+#[inline(always)]
+pub(super) fn translated_slot<'t, 'a>(t: &'t mut TranslatedInfo<'a>, n: usize) -> &'t mut &'a [u8] {
+    match n {
+        0 => &mut t.source_language,
+        1 => &mut t.target_language,
+        2 => &mut t.source_text,
+        _ => &mut t.target_text,
+    }
+}
 
 /// Scans a translated chat's `msg`.
 #[inline(always)]
-pub(super) fn translated(msg: &[u8]) -> Option<Translated> {
-    let mut t = Translated {
-        strs: [None; 4],
-        order: Order::default(),
+pub(super) fn translated<'a>(msg: &'a [u8]) -> Option<Scan<TranslatedInfo<'a>>> {
+    let mut t = Scan::<TranslatedInfo<'a>>::default();
+    // The string `st` for field `n`.
+    let found = |t: &mut Scan<TranslatedInfo<'a>>, n: usize, st: Str| {
+        t.note(n, st)?;
+        *translated_slot(&mut t.info, n) = raw(msg, st);
+        Some(st.end + 1)
     };
-    let end = walk!(
-        msg,
-        open(msg)?,
-        TRANSLATED_KEYS,
-        false,
-        [0, 1, 2, 3],
-        |n, i| {
-            if let Some(slot) = t.strs.get_mut(n) {
-                let (found, end) = str_value(msg, i, MAX_DEPTH)?;
-                if found.is_some() {
-                    put(slot, found)?;
-                    t.order.push(n);
-                }
-                end
-            } else {
-                skip(msg, i, MAX_DEPTH)?
+    let end = walk!(msg, open(msg)?, TRANSLATED_KEYS, false,
+        fast {
+            0 => |c| found(&mut t, 0, string(msg, c)?)?,
+            1 => |c| found(&mut t, 1, string(msg, c)?)?,
+            2 => |c| found(&mut t, 2, string(msg, c)?)?,
+            3 => |c| found(&mut t, 3, string(msg, c)?)?,
+        },
+        slow |n, i| if n < TRANSLATED_KEYS.len() {
+            match str_value(msg, i, MAX_DEPTH)? {
+                (Some(st), _) => found(&mut t, n, st)?,
+                (None, end) => end,
             }
+        } else {
+            skip(msg, i, MAX_DEPTH)?
         }
     );
     at_end(msg, end).then_some(t)
 }
 
-/// What the scan of a file message's `msg` found.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct FileMsg {
-    pub(super) url: Option<Str>,
-    pub(super) surl: Option<Str>,
-    /// Whether `surl` came before `url`.
-    pub(super) surl_first: bool,
-    pub(super) size: i64,
-}
+/// The decoded fields of a file message.
+pub(super) const URL: usize = 0;
+pub(super) const SURL: usize = 1;
+pub(super) const LANG: usize = 2;
+pub(super) const CUSTOM: usize = 3;
 
-const MSG_KEYS: [Key; 3] = [Key::new("url"), Key::new("size"), Key::new("surl")];
+const MSG_KEYS: [Key; 3] = [
+    Key::new("url", Some(b'"')),
+    Key::new("size", None),
+    Key::new("surl", Some(b'"')),
+];
 
-/// Scans a file message's `msg`.
+/// Scans a file message's `msg` into `f`: `url`, `size` and `surl`.
 #[inline(always)]
-pub(super) fn file_msg(msg: &[u8]) -> Option<FileMsg> {
-    let mut f = FileMsg::default();
-    let end = walk!(
-        msg,
-        open(msg)?,
-        MSG_KEYS,
-        false,
-        [0, 1, 2],
-        |n, i| match n {
-            0 => {
-                let (found, end) = str_value(msg, i, MAX_DEPTH)?;
-                put(&mut f.url, found)?;
+pub(super) fn file_msg<'a>(msg: &'a [u8], f: &mut Scan<FileInfo<'a>>) -> Option<()> {
+    let end = walk!(msg, open(msg)?, MSG_KEYS, false,
+        fast {
+            0 => |c| {
+                let st = string(msg, c)?;
+                f.note(URL, st)?;
+                f.info.url = raw(msg, st);
+                st.end + 1
+            },
+            1 => |i| {
+                let (size, end) = int_value(msg, i, MAX_DEPTH)?;
+                f.info.size = size;
                 end
-            }
+            },
+            2 => |c| {
+                let st = string(msg, c)?;
+                f.note(SURL, st)?;
+                f.info.surl = raw(msg, st);
+                st.end + 1
+            },
+        },
+        slow |n, i| match n {
+            0 | 2 => match str_value(msg, i, MAX_DEPTH)? {
+                (Some(st), end) => {
+                    if n == 0 {
+                        f.note(URL, st)?;
+                        f.info.url = raw(msg, st);
+                    } else {
+                        f.note(SURL, st)?;
+                        f.info.surl = raw(msg, st);
+                    }
+                    end
+                }
+                (None, end) => end,
+            },
             1 => {
                 let (size, end) = int_value(msg, i, MAX_DEPTH)?;
-                f.size = size;
-                end
-            }
-            2 => {
-                let (found, end) = str_value(msg, i, MAX_DEPTH)?;
-                put(&mut f.surl, found)?;
-                f.surl_first |= found.is_some() && f.url.is_none();
+                f.info.size = size;
                 end
             }
             _ => skip(msg, i, MAX_DEPTH)?,
         }
     );
-    at_end(msg, end).then_some(f)
+    at_end(msg, end).then_some(())
 }
 
-/// What the scan of a file message's `attrs` found.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct FileAttrs {
-    /// `custom`'s value.
-    pub(super) custom: Option<Val>,
-    /// `rtm.lang`.
-    pub(super) lang: Option<Str>,
-    /// Whether `rtm.lang` came before `custom`.
-    pub(super) lang_first: bool,
-    /// Whether `rtm.type` is a string whose value is `audiomsg`.
-    pub(super) audio: bool,
-    /// `rtm.duration` (0 when absent or not an integer).
-    pub(super) duration: i64,
-}
+const ATTRS_KEYS: [Key; 2] = [Key::new("rtm", Some(b'{')), Key::new("custom", None)];
+const RTM_KEYS: [Key; 3] = [
+    Key::new("type", Some(b'"')),
+    Key::new("lang", Some(b'"')),
+    Key::new("duration", None),
+];
 
-const ATTRS_KEYS: [Key; 2] = [Key::new("rtm"), Key::new("custom")];
-const RTM_KEYS: [Key; 3] = [Key::new("type"), Key::new("lang"), Key::new("duration")];
-
-/// Scans a file message's `attrs`. The top-level keys are compared by value (escapes
-/// decoded), the keys in `rtm` by raw text, as the exact parser does.
+/// Scans a file message's `attrs` into `f`: `is_rtm_audio`, `language`, `duration` and
+/// `custom`. The top-level keys are compared by value (escapes decoded), the keys in `rtm` by
+/// raw text, as the exact parser does.
 #[inline(always)]
-pub(super) fn file_attrs(attrs: &[u8]) -> Option<FileAttrs> {
-    let mut a = FileAttrs::default();
-    // One level in, in `rtm`, values nest one level less deep.
-    const IN: usize = MAX_DEPTH - 1;
-    let end = walk!(
-        attrs,
-        open(attrs)?,
-        ATTRS_KEYS,
-        true,
-        [0, 1],
-        |n, i| match n {
+pub(super) fn file_attrs<'a>(attrs: &'a [u8], f: &mut Scan<FileInfo<'a>>) -> Option<()> {
+    let end = walk!(attrs, open(attrs)?, ATTRS_KEYS, true,
+        fast {
+            0 => |i| rtm(attrs, i, f)?,
+            1 => |i| custom(attrs, i, f)?,
+        },
+        slow |n, i| match n {
             0 => match next(attrs, i) {
-                (b'{', i) => walk!(attrs, i + 1, RTM_KEYS, false, [0, 1, 2], |n, i| match n {
-                    0 => {
-                        let (found, end) = str_value(attrs, i, IN)?;
-                        if let Some(t) = found {
-                            a.audio = t.get(attrs).eq_str("audiomsg");
-                        }
-                        end
-                    }
-                    1 => {
-                        let (found, end) = str_value(attrs, i, IN)?;
-                        put(&mut a.lang, found)?;
-                        a.lang_first |= found.is_some() && a.custom.is_none();
-                        end
-                    }
-                    2 => {
-                        let (duration, end) = int_value(attrs, i, IN)?;
-                        a.duration = duration;
-                        end
-                    }
-                    _ => skip(attrs, i, IN)?,
-                }),
+                (b'{', i) => rtm(attrs, i + 1, f)?,
                 (_, i) => skip(attrs, i, MAX_DEPTH)?,
             },
-            1 => {
-                if a.custom.is_some() {
-                    return None;
-                }
-                let (v, _) = value(attrs, i, MAX_DEPTH)?;
-                a.custom = Some(v);
-                v.end()
-            }
+            1 => custom(attrs, i, f)?,
             _ => skip(attrs, i, MAX_DEPTH)?,
         }
     );
-    at_end(attrs, end).then_some(a)
+    at_end(attrs, end).then_some(())
+}
+
+/// `custom`'s value at `i` into `f`: the index after it.
+#[inline(always)]
+fn custom<'a>(attrs: &'a [u8], i: usize, f: &mut Scan<FileInfo<'a>>) -> Option<usize> {
+    let (v, _) = value(attrs, i, MAX_DEPTH)?;
+    let text = match v.string(attrs) {
+        Some(st) => {
+            f.note(CUSTOM, st)?;
+            raw(attrs, st)
+        }
+        None => {
+            // Any other value is given as its text (the literals as static text).
+            f.note(CUSTOM, Str::PLAIN)?;
+            match v.get(attrs) {
+                crate::wire::json::Value::Bool(true) => &b"true"[..],
+                crate::wire::json::Value::Bool(false) => b"false",
+                crate::wire::json::Value::Null => b"null",
+                _ => v.text(attrs),
+            }
+        }
+    };
+    f.info.custom = Some(text);
+    Some(v.end())
+}
+
+/// The members of `rtm` from `i` (just after its `{`) into `f`: the index after it.
+#[inline(never)]
+fn rtm<'a>(attrs: &'a [u8], i: usize, f: &mut Scan<FileInfo<'a>>) -> Option<usize> {
+    // One level in, values nest one level less deep.
+    const IN: usize = MAX_DEPTH - 1;
+    let lang = |f: &mut Scan<FileInfo<'a>>, st: Str| {
+        f.note(LANG, st)?;
+        f.info.language = raw(attrs, st);
+        Some(st.end + 1)
+    };
+    let audio = |f: &mut Scan<FileInfo<'a>>, st: Str| {
+        f.info.is_rtm_audio = st.get(attrs).eq_str("audiomsg");
+        st.end + 1
+    };
+    Some(walk!(attrs, i, RTM_KEYS, false,
+        fast {
+            0 => |c| audio(f, string(attrs, c)?),
+            1 => |c| lang(f, string(attrs, c)?)?,
+            2 => |i| {
+                let (duration, end) = int_value(attrs, i, IN)?;
+                f.info.duration = duration;
+                end
+            },
+        },
+        slow |n, i| match n {
+            0 => match str_value(attrs, i, IN)? {
+                (Some(st), _) => audio(f, st),
+                (None, end) => end,
+            },
+            1 => match str_value(attrs, i, IN)? {
+                (Some(st), _) => lang(f, st)?,
+                (None, end) => end,
+            },
+            2 => {
+                let (duration, end) = int_value(attrs, i, IN)?;
+                f.info.duration = duration;
+                end
+            }
+            _ => skip(attrs, i, IN)?,
+        }
+    ))
 }

@@ -3,15 +3,26 @@
 //! Index-based and word-at-a-time over the whole text `s`. A byte past the end reads as
 //! zero, which no token, blank or string takes, so the end needs no separate checks; a word
 //! within eight bytes of the end is the text's last eight bytes shifted down. Every function
-//! returns `None` for what it does not take: malformed text, and also a leading zero or a
-//! key the caller does not want twice. The caller then runs the exact scanner, which decides
-//! and reports the error. What these functions accept they accept exactly as the exact
-//! scanner does: the same strings (escapes are checked by the exact scanner's own
-//! `string_tail`), numbers, literals, blanks and nesting limit. Property tests compare them.
+//! gives up (`None`, or [`FAIL`] from the out-of-line ones, which return plain integers so
+//! that the inlined code keeps its values in registers) on what it does not take: malformed
+//! text, and also a leading zero or a key the caller does not want twice. The caller then
+//! runs the exact scanner, which decides and reports the error. What these functions accept
+//! they accept exactly as the exact scanner does: the same strings (escapes are checked by
+//! the exact scanner's own `string_tail`), numbers, literals, blanks and nesting limit.
+//! Property tests compare them.
 //!
 //! Speed builds only (size builds keep the exact scanner alone).
 
 use super::{RawStr, Value, special_mask, string_tail};
+
+/// What the out-of-line functions return for "not taken".
+pub(crate) const FAIL: usize = usize::MAX;
+
+/// `Some(i)` unless `i` is [`FAIL`].
+#[inline(always)]
+fn taken(i: usize) -> Option<usize> {
+    (i != FAIL).then_some(i)
+}
 
 /// The byte at `i`; zero past the end.
 #[inline(always)]
@@ -96,6 +107,13 @@ pub(crate) struct Str {
 }
 
 impl Str {
+    /// A place holder: no text, no escapes.
+    pub(crate) const PLAIN: Self = Self {
+        at: 0,
+        end: 0,
+        escaped: false,
+    };
+
     /// The string in `s`, the text it was found in.
     #[inline(always)]
     pub(crate) fn get(self, s: &[u8]) -> RawStr<'_> {
@@ -106,49 +124,113 @@ impl Str {
     }
 }
 
+/// The value of a string with escapes whose raw text (between its quotes, already checked by
+/// the fast functions) is `raw`, unescaped into `scratch`.
+#[inline(never)]
+pub(crate) fn decode_escaped<'a>(
+    raw: &'a [u8],
+    scratch: &mut super::Scratch<'a>,
+) -> Result<&'a [u8], super::JsonError> {
+    RawStr { raw, escaped: true }.value(scratch)
+}
+
 /// The string whose content starts at `i` (just after its opening quote).
 #[inline(always)]
 pub(crate) fn string(s: &[u8], i: usize) -> Option<Str> {
-    let mut j = i;
-    // Plain bytes eight at a time; past the end the zero bytes stop the loop.
-    let m = loop {
-        let m = special_mask(word(s, j));
-        if m != 0 {
-            break m;
+    let body = s.get(i..)?;
+    let mut rest = body;
+    // Plain bytes eight at a time, then the last few (zeros past the end are special).
+    let at = loop {
+        let (m, whole) = match rest.split_first_chunk::<8>() {
+            Some((w, _)) => (special_mask(u64::from_le_bytes(*w)), true),
+            None => (special_mask(word_tail(s, s.len() - rest.len())), false),
+        };
+        if m != 0 || !whole {
+            break body.len() - rest.len() + (m.trailing_zeros() / 8) as usize;
         }
-        j += 8;
+        rest = rest.get(8..)?;
     };
-    let end = j + (m.trailing_zeros() / 8) as usize;
+    let end = i + at;
     if byte(s, end) == b'"' {
-        Some(Str {
+        return Some(Str {
             at: i,
             end,
             escaped: false,
-        })
-    } else {
-        string_escaped(s, i, end)
+        });
     }
-}
-
-/// The rest of a string at its first special byte `j` (a backslash, or an error), read by the
-/// exact scanner.
-#[inline(never)]
-fn string_escaped(s: &[u8], i: usize, j: usize) -> Option<Str> {
-    if byte(s, j) != b'\\' {
-        return None;
-    }
-    let (raw, _) = string_tail(0, s.get(i..)?, s.get(j..)?).ok()?;
+    let end = taken(string_escaped(s, i, end))?;
     Some(Str {
         at: i,
-        end: i + raw.raw.len(),
-        escaped: raw.escaped,
+        end,
+        escaped: true,
     })
 }
 
-/// The number starting at `i`: the index after it, and its value as [`Value::as_i64`] reads
-/// it (`None` with a fraction or exponent, or out of range).
+/// The rest of a string from its first special byte `j` (a backslash, or an error), read by
+/// the exact scanner: the index of its closing quote.
+#[inline(never)]
+fn string_escaped(s: &[u8], i: usize, j: usize) -> usize {
+    if byte(s, j) != b'\\' {
+        return FAIL;
+    }
+    match (s.get(i..), s.get(j..)) {
+        (Some(body), Some(from)) => match string_tail(0, body, from) {
+            Ok((raw, _)) => i + raw.raw.len(),
+            Err(_) => FAIL,
+        },
+        _ => FAIL,
+    }
+}
+
+/// The digits of the word `w` as the fast path of [`number`] takes them: their count (1 to 7,
+/// without sign, leading zero, fraction or exponent), or 0 for the slow path; and the word of
+/// digit values.
 #[inline(always)]
-pub(crate) fn number(s: &[u8], i: usize) -> Option<(usize, Option<i64>)> {
+fn digits(w: u64) -> (u32, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = w ^ (ONES * u64::from(b'0'));
+    // The high bit of each byte that is not a digit (a carry only goes above one that is not).
+    let other = (x.wrapping_add(ONES * 0x76) | x) & (ONES * 0x80);
+    let n = other.trailing_zeros() / 8;
+    let after = (w >> (8 * (n & 7))) as u8;
+    if n == 0 || n == 8 || (n > 1 && w as u8 == b'0') || matches!(after, b'.' | b'e' | b'E') {
+        return (0, x);
+    }
+    (n, x)
+}
+
+/// The index after the number starting at `i` ([`number`] without its value).
+#[inline(always)]
+fn number_end(s: &[u8], i: usize) -> Option<usize> {
+    match digits(word(s, i)) {
+        (0, _) => taken(number_slow(s, i).0),
+        (n, _) => Some(i + n as usize),
+    }
+}
+
+/// The number starting at `i`: the index after it, and its value as [`Value::as_i64`] reads
+/// it, 0 if it has none (a fraction, an exponent, or out of range). Up to seven digits
+/// without sign, fraction or exponent are read at once from one word.
+#[inline(always)]
+pub(crate) fn number(s: &[u8], i: usize) -> Option<(usize, i64)> {
+    let (n, x) = digits(word(s, i));
+    if n == 0 {
+        let (end, int) = number_slow(s, i);
+        return Some((taken(end)?, int));
+    }
+    // The n digit values shifted to the top (the first, most significant, lowest), zeros
+    // below; then pairs, quads and the eight are combined.
+    let mut v = x << (8 * (8 - n));
+    v = (v.wrapping_mul(10) + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+    v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
+    v = (v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff;
+    Some((i + n as usize, v as i64))
+}
+
+/// [`number`] a byte at a time: a sign, a leading zero, eight digits or more, a fraction or
+/// an exponent. The end is [`FAIL`] if there is no number.
+#[inline(never)]
+fn number_slow(s: &[u8], i: usize) -> (usize, i64) {
     let neg = byte(s, i) == b'-';
     let start = i + usize::from(neg);
     let mut j = start;
@@ -165,24 +247,24 @@ pub(crate) fn number(s: &[u8], i: usize) -> Option<(usize, Option<i64>)> {
     // No digits, or digits after a leading zero (the exact scanner stops after the zero,
     // where a digit cannot follow a value).
     if n == 0 || (n > 1 && byte(s, start) == b'0') {
-        return None;
+        return (FAIL, 0);
     }
     if let b'.' | b'e' | b'E' = byte(s, j) {
-        return Some((fraction_exponent(s, j)?, None));
+        return (fraction_exponent(s, j).unwrap_or(FAIL), 0);
     }
     let int = if n <= 18 {
         // Below 10^18: no overflow either way.
         let v = v as i64;
-        Some(if neg { -v } else { v })
+        if neg { -v } else { v }
     } else {
-        long_int(s.get(i..j)?)
+        s.get(i..j)
+            .and_then(|t| Value::Number(t).as_i64())
+            .unwrap_or(0)
     };
-    Some((j, int))
+    (j, int)
 }
 
 /// A number's fraction and exponent, from `j` on: the index after them.
-#[cold]
-#[inline(never)]
 fn fraction_exponent(s: &[u8], mut j: usize) -> Option<usize> {
     let digits = |j: usize| {
         let n = s
@@ -206,13 +288,6 @@ fn fraction_exponent(s: &[u8], mut j: usize) -> Option<usize> {
     Some(j)
 }
 
-/// An integer of 19 digits or more, read as [`Value::as_i64`] does.
-#[cold]
-#[inline(never)]
-fn long_int(text: &[u8]) -> Option<i64> {
-    Value::Number(text).as_i64()
-}
-
 /// The literal `word` at `i`: the index after it.
 #[inline(always)]
 fn literal(s: &[u8], i: usize, word: &[u8]) -> Option<usize> {
@@ -234,9 +309,15 @@ fn key_colon(s: &[u8], i: usize) -> Option<usize> {
 }
 
 /// The container whose `{` or `[` is at `i`, nested at most `max_depth` deep (itself
-/// included): the index after it. The exact scanner's loop, with a bit stack for the nesting.
+/// included): the index after it, or [`FAIL`]. The exact scanner's loop, with a bit stack
+/// for the nesting.
 #[inline(never)]
-pub(crate) fn container(s: &[u8], i: usize, max_depth: usize) -> Option<usize> {
+pub(crate) fn container(s: &[u8], i: usize, max_depth: usize) -> usize {
+    container_inner(s, i, max_depth).unwrap_or(FAIL)
+}
+
+#[inline(always)]
+fn container_inner(s: &[u8], i: usize, max_depth: usize) -> Option<usize> {
     // Bit d of `objects` is set when level d is an object.
     let mut objects: u64 = 0;
     let mut depth = 0usize;
@@ -270,7 +351,7 @@ pub(crate) fn container(s: &[u8], i: usize, max_depth: usize) -> Option<usize> {
             b't' => j = literal(s, k, b"true")?,
             b'f' => j = literal(s, k, b"false")?,
             b'n' => j = literal(s, k, b"null")?,
-            _ => j = number(s, k)?.0,
+            _ => j = number_end(s, k)?,
         }
         // After a value: close containers or move to the next element.
         loop {
@@ -325,22 +406,44 @@ impl Val {
             _ => Value::Number(text),
         }
     }
+
+    /// The index after the value.
+    #[inline(always)]
+    pub(crate) fn end(self) -> usize {
+        self.end
+    }
+
+    /// The value's text in `s`, the text it was found in.
+    #[inline(always)]
+    pub(crate) fn text(self, s: &[u8]) -> &[u8] {
+        s.get(self.at..self.end).unwrap_or_default()
+    }
+
+    /// The string, if the value in `s` is one.
+    #[inline(always)]
+    pub(crate) fn string(self, s: &[u8]) -> Option<Str> {
+        (byte(s, self.at) == b'"').then_some(Str {
+            at: self.at + 1,
+            end: self.end - 1,
+            escaped: self.escaped,
+        })
+    }
 }
 
 /// The value at `i` (blanks before it allowed), nested at most `max_depth` deep: the value,
-/// its integer as [`Value::as_i64`] reads it, and the index after it.
+/// and its integer as [`Value::as_i64`] reads it, 0 if it has none.
 #[inline(always)]
-pub(crate) fn value(s: &[u8], i: usize, max_depth: usize) -> Option<(Val, Option<i64>)> {
+pub(crate) fn value(s: &[u8], i: usize, max_depth: usize) -> Option<(Val, i64)> {
     let (b, at) = next(s, i);
     let (end, escaped, int) = match b {
         b'"' => {
             let st = string(s, at + 1)?;
-            (st.end + 1, st.escaped, None)
+            (st.end + 1, st.escaped, 0)
         }
-        b'{' | b'[' => (container(s, at, max_depth)?, false, None),
-        b't' => (literal(s, at, b"true")?, false, None),
-        b'f' => (literal(s, at, b"false")?, false, None),
-        b'n' => (literal(s, at, b"null")?, false, None),
+        b'{' | b'[' => (taken(container(s, at, max_depth))?, false, 0),
+        b't' => (literal(s, at, b"true")?, false, 0),
+        b'f' => (literal(s, at, b"false")?, false, 0),
+        b'n' => (literal(s, at, b"null")?, false, 0),
         _ => {
             let (end, int) = number(s, at)?;
             (end, false, int)
@@ -349,48 +452,29 @@ pub(crate) fn value(s: &[u8], i: usize, max_depth: usize) -> Option<(Val, Option
     Some((Val { at, end, escaped }, int))
 }
 
-impl Val {
-    /// The index after the value.
-    #[inline(always)]
-    pub(crate) fn end(self) -> usize {
-        self.end
-    }
-}
-
 /// Skips the value at `i` ([`value`] without the value): the index after it.
 #[inline(always)]
 pub(crate) fn skip(s: &[u8], i: usize, max_depth: usize) -> Option<usize> {
     let (b, at) = next(s, i);
     match b {
         b'"' => Some(string(s, at + 1)?.end + 1),
-        b'{' | b'[' => container(s, at, max_depth),
+        b'{' | b'[' => taken(container(s, at, max_depth)),
         b't' => literal(s, at, b"true"),
         b'f' => literal(s, at, b"false"),
         b'n' => literal(s, at, b"null"),
-        _ => Some(number(s, at)?.0),
+        _ => number_end(s, at),
     }
 }
 
 /// The value at `i` if it is a string (otherwise skipped), and the index after it.
 #[inline(always)]
 pub(crate) fn str_value(s: &[u8], i: usize, max_depth: usize) -> Option<(Option<Str>, usize)> {
-    if byte(s, i) == b'"' {
-        let st = string(s, i + 1)?;
-        Some((Some(st), st.end + 1))
-    } else {
-        other_str_value(s, i, max_depth)
-    }
-}
-
-/// [`str_value`] after blanks or for another kind of value.
-#[inline(never)]
-fn other_str_value(s: &[u8], i: usize, max_depth: usize) -> Option<(Option<Str>, usize)> {
-    let (b, at) = next(s, i);
-    if b == b'"' {
-        let st = string(s, at + 1)?;
-        Some((Some(st), st.end + 1))
-    } else {
-        Some((None, skip(s, at, max_depth)?))
+    match next(s, i) {
+        (b'"', at) => {
+            let st = string(s, at + 1)?;
+            Some((Some(st), st.end + 1))
+        }
+        (_, at) => Some((None, skip(s, at, max_depth)?)),
     }
 }
 
@@ -398,50 +482,44 @@ fn other_str_value(s: &[u8], i: usize, max_depth: usize) -> Option<(Option<Str>,
 /// parsers take `size` and `duration`), and the index after it.
 #[inline(always)]
 pub(crate) fn int_value(s: &[u8], i: usize, max_depth: usize) -> Option<(i64, usize)> {
-    match byte(s, i) {
-        b'-' | b'0'..=b'9' => {
-            let (end, int) = number(s, i)?;
-            Some((int.unwrap_or(0), end))
-        }
-        _ => other_int_value(s, i, max_depth),
-    }
-}
-
-/// [`int_value`] after blanks or for another kind of value.
-#[inline(never)]
-fn other_int_value(s: &[u8], i: usize, max_depth: usize) -> Option<(i64, usize)> {
     let (v, int) = value(s, i, max_depth)?;
-    Some((int.unwrap_or(0), v.end))
+    Some((int, v.end))
 }
 
-/// A key a keyed scanner looks for: its name followed by the closing quote and the colon, as
-/// two little-endian words and their masks (at most 14 name bytes).
+/// A key a keyed scanner looks for, as the pattern that starts at its opening quote: the
+/// quoted name, the colon and, if given, the first byte of the value the scanner expects
+/// (`"` or `{`), as two little-endian words and their masks (at most 12 name bytes).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Key {
     name: &'static str,
     words: [u64; 2],
     masks: [u64; 2],
-    /// The name's length plus the quote and the colon.
+    /// The pattern's length.
     len: usize,
 }
 
 impl Key {
-    /// The key `name` (no quote, backslash or control byte; at most 14 bytes).
-    pub(crate) const fn new(name: &'static str) -> Self {
+    /// The key `name` (no quote, backslash or control byte), its pattern ending with `opener`
+    /// if given.
+    pub(crate) const fn new(name: &'static str, opener: Option<u8>) -> Self {
         let b = name.as_bytes();
-        let len = b.len() + 2;
+        let len = b.len() + 3 + if opener.is_some() { 1 } else { 0 };
         assert!(len <= 16, "key too long for two words");
         let mut words = [0u64; 2];
         let mut masks = [0u64; 2];
         let mut k = 0;
         while k < len {
-            let byte = if k < b.len() {
-                assert!(b[k] >= 0x20 && b[k] != b'"' && b[k] != b'\\');
-                b[k]
-            } else if k == b.len() {
+            let byte = if k == 0 || k == b.len() + 1 {
                 b'"'
-            } else {
+            } else if k <= b.len() {
+                assert!(b[k - 1] >= 0x20 && b[k - 1] != b'"' && b[k - 1] != b'\\');
+                b[k - 1]
+            } else if k == b.len() + 2 {
                 b':'
+            } else if let Some(o) = opener {
+                o
+            } else {
+                0
             };
             words[k / 8] |= (byte as u64) << (8 * (k % 8));
             masks[k / 8] |= 0xff << (8 * (k % 8));
@@ -455,47 +533,70 @@ impl Key {
         }
     }
 
-    /// If the key content at `k` (after the opening quote; `w` is the word there) is this
-    /// key right followed by its quote and colon: the index after the colon.
+    /// If the text at `i` (`w` is the word there) is this key's pattern: the index after it.
     #[inline(always)]
-    pub(crate) fn at(&self, s: &[u8], k: usize, w: u64) -> Option<usize> {
+    pub(crate) fn at(&self, s: &[u8], i: usize, w: u64) -> Option<usize> {
         if w & self.masks[0] != self.words[0] {
             return None;
         }
-        if self.masks[1] != 0 && word(s, k + 8) & self.masks[1] != self.words[1] {
+        if self.masks[1] != 0 && word(s, i + 8) & self.masks[1] != self.words[1] {
             return None;
         }
-        Some(k + self.len)
+        Some(i + self.len)
     }
 }
 
-/// A key at its content `k` that is no key of `keys` right followed by its quote and colon
-/// (see [`Key::at`]): which of `keys` it is (`N` for any other), compared by raw text, or with
-/// `decoded` and escapes, by value ([`RawStr::eq_str`]), as the exact callers compare; and
-/// the index after the colon.
+/// A member's key at `i` (blanks, then its opening quote) that is not in its pattern's form
+/// (see [`Key::at`]): which of `keys` it is (`N` for any other, [`FAIL`] if there is no key),
+/// compared by raw text, or with `decoded` and escapes, by value ([`RawStr::eq_str`]), as the
+/// exact callers compare; and the index after the colon.
 #[inline(always)]
-pub(crate) fn other_key<const N: usize>(
+pub(crate) fn any_key<const N: usize>(
     s: &[u8],
-    k: usize,
+    i: usize,
     keys: &[Key; N],
     decoded: bool,
-) -> Option<(usize, usize)> {
-    let key = string(s, k)?;
-    if !key.escaped && byte(s, key.end + 1) == b':' {
-        // Followed right by its colon: not one of `keys`, or a word compare would have taken it.
-        return Some((N, key.end + 2));
+) -> (usize, usize) {
+    // Compact and without escapes: compared by length, then bytes.
+    if byte(s, i) == b'"'
+        && let Some(key) = string(s, i + 1)
+        && !key.escaped
+        && byte(s, key.end + 1) == b':'
+    {
+        let raw = key.get(s).raw;
+        let mut n = N;
+        for (k, name) in keys.iter().enumerate() {
+            if raw.len() == name.name.len() && raw == name.name.as_bytes() {
+                n = k;
+            }
+        }
+        return (n, key.end + 2);
     }
-    other_key_slow(s, key, keys, decoded)
+    any_key_slow(s, i, keys, decoded)
 }
 
-/// [`other_key`] with blanks before the colon, or escapes.
+/// [`any_key`] with blanks or escapes.
 #[inline(never)]
-fn other_key_slow<const N: usize>(
+fn any_key_slow<const N: usize>(
     s: &[u8],
-    key: Str,
+    i: usize,
+    keys: &[Key; N],
+    decoded: bool,
+) -> (usize, usize) {
+    any_key_inner(s, i, keys, decoded).unwrap_or((FAIL, 0))
+}
+
+#[inline(always)]
+fn any_key_inner<const N: usize>(
+    s: &[u8],
+    i: usize,
     keys: &[Key; N],
     decoded: bool,
 ) -> Option<(usize, usize)> {
+    let (b'"', i) = next(s, i) else {
+        return None;
+    };
+    let key = string(s, i + 1)?;
     let (b':', i) = next(s, key.end + 1) else {
         return None;
     };
@@ -506,7 +607,7 @@ fn other_key_slow<const N: usize>(
             if raw.escaped {
                 decoded && raw.eq_str(k.name)
             } else {
-                raw.raw == k.name.as_bytes()
+                raw.raw.len() == k.name.len() && raw.raw == k.name.as_bytes()
             }
         })
         .unwrap_or(N);
@@ -514,13 +615,16 @@ fn other_key_slow<const N: usize>(
 }
 
 /// Walks the members of the object whose content starts at `$i` (just after its `{`), and
-/// evaluates to the index after the object. For each member, `$n` is the index of its key
-/// in `$keys` (`N` for any other; the keys are tried in order by word compares, one branch
-/// each) and `$v` the index after the colon; `$arm` reads the value and evaluates to the
-/// index after it. Any `None` returns `None` from the enclosing function. (A macro rather
+/// evaluates to the index after the object. A member whose text at its key is the pattern
+/// of `$keys[$k]` ([`Key::at`]) is read by that key's `$fast`, given in `$f` the index after
+/// the pattern; any other by `$slow`, given in `$n` which of `$keys` its key is (`N` for any
+/// other) and in `$v` the index after the colon ([`any_key`]). Each evaluates to the index
+/// after the value. Any `None` returns `None` from the enclosing function. (A macro rather
 /// than a function taking closures, so that all of it is inlined into one loop.)
 macro_rules! walk {
-    ($s:expr, $i:expr, $keys:expr, $decoded:expr, [$($k:literal),*], |$n:ident, $v:ident| $arm:expr) => {{
+    ($s:expr, $i:expr, $keys:expr, $decoded:expr,
+     fast { $($k:literal => |$f:ident| $fast:expr),* $(,)? },
+     slow |$n:ident, $v:ident| $slow:expr) => {{
         let s: &[u8] = $s;
         let mut i: usize = $i;
         'walk: {
@@ -529,19 +633,19 @@ macro_rules! walk {
                 (_, j) => i = j,
             }
             loop {
-                let (b'"', j) = $crate::wire::json::fast::next(s, i) else {
-                    return None;
-                };
-                let k = j + 1;
-                let w = $crate::wire::json::fast::word(s, k);
-                let ($n, $v): (usize, usize) = $(
-                    if let Some(v) = $keys[$k].at(s, k, w) {
-                        ($k, v)
+                let w = $crate::wire::json::fast::word(s, i);
+                i = $(
+                    if let Some($f) = $keys[$k].at(s, i, w) {
+                        $fast
                     } else
                 )* {
-                    $crate::wire::json::fast::other_key(s, k, &$keys, $decoded)?
+                    let ($n, $v): (usize, usize) =
+                        $crate::wire::json::fast::any_key(s, i, &$keys, $decoded);
+                    if $n == $crate::wire::json::fast::FAIL {
+                        return None;
+                    }
+                    $slow
                 };
-                i = $arm;
                 i = match $crate::wire::json::fast::byte(s, i) {
                     b',' => i + 1,
                     b'}' => break 'walk i + 1,
@@ -564,10 +668,10 @@ mod tests {
     use proptest::prelude::*;
 
     const KEYS: [Key; 4] = [
-        Key::new("url"),
-        Key::new("size"),
-        Key::new("duration"),
-        Key::new("sourceText"),
+        Key::new("url", Some(b'"')),
+        Key::new("size", None),
+        Key::new("duration", None),
+        Key::new("sourceText", Some(b'"')),
     ];
 
     /// A member as the tests read it: `url` with [`str_value`], `size` with [`int_value`],
@@ -576,14 +680,14 @@ mod tests {
     enum Got<'a> {
         Str(Option<RawStr<'a>>),
         Int(i64),
-        Val(Value<'a>, Option<i64>),
+        Val(Value<'a>, i64),
         Skipped,
     }
 
     /// The fast functions' view of a whole text as one object, or `None`.
     fn fast_members(text: &[u8]) -> Option<Vec<(usize, Got<'_>)>> {
         let mut out = Vec::new();
-        let end = walk!(text, open(text)?, KEYS, false, [0, 1, 2, 3], |which, i| {
+        let mut member = |which: usize, i: usize| {
             let (got, end) = match which {
                 0 => str_value(text, i, MAX_DEPTH)
                     .map(|(v, end)| (Got::Str(v.map(|v| v.get(text))), end))?,
@@ -595,8 +699,18 @@ mod tests {
                 _ => (Got::Skipped, skip(text, i, MAX_DEPTH)?),
             };
             out.push((which, got));
-            end
-        });
+            Some(end)
+        };
+        // The patterns of `url` and `sourceText` end at the value's opening quote.
+        let end = walk!(text, open(text)?, KEYS, false,
+            fast {
+                0 => |f| member(0, f - 1)?,
+                1 => |f| member(1, f)?,
+                2 => |f| member(2, f)?,
+                3 => |f| member(3, f - 1)?,
+            },
+            slow |n, v| member(n, v)?
+        );
         at_end(text, end).then_some(out)
     }
 
@@ -612,7 +726,7 @@ mod tests {
                 (0, Value::Str(s)) => Got::Str(Some(s)),
                 (0, _) => Got::Str(None),
                 (1, v) => Got::Int(v.as_i64().unwrap_or(0)),
-                (2 | 3, v) => Got::Val(v, v.as_i64()),
+                (2 | 3, v) => Got::Val(v, v.as_i64().unwrap_or(0)),
                 _ => Got::Skipped,
             };
             out.push((which, got));
@@ -628,7 +742,7 @@ mod tests {
         assert_eq!(Ok(got.clone()), exact_members(text));
         assert_eq!(got.iter().map(|m| m.0).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
         assert_eq!(got[1].1, Got::Int(23456));
-        assert_eq!(got[2].1, Got::Val(Value::Number(b"-7"), Some(-7)));
+        assert_eq!(got[2].1, Got::Val(Value::Number(b"-7"), -7));
     }
 
     #[test]
