@@ -21,6 +21,7 @@ pub const BLOCK_LEN: usize = 16;
 /// The expanded key, encryption direction only (the decryption round keys are never needed).
 /// No allocation here, so AES-128 states carry the room of an AES-256 key schedule.
 #[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
 enum Cipher {
     Aes128(Aes128Enc),
     Aes256(Aes256Enc),
@@ -41,7 +42,9 @@ impl Cipher {
 ///
 /// [`encrypt`](AesCfb::encrypt) and [`decrypt`](AesCfb::decrypt) work in place on chunks of any
 /// length. One state serves one direction: use two for a connection. The key schedule, the IV
-/// and the register are zeroized on drop; `Debug` shows only the key size and position.
+/// and the register are zeroized on drop; `Debug` shows only the key size and position. A
+/// clone (a listener's, for a dry run) is a second state, wiped on its own drop.
+#[derive(Clone)]
 pub struct AesCfb {
     cipher: Cipher,
     iv: [u8; BLOCK_LEN],

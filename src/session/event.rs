@@ -107,6 +107,12 @@ pub enum CloseReason {
     Io(IoError),
     /// The host closed the connection on its own (shutdown, reconfiguration).
     Host,
+    /// FPNN encryption's key exchange failed: the server answered `*key` with the error `code`,
+    /// or gave no answer within the quest timeout ([`code::TIMEOUT`]).
+    KeyExchange {
+        /// The server's error code, or [`code::TIMEOUT`].
+        code: i64,
+    },
 }
 
 impl CloseReason {
@@ -124,6 +130,7 @@ impl CloseReason {
             Self::PeerClosed => "closed by the peer",
             Self::Io(e) => e.kind.as_str(),
             Self::Host => "closed by the host",
+            Self::KeyExchange { .. } => "the key exchange failed",
         }
     }
 }
@@ -134,6 +141,7 @@ impl core::fmt::Display for CloseReason {
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
             Self::Io(IoError { kind, errno: 0 }) => f.write_str(kind.as_str()),
             Self::Io(IoError { kind, errno }) => write!(f, "{} (errno {errno})", kind.as_str()),
+            Self::KeyExchange { code } => write!(f, "the key exchange failed with {code}"),
             other => f.write_str(other.as_str()),
         }
     }

@@ -101,6 +101,8 @@
 
 mod backoff;
 mod dedup;
+#[cfg(feature = "fpnn-encryption")]
+mod encryption;
 mod event;
 mod ids;
 mod listener;
@@ -110,6 +112,8 @@ mod tx;
 
 pub use backoff::Backoff;
 pub use dedup::DedupKey;
+#[cfg(feature = "fpnn-encryption")]
+pub use encryption::{Encryption, EncryptionMode, MIN_ENTROPY};
 pub use event::{CloseReason, Completion, Event, IoError, IoKind, MessageEvent, RequestId, code};
 pub use ids::{EVENTS, IdKind, SortedIds};
 pub use listener::{

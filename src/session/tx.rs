@@ -13,6 +13,9 @@ pub struct TxQueue<B> {
     buf: B,
     start: usize,
     end: usize,
+    /// After a key exchange, the sending cipher: every frame queued is sealed in place.
+    #[cfg(feature = "fpnn-encryption")]
+    seal: Option<super::encryption::Sealer>,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
@@ -22,7 +25,24 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
             buf,
             start: 0,
             end: 0,
+            #[cfg(feature = "fpnn-encryption")]
+            seal: None,
         }
+    }
+
+    /// Seals every frame queued from now on with `seal` (`None`: plaintext).
+    #[cfg(feature = "fpnn-encryption")]
+    pub(crate) fn set_seal(&mut self, seal: Option<super::encryption::Sealer>) {
+        self.seal = seal;
+    }
+
+    /// Bytes written in front of each frame (the package length when sealing in package mode).
+    fn prefix_len(&self) -> usize {
+        #[cfg(feature = "fpnn-encryption")]
+        if let Some(s) = &self.seal {
+            return s.prefix_len();
+        }
+        0
     }
 
     /// The queue's capacity.
@@ -44,15 +64,19 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
         }
     }
 
-    /// Space a new frame may use now.
+    /// Space a new frame may use now (what it is sealed with excluded).
     pub fn room(&self) -> usize {
-        self.capacity() - (self.end - self.start)
+        (self.capacity() - (self.end - self.start)).saturating_sub(self.prefix_len())
     }
 
-    /// Drops everything (the connection is gone).
+    /// Drops everything, and the sending cipher (the connection is gone).
     pub fn clear(&mut self) {
         self.start = 0;
         self.end = 0;
+        #[cfg(feature = "fpnn-encryption")]
+        {
+            self.seal = None;
+        }
     }
 
     /// Appends one frame written by `build`, which receives the free space and returns the
@@ -76,6 +100,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
     /// Queues `bytes` (a whole frame) if they fit; `false`, and nothing queued, if not.
     #[inline]
     pub fn push_array<const N: usize>(&mut self, bytes: [u8; N]) -> bool {
+        #[cfg(feature = "fpnn-encryption")]
+        if self.seal.is_some() {
+            return self
+                .push_with(&mut |b: &mut [u8]| match b.first_chunk_mut::<N>() {
+                    Some(dst) => {
+                        *dst = bytes;
+                        Ok(N)
+                    }
+                    None => Err(BuildError::BufferTooSmall { needed: N }),
+                })
+                .is_ok();
+        }
         if self.start > 0 {
             crate::shift::move_down(self.buf.as_mut(), self.start..self.end, 0);
             self.end -= self.start;
@@ -113,6 +149,25 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
             .as_mut()
             .get_mut(self.end..limit)
             .unwrap_or(&mut []);
+        #[cfg(feature = "fpnn-encryption")]
+        if let Some(seal) = &mut self.seal {
+            // The frame is built after its prefix, then sealed where it lies.
+            let prefix = seal.prefix_len();
+            let n = match free.get_mut(prefix..) {
+                Some(body) => build(body).map_err(|e| match e {
+                    BuildError::BufferTooSmall { needed } => BuildError::BufferTooSmall {
+                        needed: needed + prefix,
+                    },
+                    other => other,
+                })?,
+                None => return Err(BuildError::BufferTooSmall { needed: prefix + 1 }),
+            };
+            if let Some(sealed) = free.get_mut(..prefix + n) {
+                seal.seal(sealed);
+            }
+            self.end += prefix + n;
+            return Ok(prefix + n);
+        }
         let n = build(free)?;
         self.end += n;
         Ok(n)

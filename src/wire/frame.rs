@@ -82,6 +82,9 @@ pub enum FrameError {
     },
     /// The payload is not a msgpack map.
     PayloadNotMap,
+    /// An encrypted package (FPNN encryption's package mode) announced a length of 0 or over
+    /// 8 MiB: the stream cannot be decrypted on.
+    BadPackage,
 }
 
 impl FrameError {
@@ -96,6 +99,7 @@ impl FrameError {
             Self::EmptyMethod => "quest with an empty method",
             Self::TooLarge { .. } => "frame too large",
             Self::PayloadNotMap => "payload is not a msgpack map",
+            Self::BadPackage => "encrypted package of length 0 or over 8 MiB",
         }
     }
 }
@@ -244,8 +248,8 @@ pub fn parse_header(input: &[u8]) -> Result<Status<Header>, FrameError> {
 /// A frame longer than `max_len` is refused as soon as its header is complete, before its body
 /// arrives. Bytes after the frame are left for the next call.
 ///
-/// Speed builds first try [`complete_frame`], a straight-line read of a whole valid frame that
-/// the receive path inlines; anything else (incomplete, invalid, too large) goes to the exact
+/// Speed builds first try a straight-line read of a whole valid frame ([`whole_frame`], which
+/// the receive path inlines); anything else (incomplete, invalid, too large) goes to the exact
 /// parser, which gives the same result for what the fast read accepts.
 #[cfg_attr(not(rtm_opt_size), inline(always))]
 #[cfg_attr(rtm_opt_size, inline)]

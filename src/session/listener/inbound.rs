@@ -81,6 +81,11 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         if self.rx.buffered() > 0 || self.rx.skipping() > 0 {
             // What is buffered comes first, and handling it makes room for `data`.
             self.poll_with(on);
+        } else if self.opening() {
+            // Encrypted bytes are opened in RX: no frame is read where it lies.
+            if !self.c.local.is_empty() {
+                self.poll_with(on);
+            }
         } else {
             // Frames that arrived whole are handled where they lie, after the listener's own
             // events.
@@ -103,7 +108,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             self.pump();
             return taken;
         }
-        let fed = self.rx.feed(rest);
+        let fed = self.feed(rest);
         self.poll_with(on);
         taken + fed
     }
@@ -365,6 +370,21 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
             Some(up) if up.ping_seq != 0 && up.ping_seq == seq => {
                 up.ping_seq = 0;
                 None
+            }
+            Some(up) if up.key_seq != 0 && up.key_seq == seq => {
+                // The key exchange's answer: the listens may go now, or the connection ends.
+                up.key_seq = 0;
+                if code == code::OK {
+                    info!("key exchange done");
+                    self.stats.key_exchanges += 1;
+                    self.unsent = true;
+                } else {
+                    warn!("the server refused the key exchange with {}", code);
+                    self.stats.key_exchange_failures += 1;
+                    self.closing = true;
+                    on(Event::CloseRequested(CloseReason::KeyExchange { code }));
+                }
+                return;
             }
             _ => self.sync.answered(seq, code),
         };

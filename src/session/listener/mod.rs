@@ -163,6 +163,9 @@ struct Up {
     /// Seq of the outstanding `*ping` (0: none; seqs are never 0) and when it was sent.
     ping_seq: u32,
     ping_sent: u64,
+    /// Seq of the `*key` quest whose answer is awaited (0: none): until it comes, nothing but
+    /// the key exchange goes out.
+    key_seq: u32,
 }
 
 impl Up {
@@ -183,6 +186,8 @@ impl Stats {
         connections: 0,
         connect_failures: 0,
         refusals: 0,
+        key_exchanges: 0,
+        key_exchange_failures: 0,
     };
 }
 
@@ -207,6 +212,10 @@ pub struct Stats {
     pub connect_failures: u64,
     /// Listen quests the server refused.
     pub refusals: u64,
+    /// FPNN encryption key exchanges the server accepted.
+    pub key_exchanges: u64,
+    /// Key exchanges that failed: refused, unanswered, or closed before the answer.
+    pub key_exchange_failures: u64,
 }
 
 /// The listener: the RTM session over a receive buffer `R` (the largest frame read whole;
@@ -230,6 +239,14 @@ pub struct Listener<R = [u8; DEFAULT_RX], T = [u8; DEFAULT_TX]> {
     failures: u32,
     reconnect_at: Option<u64>,
     connections: u32,
+    /// FPNN encryption: the configuration and the key generator.
+    #[cfg(feature = "fpnn-encryption")]
+    enc: Option<super::encryption::Encryption>,
+    #[cfg(feature = "fpnn-encryption")]
+    keygen: super::encryption::KeyGen,
+    /// After a key exchange, the receiving cipher: received bytes are opened in RX.
+    #[cfg(feature = "fpnn-encryption")]
+    opener: Option<super::encryption::Opener>,
 }
 
 impl<T> Core<T> {
@@ -399,6 +416,12 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             failures: 0,
             reconnect_at: None,
             connections: 0,
+            #[cfg(feature = "fpnn-encryption")]
+            enc: None,
+            #[cfg(feature = "fpnn-encryption")]
+            keygen: super::encryption::KeyGen::EMPTY,
+            #[cfg(feature = "fpnn-encryption")]
+            opener: None,
         }
     }
 
@@ -444,7 +467,71 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.failures = 0;
         self.reconnect_at = None;
         self.connections = 0;
+        #[cfg(feature = "fpnn-encryption")]
+        {
+            self.enc = None;
+            self.opener = None;
+        }
         Ok(())
+    }
+
+    /// FPNN encryption for every connection from the next [`Listener::connected`] on (`None`:
+    /// plaintext). `entropy` (at least [`MIN_ENTROPY`](super::MIN_ENTROPY) bytes from a
+    /// cryptographically secure generator) seeds the generator of the per-connection keys;
+    /// [`Listener::add_entropy`] stirs in more. Refused, with nothing changed, for a curve not
+    /// compiled into this build or short entropy.
+    #[cfg(feature = "fpnn-encryption")]
+    pub fn set_encryption(
+        &mut self,
+        enc: Option<super::encryption::Encryption>,
+        entropy: &[u8],
+    ) -> Result<(), crate::crypto::EcdhError> {
+        super::encryption::check(enc.as_ref(), entropy)?;
+        self.keygen.stir(entropy);
+        self.enc = enc;
+        Ok(())
+    }
+
+    /// Stirs host entropy into the generator of the per-connection keys (for example fresh
+    /// bytes before each connection).
+    #[cfg(feature = "fpnn-encryption")]
+    pub fn add_entropy(&mut self, entropy: &[u8]) {
+        self.keygen.stir(entropy);
+    }
+
+    /// Starts the key exchange on a new connection, if encryption is on: a fresh ephemeral
+    /// key, the plaintext `*key` quest queued as the first frame, and both directions' ciphers
+    /// in place. Returns the `*key` seq (0: plaintext).
+    #[cfg(feature = "fpnn-encryption")]
+    fn start_key_exchange(&mut self) -> Result<u32, crate::crypto::EcdhError> {
+        use super::encryption::{ciphers, stream_mode};
+        use zeroize::Zeroize;
+        self.opener = None;
+        let Some(enc) = &self.enc else { return Ok(0) };
+        let (mode, bits, server_key) = (enc.mode, enc.bits, enc.server_key);
+        let mut material = self.keygen.next();
+        let key = crate::crypto::EphemeralKey::generate(server_key.curve(), &material);
+        material.zeroize();
+        let key = key?;
+        let keys = key.diffie_hellman(&server_key)?.derive(bits);
+        let seq = self.next_seq();
+        // TX was just cleared: the quest fits any buffer of at least MIN_TX.
+        let queued = self.c.tx.push(|b| {
+            crate::wire::key_quest::build_key_quest(
+                b,
+                seq,
+                key.public_key(),
+                stream_mode(mode),
+                bits,
+            )
+        });
+        if queued.is_err() {
+            return Err(crate::crypto::EcdhError::NoScalar);
+        }
+        let c = ciphers(&keys, mode);
+        self.c.tx.set_seal(Some(c.sealer));
+        self.opener = Some(c.opener);
+        Ok(seq)
     }
 
     fn advance(&mut self, now: u64) {
@@ -571,7 +658,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     }
 
     fn pump_unsent(&mut self) {
-        if !self.c.usable() {
+        if !self.c.usable() || self.c.link.is_some_and(|up| up.key_seq != 0) {
+            // Nothing but the key exchange goes before its answer.
             return;
         }
         if let Some(quest) = self.c.sync.plan() {
@@ -612,6 +700,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             last_rx: self.c.now,
             ping_seq: 0,
             ping_sent: 0,
+            key_seq: 0,
         });
         self.c.closing = false;
         self.rx.reset();
@@ -621,6 +710,23 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.c.unsent = true;
         info!("connected (reconnect: {})", is_reconnect);
         self.local(LocalEvent::Connected { is_reconnect });
+        #[cfg(feature = "fpnn-encryption")]
+        match self.start_key_exchange() {
+            Ok(seq) => {
+                if let Some(up) = &mut self.c.link {
+                    up.key_seq = seq;
+                }
+            }
+            Err(e) => {
+                // Not reachable with a checked configuration; the connection cannot be used.
+                warn!("key exchange not started: {=str}", e.as_str());
+                self.c.stats.key_exchange_failures += 1;
+                self.c.closing = true;
+                self.local(LocalEvent::CloseRequested(CloseReason::KeyExchange {
+                    code: code::TIMEOUT,
+                }));
+            }
+        }
         self.pump();
     }
 
@@ -659,6 +765,14 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.c.closing = false;
         self.rx.reset();
         self.c.tx.clear();
+        #[cfg(feature = "fpnn-encryption")]
+        {
+            self.opener = None;
+        }
+        if up.key_seq != 0 {
+            // Closed before the server answered `*key`.
+            self.c.stats.key_exchange_failures += 1;
+        }
         if self.c.sync.closed() {
             self.local(LocalEvent::Restored {
                 code: code::CONNECTION_CLOSED,
@@ -687,6 +801,63 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.rx.window()
     }
 
+    /// Opens `n` received bytes that lie at the start of RX's free part (decrypts them, drops
+    /// package prefixes) and returns how many plaintext bytes they gave; a bad package asks
+    /// the host to close. Without encryption, `n`.
+    fn open_window(&mut self, n: usize) -> usize {
+        #[cfg(feature = "fpnn-encryption")]
+        if let Some(opener) = &mut self.opener {
+            let window = self.rx.window();
+            let opened = match window.get_mut(..n.min(window.len())) {
+                Some(w) => opener.open(w),
+                None => Ok(0),
+            };
+            return match opened {
+                Ok(m) => m,
+                Err(e) => {
+                    self.request_close(CloseReason::Protocol(e));
+                    0
+                }
+            };
+        }
+        n
+    }
+
+    /// Takes received bytes into RX (opened, with encryption); returns how many were taken.
+    fn feed(&mut self, data: &[u8]) -> usize {
+        #[cfg(feature = "fpnn-encryption")]
+        if self.opener.is_some() {
+            let window = self.rx.window();
+            let n = window.len().min(data.len());
+            if let (Some(w), Some(d)) = (window.get_mut(..n), data.get(..n)) {
+                w.copy_from_slice(d);
+            }
+            let m = self.open_window(n);
+            if !self.c.closing {
+                self.rx.commit(m);
+            }
+            return n;
+        }
+        self.rx.feed(data)
+    }
+
+    /// Whether received bytes must be opened before they are read (no zero-copy reading).
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
+    fn opening(&self) -> bool {
+        #[cfg(feature = "fpnn-encryption")]
+        if self.opener.is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// The stream cannot be used on: asks the host to close it.
+    fn request_close(&mut self, reason: CloseReason) {
+        warn!("asking the host to close: {=str}", reason.as_str());
+        self.c.closing = true;
+        self.local(LocalEvent::CloseRequested(reason));
+    }
+
     /// Marks `n` bytes of the last [`Listener::input_window`] as received. Follow with
     /// [`Listener::poll_events`].
     pub fn commit_input(&mut self, now: u64, n: usize) {
@@ -695,7 +866,10 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             && n > 0
         {
             up.last_rx = self.c.now;
-            self.rx.commit(n);
+            let m = self.open_window(n);
+            if !self.c.closing {
+                self.rx.commit(m);
+            }
         }
     }
 
@@ -729,6 +903,10 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 let mut ping = up.last_rx.saturating_add(self.cfg.ping_interval_ms);
                 if let Some(sent) = up.ping() {
                     ping = ping.max(sent.saturating_add(self.cfg.quest_timeout_ms));
+                }
+                if up.key_seq != 0 {
+                    // No `*ping` during the key exchange; its answer is due by then.
+                    ping = up.since.saturating_add(self.cfg.quest_timeout_ms);
                 }
                 let dead = up
                     .last_rx
@@ -783,6 +961,18 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 self.c.closing = true;
                 warn!("dead link: nothing received since {} ms", up.last_rx);
                 self.local(LocalEvent::CloseRequested(CloseReason::DeadLink));
+            } else if up.key_seq != 0 {
+                // The key exchange: no `*ping` before its answer, which is due within the
+                // quest timeout.
+                if now >= up.since.saturating_add(self.cfg.quest_timeout_ms) {
+                    self.c.stats.key_exchange_failures += 1;
+                    if let Some(up) = &mut self.c.link {
+                        up.key_seq = 0;
+                    }
+                    self.request_close(CloseReason::KeyExchange {
+                        code: code::TIMEOUT,
+                    });
+                }
             } else if now >= up.last_rx.saturating_add(self.cfg.ping_interval_ms)
                 && up
                     .ping()

@@ -1,0 +1,332 @@
+//! FPNN encryption in the session (feature `fpnn-encryption`, reference §4): the configuration,
+//! the per-connection key generator, and the two directions' cipher states.
+//!
+//! The session owns the state; the pieces are pure functions of [`crate::crypto`] and
+//! [`crate::wire::key_quest`]. Per connection: a fresh ephemeral key from [`KeyGen`], the
+//! plaintext `*key` quest as the first frame, then every frame sent is sealed in the TX buffer
+//! ([`Sealer`]) and every byte received is opened in the RX buffer ([`Opener`]) before the
+//! frame reader sees it. Both work in place, on any chunking, with no buffer beyond the
+//! cipher's block; keys are wiped when a connection ends and on drop.
+
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::crypto::{AesCfb, Bits, EcdhError, ServerPublicKey};
+use crate::wire::frame::{FrameError, MAX_FRAME_LEN};
+use crate::wire::key_quest::PACKAGE_PREFIX_LEN;
+
+/// How frames are encrypted after the key exchange (reference §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EncryptionMode {
+    /// One continuous AES-CFB stream per direction over ordinary frames (`streamMode: true`).
+    Stream,
+    /// Each frame as a plaintext `u32` LE length, then the frame encrypted with the cipher
+    /// restarted from the IV (`streamMode: false`; the official C++ SDK's default).
+    Package,
+}
+
+/// FPNN encryption for a listener's connections: the server's public key (its curve
+/// included), the mode and the AES key size. The official C++ SDK's
+/// `enableEncryptor(curve, key, packageMode = true, reinforce = false)` is
+/// `Encryption::new(key, EncryptionMode::Package, Bits::Aes128)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encryption {
+    /// The server's public key.
+    pub server_key: ServerPublicKey,
+    /// Stream or package mode.
+    pub mode: EncryptionMode,
+    /// AES-128 or AES-256 ("reinforce").
+    pub bits: Bits,
+}
+
+impl Encryption {
+    /// Encryption with `server_key`, `mode` and `bits`.
+    pub fn new(server_key: ServerPublicKey, mode: EncryptionMode, bits: Bits) -> Self {
+        Self {
+            server_key,
+            mode,
+            bits,
+        }
+    }
+}
+
+/// The fewest bytes of host entropy [`Listener::set_encryption`](super::Listener::set_encryption) takes.
+pub const MIN_ENTROPY: usize = 32;
+
+/// The per-connection key generator: a SHA-256 ratchet over host entropy. Each connection's
+/// key material is `SHA-256(out-tag || state)`, after which the state moves on to
+/// `SHA-256(next-tag || state)`, so a key in use says nothing about the next or the previous
+/// one. More entropy can be stirred in at any time.
+#[derive(Clone, Default)]
+pub(crate) struct KeyGen {
+    state: [u8; 32],
+}
+
+impl KeyGen {
+    /// A generator with no entropy yet (all zero bytes).
+    pub(crate) const EMPTY: Self = Self { state: [0; 32] };
+
+    const STIR: &'static [u8] = b"rtm-listen key generator: stir";
+    const OUT: &'static [u8] = b"rtm-listen key generator: out";
+    const NEXT: &'static [u8] = b"rtm-listen key generator: next";
+
+    /// Mixes `entropy` into the state.
+    pub(crate) fn stir(&mut self, entropy: &[u8]) {
+        let mut next: [u8; 32] = Sha256::new()
+            .chain_update(Self::STIR)
+            .chain_update(self.state)
+            .chain_update(entropy)
+            .finalize()
+            .into();
+        self.state.copy_from_slice(&next);
+        next.zeroize();
+    }
+
+    /// The next connection's key material (the caller wipes it).
+    pub(crate) fn next(&mut self) -> [u8; 32] {
+        let out: [u8; 32] = Sha256::new()
+            .chain_update(Self::OUT)
+            .chain_update(self.state)
+            .finalize()
+            .into();
+        let mut next: [u8; 32] = Sha256::new()
+            .chain_update(Self::NEXT)
+            .chain_update(self.state)
+            .finalize()
+            .into();
+        self.state.copy_from_slice(&next);
+        next.zeroize();
+        out
+    }
+}
+
+impl Drop for KeyGen {
+    fn drop(&mut self) {
+        self.state.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for KeyGen {}
+
+impl core::fmt::Debug for KeyGen {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("KeyGen { .. }")
+    }
+}
+
+/// Checks what [`Listener::set_encryption`](super::Listener::set_encryption) is given: a curve
+/// compiled into this build and enough entropy.
+pub(crate) fn check(enc: Option<&Encryption>, entropy: &[u8]) -> Result<(), EcdhError> {
+    if let Some(enc) = enc {
+        let curve = enc.server_key.curve();
+        if !curve.is_compiled() {
+            return Err(EcdhError::CurveNotCompiled(curve));
+        }
+    }
+    if entropy.len() < MIN_ENTROPY {
+        return Err(EcdhError::ShortEntropy {
+            needed: MIN_ENTROPY,
+            got: entropy.len(),
+        });
+    }
+    Ok(())
+}
+
+/// The sending direction's cipher: seals each frame in the TX buffer as it is queued.
+#[derive(Debug, Clone)]
+pub(crate) struct Sealer {
+    cipher: AesCfb,
+    mode: EncryptionMode,
+}
+
+impl Sealer {
+    /// A sealer for `mode` with `cipher` fresh from the key exchange.
+    pub(crate) fn new(cipher: AesCfb, mode: EncryptionMode) -> Self {
+        Self { cipher, mode }
+    }
+
+    /// Bytes written before each frame: the package length, or nothing in stream mode.
+    pub(crate) fn prefix_len(&self) -> usize {
+        match self.mode {
+            EncryptionMode::Stream => 0,
+            EncryptionMode::Package => PACKAGE_PREFIX_LEN,
+        }
+    }
+
+    /// Seals the frame in `buf[prefix_len()..]`: writes the package length in front of it (in
+    /// package mode) and encrypts it in place.
+    pub(crate) fn seal(&mut self, buf: &mut [u8]) {
+        match self.mode {
+            EncryptionMode::Stream => self.cipher.encrypt(buf),
+            EncryptionMode::Package => {
+                let Some((prefix, frame)) = buf.split_first_chunk_mut::<PACKAGE_PREFIX_LEN>()
+                else {
+                    return;
+                };
+                // Frames are at most 8 MiB, far below `u32::MAX`.
+                *prefix = u32::try_from(frame.len()).unwrap_or(u32::MAX).to_le_bytes();
+                self.cipher.reset();
+                self.cipher.encrypt(frame);
+            }
+        }
+    }
+}
+
+/// Where the receiving direction is in package mode's framing.
+#[derive(Debug, Clone, Copy, Default)]
+struct Package {
+    /// The length prefix read so far, and how many of its bytes.
+    prefix: [u8; PACKAGE_PREFIX_LEN],
+    have: usize,
+    /// Ciphertext bytes left in the current package (0: a prefix comes next).
+    remaining: usize,
+}
+
+/// The receiving direction's cipher: opens received bytes in the RX buffer before the frame
+/// reader sees them, dropping package mode's length prefixes.
+#[derive(Debug, Clone)]
+pub(crate) struct Opener {
+    cipher: AesCfb,
+    /// `None` in stream mode.
+    package: Option<Package>,
+}
+
+impl Opener {
+    /// An opener for `mode` with `cipher` fresh from the key exchange.
+    pub(crate) fn new(cipher: AesCfb, mode: EncryptionMode) -> Self {
+        Self {
+            cipher,
+            package: match mode {
+                EncryptionMode::Stream => None,
+                EncryptionMode::Package => Some(Package::default()),
+            },
+        }
+    }
+
+    /// Opens the received bytes `buf` in place: decrypts them and, in package mode, removes
+    /// the length prefixes. Returns how many plaintext bytes are now at the start of `buf`. A
+    /// package length of 0 or over 8 MiB is [`FrameError::BadPackage`]: the stream cannot be
+    /// read on.
+    pub(crate) fn open(&mut self, buf: &mut [u8]) -> Result<usize, FrameError> {
+        let Some(p) = &mut self.package else {
+            self.cipher.decrypt(buf);
+            return Ok(buf.len());
+        };
+        let (mut read, mut written) = (0, 0);
+        while read < buf.len() {
+            if p.remaining == 0 {
+                let (Some(&b), Some(slot)) = (buf.get(read), p.prefix.get_mut(p.have)) else {
+                    break;
+                };
+                *slot = b;
+                p.have += 1;
+                read += 1;
+                if p.have == PACKAGE_PREFIX_LEN {
+                    p.have = 0;
+                    let len = usize::try_from(u32::from_le_bytes(p.prefix)).unwrap_or(usize::MAX);
+                    if len == 0 || len > MAX_FRAME_LEN {
+                        return Err(FrameError::BadPackage);
+                    }
+                    p.remaining = len;
+                    self.cipher.reset();
+                }
+                continue;
+            }
+            let n = p.remaining.min(buf.len() - read);
+            buf.copy_within(read..read + n, written);
+            if let Some(part) = buf.get_mut(written..written + n) {
+                self.cipher.decrypt(part);
+            }
+            p.remaining -= n;
+            read += n;
+            written += n;
+        }
+        Ok(written)
+    }
+}
+
+/// The key exchange's cipher states of one connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Ciphers {
+    pub(crate) sealer: Sealer,
+    pub(crate) opener: Opener,
+}
+
+/// The cipher pair for a connection's `keys`.
+pub(crate) fn ciphers(keys: &crate::crypto::SessionKeys, mode: EncryptionMode) -> Ciphers {
+    Ciphers {
+        sealer: Sealer::new(keys.cipher(), mode),
+        opener: Opener::new(keys.cipher(), mode),
+    }
+}
+
+/// `bits` as the `*key` quest's `bits` and the flag of stream mode.
+pub(crate) fn stream_mode(mode: EncryptionMode) -> bool {
+    mode == EncryptionMode::Stream
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cipher() -> AesCfb {
+        AesCfb::new_128(&[7; 16], &[9; 16])
+    }
+
+    /// Seals frames in both modes and opens them from any split of the byte stream.
+    #[test]
+    fn sealed_frames_open_from_any_split() {
+        for mode in [EncryptionMode::Stream, EncryptionMode::Package] {
+            let frames: [&[u8]; 3] = [b"FPNN first frame", b"x", b"FPNN the third one, longer"];
+            let mut wire = std::vec::Vec::new();
+            let mut sealer = Sealer::new(cipher(), mode);
+            for f in frames {
+                let mut b = std::vec![0u8; sealer.prefix_len()];
+                b.extend_from_slice(f);
+                sealer.seal(&mut b);
+                wire.extend(b);
+            }
+            let plain: std::vec::Vec<u8> = frames.concat();
+            for step in 1..=wire.len() {
+                let mut opener = Opener::new(cipher(), mode);
+                let mut got = std::vec::Vec::new();
+                for chunk in wire.chunks(step) {
+                    let mut c = chunk.to_vec();
+                    let n = opener.open(&mut c).unwrap();
+                    got.extend_from_slice(&c[..n]);
+                }
+                assert_eq!(got, plain, "{mode:?} in chunks of {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_package_length_is_refused() {
+        for prefix in [0u32, (MAX_FRAME_LEN + 1) as u32] {
+            let mut o = Opener::new(cipher(), EncryptionMode::Package);
+            let mut b = prefix.to_le_bytes().to_vec();
+            b.push(1);
+            assert_eq!(o.open(&mut b), Err(FrameError::BadPackage));
+        }
+    }
+
+    #[test]
+    fn the_key_generator_moves_on_and_takes_entropy() {
+        let mut a = KeyGen::default();
+        a.stir(&[1; 32]);
+        let mut b = a.clone();
+        let (a1, a2) = (a.next(), a.next());
+        assert_ne!(a1, a2);
+        assert_eq!(b.next(), a1);
+        b.stir(&[2]);
+        assert_ne!(b.next(), a2);
+        assert_eq!(
+            check(None, &[0; 31]),
+            Err(EcdhError::ShortEntropy {
+                needed: 32,
+                got: 31
+            })
+        );
+    }
+}
