@@ -9,16 +9,13 @@
 use core::ptr::NonNull;
 
 use engine::rtm::listen::{Credentials, ListenFlags, ListenIds};
-use engine::session::{
-    CommandError, Config, ConfigError, EVENTS, IdKind, ListenView, Listener, MIN_TX, RequestId,
-};
+use engine::session::{CommandError, Config, EVENTS, IdKind, ListenView, MIN_TX, RequestId};
 
-use crate::callbacks::{drain, message_table};
+use crate::callbacks::drain;
 use crate::handle::{
-    ENDPOINT_MAX, Host, INLINE_BUFFER, INNER_ALIGN, INNER_SIZE, RX_DEFAULT, RawBuf, State,
+    ENDPOINT_MAX, INLINE_BUFFER, INNER_ALIGN, INNER_SIZE, Parts, RX_DEFAULT, RawBuf, State,
     TX_DEFAULT, enter, enter_leaf, rtm_listener,
 };
-use crate::info::InfoSlot;
 use crate::reason;
 use crate::status::*;
 use crate::types::*;
@@ -147,69 +144,59 @@ pub unsafe extern "C" fn rtm_listener_init(
         Some(n) if n <= room => {}
         _ => return RTM_ERR_BUFFER_TOO_SMALL,
     }
-    let build = |inline: *mut u8| {
-        // SAFETY: the caller guarantees the secret is readable.
-        let secret = unsafe { bytes(config.secret) }?;
-        let mut cfg = Config::DEFAULT;
-        if config.quest_timeout_ms != 0 {
-            cfg.quest_timeout_ms = u64::from(config.quest_timeout_ms);
-        }
-        if config.ping_interval_ms != 0 {
-            cfg.ping_interval_ms = u64::from(config.ping_interval_ms);
-        }
-        // SAFETY: the caller guarantees `backoff` is NULL or readable.
-        if let Some(b) = unsafe { config.backoff.as_ref() } {
-            cfg.backoff = engine::session::Backoff {
-                failed_window_ms: u64::from(b.failed_window_ms),
-                immediate: b.immediate,
-                first_ms: u64::from(b.first_ms),
-                max_ms: u64::from(b.max_ms),
-                linear_steps: b.linear_steps,
-            };
-        }
-        let creds = Credentials {
+    // SAFETY: the caller guarantees the secret is readable.
+    let secret = match unsafe { bytes(config.secret) } {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let mut cfg = Config::DEFAULT;
+    if config.quest_timeout_ms != 0 {
+        cfg.quest_timeout_ms = u64::from(config.quest_timeout_ms);
+    }
+    if config.ping_interval_ms != 0 {
+        cfg.ping_interval_ms = u64::from(config.ping_interval_ms);
+    }
+    // SAFETY: the caller guarantees `backoff` is NULL or readable.
+    if let Some(b) = unsafe { config.backoff.as_ref() } {
+        cfg.backoff = engine::session::Backoff {
+            failed_window_ms: u64::from(b.failed_window_ms),
+            immediate: b.immediate,
+            first_ms: u64::from(b.first_ms),
+            max_ms: u64::from(b.max_ms),
+            linear_steps: b.linear_steps,
+        };
+    }
+    // The lent buffer, or the inline area after the state (the storage holds it: checked
+    // above). Split RX | TX | scratch, whose sum fits (checked above).
+    let base = lent.unwrap_or_else(|| {
+        // SAFETY: `storage + INNER_SIZE` is inside the non-NULL storage (checked above).
+        unsafe { NonNull::new_unchecked(storage.cast::<u8>().add(INNER_SIZE)) }
+    });
+    // SAFETY: the three parts are disjoint and inside the buffer, which the caller lends
+    // (or which is the storage's inline area, outside `Inner`) for the listener's life.
+    let buffers = unsafe {
+        [
+            RawBuf::new(base, rx_size),
+            RawBuf::new(base.add(rx_size), tx_size),
+            RawBuf::new(base.add(rx_size + tx_size), rx_size),
+        ]
+    };
+    let parts = Parts {
+        cfg,
+        creds: Credentials {
             pid: config.pid,
             secret,
-        };
-        // The lent buffer, or the inline area after the state (the storage holds it: checked
-        // above). Split RX | TX | scratch, whose sum fits (checked above).
-        let base = lent.unwrap_or_else(|| {
-            // SAFETY: `inline` is `storage + INNER_SIZE`, inside the non-NULL storage.
-            unsafe { NonNull::new_unchecked(inline) }
-        });
-        // SAFETY: the three parts are disjoint and inside the buffer, which the caller lends
-        // (or which is the storage's inline area, outside `Inner`) for the listener's life.
-        let (rx, tx, scratch) = unsafe {
-            (
-                RawBuf::new(base, rx_size),
-                RawBuf::new(base.add(rx_size), tx_size),
-                RawBuf::new(base.add(rx_size + tx_size), rx_size),
-            )
-        };
-        let listener = match Listener::with_buffers(cfg, creds, config.entropy, rx, tx) {
-            Ok(l) => l,
-            Err(ConfigError::SecretTooLong) => return Err(RTM_ERR_SECRET_TOO_LONG),
-            Err(ConfigError::BufferTooSmall) => return Err(RTM_ERR_BUFFER_TOO_SMALL),
-            Err(_) => return Err(RTM_ERR_INVALID_ARG),
-        };
-        Ok(State {
-            listener,
-            host: Host {
-                monitor: config.monitor,
-                messages: message_table(&config.monitor),
-                info: InfoSlot::new(scratch),
-                lazy_info: config.lazy_info,
-                rx_size,
-                close: false,
-                endpoint: [0; ENDPOINT_MAX],
-                endpoint_len: 0,
-                close_reason: None,
-            },
-        })
+        },
+        entropy: config.entropy,
+        buffers,
+        rx_size,
+        monitor: &config.monitor,
+        lazy_info: config.lazy_info,
     };
     // SAFETY: non-NULL, at least INNER_SIZE bytes and 8-aligned, which covers INNER_ALIGN
-    // (checked above); the caller guarantees the bytes are valid for writes, hence for reads.
-    unsafe { crate::handle::init(storage, build) }
+    // (checked above); the caller guarantees the bytes are valid for writes, hence for reads;
+    // the buffers are valid (above).
+    unsafe { crate::handle::init(storage, parts) }
 }
 
 /// Marks the storage as no longer holding a listener; later calls get `RTM_ERR_UNINIT`.

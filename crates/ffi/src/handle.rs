@@ -15,12 +15,13 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use engine::config::{DEFAULT_RX, DEFAULT_TX};
-use engine::session::{CloseReason, Listener, MIN_TX};
+use engine::rtm::listen::Credentials;
+use engine::session::{CloseReason, Config, ConfigError, Listener, MIN_TX};
 
-use crate::callbacks::MessageTable;
+use crate::callbacks::{MessageTable, message_table};
 use crate::info::InfoSlot;
 use crate::status::*;
-use crate::types::rtm_monitor;
+use crate::types::{rtm_message_fn, rtm_monitor};
 
 /// Bytes of listener state alone (an upper bound of `rtm_listener_state_size()`): what the
 /// storage needs when the host lends the buffers (`rtm_config.buffer`).
@@ -143,22 +144,36 @@ const _: () = assert!(core::mem::align_of::<Inner>() <= RTM_LISTENER_ALIGN);
 pub(crate) const INNER_SIZE: usize = core::mem::size_of::<Inner>();
 pub(crate) const INNER_ALIGN: usize = core::mem::align_of::<Inner>();
 
-/// Builds a listener in `storage`: writes a fresh `Inner` holding the state `build` returns.
-/// `build` gets the inline buffer area (`INLINE_BUFFER` bytes right after `Inner`), which it
-/// may use only if the caller vouched for it.
+/// What `rtm_listener_init` checked and prepared: everything the listener is built from.
+pub(crate) struct Parts<'c> {
+    pub(crate) cfg: Config,
+    pub(crate) creds: Credentials<'c>,
+    pub(crate) entropy: u64,
+    /// RX, TX and the JSON scratch (`rx_size` bytes).
+    pub(crate) buffers: [RawBuf; 3],
+    pub(crate) rx_size: usize,
+    pub(crate) monitor: &'c rtm_monitor,
+    pub(crate) lazy_info: bool,
+}
+
+/// Builds a listener in `storage`: each part of `Inner` is written where it lives (the host
+/// side field by field, the engine into its field), so no `State` or `Inner` is assembled on
+/// the stack first. The engine itself is built by value by `Listener::with_buffers`, the
+/// only constructor the core has for lent buffers: its temporaries are most of what the
+/// init's stack holds (2,872 bytes on x86-64, measured by `test_init_stack` in
+/// ffi-tests/test_c.c). A core that could set the buffers of a zeroed, unconfigured listener in
+/// place (`set_buffers`, then `configure`) would make it about 550 bytes.
 ///
-/// Refused with `RTM_ERR_BUSY`, before `build` runs, when `storage` holds a live listener that
-/// is inside one of its calls (re-initialising it from one of its own callbacks would overwrite
-/// the state the outer call is mutating). An error from `build` is returned as is, and the
-/// storage is left untouched.
+/// Refused with `RTM_ERR_BUSY` when `storage` holds a live listener that is inside one of its
+/// calls (re-initialising it from one of its own callbacks would overwrite the state the outer
+/// call is mutating). The configuration errors (`with_buffers`'s) are returned before anything
+/// is written: the storage is then left untouched.
 ///
 /// # Safety
 /// `storage` must be valid for reads and writes of `INNER_SIZE` bytes and aligned to
-/// `INNER_ALIGN`; it may hold arbitrary bytes.
-pub(crate) unsafe fn init(
-    storage: *mut rtm_listener,
-    build: impl FnOnce(*mut u8) -> Result<State, rtm_status>,
-) -> rtm_status {
+/// `INNER_ALIGN`; it may hold arbitrary bytes. The buffers must be valid as `RawBuf::new`
+/// requires, outside `Inner`.
+pub(crate) unsafe fn init(storage: *mut rtm_listener, parts: Parts<'_>) -> rtm_status {
     let inner = storage.cast::<Inner>();
     // A volatile read through a raw pointer, no reference to `Inner`: the storage may hold
     // anything (first use); only a listener inside a call has the word `BUSY`.
@@ -172,20 +187,43 @@ pub(crate) unsafe fn init(
     if word == BUSY {
         return RTM_ERR_BUSY;
     }
-    // Only an address computation: whether those bytes exist is for `build` to know.
-    let inline = storage.cast::<u8>().wrapping_add(INNER_SIZE);
-    let state = match build(inline) {
-        Ok(state) => state,
-        Err(e) => return e,
+    let Parts {
+        cfg,
+        creds,
+        entropy,
+        buffers: [rx, tx, scratch],
+        rx_size,
+        monitor,
+        lazy_info,
+    } = parts;
+    let listener = match Listener::with_buffers(cfg, creds, entropy, rx, tx) {
+        Ok(l) => l,
+        Err(ConfigError::SecretTooLong) => return RTM_ERR_SECRET_TOO_LONG,
+        Err(ConfigError::BufferTooSmall) => return RTM_ERR_BUFFER_TOO_SMALL,
+        Err(_) => return RTM_ERR_INVALID_ARG,
     };
+    // SAFETY: only a place computation inside the storage (the caller guarantees its size and
+    // alignment); `UnsafeCell<State>` has the layout of `State`.
+    let state = unsafe { core::ptr::addr_of_mut!((*inner).state) }.cast::<State>();
     // SAFETY: the caller guarantees size and alignment; any previous content is overwritten
     // without being read or dropped (nothing in it owns resources), and no outer call is using
-    // it (checked above).
+    // it (checked above). Each write is to a field of `Inner`, through the storage pointer.
     unsafe {
-        inner.write(Inner {
-            word: AtomicU32::new(IDLE),
-            state: UnsafeCell::new(state),
-        });
+        core::ptr::addr_of_mut!((*state).listener).write(listener);
+        let host = core::ptr::addr_of_mut!((*state).host);
+        core::ptr::addr_of_mut!((*host).monitor).copy_from_nonoverlapping(monitor, 1);
+        let messages = core::ptr::addr_of_mut!((*host).messages).cast::<rtm_message_fn>();
+        for (i, f) in message_table(monitor).into_iter().enumerate() {
+            messages.add(i).write(f);
+        }
+        core::ptr::addr_of_mut!((*host).info).write(InfoSlot::new(scratch));
+        core::ptr::addr_of_mut!((*host).lazy_info).write(lazy_info);
+        core::ptr::addr_of_mut!((*host).rx_size).write(rx_size);
+        core::ptr::addr_of_mut!((*host).close).write(false);
+        core::ptr::addr_of_mut!((*host).endpoint).write_bytes(0, 1);
+        core::ptr::addr_of_mut!((*host).endpoint_len).write(0);
+        core::ptr::addr_of_mut!((*host).close_reason).write(None);
+        core::ptr::addr_of_mut!((*inner).word).write(AtomicU32::new(IDLE));
     }
     RTM_OK
 }
