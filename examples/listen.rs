@@ -4,7 +4,13 @@
 //! cargo run --features std --example listen
 //! cargo run --features std --example listen -- --endpoint host:port --pid N --secret S \
 //!     [--gids 1,2] [--rids 3] [--uids 4,5] [--events login,logout] [--all] [--seconds 60]
+//! cargo run --features std,encryption --example listen -- --endpoint host:port --pid N \
+//!     --secret S --server-key server-public.pem [--curve secp256r1] [--stream] [--aes256]
 //! ```
+//!
+//! `--server-key` turns FPNN encryption on, as the official SDK's `enableEncryptorBy*File`:
+//! the server's public key as PEM, DER, or raw `X||Y` (then `--curve` names the curve);
+//! package mode and AES-128 unless `--stream` and `--aes256` say otherwise.
 //!
 //! Without `--endpoint`, it starts the built-in RTM gate simulator on a free loopback port,
 //! runs its demo script (every push kind, a duplicate, a oneway push, then a connection dropped
@@ -35,7 +41,11 @@ const EXIT_AUTH_REFUSED: u8 = 4;
 
 const USAGE: &str = "usage: listen [--endpoint HOST:PORT --pid N --secret S] [--gids 1,2] \
 [--rids 3] [--uids 4,5] [--events login,logout] [--all] [--seconds N]
+    [--server-key FILE [--curve C] [--stream] [--aes256]]
   without --endpoint: the demo against the built-in RTM gate simulator
+  --server-key: FPNN encryption with the server's public key (PEM, DER, or raw X||Y with \
+--curve secp256k1|secp256r1|secp224r1|secp192r1); package mode and AES-128 unless --stream, \
+--aes256 (needs --features encryption)
   exit codes: 0 ok, 1 failure, 2 bad arguments, 3 never connected, 4 credentials refused";
 
 /// Prints one line per callback and counts them.
@@ -209,6 +219,10 @@ struct Args {
     events: Vec<String>,
     all: bool,
     seconds: Option<u64>,
+    server_key: Option<String>,
+    curve: Option<String>,
+    stream: bool,
+    aes256: bool,
 }
 
 fn ids(v: &str) -> Result<Vec<i64>, String> {
@@ -229,11 +243,20 @@ fn parse_args() -> Result<Args, String> {
         events: vec![],
         all: false,
         seconds: None,
+        server_key: None,
+        curve: None,
+        stream: false,
+        aes256: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
-        if arg == "--all" {
-            a.all = true;
+        match arg.as_str() {
+            "--all" => a.all = true,
+            "--stream" => a.stream = true,
+            "--aes256" => a.aes256 = true,
+            _ => {}
+        }
+        if matches!(arg.as_str(), "--all" | "--stream" | "--aes256") {
             continue;
         }
         if arg == "--help" || arg == "-h" {
@@ -254,6 +277,8 @@ fn parse_args() -> Result<Args, String> {
             "--rids" => a.rids = ids(&value)?,
             "--uids" => a.uids = ids(&value)?,
             "--events" => a.events = value.split(',').map(str::to_owned).collect(),
+            "--server-key" => a.server_key = Some(value),
+            "--curve" => a.curve = Some(value),
             "--seconds" => {
                 a.seconds = Some(value.parse().map_err(|e| format!("bad --seconds: {e}"))?)
             }
@@ -262,6 +287,14 @@ fn parse_args() -> Result<Args, String> {
     }
     if a.endpoint.is_some() && (a.pid == 0 || a.secret.is_empty()) {
         return Err("--endpoint needs --pid and --secret".into());
+    }
+    if a.server_key.is_some() && a.endpoint.is_none() {
+        return Err(
+            "--server-key needs --endpoint (the built-in simulator's demo is plaintext)".into(),
+        );
+    }
+    if a.server_key.is_none() && (a.curve.is_some() || a.stream || a.aes256) {
+        return Err("--curve, --stream and --aes256 need --server-key".into());
     }
     Ok(a)
 }
@@ -272,9 +305,60 @@ fn driver(endpoint: String, pid: u32, secret: &[u8]) -> Result<TcpDriver, String
     Ok(TcpDriver::new(endpoint, listener))
 }
 
+/// Turns FPNN encryption on as `--server-key`, `--curve`, `--stream` and `--aes256` say.
+#[cfg(feature = "encryption")]
+fn encrypt(d: &mut TcpDriver, args: &Args) -> Result<(), String> {
+    use rtm_listen::crypto::{Bits, Curve, ServerPublicKey};
+    use rtm_listen::session::{Encryption, EncryptionMode};
+    let Some(path) = &args.server_key else {
+        return Ok(());
+    };
+    let bytes = std::fs::read(path).map_err(|e| format!("--server-key {path}: {e}"))?;
+    let curve = match &args.curve {
+        Some(name) => Some(Curve::from_name(name).ok_or(format!("unknown --curve {name}"))?),
+        None => None,
+    };
+    let key =
+        ServerPublicKey::parse(&bytes, curve).map_err(|e| format!("--server-key {path}: {e}"))?;
+    let mode = if args.stream {
+        EncryptionMode::Stream
+    } else {
+        EncryptionMode::Package
+    };
+    let bits = if args.aes256 {
+        Bits::Aes256
+    } else {
+        Bits::Aes128
+    };
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| format!("entropy: {e}"))?;
+    d.listener()
+        .set_encryption(Some(Encryption::new(key, mode, bits)), &seed)
+        .map_err(|e| format!("encryption: {e}"))?;
+    eprintln!(
+        "encryption         {} {:?} AES-{}",
+        key.curve().as_str(),
+        mode,
+        bits.bits()
+    );
+    Ok(())
+}
+
+/// Without the `encryption` feature, `--server-key` is refused.
+#[cfg(not(feature = "encryption"))]
+fn encrypt(_: &mut TcpDriver, args: &Args) -> Result<(), String> {
+    match args.server_key {
+        Some(_) => Err("--server-key needs the `encryption` feature: \
+            cargo run --features std,encryption --example listen -- ..."
+            .into()),
+        None => Ok(()),
+    }
+}
+
 /// Listens to a real gateway; the exit code says how it ended.
 fn real(args: Args, endpoint: String) -> Result<ExitCode, String> {
     let mut d = driver(endpoint, args.pid, args.secret.as_bytes())?;
+    encrypt(&mut d, &args)?;
     let now = d.now_ms();
     if args.all {
         let flags = ListenFlags {

@@ -123,25 +123,48 @@ impl AesCfb {
 
     /// Encrypts `buf` in place, continuing the stream.
     pub fn encrypt(&mut self, buf: &mut [u8]) {
-        self.apply(buf, |reg, b| {
-            *reg ^= *b;
-            *b = *reg;
-        });
+        self.apply(
+            buf,
+            |reg, b| {
+                *reg ^= *b;
+                *b = *reg;
+            },
+            |reg, block| {
+                // The ciphertext is the data XOR the keystream, and it is the next register.
+                let c = u128::from_ne_bytes(*reg) ^ u128::from_ne_bytes(*block);
+                *block = c.to_ne_bytes();
+                *reg = *block;
+            },
+        );
     }
 
     /// Decrypts `buf` in place, continuing the stream.
     pub fn decrypt(&mut self, buf: &mut [u8]) {
-        self.apply(buf, |reg, b| {
-            let c = *b;
-            *b = *reg ^ c;
-            *reg = c;
-        });
+        self.apply(
+            buf,
+            |reg, b| {
+                let c = *b;
+                *b = *reg ^ c;
+                *reg = c;
+            },
+            |reg, block| {
+                let c = *block;
+                *block = (u128::from_ne_bytes(*reg) ^ u128::from_ne_bytes(c)).to_ne_bytes();
+                *reg = c;
+            },
+        );
     }
 
-    /// Runs `step(register byte, data byte)` over `buf`: the bytes finishing the current
-    /// block, the whole blocks, then the start of the next block.
+    /// Runs `step(register byte, data byte)` over the bytes finishing the current block, then
+    /// `block_step(register, block)` over each whole block (one 128-bit XOR), then `step` over
+    /// the start of the next block.
     #[inline(always)]
-    fn apply(&mut self, buf: &mut [u8], step: impl Fn(&mut u8, &mut u8)) {
+    fn apply(
+        &mut self,
+        buf: &mut [u8],
+        step: impl Fn(&mut u8, &mut u8),
+        block_step: impl Fn(&mut [u8; BLOCK_LEN], &mut [u8; BLOCK_LEN]),
+    ) {
         let mut rest = buf;
         if self.pos != 0 {
             let take = (BLOCK_LEN - self.pos).min(rest.len());
@@ -155,9 +178,7 @@ impl AesCfb {
         let (blocks, tail) = rest.as_chunks_mut::<BLOCK_LEN>();
         for block in blocks {
             self.cipher.encrypt(&mut self.reg);
-            for (r, b) in self.reg.iter_mut().zip(block) {
-                step(r, b);
-            }
+            block_step(&mut self.reg, block);
         }
         if !tail.is_empty() {
             self.cipher.encrypt(&mut self.reg);

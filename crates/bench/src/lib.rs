@@ -616,3 +616,180 @@ mod tests {
         assert!(hex_of(&out[..n]).contains(&sign) && want.contains(&sign));
     }
 }
+
+/// The encrypted listener's benchmarks (feature `encryption`): the key exchange per curve, and
+/// pushes through a listener whose connection is encrypted.
+#[cfg(feature = "encryption")]
+pub mod enc {
+    use rtm_listen::crypto::{AesCfb, Bits, Curve, EphemeralKey, ServerPublicKey};
+    use rtm_listen::session::{Config, Encryption, EncryptionMode, Listener};
+    use rtm_listen::wire::frame::{DEFAULT_MAX_FRAME, Frame, Status, parse_frame};
+    use rtm_listen::wire::msgpack::Reader;
+
+    use super::{CREDS, mid_offset};
+
+    /// The server's half of an encrypted connection.
+    pub struct ServerSide {
+        mode: EncryptionMode,
+        send: AesCfb,
+    }
+
+    impl ServerSide {
+        /// `frame` sealed as the server sends it, into `out` (cleared first).
+        pub fn seal(&mut self, frame: &[u8], out: &mut Vec<u8>) {
+            out.clear();
+            if self.mode == EncryptionMode::Package {
+                out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+                self.send.reset();
+            }
+            let at = out.len();
+            out.extend_from_slice(frame);
+            self.send.encrypt(&mut out[at..]);
+        }
+    }
+
+    /// The client public key of the plaintext `*key` quest in `tx`, and its seq.
+    fn key_quest(tx: &[u8]) -> (Vec<u8>, u32) {
+        let Ok(Status::Complete(Frame::Quest { seq, payload, .. }, _)) =
+            parse_frame(tx, DEFAULT_MAX_FRAME)
+        else {
+            panic!("the *key quest first");
+        };
+        let mut r = Reader::new(payload);
+        let n = r.read_map_len().expect("map");
+        for _ in 0..n {
+            let key = r.read_bytes().expect("key");
+            if key == b"publicKey" {
+                return (r.read_bytes().expect("publicKey").to_vec(), seq.unwrap());
+            }
+            r.skip().expect("value");
+        }
+        panic!("no publicKey");
+    }
+
+    /// A listener connected with encryption on `curve` in `mode`/`bits`, the key exchange done,
+    /// and the server's half.
+    pub fn connected(
+        curve: Curve,
+        mode: EncryptionMode,
+        bits: Bits,
+    ) -> (Box<Listener>, ServerSide) {
+        let server = EphemeralKey::from_private_bytes(curve, &[0x11, 0x11]).expect("server key");
+        let public = ServerPublicKey::from_raw(curve, server.public_key()).expect("point");
+        let mut l = Box::new(Listener::new(Config::DEFAULT, CREDS, 0x1234_5678).expect("listener"));
+        l.set_unix_time(0, 1_700_000_000_000);
+        l.set_encryption(Some(Encryption::new(public, mode, bits)), &[0x42; 32])
+            .expect("encryption");
+        l.connected(0);
+        l.poll_events(|_| {});
+        let tx = l.transmit().to_vec();
+        l.consume_transmit(tx.len());
+        let (client, seq) = key_quest(&tx);
+        let client = ServerPublicKey::from_raw(curve, &client).expect("client key");
+        let keys = server.diffie_hellman(&client).expect("ecdh").derive(bits);
+        let mut s = ServerSide {
+            mode,
+            send: keys.cipher(),
+        };
+        let mut ok = [0u8; 17];
+        rtm_listen::rtm::answer::build_empty_answer(&mut ok, seq).expect("answer");
+        let mut wire = Vec::new();
+        s.seal(&ok, &mut wire);
+        assert_eq!(l.handle_input(1, &wire, |_| {}), wire.len());
+        assert_eq!(l.stats().key_exchanges, 1, "key exchange done");
+        let n = l.transmit().len();
+        l.consume_transmit(n);
+        (l, s)
+    }
+
+    /// The listener's side of one connection's key exchange on `curve`: a new ephemeral key,
+    /// the shared secret, the keys, and the `*key` quest queued.
+    pub struct HandshakeBench {
+        listener: Box<Listener>,
+    }
+
+    impl HandshakeBench {
+        /// A listener with encryption on `curve` (package mode, AES-128).
+        pub fn new(curve: Curve) -> Self {
+            let (listener, _) = connected(curve, EncryptionMode::Package, Bits::Aes128);
+            Self { listener }
+        }
+
+        /// A new connection: the listener's side of the key exchange (key generation, ECDH,
+        /// key derivation, the `*key` quest). Returns the quest's length.
+        #[inline]
+        pub fn connect(&mut self, now: u64) -> usize {
+            let l = &mut *self.listener;
+            l.closed(now, rtm_listen::session::CloseReason::Host);
+            l.connected(now);
+            l.poll_events(|e| {
+                std::hint::black_box(&e);
+            });
+            let n = l.transmit().len();
+            l.consume_transmit(n);
+            n
+        }
+    }
+
+    /// Pushes through an encrypted connection: as [`super::ListenerBench`], the frame sealed by
+    /// the server's half first ([`EncListenerBench::seal_only`] is that part alone, to subtract).
+    pub struct EncListenerBench {
+        listener: Box<Listener>,
+        server: ServerSide,
+        frame: Vec<u8>,
+        wire: Vec<u8>,
+        mid_at: Option<usize>,
+        mid: u64,
+        now: u64,
+    }
+
+    impl EncListenerBench {
+        /// A connected encrypted listener (secp256k1) in `mode`, AES-128, fed `frame`.
+        pub fn new(frame: &[u8], mode: EncryptionMode) -> Self {
+            let (listener, server) = connected(Curve::Secp256k1, mode, Bits::Aes128);
+            let mid_at = mid_offset(frame);
+            let mid = mid_at.map_or(0, |at| {
+                u64::from_be_bytes(frame[at..at + 8].try_into().expect("8 bytes of mid"))
+            });
+            Self {
+                listener,
+                server,
+                frame: frame.to_vec(),
+                wire: Vec::with_capacity(frame.len() + 4),
+                mid_at,
+                mid,
+                now: 1,
+            }
+        }
+
+        /// The server's part of one push: a fresh mid, the frame sealed.
+        #[inline]
+        pub fn seal_only(&mut self) -> usize {
+            self.mid = self.mid.wrapping_add(1);
+            self.now += 1;
+            if let Some(m) = self.mid_at.and_then(|at| self.frame.get_mut(at..at + 8)) {
+                m.copy_from_slice(&self.mid.to_be_bytes());
+            }
+            self.server.seal(&self.frame, &mut self.wire);
+            self.wire.len()
+        }
+
+        /// One push: [`EncListenerBench::seal_only`], then the listener's whole path (open,
+        /// handle, answer sealed), the answer taken and released.
+        #[inline]
+        pub fn push(&mut self) -> (usize, usize) {
+            self.seal_only();
+            let l = &mut *self.listener;
+            let mut events = 0;
+            let taken = l.handle_input(self.now, std::hint::black_box(&self.wire), |ev| {
+                std::hint::black_box(&ev);
+                events += 1;
+            });
+            debug_assert_eq!(taken, self.wire.len());
+            let out = std::hint::black_box(l.transmit());
+            let n = out.len();
+            l.consume_transmit(n);
+            (events, n)
+        }
+    }
+}

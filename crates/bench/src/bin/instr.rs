@@ -12,6 +12,12 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
+#[cfg(feature = "encryption")]
+use rtm_listen::crypto::Curve;
+#[cfg(feature = "encryption")]
+use rtm_listen::session::EncryptionMode;
+#[cfg(feature = "encryption")]
+use rtm_listen_bench::enc;
 use rtm_listen_bench::{
     BUILD_BUF_LEN, CREDS, ListenerBench, QUEST, SCRATCH_LEN, build_setlisten_flags,
     build_setlisten_ids, ours_decode, ours_decode_push, push_frames, rmp_serde_decode,
@@ -60,6 +66,36 @@ fn loop_listener(frame: &[u8], n: u64) {
     let mut b = ListenerBench::new(frame);
     for _ in 0..n {
         black_box(b.push());
+    }
+}
+
+/// The encrypted listener: each push sealed by the server's half, then the listener's path.
+#[cfg(feature = "encryption")]
+#[inline(never)]
+fn loop_listener_enc(frame: &[u8], mode: EncryptionMode, n: u64) {
+    let mut b = enc::EncListenerBench::new(frame, mode);
+    for _ in 0..n {
+        black_box(b.push());
+    }
+}
+
+/// The server's half of [`loop_listener_enc`] alone (to subtract).
+#[cfg(feature = "encryption")]
+#[inline(never)]
+fn loop_seal_only(frame: &[u8], mode: EncryptionMode, n: u64) {
+    let mut b = enc::EncListenerBench::new(frame, mode);
+    for _ in 0..n {
+        black_box(b.seal_only());
+    }
+}
+
+/// The listener's side of a key exchange on `curve`, once per new connection.
+#[cfg(feature = "encryption")]
+#[inline(never)]
+fn loop_handshake(curve: Curve, n: u64) {
+    let mut b = enc::HandshakeBench::new(curve);
+    for i in 0..n {
+        black_box(b.connect(10 + i));
     }
 }
 
@@ -132,6 +168,27 @@ fn main() -> ExitCode {
         ["rmp_serde", "decode", name] if frame(name).is_some() => {
             loop_rmp_serde_decode(frame(name).unwrap_or_default(), n)
         }
+        #[cfg(feature = "encryption")]
+        ["ours", "listener_enc", mode, name] if frame(name).is_some() => {
+            let mode = match *mode {
+                "stream" => EncryptionMode::Stream,
+                _ => EncryptionMode::Package,
+            };
+            loop_listener_enc(frame(name).unwrap_or_default(), mode, n)
+        }
+        #[cfg(feature = "encryption")]
+        ["ours", "seal_only", mode, name] if frame(name).is_some() => {
+            let mode = match *mode {
+                "stream" => EncryptionMode::Stream,
+                _ => EncryptionMode::Package,
+            };
+            loop_seal_only(frame(name).unwrap_or_default(), mode, n)
+        }
+        #[cfg(feature = "encryption")]
+        ["ours", "handshake", curve] => match Curve::from_name(curve) {
+            Some(c) => loop_handshake(c, n),
+            None => return usage(),
+        },
         ["ours", "build", "setlisten_ids"] => loop_build_ids(n),
         ["ours", "build", "setlisten_flags"] => loop_build_flags(n),
         _ => return usage(),
