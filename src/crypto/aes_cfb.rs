@@ -28,7 +28,7 @@ enum Cipher {
 }
 
 impl Cipher {
-    #[inline]
+    #[inline(always)]
     fn encrypt(&self, block: &mut [u8; BLOCK_LEN]) {
         let block = Block::cast_from_core_mut(block);
         match self {

@@ -100,24 +100,31 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
     /// Queues `bytes` (a whole frame) if they fit; `false`, and nothing queued, if not.
     #[inline]
     pub fn push_array<const N: usize>(&mut self, bytes: [u8; N]) -> bool {
-        #[cfg(feature = "fpnn-encryption")]
-        if self.seal.is_some() {
-            return self
-                .push_with(&mut |b: &mut [u8]| match b.first_chunk_mut::<N>() {
-                    Some(dst) => {
-                        *dst = bytes;
-                        Ok(N)
-                    }
-                    None => Err(BuildError::BufferTooSmall { needed: N }),
-                })
-                .is_ok();
-        }
         if self.start > 0 {
             crate::shift::move_down(self.buf.as_mut(), self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
         let end = self.end;
+        #[cfg(feature = "fpnn-encryption")]
+        if let Some(seal) = &mut self.seal {
+            // The prefix (package mode), the frame, then both sealed where they lie.
+            let prefix = seal.prefix_len();
+            let Some(dst) = self
+                .buf
+                .as_mut()
+                .get_mut(end..)
+                .and_then(|f| f.get_mut(..prefix + N))
+            else {
+                return false;
+            };
+            if let Some(frame) = dst.get_mut(prefix..) {
+                frame.copy_from_slice(&bytes);
+            }
+            seal.seal(dst);
+            self.end = end + prefix + N;
+            return true;
+        }
         match self
             .buf
             .as_mut()
