@@ -164,36 +164,61 @@ pub fn parse_file_info<'a>(
 ) -> Result<FileInfo<'a>, JsonError> {
     #[cfg(not(rtm_opt_size))]
     {
+        // One scan state for both texts, written straight into the result.
         let mut f = fast::Scan::<FileInfo<'a>>::default();
-        let info = match fast::file_msg(msg, &mut f) {
-            Some(()) => {
-                decode_fields(&mut f.info, f.escaped, scratch)?;
-                f.info
-            }
-            None => file_msg_exact(msg, scratch)?,
-        };
-        let mut f = fast::Scan {
-            info,
-            ..fast::Scan::default()
-        };
+        if fast::file_msg(msg, &mut f).is_none() {
+            let info = file_msg_exact(msg, scratch)?;
+            return Ok(file_attrs_after_exact(attrs, info, scratch));
+        }
+        decode_fields(&mut f.info, f.escaped, scratch)?;
+        f.escaped = fast::Order::default();
         Ok(match fast::file_attrs(attrs, &mut f) {
             Some(()) => match decode_fields(&mut f.info, f.escaped, scratch) {
                 Ok(()) => f.info,
-                // Only the msg-derived fields, as when attrs is malformed.
-                Err(_) => FileInfo {
-                    url: f.info.url,
-                    size: f.info.size,
-                    surl: f.info.surl,
-                    ..FileInfo::default()
-                },
+                Err(_) => msg_fields(&f.info),
             },
-            None => file_attrs_exact(attrs, info, scratch),
+            None => file_attrs_exact(attrs, msg_fields(&f.info), scratch),
         })
     }
     #[cfg(rtm_opt_size)]
     {
         let info = file_msg_exact(msg, scratch)?;
         Ok(file_attrs_exact(attrs, info, scratch))
+    }
+}
+
+/// The fields of `info` that come from `msg` (what [`parse_file_info`] gives when `attrs` is
+/// malformed).
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn msg_fields<'a>(info: &FileInfo<'a>) -> FileInfo<'a> {
+    FileInfo {
+        url: info.url,
+        size: info.size,
+        surl: info.surl,
+        ..FileInfo::default()
+    }
+}
+
+/// The `attrs` half of [`parse_file_info`] after an exact `msg`: the fast scan if it takes
+/// `attrs`, otherwise the exact parser.
+#[cfg(not(rtm_opt_size))]
+#[inline(never)]
+fn file_attrs_after_exact<'a>(
+    attrs: &'a [u8],
+    info: FileInfo<'a>,
+    scratch: &mut Scratch<'a>,
+) -> FileInfo<'a> {
+    let mut f = fast::Scan {
+        info,
+        ..fast::Scan::default()
+    };
+    match fast::file_attrs(attrs, &mut f) {
+        Some(()) => match decode_fields(&mut f.info, f.escaped, scratch) {
+            Ok(()) => f.info,
+            Err(_) => info,
+        },
+        None => file_attrs_exact(attrs, info, scratch),
     }
 }
 

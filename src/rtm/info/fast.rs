@@ -221,11 +221,11 @@ fn custom<'a>(attrs: &'a [u8], i: usize, f: &mut Scan<FileInfo<'a>>) -> Option<u
         None => {
             // Any other value is given as its text (the literals as static text).
             f.note(CUSTOM, Str::PLAIN)?;
-            match v.get(attrs) {
-                crate::wire::json::Value::Bool(true) => &b"true"[..],
-                crate::wire::json::Value::Bool(false) => b"false",
-                crate::wire::json::Value::Null => b"null",
-                _ => v.text(attrs),
+            match v.text(attrs) {
+                [b't', ..] => &b"true"[..],
+                [b'f', ..] => b"false",
+                [b'n', ..] => b"null",
+                text => text,
             }
         }
     };
@@ -234,7 +234,7 @@ fn custom<'a>(attrs: &'a [u8], i: usize, f: &mut Scan<FileInfo<'a>>) -> Option<u
 }
 
 /// The members of `rtm` from `i` (just after its `{`) into `f`: the index after it.
-#[inline(never)]
+#[inline(always)]
 fn rtm<'a>(attrs: &'a [u8], i: usize, f: &mut Scan<FileInfo<'a>>) -> Option<usize> {
     // One level in, values nest one level less deep.
     const IN: usize = MAX_DEPTH - 1;

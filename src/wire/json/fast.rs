@@ -313,7 +313,48 @@ fn key_colon(s: &[u8], i: usize) -> Option<usize> {
 /// for the nesting.
 #[inline(never)]
 pub(crate) fn container(s: &[u8], i: usize, max_depth: usize) -> usize {
+    if max_depth > 0
+        && let Some(end) = flat_object(s, i)
+    {
+        return end;
+    }
     container_inner(s, i, max_depth).unwrap_or(FAIL)
+}
+
+/// The common small case of [`container`]: a compact object of scalars, like `{"k":1}`. `None`
+/// for anything else (which the general loop then reads from the start).
+#[inline(always)]
+fn flat_object(s: &[u8], i: usize) -> Option<usize> {
+    if byte(s, i) != b'{' {
+        return None;
+    }
+    let mut j = i + 1;
+    if byte(s, j) == b'}' {
+        return Some(j + 1);
+    }
+    loop {
+        if byte(s, j) != b'"' {
+            return None;
+        }
+        j = string(s, j + 1)?.end + 1;
+        if byte(s, j) != b':' {
+            return None;
+        }
+        j += 1;
+        j = match byte(s, j) {
+            b'"' => string(s, j + 1)?.end + 1,
+            b't' => literal(s, j, b"true")?,
+            b'f' => literal(s, j, b"false")?,
+            b'n' => literal(s, j, b"null")?,
+            b'-' | b'0'..=b'9' => number_end(s, j)?,
+            _ => return None,
+        };
+        match byte(s, j) {
+            b',' => j += 1,
+            b'}' => return Some(j + 1),
+            _ => return None,
+        }
+    }
 }
 
 #[inline(always)]
@@ -390,7 +431,7 @@ pub(crate) struct Val {
 
 impl Val {
     /// The value in `s`, the text it was found in.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn get(self, s: &[u8]) -> Value<'_> {
         let text = s.get(self.at..self.end).unwrap_or_default();
         match text {
@@ -546,31 +587,47 @@ impl Key {
     }
 }
 
-/// A member's key at `i` (blanks, then its opening quote) that is not in its pattern's form
-/// (see [`Key::at`]): which of `keys` it is (`N` for any other, [`FAIL`] if there is no key),
-/// compared by raw text, or with `decoded` and escapes, by value ([`RawStr::eq_str`]), as the
-/// exact callers compare; and the index after the colon.
+/// A member's key at `i` (blanks, then its opening quote; `w` is the word at `i`) that is not
+/// in its pattern's form (see [`Key::at`]): which of `keys` it is (`N` for any other, [`FAIL`]
+/// if there is no key), compared by raw text, or with `decoded` and escapes, by value
+/// ([`RawStr::eq_str`]), as the exact callers compare; and the index after the colon.
 #[inline(always)]
 pub(crate) fn any_key<const N: usize>(
     s: &[u8],
     i: usize,
+    w: u64,
     keys: &[Key; N],
     decoded: bool,
 ) -> (usize, usize) {
-    // Compact and without escapes: compared by length, then bytes.
-    if byte(s, i) == b'"'
-        && let Some(key) = string(s, i + 1)
-        && !key.escaped
-        && byte(s, key.end + 1) == b':'
-    {
-        let raw = key.get(s).raw;
-        let mut n = N;
-        for (k, name) in keys.iter().enumerate() {
-            if raw.len() == name.name.len() && raw == name.name.as_bytes() {
-                n = k;
+    if w as u8 == b'"' {
+        // A key of up to five bytes with its quotes and colon is all in `w`: the first special
+        // byte after the opening quote is the closing one, followed by the colon.
+        let m = special_mask(w) & !0xff;
+        let q = m.trailing_zeros() / 8;
+        if m != 0 && q < 7 && (w >> (8 * q)) as u8 == b'"' && (w >> (8 * (q + 1))) as u8 == b':' {
+            let mask = u64::MAX >> (8 * (6 - q));
+            let mut n = N;
+            for (k, key) in keys.iter().enumerate() {
+                if key.name.len() == q as usize - 1 && w & mask == key.words[0] & mask {
+                    n = k;
+                }
             }
+            return (n, i + q as usize + 2);
         }
-        return (n, key.end + 2);
+        // Longer, compact and without escapes: compared by length, then bytes.
+        if let Some(key) = string(s, i + 1)
+            && !key.escaped
+            && byte(s, key.end + 1) == b':'
+        {
+            let raw = key.get(s).raw;
+            let mut n = N;
+            for (k, key) in keys.iter().enumerate() {
+                if raw.len() == key.name.len() && raw == key.name.as_bytes() {
+                    n = k;
+                }
+            }
+            return (n, key.end + 2);
+        }
     }
     any_key_slow(s, i, keys, decoded)
 }
@@ -640,7 +697,7 @@ macro_rules! walk {
                     } else
                 )* {
                     let ($n, $v): (usize, usize) =
-                        $crate::wire::json::fast::any_key(s, i, &$keys, $decoded);
+                        $crate::wire::json::fast::any_key(s, i, w, &$keys, $decoded);
                     if $n == $crate::wire::json::fast::FAIL {
                         return None;
                     }
