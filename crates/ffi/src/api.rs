@@ -450,12 +450,9 @@ pub unsafe extern "C" fn rtm_listener_transmit(
     // SAFETY: forwarded; outputs checked non-NULL. No callback runs.
     unsafe {
         enter_leaf(l, |s, _| {
+            // Never NULL: a slice's pointer never is.
             let out = s.listener.transmit();
-            data.write(if out.is_empty() {
-                b"".as_ptr()
-            } else {
-                out.as_ptr()
-            });
+            data.write(out.as_ptr());
             len.write(out.len());
             RTM_OK
         })

@@ -16,13 +16,12 @@ pub struct rtm_str {
 }
 
 impl rtm_str {
+    /// The view of `s`: its own pointer, never NULL (a Rust slice's never is; an empty one's may
+    /// point past the data it was cut from, or be the aligned dangling address, as `b""` is).
+    #[inline(always)]
     pub(crate) fn from(s: &[u8]) -> Self {
         Self {
-            ptr: if s.is_empty() {
-                b"".as_ptr()
-            } else {
-                s.as_ptr()
-            },
+            ptr: s.as_ptr(),
             len: s.len(),
         }
     }
