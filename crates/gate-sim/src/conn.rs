@@ -11,10 +11,12 @@ use std::time::{Duration, Instant};
 use rmpv::Value;
 use rtm_listen::wire::frame::{DEFAULT_MAX_FRAME, Frame, Status, parse_frame};
 
+use crate::encryption::{KeyQuest, Opener, Sealer, SessionKeys};
 use crate::listen::{ListenMethod, ListenParams, get, ids_are_arrays, type_name};
 use crate::push::unix_ms;
 use crate::record::{
-    AnswerRecord, MalformedRecord, Outcome, QuestRecord, StrayAnswer, StrayKind, Violation,
+    AnswerRecord, KeyExchangeOutcome, KeyExchangeRecord, MalformedRecord, Outcome, QuestRecord,
+    StrayAnswer, StrayKind, Violation,
 };
 use crate::{Shared, lock};
 
@@ -43,28 +45,80 @@ const MIN_READ_TIMEOUT: Duration = Duration::from_millis(1);
 const MAX_DEPTH: usize = 64;
 
 /// The write side of a connection, shared by its reader thread and by pushing threads.
+///
+/// Every frame goes through [`ConnIo::write`] (or `write_prefix_and_close`), which encrypts it
+/// once the connection's key exchange succeeded: the lock that orders writes also orders the
+/// cipher stream.
 #[derive(Debug)]
 pub(crate) struct ConnIo {
     stream: TcpStream,
-    write_lock: std::sync::Mutex<()>,
+    /// The write lock, holding the encryption of the sending side (`None`: plaintext).
+    sealer: std::sync::Mutex<Option<Sealer>>,
     closed: AtomicBool,
+    /// False while an encrypting gate waits for the connection's first frame: no push is
+    /// written to it meanwhile.
+    ready: AtomicBool,
 }
 
 impl ConnIo {
-    pub(crate) fn new(stream: TcpStream) -> Self {
+    pub(crate) fn new(stream: TcpStream, ready: bool) -> Self {
         Self {
             stream,
-            write_lock: std::sync::Mutex::new(()),
+            sealer: std::sync::Mutex::new(None),
             closed: AtomicBool::new(false),
+            ready: AtomicBool::new(ready),
         }
+    }
+
+    /// Whether pushes may be written (see `ready`).
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    fn set_ready(&self) {
+        self.ready.store(true, Ordering::SeqCst);
     }
 
     /// Writes `bytes`, in segments of at most `segment` bytes when set.
     pub(crate) fn write(&self, bytes: &[u8], segment: Option<usize>) -> io::Result<()> {
-        let _guard = lock(&self.write_lock);
+        let mut guard = lock(&self.sealer);
+        self.write_locked(&mut guard, bytes, segment)
+    }
+
+    /// Writes the answer to `*key`, after switching the sending side to `sealer` when given
+    /// (the answer is then its first encrypted frame), and lets pushes through: they take the
+    /// same lock, so none can go out before the answer.
+    fn answer_key(
+        &self,
+        sealer: Option<Sealer>,
+        answer: &[u8],
+        segment: Option<usize>,
+    ) -> io::Result<()> {
+        let mut guard = lock(&self.sealer);
+        if let Some(s) = sealer {
+            *guard = Some(s);
+        }
+        self.set_ready();
+        self.write_locked(&mut guard, answer, segment)
+    }
+
+    fn write_locked(
+        &self,
+        sealer: &mut Option<Sealer>,
+        bytes: &[u8],
+        segment: Option<usize>,
+    ) -> io::Result<()> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(io::ErrorKind::NotConnected.into());
         }
+        let sealed;
+        let bytes = match sealer {
+            Some(s) => {
+                sealed = s.seal(bytes);
+                &sealed[..]
+            }
+            None => bytes,
+        };
         let mut s = &self.stream;
         let r = match segment {
             Some(n) if n > 0 && n < bytes.len() => bytes.chunks(n).try_for_each(|chunk| {
@@ -83,9 +137,18 @@ impl ConnIo {
         r
     }
 
-    /// Writes the first `n` bytes of `bytes` whole, then shuts the socket down.
+    /// Writes the first `n` bytes of `bytes` whole (of its encrypted form on an encrypted
+    /// connection), then shuts the socket down.
     pub(crate) fn write_prefix_and_close(&self, bytes: &[u8], n: usize) -> io::Result<()> {
-        let guard = lock(&self.write_lock);
+        let mut guard = lock(&self.sealer);
+        let sealed;
+        let bytes = match &mut *guard {
+            Some(s) => {
+                sealed = s.seal(bytes);
+                &sealed[..]
+            }
+            None => bytes,
+        };
         let r = (&self.stream).write_all(&bytes[..n.min(bytes.len())]);
         let _ = (&self.stream).flush();
         self.closed.store(true, Ordering::SeqCst);
@@ -192,6 +255,9 @@ struct Queued {
 /// too, unless reverse pipelining is on: then the first quest opens a batch that collects every
 /// quest completed by a read up to `window` after the read that completed the first one; the
 /// batch is then handled last to first.
+///
+/// A `*key` quest as the first frame (on a gate with a server key) is handled at once, before
+/// the rest of the read is parsed: the bytes after it are ciphertext.
 pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc<ConnIo>) {
     let mut conn = Conn {
         shared: &shared,
@@ -199,7 +265,11 @@ pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc
         io: &io,
         seen_signs: HashSet::new(),
         arrivals: 0,
+        encrypted: false,
     };
+    // The receiving side's decryption, once the key exchange succeeded.
+    let mut opener: Option<Opener> = None;
+    let mut first_frame = true;
     let mut timeout = POLL;
     let _ = stream.set_read_timeout(Some(timeout));
     let mut buf: Vec<u8> = Vec::new();
@@ -217,7 +287,15 @@ pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc
         }
         match stream.read(&mut chunk) {
             Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(n) => match &mut opener {
+                None => buf.extend_from_slice(&chunk[..n]),
+                Some(o) => {
+                    if let Err(e) = o.open(&chunk[..n], &mut buf, DEFAULT_MAX_FRAME) {
+                        conn.malformed(e);
+                        break 'conn;
+                    }
+                }
+            },
             Err(e)
                 if matches!(
                     e.kind(),
@@ -239,6 +317,33 @@ pub(crate) fn serve(shared: Arc<Shared>, id: u64, mut stream: TcpStream, io: Arc
                 }
             };
             buf.drain(..len);
+            let first = std::mem::replace(&mut first_frame, false);
+            if let Incoming::Quest {
+                seq,
+                method,
+                payload,
+            } = &incoming
+                && method == "*key"
+            {
+                match conn.key_exchange(first, *seq, payload) {
+                    KeyStep::Close => break 'conn,
+                    KeyStep::Plain => {}
+                    KeyStep::Encrypted(mut o) => {
+                        // What followed `*key` in this read is already ciphertext.
+                        let rest = std::mem::take(&mut buf);
+                        if let Err(e) = o.open(&rest, &mut buf, DEFAULT_MAX_FRAME) {
+                            conn.malformed(e);
+                            break 'conn;
+                        }
+                        opener = Some(*o);
+                    }
+                }
+                continue;
+            }
+            if first {
+                // A plaintext connection: pushes may go to it from now on.
+                io.set_ready();
+            }
             let Incoming::Quest {
                 seq,
                 method,
@@ -325,6 +430,28 @@ struct Conn<'a> {
     seen_signs: HashSet<(i64, Vec<u8>, i64, i64)>,
     /// Quests received so far on this connection (the next quest's `arrival`).
     arrivals: u64,
+    /// The key exchange succeeded on this connection.
+    encrypted: bool,
+}
+
+/// What the reader does after a `*key` quest.
+enum KeyStep {
+    /// Close the connection (nothing was answered).
+    Close,
+    /// Answered with an error: go on in plaintext.
+    Plain,
+    /// Answered: decrypt everything from now on with this.
+    Encrypted(Box<Opener>),
+}
+
+/// What the gate sends back to a `*key` quest.
+enum KeyReply {
+    /// Nothing: the connection is closed.
+    Close,
+    /// A plaintext answer (none for a oneway quest); the connection stays plaintext.
+    Plain(Option<Vec<u8>>),
+    /// The empty OK answer, encrypted with these keys (which then encrypt both directions).
+    Encrypted(SessionKeys, Vec<u8>),
 }
 
 impl Conn<'_> {
@@ -415,6 +542,111 @@ impl Conn<'_> {
         true
     }
 
+    /// Handles a `*key` quest (`first`: it is the connection's first frame) as the C++ server
+    /// does (reference §4.2): derive the session keys, switch the sending side to encryption,
+    /// answer the empty map encrypted. Anything wrong closes the connection unanswered. The
+    /// record is made before the answer is written (as for quests).
+    fn key_exchange(&mut self, first: bool, seq: Option<u32>, payload: &[u8]) -> KeyStep {
+        let map = decode_map(payload);
+        let public_key_was_bin = map
+            .as_ref()
+            .is_ok_and(|m| matches!(get(m, "publicKey"), Some(Value::Binary(_))));
+        let (outcome, reply) = match &map {
+            Err(e) => (
+                KeyExchangeOutcome::Closed(format!("*key: {e}")),
+                KeyReply::Close,
+            ),
+            Ok(m) => self.exchange(first, seq, m),
+        };
+        let payload = map.map_or(Value::Nil, Value::Map);
+        self.shared.with_state(|st| {
+            st.key_exchanges.push(KeyExchangeRecord {
+                conn: self.id,
+                seq,
+                payload,
+                public_key_was_bin,
+                outcome,
+            })
+        });
+        let segment = self.shared.faults.segment();
+        match reply {
+            KeyReply::Close => KeyStep::Close,
+            KeyReply::Plain(None) => {
+                self.io.set_ready();
+                KeyStep::Plain
+            }
+            KeyReply::Plain(Some(frame)) => match self.io.answer_key(None, &frame, segment) {
+                Ok(()) => KeyStep::Plain,
+                Err(_) => KeyStep::Close,
+            },
+            KeyReply::Encrypted(keys, frame) => {
+                let sealer = Sealer::new(keys.clone());
+                match self.io.answer_key(Some(sealer), &frame, segment) {
+                    Ok(()) => {
+                        self.encrypted = true;
+                        KeyStep::Encrypted(Box::new(Opener::new(keys)))
+                    }
+                    Err(_) => KeyStep::Close,
+                }
+            }
+        }
+    }
+
+    /// Decides what to do with a `*key` quest.
+    fn exchange(
+        &self,
+        first: bool,
+        seq: Option<u32>,
+        map: &[(Value, Value)],
+    ) -> (KeyExchangeOutcome, KeyReply) {
+        let close = |why: &str| (KeyExchangeOutcome::Closed(why.to_owned()), KeyReply::Close);
+        if !first {
+            return close("*key is not the connection's first frame");
+        }
+        if let Some(code) = self.shared.faults.key_error() {
+            let frame = seq.map(|seq| {
+                answer_frame(
+                    seq,
+                    1,
+                    &encode(&error_payload(code, "key exchange refused")),
+                )
+            });
+            return (
+                KeyExchangeOutcome::ErrorAnswered { code },
+                KeyReply::Plain(frame),
+            );
+        }
+        let Some(key) = &self.shared.config.encryption else {
+            return close("the gate has no server key (encryption is not configured)");
+        };
+        let quest = match KeyQuest::parse(map) {
+            Ok(q) => q,
+            Err(e) => return close(&e),
+        };
+        let Some(seq) = seq else {
+            return close("a oneway *key cannot be answered");
+        };
+        let bad_bits = || close(&format!("bits {} (must be 128 or 256)", quest.bits));
+        let Ok(bits) = u16::try_from(quest.bits) else {
+            return bad_bits();
+        };
+        let secret = match key.shared_secret(&quest.public_key) {
+            Ok(s) => s,
+            Err(e) => return close(&e.0),
+        };
+        let Some(keys) = SessionKeys::derive(&secret, quest.bits, quest.mode) else {
+            return bad_bits();
+        };
+        let answer = answer_frame(seq, 0, &encode(&Value::Map(Vec::new())));
+        (
+            KeyExchangeOutcome::Encrypted {
+                mode: quest.mode,
+                bits,
+            },
+            KeyReply::Encrypted(keys, answer),
+        )
+    }
+
     fn on_quest(
         &mut self,
         arrival: u64,
@@ -423,6 +655,13 @@ impl Conn<'_> {
         method: String,
         payload: &[u8],
     ) -> bool {
+        if self.shared.config.force_encrypt && !self.encrypted && !method.starts_with('*') {
+            // The C++ server's forceEncrypt.userMethods: closed before any worker sees it.
+            self.malformed(format!(
+                "plaintext quest {method} on a gate that requires encryption (force_encrypt)"
+            ));
+            return false;
+        }
         let map = match decode_map(payload) {
             Ok(m) => m,
             Err(e) => {

@@ -61,7 +61,8 @@
 //!
 //! ## Pushes
 //!
-//! [`Gate::push`] sends to every live connection whose state matches (P2P: `to` in `uids` or
+//! [`Gate::push`] sends to every live connection whose state matches (on an encrypting gate,
+//! only to connections that sent their first frame; P2P: `to` in `uids` or
 //! `p2p`; group: `gid` in `gids` or `group`; room: `rid` in `rids` or `room`; event: name in
 //! `events` or `ev`; ping, kickout, kickoutroom, broadcast and raw pushes: every connection).
 //! Twoway pushes take seqs from one gate-wide counter starting at 1, so a seq names one push
@@ -110,11 +111,46 @@
 //!    each time; reconnects counts connections accepted after the drop).
 //!
 //! Any timeout (the whole script is capped at 20 s) ends it with `SCRIPT FAIL <reason>`.
+//!
+//! ## Encryption
+//!
+//! With [`GateConfig::encryption`] set to a [`ServerKey`] (a curve — secp256k1, secp256r1,
+//! secp224r1 or secp192r1 — and a private key, from hex, raw bytes, PEM or DER), the gate
+//! speaks FPNN encryption like the official C++ server (reference §4; the server's recorded
+//! answers in `fpnn-gate/README.md`):
+//!
+//! - when a connection's **first** frame is the plaintext twoway quest `*key {publicKey: str or
+//!   bin X||Y, streamMode: bool = false, bits: 128|256 = 128}`, the gate derives the shared
+//!   secret (the X coordinate of the ECDH point), the AES key (128: the secret's first 16
+//!   bytes; 256: the secret if 32 bytes, else its SHA-256) and IV = MD5(secret), and answers
+//!   the empty map already encrypted with AES-CFB-128;
+//! - from then on everything is decrypted on reading and encrypted on writing, at the
+//!   connection's I/O layer, so quests, pushes, answers, faults and the demo script work
+//!   unchanged: **stream mode** is one continuous CFB stream per direction; **package mode**
+//!   is a u32 LE length prefix + the frame encrypted with CFB restarted from the IV, one frame
+//!   per package (a package holding anything else, or longer than 8 MiB, closes the
+//!   connection as a [`MalformedRecord`]);
+//! - a bad `*key` closes the connection without an answer, as the C++ server does: a
+//!   `publicKey` of the wrong length, `bits` other than 128/256, `*key` not first, a oneway
+//!   `*key`, no server key configured. One difference: a `publicKey` of the right length that
+//!   is not a point on the curve also closes (the C++ server's micro-ecc computes on it and
+//!   answers with keys the client cannot match);
+//! - every `*key` is recorded as a [`KeyExchangeRecord`] ([`Gate::key_exchanges`]), not in
+//!   [`Gate::quests`]; [`Gate::set_key_error`] answers `*key` with an error instead;
+//! - plaintext connections are still served (the C++ default), unless
+//!   [`GateConfig::force_encrypt`]: then a plaintext user (non-`*`) quest closes the
+//!   connection;
+//! - while a connection of an encrypting gate has sent nothing yet, pushes skip it (its first
+//!   frame decides whether it encrypts), [`Gate::drop_connections_mid_frame`] just closes it.
+//!
+//! The crypto is RustCrypto's (`elliptic-curve` ECDH on `k256`/`p256`/`p224`/`p192`,
+//! `cfb-mode` over `aes`, `sha2`, `md-5`), used directly rather than through the engine.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod conn;
 pub mod demo;
+pub mod encryption;
 mod listen;
 mod push;
 mod record;
@@ -131,14 +167,15 @@ pub use conn::{
     CODE_INVALID_PARAMETER, CODE_INVALID_PID_OR_SIGN, CODE_KEY_NOT_FOUND, CODE_SAME_SIGN,
     CODE_TYPE_CONVERT, CODE_UNKNOWN_METHOD,
 };
+pub use encryption::{Curve, EncryptionMode, KeyError, ServerKey};
 pub use listen::ListenState;
 pub use push::{
     Body, Event, FileSpec, MTYPE_AUDIO, MTYPE_AUDIO_FILE, MTYPE_CHAT, MTYPE_CMD, MTYPE_FILE,
     MTYPE_IMAGE, MTYPE_VIDEO, Message, Push, Target, filler_text, json_str, unix_ms,
 };
 pub use record::{
-    AnswerRecord, MalformedRecord, Outcome, PendingPush, QuestRecord, SentPush, StrayAnswer,
-    StrayKind, Violation,
+    AnswerRecord, KeyExchangeOutcome, KeyExchangeRecord, MalformedRecord, Outcome, PendingPush,
+    QuestRecord, SentPush, StrayAnswer, StrayKind, Violation,
 };
 pub use rmpv;
 
@@ -158,6 +195,15 @@ pub struct GateConfig {
     pub secret: String,
     /// The loopback port to bind; 0 (the default) picks a free one.
     pub port: u16,
+    /// FPNN encryption: the server's curve and private key (`None`, the default: no
+    /// encryption; a `*key` quest then closes the connection, as on a C++ server without
+    /// `ecdh` configured). See the crate docs' *Encryption* section.
+    pub encryption: Option<ServerKey>,
+    /// Refuse user (non-`*`) quests on connections that did not do the key exchange: they
+    /// close the connection unanswered and are recorded as a [`MalformedRecord`] (the C++
+    /// server's `forceEncrypt.userMethods`). `*ping` stays allowed. Default false: plaintext
+    /// clients are served as usual.
+    pub force_encrypt: bool,
 }
 
 impl Default for GateConfig {
@@ -166,6 +212,8 @@ impl Default for GateConfig {
             pid: 1_000_001,
             secret: "sim-secret".to_owned(),
             port: 0,
+            encryption: None,
+            force_encrypt: false,
         }
     }
 }
@@ -180,6 +228,8 @@ struct Faults {
     reject_sign: AtomicBool,
     /// The reverse pipelining window; `None`: off.
     reverse_window: Mutex<Option<Duration>>,
+    /// The error code `*key` is answered with; `None`: the key exchange is performed.
+    key_error: Mutex<Option<i64>>,
 }
 
 impl Faults {
@@ -200,6 +250,9 @@ impl Faults {
     }
     pub(crate) fn reverse_window(&self) -> Option<Duration> {
         *lock(&self.reverse_window)
+    }
+    pub(crate) fn key_error(&self) -> Option<i64> {
+        *lock(&self.key_error)
     }
 }
 
@@ -223,6 +276,7 @@ struct State {
     sent: Vec<SentPush>,
     malformed: Vec<MalformedRecord>,
     violations: Vec<Violation>,
+    key_exchanges: Vec<KeyExchangeRecord>,
     last_push: Option<Push>,
 }
 
@@ -265,7 +319,7 @@ impl Shared {
             let picked: Vec<(u64, Arc<ConnIo>)> = st
                 .conns
                 .iter()
-                .filter(|(id, c)| select(**id, &c.listen, &push))
+                .filter(|(id, c)| c.io.is_ready() && select(**id, &c.listen, &push))
                 .map(|(id, c)| (*id, Arc::clone(&c.io)))
                 .collect();
             picked
@@ -481,13 +535,20 @@ impl Gate {
 
     /// Writes the first half of a push frame (`pushmsg {from: 0, to: 0, mid: 0, mtype: 30,
     /// msg: "dropped mid-frame", attrs: "", mtime: now}`, twoway, its seq never pending) to every
-    /// live connection, then shuts each socket down. The connections stop being live at once.
-    /// Returns how many connections were dropped.
+    /// live connection (half of its encrypted form on an encrypted connection; nothing on a
+    /// connection of an encrypting gate that has not sent its first frame), then shuts each
+    /// socket down. The connections stop being live at once. Returns how many connections were
+    /// dropped.
     pub fn drop_connections_mid_frame(&self) -> usize {
         let push = Push::chat(Target::P2p(0), 0, 0, "dropped mid-frame");
         let value = push.payload(self.shared.config.pid);
         let conns = self.take_conns();
         for (id, io) in &conns {
+            if !io.is_ready() {
+                // Still waiting for its first frame on an encrypting gate: nothing is written.
+                io.close();
+                continue;
+            }
             let seq = self.shared.next_seq();
             let frame = push.frame(seq, self.shared.config.pid);
             let _ = io.write_prefix_and_close(&frame, frame.len() / 2);
@@ -572,6 +633,15 @@ impl Gate {
         *lock(&self.shared.faults.reverse_window) = window;
     }
 
+    /// `Some(code)`: a `*key` quest arriving first is answered in plaintext with status 1 and
+    /// `{code, ex: "key exchange refused"}` instead of the key exchange; the connection stays
+    /// plaintext and open (recorded as [`KeyExchangeOutcome::ErrorAnswered`]). The C++ server
+    /// never does this (it closes); it exercises a client's handling of an error answer to
+    /// `*key`. `None` (the default): the exchange is performed.
+    pub fn set_key_error(&self, code: Option<i64>) {
+        *lock(&self.shared.faults.key_error) = code;
+    }
+
     /// While true, every signed quest is refused with 200002.
     pub fn set_reject_sign(&self, reject: bool) {
         self.shared
@@ -648,6 +718,16 @@ impl Gate {
     /// Every push frame written, in order.
     pub fn sent(&self) -> Vec<SentPush> {
         self.state().sent.clone()
+    }
+
+    /// Every `*key` quest received, in arrival order, with how it ended.
+    pub fn key_exchanges(&self) -> Vec<KeyExchangeRecord> {
+        self.state().key_exchanges.clone()
+    }
+
+    /// Waits until at least `n` `*key` quests were handled since start (whatever the outcome).
+    pub fn wait_key_exchanges(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_for(timeout, |st| st.key_exchanges.len() >= n)
     }
 
     /// Malformed input that closed a connection.
@@ -766,7 +846,10 @@ fn start_conn(shared: &Arc<Shared>, stream: TcpStream) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(conn::WRITE_TIMEOUT))?;
-    let io = Arc::new(ConnIo::new(stream.try_clone()?));
+    // On an encrypting gate, nothing is pushed before the first frame shows whether the
+    // connection encrypts.
+    let ready = shared.config.encryption.is_none();
+    let io = Arc::new(ConnIo::new(stream.try_clone()?, ready));
     let mut st = lock(&shared.state);
     st.accepted += 1;
     let id = st.accepted;

@@ -176,3 +176,50 @@ pub struct Violation {
     /// What was found instead.
     pub detail: String,
 }
+
+/// How a `*key` quest ended (see [`KeyExchangeRecord`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyExchangeOutcome {
+    /// The exchange succeeded: the empty OK answer went out already encrypted, and both
+    /// directions are encrypted from then on.
+    Encrypted {
+        /// Stream or package mode, from the quest's `streamMode`.
+        mode: crate::EncryptionMode,
+        /// 128 or 256, from the quest's `bits`.
+        bits: u16,
+    },
+    /// Answered in plaintext with an error (status 1, `{code, ex}`) because of
+    /// [`Gate::set_key_error`](crate::Gate::set_key_error); the connection stays plaintext and
+    /// open.
+    ErrorAnswered {
+        /// The error code sent.
+        code: i64,
+    },
+    /// The gate closed the connection without an answer, as the C++ server does: a bad
+    /// `publicKey`, `bits` other than 128/256, `*key` not the first frame, a oneway `*key`,
+    /// or a gate without a [`ServerKey`](crate::ServerKey). The reason, for humans.
+    Closed(String),
+}
+
+/// One `*key` quest received (these are not in [`Gate::quests`](crate::Gate::quests)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyExchangeRecord {
+    /// The connection id.
+    pub conn: u64,
+    /// `Some` for a twoway quest (the only kind that can succeed).
+    pub seq: Option<u32>,
+    /// The decoded payload (`Nil` if it was not a msgpack map).
+    pub payload: Value,
+    /// True when `publicKey` came as msgpack bin (Go, Python, the reference's vector), false
+    /// when as str (the C++ client) or missing.
+    pub public_key_was_bin: bool,
+    /// How it ended.
+    pub outcome: KeyExchangeOutcome,
+}
+
+impl KeyExchangeRecord {
+    /// True for [`KeyExchangeOutcome::Encrypted`].
+    pub fn encrypted(&self) -> bool {
+        matches!(self.outcome, KeyExchangeOutcome::Encrypted { .. })
+    }
+}

@@ -1,6 +1,11 @@
 //! A minimal hand-rolled RTM listener client for driving the gate in tests: std `TcpStream`,
 //! frames built with `rtm_listen::rtm::listen` and reassembled with `FrameReader`, payloads
 //! decoded with rmpv.
+//!
+//! The client can also speak FPNN encryption ([`Client::key_exchange`]): its side is written
+//! here independently of the gate's: CFB-128 by hand over the `aes` block cipher (the gate uses
+//! `cfb-mode`), ECDH by hand with the curves' group arithmetic (the gate uses
+//! `elliptic-curve`'s `ecdh`).
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -76,6 +81,8 @@ pub struct Client {
     /// Successful socket reads so far.
     pub reads: usize,
     pub eof: bool,
+    /// FPNN encryption, once [`Client::key_exchange`] ran.
+    enc: Option<ClientEnc>,
 }
 
 impl Client {
@@ -99,6 +106,7 @@ impl Client {
             queue: VecDeque::new(),
             reads: 0,
             eof: false,
+            enc: None,
         }
     }
 
@@ -119,8 +127,57 @@ impl Client {
         }
     }
 
+    /// Sends one whole frame (encrypted once the key exchange ran).
     pub fn send(&mut self, bytes: &[u8]) {
+        let wire = match &mut self.enc {
+            Some(enc) => enc.seal(bytes),
+            None => bytes.to_vec(),
+        };
+        self.stream.write_all(&wire).expect("write to the gate");
+    }
+
+    /// Sends bytes as they are, whatever the encryption.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write to the gate");
+    }
+
+    /// Sends the plaintext `*key` quest of `spec`, switches both directions to encryption (the
+    /// receiving side before sending, like the C++ client) and returns the seq.
+    pub fn start_key_exchange(&mut self, spec: &EncSpec) -> u32 {
+        self.start_key_exchange_then(spec, &[])
+    }
+
+    /// [`Client::start_key_exchange`], with `trailing` (already wire bytes) in the same write.
+    pub fn start_key_exchange_then(&mut self, spec: &EncSpec, trailing: &[u8]) -> u32 {
+        self.seq += 1;
+        let (client_pub, secret) = client_ecdh(spec.curve, &spec.client_priv, &spec.server_pub);
+        let payload = key_payload(&client_pub, spec.stream, spec.bits, spec.pubkey_as_str);
+        let mut buf = vec![0u8; payload.len() + 64];
+        let n = build_quest(&mut buf, Some(self.seq), "*key", &Raw(&payload)).unwrap();
+        self.enc = Some(ClientEnc::new(&secret, spec.stream, spec.bits));
+        buf.truncate(n);
+        buf.extend_from_slice(trailing);
+        self.send_raw(&buf);
+        self.seq
+    }
+
+    /// Sends several frames in one write (each sealed on its own once encrypted).
+    pub fn send_frames(&mut self, frames: &[Vec<u8>]) {
+        let mut wire = Vec::new();
+        for f in frames {
+            match &mut self.enc {
+                Some(enc) => wire.extend_from_slice(&enc.seal(f)),
+                None => wire.extend_from_slice(f),
+            }
+        }
+        self.send_raw(&wire);
+    }
+
+    /// [`Client::start_key_exchange`], then asserts the (decrypted) empty OK answer.
+    pub fn key_exchange(&mut self, spec: &EncSpec) {
+        let seq = self.start_key_exchange(spec);
+        let answer = self.answer_to(seq, WAIT).expect("answer to *key");
+        assert_eq!(answer, (0, Value::Map(vec![])), "answer to *key");
     }
 
     /// Sends an id listen quest; returns its seq.
@@ -222,10 +279,19 @@ impl Client {
                 return false;
             }
             Ok(n) => {
-                self.pending.extend_from_slice(&chunk[..n]);
+                match &mut self.enc {
+                    Some(enc) => enc.open(&chunk[..n], &mut self.pending),
+                    None => self.pending.extend_from_slice(&chunk[..n]),
+                }
                 self.reads += 1;
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            // EINTR: a signal (e.g. from a child process another test spawned) is no EOF.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
                 return true;
             }
             Err(_) => {
@@ -357,12 +423,24 @@ pub fn demo_client(
     addr: SocketAddr,
     answer_oneway: bool,
 ) -> Vec<(usize, Option<u32>, String, Value)> {
+    demo_client_with(addr, answer_oneway, None)
+}
+
+/// [`demo_client`], doing the key exchange of `enc` first on every connection when given.
+pub fn demo_client_with(
+    addr: SocketAddr,
+    answer_oneway: bool,
+    enc: Option<&EncSpec>,
+) -> Vec<(usize, Option<u32>, String, Value)> {
     use rtm_gate_sim::demo::{GID, RID, UID};
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut got = Vec::new();
     let mut index = 0;
     'outer: while Instant::now() < deadline {
         let mut c = Client::connect(addr);
+        if let Some(spec) = enc {
+            c.key_exchange(spec);
+        }
         c.listen_ok(ListenOp::Add, &[GID], &[RID], &[UID], &["login"]);
         while Instant::now() < deadline {
             match c.push(Duration::from_millis(100)) {
@@ -386,4 +464,209 @@ pub fn demo_client(
         index += 1;
     }
     got
+}
+
+// ---- FPNN encryption, client side --------------------------------------------------------------
+
+/// What a client needs to encrypt: the server's curve and public key, its own private key, the
+/// mode and AES bits, and how to pack `publicKey` (str like the C++ client, bin like Go/Python).
+#[derive(Debug, Clone)]
+pub struct EncSpec {
+    pub curve: rtm_gate_sim::Curve,
+    /// `X || Y`.
+    pub server_pub: Vec<u8>,
+    /// Big-endian scalar, `curve.secret_len()` bytes.
+    pub client_priv: Vec<u8>,
+    pub stream: bool,
+    pub bits: u16,
+    pub pubkey_as_str: bool,
+}
+
+/// The client's public key `X || Y` and the shared secret (X of client_priv · server_pub).
+pub fn client_ecdh(
+    curve: rtm_gate_sim::Curve,
+    client_priv: &[u8],
+    server_pub: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
+    use rtm_gate_sim::Curve;
+    match curve {
+        Curve::Secp256k1 => ecdh::<k256::Secp256k1>(client_priv, server_pub),
+        Curve::Secp256r1 => ecdh::<p256::NistP256>(client_priv, server_pub),
+        Curve::Secp224r1 => ecdh::<p224::NistP224>(client_priv, server_pub),
+        Curve::Secp192r1 => ecdh::<p192::NistP192>(client_priv, server_pub),
+    }
+}
+
+fn ecdh<C: elliptic_curve::CurveArithmetic>(
+    client_priv: &[u8],
+    server_pub: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
+    use elliptic_curve::group::Group;
+    use elliptic_curve::point::AffineCoordinates;
+    use elliptic_curve::{AffinePoint, FieldBytes, NonZeroScalar, ProjectivePoint};
+    let scalar: NonZeroScalar<C> = NonZeroScalar::try_from(client_priv).expect("client scalar");
+    let public: AffinePoint<C> = (ProjectivePoint::<C>::generator() * *scalar).into();
+    let n = server_pub.len() / 2;
+    let x = FieldBytes::<C>::try_from(&server_pub[..n]).expect("x");
+    let y = FieldBytes::<C>::try_from(&server_pub[n..]).expect("y");
+    let server: AffinePoint<C> =
+        Option::from(AffinePoint::<C>::from_coordinates(&x, &y)).expect("server point");
+    let shared: AffinePoint<C> = (ProjectivePoint::<C>::from(server) * *scalar).into();
+    let mut pub_xy = public.x().to_vec();
+    pub_xy.extend_from_slice(&public.y());
+    (pub_xy, shared.x().to_vec())
+}
+
+/// The `*key` payload `{publicKey, streamMode, bits}`, encoded by hand as msgpack-c would
+/// (`publicKey` as str8 or bin8, `bits` as uint8 / uint16).
+pub fn key_payload(public_key: &[u8], stream: bool, bits: u16, as_str: bool) -> Vec<u8> {
+    let mut p = vec![0x83, 0xa9];
+    p.extend_from_slice(b"publicKey");
+    p.push(if as_str { 0xd9 } else { 0xc4 });
+    p.push(u8::try_from(public_key.len()).unwrap());
+    p.extend_from_slice(public_key);
+    p.push(0xaa);
+    p.extend_from_slice(b"streamMode");
+    p.push(if stream { 0xc3 } else { 0xc2 });
+    p.push(0xa4);
+    p.extend_from_slice(b"bits");
+    match u8::try_from(bits) {
+        Ok(b) if b >= 0x80 => p.extend_from_slice(&[0xcc, b]),
+        Ok(b) => p.push(b),
+        Err(_) => {
+            p.push(0xcd);
+            p.extend_from_slice(&bits.to_be_bytes());
+        }
+    }
+    p
+}
+
+/// AES-CFB-128 written by hand over the block cipher: keystream block = E(register); each
+/// ciphertext byte goes into the register.
+pub struct Cfb {
+    aes: Aes,
+    register: [u8; 16],
+    keystream: [u8; 16],
+    pos: usize,
+}
+
+enum Aes {
+    A128(Box<aes::Aes128>),
+    A256(Box<aes::Aes256>),
+}
+
+impl Cfb {
+    pub fn new(key: &[u8], iv: &[u8; 16]) -> Cfb {
+        use aes::cipher::KeyInit;
+        let aes = match key.len() {
+            16 => Aes::A128(Box::new(aes::Aes128::new_from_slice(key).unwrap())),
+            32 => Aes::A256(Box::new(aes::Aes256::new_from_slice(key).unwrap())),
+            n => panic!("AES key of {n} bytes"),
+        };
+        Cfb {
+            aes,
+            register: *iv,
+            keystream: [0; 16],
+            pos: 0,
+        }
+    }
+
+    fn step(&mut self, byte: u8, decrypt: bool) -> u8 {
+        use aes::cipher::BlockCipherEncrypt;
+        if self.pos == 0 {
+            let mut block = aes::Block::from(self.register);
+            match &self.aes {
+                Aes::A128(a) => a.encrypt_block(&mut block),
+                Aes::A256(a) => a.encrypt_block(&mut block),
+            }
+            self.keystream.copy_from_slice(&block);
+        }
+        let out = byte ^ self.keystream[self.pos];
+        self.register[self.pos] = if decrypt { byte } else { out };
+        self.pos = (self.pos + 1) % 16;
+        out
+    }
+
+    pub fn encrypt(&mut self, data: &mut [u8]) {
+        for b in data {
+            *b = self.step(*b, false);
+        }
+    }
+
+    pub fn decrypt(&mut self, data: &mut [u8]) {
+        for b in data {
+            *b = self.step(*b, true);
+        }
+    }
+}
+
+/// The AES key and IV from the shared secret (reference §4.1).
+pub fn session_key(secret: &[u8], bits: u16) -> (Vec<u8>, [u8; 16]) {
+    use md5::Digest;
+    let key = match bits {
+        128 => secret[..16].to_vec(),
+        256 if secret.len() == 32 => secret.to_vec(),
+        256 => sha2::Sha256::digest(secret).to_vec(),
+        b => panic!("bits {b}"),
+    };
+    (key, md5::Md5::digest(secret).into())
+}
+
+/// A client's encryption state.
+pub struct ClientEnc {
+    key: Vec<u8>,
+    iv: [u8; 16],
+    stream: bool,
+    send: Cfb,
+    recv: Cfb,
+    /// Package mode: received bytes of an incomplete package.
+    raw: Vec<u8>,
+}
+
+impl ClientEnc {
+    pub fn new(secret: &[u8], stream: bool, bits: u16) -> ClientEnc {
+        let (key, iv) = session_key(secret, bits);
+        ClientEnc {
+            send: Cfb::new(&key, &iv),
+            recv: Cfb::new(&key, &iv),
+            key,
+            iv,
+            stream,
+            raw: Vec::new(),
+        }
+    }
+
+    /// The wire bytes of one frame.
+    pub fn seal(&mut self, frame: &[u8]) -> Vec<u8> {
+        let mut body = frame.to_vec();
+        if self.stream {
+            self.send.encrypt(&mut body);
+            return body;
+        }
+        Cfb::new(&self.key, &self.iv).encrypt(&mut body);
+        let mut wire = (frame.len() as u32).to_le_bytes().to_vec();
+        wire.extend_from_slice(&body);
+        wire
+    }
+
+    /// Decrypts received bytes into `out` (whole packages only in package mode).
+    pub fn open(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        if self.stream {
+            let start = out.len();
+            out.extend_from_slice(bytes);
+            self.recv.decrypt(&mut out[start..]);
+            return;
+        }
+        self.raw.extend_from_slice(bytes);
+        while self.raw.len() >= 4 {
+            let len = u32::from_le_bytes(self.raw[..4].try_into().unwrap()) as usize;
+            if self.raw.len() < 4 + len {
+                break;
+            }
+            let mut body = self.raw[4..4 + len].to_vec();
+            Cfb::new(&self.key, &self.iv).decrypt(&mut body);
+            out.extend_from_slice(&body);
+            self.raw.drain(..4 + len);
+        }
+    }
 }
