@@ -1462,9 +1462,8 @@ fn a_recorded_session_in_any_chunks_gives_the_same_events() {
 
 /// A package must hold one whole frame (the official receiver decrypts each package as one
 /// frame; `wire::key_quest::parse_package_prefix` says a package ending before its frame is
-/// a protocol error). Today the listener joins the two packages and delivers the push.
+/// a protocol error): the listener checks each package's frame length against the package's.
 #[test]
-#[ignore = "engine: a frame split across two packages is accepted (reported to the lead)"]
 fn a_frame_split_across_packages_is_a_protocol_error() {
     let (mode, bits) = (EncryptionMode::Package, Bits::Aes128);
     let script = json!({"curve": "secp256r1", "timeout_ms": 3000, "connections": [

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::{AesCfb, Bits, EcdhError, ServerPublicKey};
-use crate::wire::frame::{FrameError, MAX_FRAME_LEN};
+use crate::wire::frame::{FrameError, HEADER_LEN, MAX_FRAME_LEN, Status, parse_header};
 use crate::wire::key_quest::PACKAGE_PREFIX_LEN;
 
 /// How frames are encrypted after the key exchange (reference §4.3).
@@ -181,6 +181,33 @@ struct Package {
     have: usize,
     /// Ciphertext bytes left in the current package (0: a prefix comes next).
     remaining: usize,
+    /// The current package's length, and the start of its frame's header decrypted so far:
+    /// a package holds exactly one frame, so the header's length must be the package's.
+    len: usize,
+    head: [u8; HEADER_LEN],
+    head_have: usize,
+}
+
+impl Package {
+    /// Records decrypted `plain` bytes of the current package; checks, once the frame header
+    /// is whole, that the frame is as long as the package.
+    fn check(&mut self, plain: &[u8]) -> Result<(), FrameError> {
+        if self.head_have == HEADER_LEN {
+            return Ok(());
+        }
+        for (slot, &b) in self.head.iter_mut().skip(self.head_have).zip(plain) {
+            *slot = b;
+            self.head_have += 1;
+        }
+        if self.head_have < HEADER_LEN {
+            return Ok(());
+        }
+        match parse_header(&self.head) {
+            Ok(Status::Complete(h, _)) if h.frame_len() != self.len => Err(FrameError::BadPackage),
+            // A bad header is the frame reader's to report, with its own error.
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The receiving direction's cipher: opens received bytes in the RX buffer before the frame
@@ -205,13 +232,14 @@ impl Opener {
     }
 
     /// Opens the received bytes `buf` in place: decrypts them and, in package mode, removes
-    /// the length prefixes. Returns how many plaintext bytes are now at the start of `buf`. A
-    /// package length of 0 or over 8 MiB is [`FrameError::BadPackage`]: the stream cannot be
-    /// read on.
-    pub(crate) fn open(&mut self, buf: &mut [u8]) -> Result<usize, FrameError> {
+    /// the length prefixes. Returns how many plaintext bytes are now at the start of `buf`,
+    /// and an error if the stream broke after them: a package shorter than a frame header or
+    /// over 8 MiB, or whose frame is not exactly as long as the package, is
+    /// [`FrameError::BadPackage`] (the stream cannot be read on; the frames before it stand).
+    pub(crate) fn open(&mut self, buf: &mut [u8]) -> (usize, Option<FrameError>) {
         let Some(p) = &mut self.package else {
             self.cipher.decrypt(buf);
-            return Ok(buf.len());
+            return (buf.len(), None);
         };
         let (mut read, mut written) = (0, 0);
         while read < buf.len() {
@@ -225,10 +253,12 @@ impl Opener {
                 if p.have == PACKAGE_PREFIX_LEN {
                     p.have = 0;
                     let len = usize::try_from(u32::from_le_bytes(p.prefix)).unwrap_or(usize::MAX);
-                    if len == 0 || len > MAX_FRAME_LEN {
-                        return Err(FrameError::BadPackage);
+                    if !(HEADER_LEN..=MAX_FRAME_LEN).contains(&len) {
+                        return (written, Some(FrameError::BadPackage));
                     }
                     p.remaining = len;
+                    p.len = len;
+                    p.head_have = 0;
                     self.cipher.reset();
                 }
                 continue;
@@ -237,12 +267,15 @@ impl Opener {
             buf.copy_within(read..read + n, written);
             if let Some(part) = buf.get_mut(written..written + n) {
                 self.cipher.decrypt(part);
+                if let Err(e) = p.check(part) {
+                    return (written, Some(e));
+                }
             }
             p.remaining -= n;
             read += n;
             written += n;
         }
-        Ok(written)
+        (written, None)
     }
 }
 
@@ -278,7 +311,11 @@ mod tests {
     #[test]
     fn sealed_frames_open_from_any_split() {
         for mode in [EncryptionMode::Stream, EncryptionMode::Package] {
-            let frames: [&[u8]; 3] = [b"FPNN first frame", b"x", b"FPNN the third one, longer"];
+            let frames: [&[u8]; 3] = [
+                b"FPNN\x01\x80\x01\x01\x01\x00\x00\x00\x07\x00\x00\x00p\x80",
+                b"FPNN\x01\x80\x02\x00\x01\x00\x00\x00\x07\x00\x00\x00\x80",
+                b"FPNN\x01\x80\x00\x04\x03\x00\x00\x00ping\x82\x01\x02",
+            ];
             let mut wire = std::vec::Vec::new();
             let mut sealer = Sealer::new(cipher(), mode);
             for f in frames {
@@ -293,7 +330,8 @@ mod tests {
                 let mut got = std::vec::Vec::new();
                 for chunk in wire.chunks(step) {
                     let mut c = chunk.to_vec();
-                    let n = opener.open(&mut c).unwrap();
+                    let (n, e) = opener.open(&mut c);
+                    assert_eq!(e, None);
                     got.extend_from_slice(&c[..n]);
                 }
                 assert_eq!(got, plain, "{mode:?} in chunks of {step}");
@@ -303,11 +341,18 @@ mod tests {
 
     #[test]
     fn a_bad_package_length_is_refused() {
-        for prefix in [0u32, (MAX_FRAME_LEN + 1) as u32] {
+        // Shorter than a header, over 8 MiB, and shorter than the frame it starts.
+        let mut short = Sealer::new(cipher(), EncryptionMode::Package);
+        let mut b = std::vec![0u8; 4];
+        b.extend_from_slice(b"FPNN\x01\x80\x01\x01\x01\x00\x00\x00\x07\x00");
+        short.seal(&mut b);
+        let mut o = Opener::new(cipher(), EncryptionMode::Package);
+        assert_eq!(o.open(&mut b), (0, Some(FrameError::BadPackage)));
+        for prefix in [0u32, 11, (MAX_FRAME_LEN + 1) as u32] {
             let mut o = Opener::new(cipher(), EncryptionMode::Package);
             let mut b = prefix.to_le_bytes().to_vec();
             b.push(1);
-            assert_eq!(o.open(&mut b), Err(FrameError::BadPackage));
+            assert_eq!(o.open(&mut b), (0, Some(FrameError::BadPackage)));
         }
     }
 

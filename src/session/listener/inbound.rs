@@ -120,6 +120,13 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         if self.rx.buffered() > 0 && self.c.usable() {
             self.buffered_frames(on);
         }
+        #[cfg(feature = "fpnn-encryption")]
+        if let Some(e) = self.open_error
+            && self.c.usable()
+        {
+            // The received stream broke after the frames just handled.
+            self.c.close(e, on);
+        }
         self.pump();
     }
 

@@ -247,6 +247,9 @@ pub struct Listener<R = [u8; DEFAULT_RX], T = [u8; DEFAULT_TX]> {
     /// After a key exchange, the receiving cipher: received bytes are opened in RX.
     #[cfg(feature = "fpnn-encryption")]
     opener: Option<super::encryption::Opener>,
+    /// How the received stream broke while being opened, reported after the frames before it.
+    #[cfg(feature = "fpnn-encryption")]
+    open_error: Option<crate::wire::frame::FrameError>,
 }
 
 impl<T> Core<T> {
@@ -422,6 +425,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             keygen: super::encryption::KeyGen::EMPTY,
             #[cfg(feature = "fpnn-encryption")]
             opener: None,
+            #[cfg(feature = "fpnn-encryption")]
+            open_error: None,
         }
     }
 
@@ -471,6 +476,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         {
             self.enc = None;
             self.opener = None;
+            self.open_error = None;
         }
         Ok(())
     }
@@ -507,6 +513,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         use super::encryption::{ciphers, stream_mode};
         use zeroize::Zeroize;
         self.opener = None;
+        self.open_error = None;
         let Some(enc) = &self.enc else { return Ok(0) };
         let (mode, bits, server_key) = (enc.mode, enc.bits, enc.server_key);
         let mut material = self.keygen.next();
@@ -768,6 +775,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         #[cfg(feature = "fpnn-encryption")]
         {
             self.opener = None;
+            self.open_error = None;
         }
         if up.key_seq != 0 {
             // Closed before the server answered `*key`.
@@ -805,20 +813,24 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// package prefixes) and returns how many plaintext bytes they gave; a bad package asks
     /// the host to close. Without encryption, `n`.
     fn open_window(&mut self, n: usize) -> usize {
+        if self.c.closing {
+            // The stream is unusable (a close was asked for): nothing more is read from it.
+            return 0;
+        }
         #[cfg(feature = "fpnn-encryption")]
         if let Some(opener) = &mut self.opener {
+            if self.open_error.is_some() {
+                return 0;
+            }
             let window = self.rx.window();
-            let opened = match window.get_mut(..n.min(window.len())) {
+            let (m, error) = match window.get_mut(..n.min(window.len())) {
                 Some(w) => opener.open(w),
-                None => Ok(0),
+                None => (0, None),
             };
-            return match opened {
-                Ok(m) => m,
-                Err(e) => {
-                    self.request_close(CloseReason::Protocol(e));
-                    0
-                }
-            };
+            // The frames before a broken package are handled first; then the close request
+            // ([`Listener::poll_events`] reports it).
+            self.open_error = error;
+            return m;
         }
         n
     }
@@ -833,9 +845,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 w.copy_from_slice(d);
             }
             let m = self.open_window(n);
-            if !self.c.closing {
-                self.rx.commit(m);
-            }
+            self.rx.commit(m);
             return n;
         }
         self.rx.feed(data)
@@ -867,9 +877,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         {
             up.last_rx = self.c.now;
             let m = self.open_window(n);
-            if !self.c.closing {
-                self.rx.commit(m);
-            }
+            self.rx.commit(m);
         }
     }
 
