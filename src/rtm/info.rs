@@ -8,6 +8,11 @@
 //! Strings without escapes borrow from the message; strings with escapes are unescaped into
 //! the caller's [`Scratch`]. On any error the caller keeps the raw text: nothing here can fail
 //! in a way that loses the message.
+//!
+//! Speed builds first try a scan that knows these keys (`fast`, over the word-at-a-time lexer
+//! of `wire::json::fast`) and fall back to the exact parsers below for anything it does not
+//! take; both give the same results and use the same scratch. Size builds (`rtm_opt_size`)
+//! have the exact parsers only.
 
 use super::dispatch::Category;
 use super::push::Message;

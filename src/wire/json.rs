@@ -6,6 +6,9 @@
 //! surrogate pairs become UTF-8; a lone surrogate becomes U+FFFD). Nesting is bounded by
 //! [`MAX_DEPTH`] and scanned without recursion. Any syntax error is reported, never panics,
 //! and callers degrade to the raw text.
+//!
+//! Speed builds also have `fast`: index-based, word-at-a-time lexing for compact text that
+//! gives up on anything unusual, under the keyed scans of `rtm::info`.
 
 #[cfg(any(test, not(rtm_opt_size)))]
 pub(crate) mod fast;

@@ -13,7 +13,7 @@
 use super::{FileInfo, TranslatedInfo};
 use crate::wire::json::MAX_DEPTH;
 use crate::wire::json::fast::{
-    Key, Str, at_end, int_value, next, open, skip, str_value, string, value, walk,
+    Key, Str, at_end, byte, int_value, next, open, skip, str_value, string, value, walk, word,
 };
 
 /// Fields in the order they were met, as 4-bit numbers (plus one), first in the low bits.
@@ -180,6 +180,9 @@ pub(super) fn file_msg<'a>(msg: &'a [u8], f: &mut Scan<FileInfo<'a>>) -> Option<
     at_end(msg, end).then_some(())
 }
 
+/// `audiomsg`, the `rtm.type` of audio messages, as a little-endian word.
+const AUDIOMSG: u64 = u64::from_le_bytes(*b"audiomsg");
+
 const ATTRS_KEYS: [Key; 2] = [Key::new("rtm", Some(b'{')), Key::new("custom", None)];
 const RTM_KEYS: [Key; 3] = [
     Key::new("type", Some(b'"')),
@@ -249,7 +252,13 @@ fn rtm<'a>(attrs: &'a [u8], i: usize, f: &mut Scan<FileInfo<'a>>) -> Option<usiz
     };
     Some(walk!(attrs, i, RTM_KEYS, false,
         fast {
-            0 => |c| audio(f, string(attrs, c)?),
+            // The value audio messages have, compared at once; any other read as a string.
+            0 => |c| if word(attrs, c) == AUDIOMSG && byte(attrs, c + 8) == b'"' {
+                f.info.is_rtm_audio = true;
+                c + 9
+            } else {
+                audio(f, string(attrs, c)?)
+            },
             1 => |c| lang(f, string(attrs, c)?)?,
             2 => |i| {
                 let (duration, end) = int_value(attrs, i, IN)?;

@@ -126,6 +126,7 @@ impl Str {
 
 /// The value of a string with escapes whose raw text (between its quotes, already checked by
 /// the fast functions) is `raw`, unescaped into `scratch`.
+#[cfg(not(rtm_opt_size))]
 #[inline(never)]
 pub(crate) fn decode_escaped<'a>(
     raw: &'a [u8],
