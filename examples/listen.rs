@@ -10,7 +10,13 @@
 //!
 //! `--server-key` turns FPNN encryption on, as the official SDK's `enableEncryptorBy*File`:
 //! the server's public key as PEM, DER, or raw `X||Y` (then `--curve` names the curve);
-//! package mode and AES-128 unless `--stream` and `--aes256` say otherwise.
+//! package mode and AES-128 unless `--stream` and `--aes256` say otherwise. `--encrypt` runs
+//! the simulator's demo encrypted (the simulator gets a fresh key on `--curve`, default
+//! secp256r1, and the listener its public key):
+//!
+//! ```sh
+//! cargo run --features std,encryption --example listen -- --encrypt [--curve C] [--stream] [--aes256]
+//! ```
 //!
 //! Without `--endpoint`, it starts the built-in RTM gate simulator on a free loopback port,
 //! runs its demo script (every push kind, a duplicate, a oneway push, then a connection dropped
@@ -41,8 +47,8 @@ const EXIT_AUTH_REFUSED: u8 = 4;
 
 const USAGE: &str = "usage: listen [--endpoint HOST:PORT --pid N --secret S] [--gids 1,2] \
 [--rids 3] [--uids 4,5] [--events login,logout] [--all] [--seconds N]
-    [--server-key FILE [--curve C] [--stream] [--aes256]]
-  without --endpoint: the demo against the built-in RTM gate simulator
+    [--server-key FILE | --encrypt] [--curve C] [--stream] [--aes256]
+  without --endpoint: the demo against the built-in RTM gate simulator (--encrypt: encrypted)
   --server-key: FPNN encryption with the server's public key (PEM, DER, or raw X||Y with \
 --curve secp256k1|secp256r1|secp224r1|secp192r1); package mode and AES-128 unless --stream, \
 --aes256 (needs --features encryption)
@@ -220,6 +226,7 @@ struct Args {
     all: bool,
     seconds: Option<u64>,
     server_key: Option<String>,
+    encrypt: bool,
     curve: Option<String>,
     stream: bool,
     aes256: bool,
@@ -244,6 +251,7 @@ fn parse_args() -> Result<Args, String> {
         all: false,
         seconds: None,
         server_key: None,
+        encrypt: false,
         curve: None,
         stream: false,
         aes256: false,
@@ -253,10 +261,14 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--all" => a.all = true,
             "--stream" => a.stream = true,
+            "--encrypt" => a.encrypt = true,
             "--aes256" => a.aes256 = true,
             _ => {}
         }
-        if matches!(arg.as_str(), "--all" | "--stream" | "--aes256") {
+        if matches!(
+            arg.as_str(),
+            "--all" | "--stream" | "--aes256" | "--encrypt"
+        ) {
             continue;
         }
         if arg == "--help" || arg == "-h" {
@@ -290,11 +302,14 @@ fn parse_args() -> Result<Args, String> {
     }
     if a.server_key.is_some() && a.endpoint.is_none() {
         return Err(
-            "--server-key needs --endpoint (the built-in simulator's demo is plaintext)".into(),
+            "--server-key needs --endpoint (--encrypt runs the simulator encrypted)".into(),
         );
     }
-    if a.server_key.is_none() && (a.curve.is_some() || a.stream || a.aes256) {
-        return Err("--curve, --stream and --aes256 need --server-key".into());
+    if a.encrypt && a.endpoint.is_some() {
+        return Err("--encrypt is for the simulator; a real endpoint takes --server-key".into());
+    }
+    if a.server_key.is_none() && !a.encrypt && (a.curve.is_some() || a.stream || a.aes256) {
+        return Err("--curve, --stream and --aes256 need --server-key or --encrypt".into());
     }
     Ok(a)
 }
@@ -307,19 +322,23 @@ fn driver(endpoint: String, pid: u32, secret: &[u8]) -> Result<TcpDriver, String
 
 /// Turns FPNN encryption on as `--server-key`, `--curve`, `--stream` and `--aes256` say.
 #[cfg(feature = "encryption")]
-fn encrypt(d: &mut TcpDriver, args: &Args) -> Result<(), String> {
+fn encrypt(d: &mut TcpDriver, args: &Args, simulator_key: Option<&[u8]>) -> Result<(), String> {
     use rtm_listen::crypto::{Bits, Curve, ServerPublicKey};
     use rtm_listen::session::{Encryption, EncryptionMode};
-    let Some(path) = &args.server_key else {
-        return Ok(());
+    let (bytes, what) = match (&args.server_key, simulator_key) {
+        (Some(path), _) => (
+            std::fs::read(path).map_err(|e| format!("--server-key {path}: {e}"))?,
+            format!("--server-key {path}"),
+        ),
+        (None, Some(raw)) => (raw.to_vec(), "the simulator's key".to_string()),
+        (None, None) => return Ok(()),
     };
-    let bytes = std::fs::read(path).map_err(|e| format!("--server-key {path}: {e}"))?;
-    let curve = match &args.curve {
-        Some(name) => Some(Curve::from_name(name).ok_or(format!("unknown --curve {name}"))?),
-        None => None,
+    let curve = match (&args.curve, simulator_key) {
+        (Some(name), _) => Some(Curve::from_name(name).ok_or(format!("unknown --curve {name}"))?),
+        (None, Some(_)) => Some(Curve::Secp256r1),
+        (None, None) => None,
     };
-    let key =
-        ServerPublicKey::parse(&bytes, curve).map_err(|e| format!("--server-key {path}: {e}"))?;
+    let key = ServerPublicKey::parse(&bytes, curve).map_err(|e| format!("{what}: {e}"))?;
     let mode = if args.stream {
         EncryptionMode::Stream
     } else {
@@ -346,19 +365,44 @@ fn encrypt(d: &mut TcpDriver, args: &Args) -> Result<(), String> {
 
 /// Without the `encryption` feature, `--server-key` is refused.
 #[cfg(not(feature = "encryption"))]
-fn encrypt(_: &mut TcpDriver, args: &Args) -> Result<(), String> {
-    match args.server_key {
-        Some(_) => Err("--server-key needs the `encryption` feature: \
+fn encrypt(_: &mut TcpDriver, args: &Args, _: Option<&[u8]>) -> Result<(), String> {
+    if args.server_key.is_some() || args.encrypt {
+        return Err("--server-key and --encrypt need the `encryption` feature: \
             cargo run --features std,encryption --example listen -- ..."
-            .into()),
-        None => Ok(()),
+            .into());
     }
+    Ok(())
+}
+
+/// The simulator's configuration: plaintext, or with `--encrypt` a fresh key on `--curve`.
+fn simulator_config(args: &Args) -> Result<GateConfig, String> {
+    let mut config = GateConfig::default();
+    if !args.encrypt {
+        return Ok(config);
+    }
+    let name = args.curve.as_deref().unwrap_or("secp256r1");
+    let curve = rtm_gate_sim::Curve::from_name(name).ok_or(format!("unknown --curve {name}"))?;
+    let n = match curve {
+        rtm_gate_sim::Curve::Secp224r1 => 28,
+        rtm_gate_sim::Curve::Secp192r1 => 24,
+        _ => 32,
+    };
+    // A fresh private key: random bytes, drawn again in the rare case they are out of range.
+    for _ in 0..8 {
+        let mut scalar = [0u8; 32];
+        getrandom::fill(&mut scalar).map_err(|e| format!("entropy: {e}"))?;
+        if let Ok(key) = rtm_gate_sim::ServerKey::from_private_bytes(curve, &scalar[..n]) {
+            config.encryption = Some(key);
+            return Ok(config);
+        }
+    }
+    Err("no valid simulator key drawn".into())
 }
 
 /// Listens to a real gateway; the exit code says how it ended.
 fn real(args: Args, endpoint: String) -> Result<ExitCode, String> {
     let mut d = driver(endpoint, args.pid, args.secret.as_bytes())?;
-    encrypt(&mut d, &args)?;
+    encrypt(&mut d, &args, None)?;
     let now = d.now_ms();
     if args.all {
         let flags = ListenFlags {
@@ -399,8 +443,8 @@ fn real(args: Args, endpoint: String) -> Result<ExitCode, String> {
 }
 
 /// Runs the demo against the built-in simulator.
-fn simulated() -> Result<(), String> {
-    let config = GateConfig::default();
+fn simulated(args: &Args) -> Result<(), String> {
+    let config = simulator_config(args)?;
     let gate = Gate::start(config.clone()).map_err(|e| format!("simulator: {e}"))?;
     println!("simulator          listening on {}", gate.addr());
     let done = AtomicBool::new(false);
@@ -423,6 +467,12 @@ fn simulated() -> Result<(), String> {
                 return Err(e);
             }
         };
+        let simulator_key = config.encryption.as_ref().map(|k| k.public_key_raw());
+        if let Err(e) = encrypt(&mut d, args, simulator_key.as_deref()) {
+            done.store(true, Ordering::SeqCst);
+            let _ = script.join();
+            return Err(e);
+        }
         let now = d.now_ms();
         let ids = ListenIds {
             gids: &[demo::GID],
@@ -496,7 +546,7 @@ fn main() -> ExitCode {
     };
     let result = match args.endpoint.take() {
         Some(endpoint) => real(args, endpoint),
-        None => simulated().map(|()| ExitCode::SUCCESS),
+        None => simulated(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -33,6 +33,9 @@ scripts/cpp-client.sh
 step "README main command: the listener against the gate simulator"
 cargo run --features std --example listen
 
+step "README usage: the simulator's demo encrypted (stream mode, AES-256, secp224r1)"
+cargo run --features std,encryption --example listen -- --encrypt --stream --aes256 --curve secp224r1
+
 step "listen example: exit codes (2 bad arguments, 3 never connected, 4 credentials refused)"
 bin=${CARGO_TARGET_DIR:-target}/debug
 cargo build -q -p rtm-gate-sim
