@@ -57,13 +57,25 @@ pub fn parse_translated<'a>(
     scratch: &mut Scratch<'a>,
 ) -> Result<TranslatedInfo<'a>, JsonError> {
     // Plain text is refused at its first byte, with the error the scanner gives there,
-    // without a call: most chats start with a byte that cannot start JSON.
+    // without a call: most chats start with a byte that cannot start JSON (one table look-up).
     match msg.first() {
+        Some(&b) if PLAIN_START[usize::from(b)] => Err(JsonError::Syntax(0)),
         Some(b'{') => parse_translated_json(msg, scratch),
-        Some(&b) if b > b' ' && !crate::wire::json::starts_value(b) => Err(JsonError::Syntax(0)),
         _ => parse_translated_other(msg, scratch),
     }
 }
+
+/// The first bytes that make a text plain (not JSON, refused at byte 0): neither a blank (or
+/// other byte up to a space, looked at further) nor a byte that can start a JSON value.
+const PLAIN_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b > 0x20 && !crate::wire::json::starts_value(b as u8);
+        b += 1;
+    }
+    t
+};
 
 /// [`parse_translated`] for a text that starts with a blank or a byte that can start JSON:
 /// refused at its first non-blank byte if that cannot start JSON, otherwise scanned.
