@@ -18,6 +18,9 @@ use super::params::Bits;
 /// The AES block and IV length.
 pub const BLOCK_LEN: usize = 16;
 
+/// Blocks decrypted side by side (AES-NI pipelines eight).
+const PARALLEL: usize = 8;
+
 /// The expanded key, encryption direction only (the decryption round keys are never needed).
 /// No allocation here, so AES-128 states carry the room of an AES-256 key schedule.
 #[allow(clippy::large_enum_variant)]
@@ -28,6 +31,16 @@ enum Cipher {
 }
 
 impl Cipher {
+    /// Encrypts `blocks` independently (the block cipher pipelines them).
+    #[inline(always)]
+    fn encrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
+        let blocks = Block::cast_slice_from_core_mut(blocks);
+        match self {
+            Self::Aes128(c) => c.encrypt_blocks(blocks),
+            Self::Aes256(c) => c.encrypt_blocks(blocks),
+        }
+    }
+
     #[inline(always)]
     fn encrypt(&self, block: &mut [u8; BLOCK_LEN]) {
         let block = Block::cast_from_core_mut(block);
@@ -138,8 +151,45 @@ impl AesCfb {
         );
     }
 
-    /// Decrypts `buf` in place, continuing the stream.
+    /// Decrypts `buf` in place, continuing the stream. Whole blocks are decrypted up to
+    /// [`PARALLEL`] at a time: each block's keystream is the encryption of the ciphertext block
+    /// before it, all known, so the block cipher runs them side by side.
     pub fn decrypt(&mut self, buf: &mut [u8]) {
+        let mut rest = buf;
+        if self.pos != 0 {
+            // Finish the current block byte by byte.
+            let take = (BLOCK_LEN - self.pos).min(rest.len());
+            let (head, tail) = rest.split_at_mut(take);
+            self.decrypt_serial(head);
+            rest = tail;
+        }
+        let whole = rest.len() / BLOCK_LEN * BLOCK_LEN;
+        let (blocks, tail) = rest.split_at_mut(whole);
+        let (blocks, _) = blocks.as_chunks_mut::<BLOCK_LEN>();
+        let mut keystream = [[0u8; BLOCK_LEN]; PARALLEL];
+        for group in blocks.chunks_mut(PARALLEL) {
+            let n = group.len();
+            let (Some(ks), Some(last)) = (keystream.get_mut(..n), group.last().copied()) else {
+                break;
+            };
+            // At a block boundary the register holds the previous ciphertext block.
+            let mut feedback = self.reg;
+            for (k, c) in ks.iter_mut().zip(group.iter()) {
+                *k = feedback;
+                feedback = *c;
+            }
+            self.cipher.encrypt_blocks(ks);
+            for (c, k) in group.iter_mut().zip(ks.iter()) {
+                *c = (u128::from_ne_bytes(*c) ^ u128::from_ne_bytes(*k)).to_ne_bytes();
+            }
+            self.reg = last;
+        }
+        keystream.zeroize();
+        self.decrypt_serial(tail);
+    }
+
+    /// [`AesCfb::decrypt`] one block at a time.
+    fn decrypt_serial(&mut self, buf: &mut [u8]) {
         self.apply(
             buf,
             |reg, b| {
