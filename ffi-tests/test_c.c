@@ -1408,10 +1408,9 @@ static void test_reasons(void) {
 /* The most stack rtm_listener_init may use on x86-64, measured from the frame of the function
  * that calls it (its return address, its frame and everything it calls: memset, memcpy).
  * The listener's state (rtm_listener_state_size(), about 5 KiB) must not pass through the
- * stack. Today the engine part is still built by value by the core's Listener::with_buffers
- * (about 2.9 KiB of temporaries); with a core that can set the buffers of a zeroed listener in
- * place (Listener::set_buffers) it is about 0.6 KiB, and this bound becomes 1024. */
-#define INIT_STACK_MAX 3072
+ * stack: the engine's bytes are zeroed in place (an unconfigured listener), its buffers set
+ * (Listener::set_buffers) and it is configured in place, about 0.6 KiB in all. */
+#define INIT_STACK_MAX 1024
 enum { PAINTED_STACK = 256 * 1024 };
 static RTM_ALIGNED(4096) unsigned char g_painted_stack[PAINTED_STACK];
 

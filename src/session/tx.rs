@@ -98,7 +98,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
     }
 
     /// Queues `bytes` (a whole frame) if they fit; `false`, and nothing queued, if not.
-    #[inline]
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     pub fn push_array<const N: usize>(&mut self, bytes: [u8; N]) -> bool {
         if self.start > 0 {
             crate::shift::move_down(self.buf.as_mut(), self.start..self.end, 0);

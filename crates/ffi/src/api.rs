@@ -477,7 +477,7 @@ pub unsafe extern "C" fn rtm_listener_transmit_done(l: *mut rtm_listener, n: usi
             // delivers the listener's own events before it returns, so none is queued here):
             // with RX empty (its window is the whole buffer) there is nothing to deliver, and
             // the drain, a call with its own prologue, is skipped.
-            if s.listener.input_window().len() < s.host.rx_size {
+            if s.listener.has_buffered_input() {
                 busy.during(|| finish(s))
             } else if s.listener.wants_close() {
                 RTM_CLOSE

@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use engine::config::{DEFAULT_RX, DEFAULT_TX};
 use engine::rtm::listen::Credentials;
-use engine::session::{CloseReason, Config, ConfigError, Listener, MIN_TX};
+use engine::session::{CloseReason, Config, ConfigError, Listener, MAX_SECRET, MIN_RX, MIN_TX};
 
 use crate::callbacks::{MessageTable, message_table};
 use crate::info::InfoSlot;
@@ -68,7 +68,8 @@ const _: () = assert!(2 * RX_DEFAULT + TX_DEFAULT <= INLINE_BUFFER);
 /// A buffer the listener owns for its lifetime: a raw pointer and a length. Each access makes
 /// a fresh slice, so no reference outlives the call that made it.
 pub(crate) struct RawBuf {
-    ptr: NonNull<u8>,
+    /// NULL only in an empty (all-zero) `RawBuf`, which is never sliced.
+    ptr: *mut u8,
     len: usize,
 }
 
@@ -77,14 +78,17 @@ impl RawBuf {
     /// `ptr` must be valid for reads and writes of `len` bytes for as long as the `RawBuf` (and
     /// anything built on it) is used, and nothing else may access those bytes meanwhile.
     pub(crate) unsafe fn new(ptr: NonNull<u8>, len: usize) -> Self {
-        Self { ptr, len }
+        Self {
+            ptr: ptr.as_ptr(),
+            len,
+        }
     }
 }
 
 impl AsRef<[u8]> for RawBuf {
     fn as_ref(&self) -> &[u8] {
         // SAFETY: valid and exclusively ours for `len` bytes (`RawBuf::new`).
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
 
@@ -92,7 +96,7 @@ impl AsMut<[u8]> for RawBuf {
     fn as_mut(&mut self) -> &mut [u8] {
         // SAFETY: valid and exclusively ours for `len` bytes (`RawBuf::new`); `&mut self`
         // makes this the only slice of them.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 }
 
@@ -196,20 +200,38 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, parts: Parts<'_>) -> rtm_s
         monitor,
         lazy_info,
     } = parts;
-    let listener = match Listener::with_buffers(cfg, creds, entropy, rx, tx) {
-        Ok(l) => l,
-        Err(ConfigError::SecretTooLong) => return RTM_ERR_SECRET_TOO_LONG,
-        Err(ConfigError::BufferTooSmall) => return RTM_ERR_BUFFER_TOO_SMALL,
-        Err(_) => return RTM_ERR_INVALID_ARG,
-    };
+    // The checks of `configure`, first: nothing is written when they fail.
+    if creds.secret.len() > MAX_SECRET {
+        return RTM_ERR_SECRET_TOO_LONG;
+    }
+    if rx.len < MIN_RX || tx.len < MIN_TX {
+        return RTM_ERR_BUFFER_TOO_SMALL;
+    }
     // SAFETY: only a place computation inside the storage (the caller guarantees its size and
     // alignment); `UnsafeCell<State>` has the layout of `State`.
     let state = unsafe { core::ptr::addr_of_mut!((*inner).state) }.cast::<State>();
+    // SAFETY: the engine's bytes, zeroed, are an unconfigured listener with empty buffers (every
+    // field of an unconfigured listener is zero bytes, and so is an empty `RawBuf`); its
+    // buffers are then set and it is configured in place.
+    let status = unsafe {
+        let engine = core::ptr::addr_of_mut!((*state).listener);
+        engine
+            .cast::<u8>()
+            .write_bytes(0, core::mem::size_of::<Engine>());
+        let l = &mut *engine;
+        l.set_buffers(rx, tx);
+        l.configure(cfg, creds, entropy)
+    };
+    match status {
+        Ok(()) => {}
+        Err(ConfigError::SecretTooLong) => return RTM_ERR_SECRET_TOO_LONG,
+        Err(ConfigError::BufferTooSmall) => return RTM_ERR_BUFFER_TOO_SMALL,
+        Err(_) => return RTM_ERR_INVALID_ARG,
+    }
     // SAFETY: the caller guarantees size and alignment; any previous content is overwritten
     // without being read or dropped (nothing in it owns resources), and no outer call is using
     // it (checked above). Each write is to a field of `Inner`, through the storage pointer.
     unsafe {
-        core::ptr::addr_of_mut!((*state).listener).write(listener);
         let host = core::ptr::addr_of_mut!((*state).host);
         core::ptr::addr_of_mut!((*host).monitor).copy_from_nonoverlapping(monitor, 1);
         let messages = core::ptr::addr_of_mut!((*host).messages).cast::<rtm_message_fn>();

@@ -803,6 +803,23 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.reconnect_at
     }
 
+    /// Whether received bytes wait in the receive buffer (a frame not yet whole, or frames
+    /// held back while TX was full).
+    #[inline]
+    pub fn has_buffered_input(&self) -> bool {
+        self.rx.buffered() > 0
+    }
+
+    /// Replaces both buffers, for storage built in place (the C ABI's `rtm_listener_init`
+    /// writes an unconfigured listener's zero bytes into the caller's memory, then sets its
+    /// buffers and configures it, with no listener-sized temporary). Follow with
+    /// [`Listener::configure`], which checks their sizes and resets the rest.
+    pub fn set_buffers(&mut self, rx: R, tx: T) {
+        let rx_len = rx.as_ref().len();
+        self.rx = FrameReader::new(rx, rx_len);
+        self.c.tx = TxQueue::new(tx);
+    }
+
     /// The free part of the receive buffer, for transports that read in place. Follow with
     /// [`Listener::commit_input`].
     pub fn input_window(&mut self) -> &mut [u8] {
