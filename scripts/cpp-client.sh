@@ -38,7 +38,10 @@ cmake --version | head -1
 clang++ --version | head -1
 
 step "build: the release library and the gate simulator"
-CARGO_TARGET_DIR=$TARGET cargo build -q --release -p rtm-listen-ffi -p rtm-gate-sim
+# Separate builds: together, the simulator's std dependencies would unify an `alloc` into the
+# no_std static library.
+CARGO_TARGET_DIR=$TARGET cargo build -q --release -p rtm-listen-ffi
+CARGO_TARGET_DIR=$TARGET cargo build -q --release -p rtm-gate-sim
 
 
 step "seed code: g++ and clang++, -std=c++11 and -std=c++17, against gate-sim --script demo"
