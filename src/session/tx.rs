@@ -55,6 +55,29 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
         self.buf.as_ref().get(self.start..self.end).unwrap_or(&[])
     }
 
+    /// Where the bytes waiting to be sent start, and how many there are: [`TxQueue::data`]
+    /// without making the slice (for a C ABI, which hands out the two).
+    #[inline]
+    pub fn data_parts(&self) -> (*const u8, usize) {
+        // `start <= end <= capacity` always holds, so the pointer stays in the buffer.
+        (
+            self.buf.as_ref().as_ptr().wrapping_add(self.start),
+            self.end - self.start,
+        )
+    }
+
+    /// How many bytes wait to be sent.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether nothing waits to be sent.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+
     /// Marks `n` bytes as sent (clamped to what is queued).
     pub fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);

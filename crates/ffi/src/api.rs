@@ -392,9 +392,6 @@ pub unsafe extern "C" fn rtm_listener_receive(
     // SAFETY: forwarded; `consumed` checked non-NULL and written only on success.
     unsafe {
         enter(l, |s| {
-            if !s.listener.is_connected() {
-                return RTM_ERR_NOT_CONNECTED;
-            }
             let State { listener, host } = s;
             host.close = false;
             // Inlined at each of the listener's call sites: a message's view is then built from
@@ -405,6 +402,10 @@ pub unsafe extern "C" fn rtm_listener_receive(
                 #[inline(always)]
                 |e| host.event(e),
             );
+            // Not connected: nothing was taken (nor any event given); asked only then.
+            if n == 0 && !listener.is_connected() {
+                return RTM_ERR_NOT_CONNECTED;
+            }
             consumed.write(n);
             if host.close || listener.wants_close() {
                 RTM_CLOSE
@@ -450,10 +451,10 @@ pub unsafe extern "C" fn rtm_listener_transmit(
     // SAFETY: forwarded; outputs checked non-NULL. No callback runs.
     unsafe {
         enter_leaf(l, |s, _| {
-            // Never NULL: a slice's pointer never is.
-            let out = s.listener.transmit();
-            data.write(out.as_ptr());
-            len.write(out.len());
+            // Never NULL: a buffer's pointer never is.
+            let (ptr, n) = s.listener.transmit_parts();
+            data.write(ptr);
+            len.write(n);
             RTM_OK
         })
     }
@@ -469,7 +470,7 @@ pub unsafe extern "C" fn rtm_listener_transmit_done(l: *mut rtm_listener, n: usi
     // SAFETY: forwarded. Callbacks run only inside `busy.during`.
     unsafe {
         enter_leaf(l, |s, busy| {
-            if n > s.listener.transmit().len() {
+            if n > s.listener.transmit_len() {
                 return RTM_ERR_INVALID_ARG;
             }
             s.listener.consume_transmit(n);

@@ -904,6 +904,20 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.c.tx.data()
     }
 
+    /// [`Listener::transmit`] as its start and length, without making the slice (for a C ABI,
+    /// which hands out the two): the bytes stay valid until the next call that changes the
+    /// listener.
+    #[inline]
+    pub fn transmit_parts(&self) -> (*const u8, usize) {
+        self.c.tx.data_parts()
+    }
+
+    /// How many bytes [`Listener::transmit`] holds (without making the slice).
+    #[inline]
+    pub fn transmit_len(&self) -> usize {
+        self.c.tx.len()
+    }
+
     /// The transport accepted `n` bytes of [`Listener::transmit`].
     pub fn consume_transmit(&mut self, n: usize) {
         self.c.tx.consume(n);
