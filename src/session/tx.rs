@@ -72,12 +72,6 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
         self.end - self.start
     }
 
-    /// Whether nothing waits to be sent.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
-    }
-
     /// Marks `n` bytes as sent (clamped to what is queued).
     pub fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);
