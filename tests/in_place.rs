@@ -77,3 +77,17 @@ fn configure_refuses_a_secret_too_long() {
         Err(ConfigError::SecretTooLong)
     );
 }
+
+/// The C ABI builds a listener by writing zero bytes into the caller's storage and configuring
+/// it in place: zero bytes must be a valid listener, the unconfigured one, in every build
+/// (with the `encryption` feature too: its state must be zero bytes when off).
+#[test]
+fn zero_bytes_are_the_unconfigured_listener() {
+    let zeroed: Box<std::mem::MaybeUninit<L>> = Box::new(std::mem::MaybeUninit::zeroed());
+    // SAFETY: what this test checks; every field of `Listener` is an integer, a bool, an array
+    // of them, or an enum/Option whose zero representation is a valid value (an `Option`
+    // without a niche stores its tag first, `None` = 0).
+    let zeroed: Box<L> = unsafe { Box::from_raw(Box::into_raw(zeroed).cast::<L>()) };
+    let unconfigured: Box<L> = Box::new(Listener::unconfigured());
+    assert_eq!(format!("{zeroed:?}"), format!("{unconfigured:?}"));
+}

@@ -15,6 +15,51 @@ use crate::crypto::{AesCfb, Bits, EcdhError, ServerPublicKey};
 use crate::wire::frame::{FrameError, HEADER_LEN, MAX_FRAME_LEN, Status, parse_header};
 use crate::wire::key_quest::PACKAGE_PREFIX_LEN;
 
+/// An `Option` whose empty value is zero bytes: an explicit `u8` tag before the value, no niche.
+/// The listener's encryption state is kept in these so that zero bytes are an unconfigured
+/// listener in every build (the firmware's `static` in .bss, the C ABI's in-place init).
+#[repr(u8)]
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Slot<T> {
+    /// Nothing (tag 0).
+    #[default]
+    Empty = 0,
+    /// A value.
+    Full(T),
+}
+
+impl<T> Slot<T> {
+    /// The value, if any.
+    pub(crate) fn get(&self) -> Option<&T> {
+        match self {
+            Self::Full(v) => Some(v),
+            Self::Empty => None,
+        }
+    }
+
+    /// The value, if any, mutably.
+    pub(crate) fn get_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Self::Full(v) => Some(v),
+            Self::Empty => None,
+        }
+    }
+
+    /// Whether there is a value.
+    pub(crate) fn is_full(&self) -> bool {
+        matches!(self, Self::Full(_))
+    }
+}
+
+impl<T> From<Option<T>> for Slot<T> {
+    fn from(v: Option<T>) -> Self {
+        match v {
+            Some(v) => Self::Full(v),
+            None => Self::Empty,
+        }
+    }
+}
+
 /// How frames are encrypted after the key exchange (reference §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -15,7 +15,7 @@ pub struct TxQueue<B> {
     end: usize,
     /// After a key exchange, the sending cipher: every frame queued is sealed in place.
     #[cfg(feature = "fpnn-encryption")]
-    seal: Option<super::encryption::Sealer>,
+    seal: super::encryption::Slot<super::encryption::Sealer>,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
@@ -26,20 +26,20 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
             start: 0,
             end: 0,
             #[cfg(feature = "fpnn-encryption")]
-            seal: None,
+            seal: super::encryption::Slot::Empty,
         }
     }
 
     /// Seals every frame queued from now on with `seal` (`None`: plaintext).
     #[cfg(feature = "fpnn-encryption")]
     pub(crate) fn set_seal(&mut self, seal: Option<super::encryption::Sealer>) {
-        self.seal = seal;
+        self.seal = seal.into();
     }
 
     /// Bytes written in front of each frame (the package length when sealing in package mode).
     fn prefix_len(&self) -> usize {
         #[cfg(feature = "fpnn-encryption")]
-        if let Some(s) = &self.seal {
+        if let Some(s) = self.seal.get() {
             return s.prefix_len();
         }
         0
@@ -92,7 +92,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
         self.end = 0;
         #[cfg(feature = "fpnn-encryption")]
         {
-            self.seal = None;
+            self.seal = super::encryption::Slot::Empty;
         }
     }
 
@@ -124,7 +124,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
         }
         let end = self.end;
         #[cfg(feature = "fpnn-encryption")]
-        if let Some(seal) = &mut self.seal {
+        if let Some(seal) = self.seal.get_mut() {
             // The prefix (package mode), the frame, then both sealed where they lie.
             let prefix = seal.prefix_len();
             let Some(dst) = self
@@ -174,7 +174,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
             .get_mut(self.end..limit)
             .unwrap_or(&mut []);
         #[cfg(feature = "fpnn-encryption")]
-        if let Some(seal) = &mut self.seal {
+        if let Some(seal) = self.seal.get_mut() {
             // The frame is built after its prefix, then sealed where it lies.
             let prefix = seal.prefix_len();
             let n = match free.get_mut(prefix..) {

@@ -121,7 +121,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             self.buffered_frames(on);
         }
         #[cfg(feature = "fpnn-encryption")]
-        if let Some(e) = self.open_error
+        if let Some(&e) = self.open_error.get()
             && self.c.usable()
         {
             // The received stream broke after the frames just handled.

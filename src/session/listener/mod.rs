@@ -241,15 +241,15 @@ pub struct Listener<R = [u8; DEFAULT_RX], T = [u8; DEFAULT_TX]> {
     connections: u32,
     /// FPNN encryption: the configuration and the key generator.
     #[cfg(feature = "fpnn-encryption")]
-    enc: Option<super::encryption::Encryption>,
+    enc: super::encryption::Slot<super::encryption::Encryption>,
     #[cfg(feature = "fpnn-encryption")]
     keygen: super::encryption::KeyGen,
     /// After a key exchange, the receiving cipher: received bytes are opened in RX.
     #[cfg(feature = "fpnn-encryption")]
-    opener: Option<super::encryption::Opener>,
+    opener: super::encryption::Slot<super::encryption::Opener>,
     /// How the received stream broke while being opened, reported after the frames before it.
     #[cfg(feature = "fpnn-encryption")]
-    open_error: Option<crate::wire::frame::FrameError>,
+    open_error: super::encryption::Slot<crate::wire::frame::FrameError>,
 }
 
 impl<T> Core<T> {
@@ -420,13 +420,13 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             reconnect_at: None,
             connections: 0,
             #[cfg(feature = "fpnn-encryption")]
-            enc: None,
+            enc: super::encryption::Slot::Empty,
             #[cfg(feature = "fpnn-encryption")]
             keygen: super::encryption::KeyGen::EMPTY,
             #[cfg(feature = "fpnn-encryption")]
-            opener: None,
+            opener: super::encryption::Slot::Empty,
             #[cfg(feature = "fpnn-encryption")]
-            open_error: None,
+            open_error: super::encryption::Slot::Empty,
         }
     }
 
@@ -474,9 +474,9 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.connections = 0;
         #[cfg(feature = "fpnn-encryption")]
         {
-            self.enc = None;
-            self.opener = None;
-            self.open_error = None;
+            self.enc = super::encryption::Slot::Empty;
+            self.opener = super::encryption::Slot::Empty;
+            self.open_error = super::encryption::Slot::Empty;
         }
         Ok(())
     }
@@ -494,7 +494,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     ) -> Result<(), crate::crypto::EcdhError> {
         super::encryption::check(enc.as_ref(), entropy)?;
         self.keygen.stir(entropy);
-        self.enc = enc;
+        self.enc = enc.into();
         Ok(())
     }
 
@@ -512,9 +512,11 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     fn start_key_exchange(&mut self) -> Result<u32, crate::crypto::EcdhError> {
         use super::encryption::{ciphers, stream_mode};
         use zeroize::Zeroize;
-        self.opener = None;
-        self.open_error = None;
-        let Some(enc) = &self.enc else { return Ok(0) };
+        self.opener = super::encryption::Slot::Empty;
+        self.open_error = super::encryption::Slot::Empty;
+        let Some(enc) = self.enc.get() else {
+            return Ok(0);
+        };
         let (mode, bits, server_key) = (enc.mode, enc.bits, enc.server_key);
         let mut material = self.keygen.next();
         let key = crate::crypto::EphemeralKey::generate(server_key.curve(), &material);
@@ -537,7 +539,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         }
         let c = ciphers(&keys, mode);
         self.c.tx.set_seal(Some(c.sealer));
-        self.opener = Some(c.opener);
+        self.opener = super::encryption::Slot::Full(c.opener);
         Ok(seq)
     }
 
@@ -774,8 +776,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         self.c.tx.clear();
         #[cfg(feature = "fpnn-encryption")]
         {
-            self.opener = None;
-            self.open_error = None;
+            self.opener = super::encryption::Slot::Empty;
+            self.open_error = super::encryption::Slot::Empty;
         }
         if up.key_seq != 0 {
             // Closed before the server answered `*key`.
@@ -835,8 +837,8 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             return 0;
         }
         #[cfg(feature = "fpnn-encryption")]
-        if let Some(opener) = &mut self.opener {
-            if self.open_error.is_some() {
+        if let Some(opener) = self.opener.get_mut() {
+            if self.open_error.is_full() {
                 return 0;
             }
             let window = self.rx.window();
@@ -846,7 +848,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             };
             // The frames before a broken package are handled first; then the close request
             // ([`Listener::poll_events`] reports it).
-            self.open_error = error;
+            self.open_error = error.into();
             return m;
         }
         n
@@ -855,7 +857,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// Takes received bytes into RX (opened, with encryption); returns how many were taken.
     fn feed(&mut self, data: &[u8]) -> usize {
         #[cfg(feature = "fpnn-encryption")]
-        if self.opener.is_some() {
+        if self.opener.is_full() {
             let window = self.rx.window();
             let n = window.len().min(data.len());
             if let (Some(w), Some(d)) = (window.get_mut(..n), data.get(..n)) {
@@ -872,7 +874,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn opening(&self) -> bool {
         #[cfg(feature = "fpnn-encryption")]
-        if self.opener.is_some() {
+        if self.opener.is_full() {
             return true;
         }
         false
