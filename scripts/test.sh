@@ -15,7 +15,7 @@ cargo test -p rtm-listen --features std,embedded-io,log
 step "FPNN encryption: example 8 byte for byte, OpenSSL (pyca/cryptography) as the peer on every curve, the encrypted session"
 python3 -c 'import cryptography, msgpack' 2>/dev/null || python3 -m pip install -q cryptography msgpack
 RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features encryption --lib --test crypto_vectors --test crypto_openssl \
-    --test encrypted_session --test encrypted_peer
+    --test encrypted_session --test encrypted_peer --test in_place
 cargo build -q -p rtm-listen --no-default-features --features encryption --target thumbv7em-none-eabihf
 
 step "gate simulator: its own tests"
