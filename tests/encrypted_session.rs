@@ -327,3 +327,36 @@ fn configuration_errors_have_their_own_codes() {
         Err(EcdhError::ShortEntropy { needed: 32, got: 8 })
     );
 }
+
+/// A push larger than the receive buffer (here 6,000 bytes against 4,096), encrypted: it is
+/// decrypted as it streams through, skipped, answered with its error, and the push after it is
+/// delivered, in both modes and under any chunking.
+#[test]
+fn an_oversized_encrypted_push_is_skipped_and_the_next_delivered() {
+    for mode in [EncryptionMode::Stream, EncryptionMode::Package] {
+        for step in [0, 1, 7, 1000] {
+            let (mut l, server_key) = encrypted_listener(Curve::Secp256k1, mode, Bits::Aes128);
+            l.connected(0);
+            let (mut s, key_seq) =
+                Server::accept(&mut l, Curve::Secp256k1, &server_key, Bits::Aes128);
+            feed_chunked(&mut l, 1, &s.seal(&ok(key_seq)), step);
+            let big = "x".repeat(6_000);
+            let mut wire = s.seal(&pushmsg(Some(201), 1, 2, 21, 30, &big));
+            wire.extend(s.seal(&pushmsg(Some(202), 1, 2, 22, 30, "after")));
+            let ev = feed_chunked(&mut l, 2, &wire, step);
+            assert!(
+                ev.iter().any(|e| e.starts_with("bad pushmsg")),
+                "{mode:?} {step}: {ev:?}"
+            );
+            assert!(
+                ev.iter()
+                    .any(|e| e.contains("mid=22") && e.contains("\"after\"")),
+                "{mode:?} {step}: {ev:?}"
+            );
+            let answers = s.open(&mut l);
+            let seqs: Vec<_> = answers.iter().filter_map(Wire::seq).collect();
+            assert_eq!(seqs, [201, 202], "{mode:?} {step}: {answers:?}");
+            assert_eq!(l.stats().oversized, 1);
+        }
+    }
+}
