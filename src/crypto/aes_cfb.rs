@@ -152,7 +152,7 @@ impl AesCfb {
     }
 
     /// Decrypts `buf` in place, continuing the stream. Whole blocks are decrypted up to
-    /// [`PARALLEL`] at a time: each block's keystream is the encryption of the ciphertext block
+    /// eight at a time: each block's keystream is the encryption of the ciphertext block
     /// before it, all known, so the block cipher runs them side by side.
     pub fn decrypt(&mut self, buf: &mut [u8]) {
         let mut rest = buf;

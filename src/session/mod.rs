@@ -83,6 +83,21 @@
 //!   kind and errno, peer closed, dead link, protocol error, or the host's own close) and the
 //!   delay until the next attempt ([`Event::ConnectFailed`], [`Event::Closed`]).
 //!
+//! # FPNN encryption (feature `fpnn-encryption` and a curve)
+//!
+//! `Listener::set_encryption` turns it on for every later connection: each one makes a fresh
+//! ephemeral key on the server's curve (a SHA-256 ratchet over the host's entropy), queues the
+//! plaintext `*key` quest as its first frame, and from then on seals every frame it queues
+//! in TX and opens every byte received in RX, in place (stream mode: one AES-CFB stream per
+//! direction; package mode: a length prefix and the cipher restarted per frame). Nothing
+//! else goes out, neither the listens nor `*ping`, before the server's answer to `*key`; an
+//! error answer or none within the quest timeout asks the host to close
+//! ([`CloseReason::KeyExchange`]), and a package that is not exactly one frame is a protocol
+//! error ([`FrameError::BadPackage`](crate::wire::frame::FrameError::BadPackage)). Received
+//! bytes are then always copied into RX (they cannot be read where they lie); any chunking
+//! and any partial transmit still give the same events. Keys are wiped when a connection
+//! ends and on drop.
+//!
 //! # Memory
 //!
 //! Everything is inline in [`Listener`]: RX and TX (arrays, default 4 KiB and 1 KiB, or memory
