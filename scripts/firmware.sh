@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Bare metal, for real: builds crates/firmware for thumbv7em-none-eabihf with defmt, runs the
 # scripted listener session in qemu-system-arm (mps2-an386, semihosting), decodes its log with
-# defmt-print, and checks the flash and static-RAM budgets with `size`.
+# defmt-print, and checks the flash and static-RAM budgets with `size`. Then the same session
+# with FPNN encryption (feature `encryption`: one curve, secp256r1, and AES-CFB), whose flash
+# and RAM are reported next to the plaintext figures; the plaintext binaries are checked to
+# contain no crypto code at all.
 #
 # Works on a fresh machine: it installs the target, qemu-system-arm (apt, as root, only when
 # the binary is absent) and defmt-print (cargo install) when they are missing.
@@ -64,6 +67,35 @@ run_firmware() {
 
 secret_in() { grep -aqF "$SECRET" "$RUN/$1.raw" "$RUN/$1.log"; }
 
+# The checks on a session run (run_firmware NAME first), plaintext or encrypted: exit 0, the
+# success line, no error, exactly the one engine warning the script provokes, the engine's
+# events decoded through their derived defmt::Format, and no secret in the log.
+check_session() { # name
+    local name=$1 log=$RUN/$1.log unexpected_warn
+    [ "$RC" = 0 ] || fail "$name: the firmware exited with status $RC"
+    grep -q "INFO  firmware: all checks passed" "$log" || fail "$name: no success line in the decoded log"
+    if grep -q "ERROR" "$log"; then fail "$name: errors in the log"; fi
+    # The session sends one unknown method on purpose: the engine's warning for it is the only
+    # warning allowed.
+    unexpected_warn=$(grep "WARN " "$log" | grep -v "WARN  bad push: unknown method" || true)
+    [ -z "$unexpected_warn" ] || fail "$name: unexpected warnings in the log: $unexpected_warn"
+    [ "$(grep -c "WARN  bad push: unknown method" "$log")" = 1 ] \
+        || fail "$name: expected exactly one engine warning for the unknown method"
+    # The engine's public types derive defmt::Format: events decode with their fields.
+    grep -q "event Message(MessageEvent { message: Message { target: P2P" "$log" \
+        || fail "$name: no derived-Format event line in the decoded log"
+    grep -q "event PushEvent(Event { pid: 80000071" "$log" \
+        || fail "$name: no derived-Format pushevent line in the decoded log"
+    if secret_in "$name"; then fail "$name: the secret appears in the log"; fi
+    echo "ok: exit 0, success line, derived defmt::Format lines decoded, secret absent from the log"
+}
+
+# Prints a run's log without its DEBUG lines (one per event), and how many there were.
+show_log() { # name
+    grep -v " DEBUG " "$RUN/$1.log" || true
+    echo "($(grep -c " DEBUG " "$RUN/$1.log" || true) DEBUG lines, one per event, in $RUN/$1.log)"
+}
+
 step "negative control: a broken expectation must exit 1 with a defmt error; a logged secret must be found"
 (cd "$FW" && DEFMT_LOG=debug cargo build --release --bin rtm-listen-firmware --features negative-control)
 cp "$OUT/rtm-listen-firmware" "$RUN/negative-control.elf"
@@ -87,29 +119,40 @@ step "run: the scripted session in qemu-system-arm (mps2-an386, semihosting)"
 start=$(date +%s%N)
 run_firmware "$ELF" session
 echo "qemu: exit status $RC in $((($(date +%s%N) - start) / 1000000)) ms; raw defmt stream $(wc -c <"$RUN/session.raw") bytes"
-cat "$RUN/session.log" | grep -v " DEBUG " || true
-echo "($(grep -c " DEBUG " "$RUN/session.log" || true) DEBUG lines, one per event, in $RUN/session.log)"
-[ "$RC" = 0 ] || fail "the firmware exited with status $RC"
-grep -q "INFO  firmware: all checks passed" "$RUN/session.log" || fail "no success line in the decoded log"
-if grep -q "ERROR" "$RUN/session.log"; then fail "errors in the log"; fi
-# The session sends one unknown method on purpose: the engine's warning for it is the only
-# warning allowed.
-unexpected_warn=$(grep "WARN " "$RUN/session.log" | grep -v "WARN  bad push: unknown method" || true)
-[ -z "$unexpected_warn" ] || fail "unexpected warnings in the log: $unexpected_warn"
-[ "$(grep -c "WARN  bad push: unknown method" "$RUN/session.log")" = 1 ] \
-    || fail "expected exactly one engine warning for the unknown method"
-# The engine's public types derive defmt::Format: events decode with their fields.
-grep -q "event Message(MessageEvent { message: Message { target: P2P" "$RUN/session.log" \
-    || fail "no derived-Format event line in the decoded log"
-grep -q "event PushEvent(Event { pid: 80000071" "$RUN/session.log" \
-    || fail "no derived-Format pushevent line in the decoded log"
-if secret_in session; then fail "the secret appears in the log"; fi
-echo "ok: exit 0, success line, derived defmt::Format lines decoded, secret absent from the log"
+show_log session
+check_session session
 
 for b in budget-listener budget-baseline; do
     run_firmware "$OUT/$b" "$b"
     [ "$RC" = 0 ] || { cat "$RUN/$b.log"; fail "$b exited with status $RC"; }
 done
+
+step "build: the encrypted session firmware and budget build (feature encryption: secp256r1, AES-CFB)"
+# Their own invocation: the feature turns on rtm-listen's crypto for what this command builds
+# only, so the plaintext binaries above stay free of it (checked below).
+start=$(date +%s)
+(cd "$FW" && DEFMT_LOG=debug cargo build --release --features encryption \
+    --bin rtm-listen-firmware-enc --bin budget-listener-enc)
+echo "built in $(($(date +%s) - start)) s"
+ELF_ENC=$OUT/rtm-listen-firmware-enc LE=$OUT/budget-listener-enc
+
+step "run: the encrypted session in qemu-system-arm (key exchange, package mode + AES-128; reconnection, stream mode + AES-256)"
+start=$(date +%s%N)
+run_firmware "$ELF_ENC" session-enc
+echo "qemu: exit status $RC in $((($(date +%s%N) - start) / 1000000)) ms; raw defmt stream $(wc -c <"$RUN/session-enc.raw") bytes"
+show_log session-enc
+check_session session-enc
+grep -q "INFO  crypto: P-256 keys, shared secret, IV and AES-128/256-CFB match OpenSSL's known answers" \
+    "$RUN/session-enc.log" || fail "session-enc: no known-answer line"
+grep -q "INFO  connect: key exchange 1 done (Package mode, AES-128)" "$RUN/session-enc.log" \
+    || fail "session-enc: no key exchange on the first connection"
+grep -q "INFO  reconnect: key exchange 2 done (Stream mode, AES-256)" "$RUN/session-enc.log" \
+    || fail "session-enc: no key exchange on the reconnection"
+grep -q "key_exchanges: 2, key_exchange_failures: 0 }" "$RUN/session-enc.log" \
+    || fail "session-enc: the final stats do not count two key exchanges"
+echo "ok: OpenSSL known answers, two key exchanges (package/AES-128, stream/AES-256), every plaintext check"
+run_firmware "$LE" budget-listener-enc
+[ "$RC" = 0 ] || { cat "$RUN/budget-listener-enc.log"; fail "budget-listener-enc exited with status $RC"; }
 
 step "budgets: size -A of the budget binaries (same runtime and driver, with and without the listener)"
 # section SIZE of ELF (0 when absent)
@@ -117,9 +160,9 @@ sec() { "$SIZE" -A "$1" | awk -v s="$2" '$1 == s { print $2; f = 1 } END { if (!
 flash() { echo $(($(sec "$1" .vector_table) + $(sec "$1" .text) + $(sec "$1" .rodata) + $(sec "$1" .data))); }
 ram() { echo $(($(sec "$1" .data) + $(sec "$1" .bss))); }
 L=$OUT/budget-listener B=$OUT/budget-baseline
-printf '%-22s %8s %8s %8s %8s %8s %8s\n' binary .text .rodata .data .bss flash ram
-for f in "$L" "$B" "$ELF"; do
-    printf '%-22s %8d %8d %8d %8d %8d %8d\n' "$(basename "$f")" "$(sec "$f" .text)" \
+printf '%-24s %8s %8s %8s %8s %8s %8s\n' binary .text .rodata .data .bss flash ram
+for f in "$L" "$B" "$ELF" "$LE" "$ELF_ENC"; do
+    printf '%-24s %8d %8d %8d %8d %8d %8d\n' "$(basename "$f")" "$(sec "$f" .text)" \
         "$(sec "$f" .rodata)" "$(sec "$f" .data)" "$(sec "$f" .bss)" "$(flash "$f")" "$(ram "$f")"
 done
 d_text=$(($(sec "$L" .text) - $(sec "$B" .text)))
@@ -147,19 +190,67 @@ case $kind in
     *) fail "the session firmware's LISTENER static is not in .bss (nm: '$kind')" ;;
 esac
 
+# The same with FPNN encryption: budget-listener-enc (the listener with encryption set up:
+# the server key from raw X || Y, set_encryption, add_entropy) minus the same baseline.
+e_text=$(($(sec "$LE" .text) - $(sec "$B" .text)))
+e_rodata=$(($(sec "$LE" .rodata) - $(sec "$B" .rodata)))
+e_data=$(($(sec "$LE" .data) - $(sec "$B" .data)))
+e_flash=$(($(flash "$LE") - $(flash "$B")))
+e_ram=$(($(ram "$LE") - $(ram "$B")))
+session_ram_enc=$(ram "$ELF_ENC")
+listener_size_enc=$(sed -n 's/.*Listener<4096, 1024> is \([0-9]*\) bytes.*/\1/p' "$RUN/session-enc.log")
+echo
+echo "listener with FPNN encryption (budget-listener-enc minus budget-baseline; secp256r1, AES-CFB, both modes and key sizes):"
+echo "  .text ${e_text}  .rodata ${e_rodata}  .data ${e_data}  => flash ${e_flash} bytes ($((e_flash - d_flash)) more than the plaintext listener; reported, not budgeted)"
+echo "  .data + .bss ${e_ram} bytes of static RAM ($((e_ram - d_ram)) more)"
+echo "  size_of::<Listener<4096, 1024>>() = ${listener_size_enc:-?} ($((${listener_size_enc:-0} - ${listener_size:-0})) more: the encryption configuration, key generator and both ciphers)"
+echo "encrypted session firmware static RAM in total: ${session_ram_enc} bytes"
+grep -o "init: .*\|stack: .*\|encryption on for .*\|connect: key exchange.*\|reconnect: key exchange.*" \
+    "$RUN/session-enc.log" | sed 's/^/  /'
+kind=$("$NM" -C "$ELF_ENC" | awk '$3 == "rtm_listen_firmware_enc::session::LISTENER" { print $2 }')
+case $kind in
+    b | B) echo "ok: the encrypted listener static is in .bss too (Listener::unconfigured() is all zero bytes with the encryption feature)" ;;
+    *) fail "the encrypted session firmware's LISTENER static is not in .bss (nm: '$kind')" ;;
+esac
+
+step "no crypto in the plaintext binaries (nm: no aes, sha2, p256, elliptic-curve or engine crypto symbols)"
+# Demangled symbols of the crypto crates and of the engine's encryption code; the encrypted
+# binaries must have them (or the check is blind), the plaintext ones none.
+CRYPTO_RE='(^|[ <])(aes|sha2|p256|k256|p224|p192|primeorder|crypto_bigint|elliptic_curve|rtm_listen::crypto|rtm_listen::session::encryption)::|start_key_exchange'
+crypto_symbols() { "$NM" -C "$1" | grep -cE "$CRYPTO_RE" || true; }
+for f in "$LE" "$ELF_ENC"; do
+    n=$(crypto_symbols "$f")
+    [ "$n" -gt 0 ] || fail "$(basename "$f") has no crypto symbols: the check is blind"
+    echo "  $(basename "$f"): $n crypto symbols (control)"
+done
+for f in "$L" "$B" "$ELF"; do
+    n=$(crypto_symbols "$f")
+    if [ "$n" != 0 ]; then
+        "$NM" -C "$f" | grep -E "$CRYPTO_RE" | head -5
+        fail "$(basename "$f") contains $n crypto symbols"
+    fi
+    echo "ok: $(basename "$f"): no crypto symbols"
+done
+
+# .text by crate of an ELF (demangled symbol paths; inlined code counts where it lands).
+by_crate() {
+    "$NM" -S -C -t d --size-sort "$1" | awk '
+        $3 ~ /^[tT]$/ {
+            name = $4; for (i = 5; i <= NF; i++) name = name " " $i
+            sub(/^<+/, "", name); sub(/^&(mut )?/, "", name)
+            crate = name; sub(/(::| ).*/, "", crate)
+            sum[crate] += $2; total += $2
+        }
+        END { for (c in sum) printf "  %7d  %s\n", sum[c], c; printf "  %7d  total .text symbols\n", total }
+    ' | sort -rn | sed -n "1,${2}p"
+}
 step "breakdown: budget-listener .text by crate (demangled symbol paths; inlined code counts where it lands)"
-"$NM" -S -C -t d --size-sort "$L" | awk '
-    $3 ~ /^[tT]$/ {
-        name = $4; for (i = 5; i <= NF; i++) name = name " " $i
-        sub(/^<+/, "", name); sub(/^&(mut )?/, "", name)
-        crate = name; sub(/(::| ).*/, "", crate)
-        sum[crate] += $2; total += $2
-    }
-    END { for (c in sum) printf "  %7d  %s\n", sum[c], c; printf "  %7d  total .text symbols\n", total }
-' | sort -rn | sed -n 1,14p
+by_crate "$L" 14
 echo "largest functions:"
 "$NM" -S -C -t d --size-sort "$L" | awk '$3 ~ /^[tT]$/' | tail -12 \
     | awk '{ name = $4; for (i = 5; i <= NF; i++) name = name " " $i; printf "  %7d  %s\n", $2, name }' | sort -rn
+echo "budget-listener-enc .text by crate:"
+by_crate "$LE" 16
 
 step "budget checks"
 ok=1
@@ -175,5 +266,6 @@ else
     echo "FAIL: static RAM ${session_ram} (session firmware) / ${d_ram} (listener) exceeds the budget of ${RAM_BUDGET}" >&2
     ok=0
 fi
+echo "encrypted listener (reported, no budget): flash ${e_flash}, static RAM ${e_ram} (session firmware ${session_ram_enc})"
 [ "$ok" = 1 ] || exit 1
 echo "firmware: all checks passed"

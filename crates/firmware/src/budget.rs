@@ -5,7 +5,8 @@
 //! inputs from the optimiser. Both carry the same runtime (`rt.rs`: vector table, reset,
 //! SysTick, the RX interrupt, defmt over semihosting, panic and exit), so the difference of
 //! their `size -A` sections is what the listener costs a firmware: its code, its read-only
-//! data, its statics, and the calls that drive it.
+//! data, its statics, and the calls that drive it. `budget-listener-enc` is `budget-listener`
+//! built with FPNN encryption (feature `encryption`), measured against the same baseline.
 //!
 //! Every input comes from [`SCRIPT`] through `black_box`, so nothing is constant-folded away:
 //! every public entry point of the listener is reachable, and every event is materialised.
@@ -79,7 +80,7 @@ pub trait Engine {
 static SCRIPT: [u8; 256] = [0; 256];
 
 /// The RX interrupt's work: bytes from the wire FIFO into the engine.
-pub fn feed<E: Engine>(e: &mut E, now: u64, wire: &mut Deque<u8, { crate::rt::FIFO }>) {
+pub fn feed<E: Engine>(e: &mut E, now: u64, wire: &mut Deque<u8, { super::rt::FIFO }>) {
     loop {
         let n = e.input(now, wire.as_slices().0);
         if n == 0 {
@@ -115,12 +116,12 @@ pub fn drive() -> u32 {
     let script: &[u8] = black_box(&SCRIPT[..]);
     let mut events = 0u32;
     for rec in script.chunks_exact(16) {
-        let now = crate::rt::now();
+        let now = super::rt::now();
         let id = le_i64(&rec[8..]);
         let ids = [id, id.wrapping_add(1)];
         let n = usize::from(rec[2] & 1) + 1;
         let names: [&str; 2] = ["login", "logout"];
-        crate::with_engine(|e| match rec[0] & 7 {
+        super::with_engine(|e| match rec[0] & 7 {
             0 => {
                 Engine::set_unix_time(e, now, le_i64(&rec[8..]));
                 Engine::connected(e, now);
@@ -154,18 +155,18 @@ pub fn drive() -> u32 {
             // Wire bytes: the record's tail, through the FIFO and the RX interrupt.
             let mut bytes = &rec[4..];
             while !bytes.is_empty() {
-                bytes = crate::rt::put_on_wire(bytes);
-                crate::rt::raise_rx();
-                events += crate::with_engine(|e| e.drain_events());
+                bytes = super::rt::put_on_wire(bytes);
+                super::rt::raise_rx();
+                events += super::with_engine(|e| e.drain_events());
             }
         }
-        events += crate::with_engine(|e| e.drain_events());
-        while crate::with_engine(|e| e.drain_transmit()) > 0 {
-            events += crate::with_engine(|e| e.drain_events());
+        events += super::with_engine(|e| e.drain_events());
+        while super::with_engine(|e| e.drain_transmit()) > 0 {
+            events += super::with_engine(|e| e.drain_events());
         }
-        let wake = crate::with_engine(|e| e.next_wakeup());
+        let wake = super::with_engine(|e| e.next_wakeup());
         black_box(wake);
     }
-    black_box(crate::with_engine(|e| e.report()));
+    black_box(super::with_engine(|e| e.report()));
     events
 }

@@ -45,9 +45,37 @@
 //!
 //! The secret is never logged (scripts/firmware.sh checks the log for it). The `negative-control`
 //! feature breaks one expectation on purpose and logs the secret, to show that both checks bite.
+//!
+//! # With FPNN encryption (feature `encryption`: `rtm-listen-firmware-enc`)
+//!
+//! `src/bin/rtm-listen-firmware-enc.rs` builds this file with the `encryption` feature (one
+//! curve, secp256r1). The session and every check above are the same; the gate
+//! (`encrypted_gate.rs`) is then also the server's half of FPNN encryption, and on top:
+//!
+//! - at start-up, the device's P-256 keys, shared secret, IV and AES-128/256-CFB against
+//!   known answers computed with OpenSSL;
+//! - encryption set through the listener's API before each connection
+//!   ([`Listener::set_encryption`] with the server's public key as provisioned, raw `X || Y`,
+//!   then [`Listener::add_entropy`]): package mode with AES-128 (the official C++ SDK's
+//!   default) for the first connection, stream mode with AES-256 for the reconnection. The
+//!   entropy is a fixed **test seed**: QEMU's mps2-an386 has no random number generator (see
+//!   [`set_encryption`]);
+//! - on each connection, the listener's first bytes are the plaintext `*key` quest alone (the
+//!   listen restoration waits for its answer), with a new public key on the curve, the mode and
+//!   the key size configured; the gate derives the keys and answers OK, encrypted; the
+//!   exchange is counted in `Stats::key_exchanges` (1, then 2) with no event and no failure;
+//! - everything after it is encrypted both ways: the gate's frames (package mode: each behind
+//!   its plaintext length) are decrypted by the listener in the RX interrupt, and what the
+//!   listener sends is decrypted by the gate before the plaintext checks read it; the push
+//!   path's probe goes through decryption too;
+//! - the stack of `set_encryption`, of `connected` (the ephemeral key pair and the shared
+//!   secret) and of the encrypted push path (under 2 KiB; the 1 KiB budget is the plaintext
+//!   listener's).
 #![no_std]
 #![no_main]
 
+#[cfg(feature = "encryption")]
+mod encrypted_gate;
 #[path = "rt.rs"]
 mod rt;
 mod server;
@@ -66,6 +94,11 @@ use rtm_listen::session::{
     CloseReason, Config, Event, IdKind, IoError, IoKind, ListenView, Listener, RequestId, code,
 };
 use rtm_listen::wire::frame::{EmptyMap, Frame};
+#[cfg(feature = "encryption")]
+use rtm_listen::{
+    crypto::{Bits, ServerPublicKey},
+    session::{Encryption, EncryptionMode},
+};
 
 use rt::{finish, now, warp};
 use server::{Msg, PushEvent, Stream};
@@ -77,6 +110,12 @@ const SECRET: &[u8] = b"a1b2c3d4-e5f6-7890-abcd-ef0123456789";
 const UNIX_MS: i64 = 1_700_000_000_000;
 /// Stack window painted around each listener call.
 const PROBE: usize = 12 * 1024;
+/// The push path's stack budget: 1 KiB for the plaintext listener; with encryption (opening
+/// the frame in RX included) a bound of 2 KiB against regressions.
+#[cfg(not(feature = "encryption"))]
+const PUSH_STACK_BUDGET: usize = 1024;
+#[cfg(feature = "encryption")]
+const PUSH_STACK_BUDGET: usize = 2048;
 
 /// The listener (default capacities: 4 KiB RX, 1 KiB TX), shared by the main loop and the RX
 /// interrupt. `Listener::unconfigured()` is a `const fn` whose value is all zero bytes, so
@@ -276,14 +315,41 @@ fn drain_transmit(sent: &mut Sent) -> usize {
 struct Io {
     events: Seens,
     sent: Sent,
+    /// The gate's side of the encryption, and the bytes it puts on the wire (its frames
+    /// encrypted, package mode's prefixes included).
+    #[cfg(feature = "encryption")]
+    gate: encrypted_gate::Gate,
+    #[cfg(feature = "encryption")]
+    sealed: Vec<u8, 4608>,
+}
+
+/// Stops the run when the encrypted gate reports a failure.
+#[cfg(feature = "encryption")]
+fn gate_ok<T>(step: &str, r: Result<T, &'static str>) -> T {
+    match r {
+        Ok(t) => t,
+        Err(e) => {
+            defmt::error!("{}: encrypted gate: {=str}", step, e);
+            finish(1)
+        }
+    }
 }
 
 /// The main loop around one burst from the server: the bytes go on the wire in FIFO-sized
 /// pieces, each raising the RX interrupt; the loop polls events and drains transmits until
-/// the wire is empty. With no bytes, it drains what the last call produced.
-fn exchange<'a>(io: &'a mut Io, mut bytes: &[u8]) -> (&'a [Seen], &'a [u8]) {
+/// the wire is empty. With no bytes, it drains what the last call produced. With encryption,
+/// `bytes` are the gate's plaintext frames, encrypted on the way out, and the bytes returned
+/// are what the listener sent, decrypted.
+fn exchange<'a>(io: &'a mut Io, bytes: &[u8]) -> (&'a [Seen], &'a [u8]) {
     io.events.clear();
     io.sent.clear();
+    #[cfg(feature = "encryption")]
+    let mut bytes = {
+        gate_ok("sending", io.gate.seal(bytes, &mut io.sealed));
+        &io.sealed[..]
+    };
+    #[cfg(not(feature = "encryption"))]
+    let mut bytes = bytes;
     let mut rounds = 0u32;
     loop {
         bytes = rt::put_on_wire(bytes);
@@ -295,6 +361,8 @@ fn exchange<'a>(io: &'a mut Io, mut bytes: &[u8]) -> (&'a [Seen], &'a [u8]) {
             drain_events(&mut io.events);
         }
         if bytes.is_empty() && rt::wire_empty() {
+            #[cfg(feature = "encryption")]
+            gate_ok("receiving", io.gate.open(&mut io.sent));
             return (&io.events, &io.sent);
         }
         rounds += 1;
@@ -303,6 +371,141 @@ fn exchange<'a>(io: &'a mut Io, mut bytes: &[u8]) -> (&'a [Seen], &'a [u8]) {
             "the wire stalled: {} bytes left",
             bytes.len()
         );
+    }
+}
+
+/// FPNN encryption of the encrypted run's two connections: the first in package mode with
+/// AES-128 (the official C++ SDK's default), the reconnection in stream mode with AES-256.
+#[cfg(feature = "encryption")]
+const LINKS: [(EncryptionMode, Bits); 2] = [
+    (EncryptionMode::Package, Bits::Aes128),
+    (EncryptionMode::Stream, Bits::Aes256),
+];
+
+/// Turns encryption on for the next connection (`connection`: 0 the first, 1 the
+/// reconnection), through the listener's API as a device would: the server's public key as
+/// provisioned (raw `X || Y`, checked on the curve), the mode, the key size, and entropy.
+///
+/// The entropy is a **fixed test seed**: QEMU's mps2-an386 (like the lm3s6965 and the other
+/// MPS2 models) has no random number generator peripheral, so the qemu session cannot draw
+/// real entropy. A device takes at least 32 bytes from its TRNG here (and stirs fresh bytes in
+/// with `add_entropy` before each connection); with a fixed seed, every boot makes the same
+/// sequence of ephemeral keys.
+#[cfg(feature = "encryption")]
+fn set_encryption(connection: usize) {
+    const TEST_SEED: [u8; 32] = *b"qemu has no RNG: fixed test seed";
+    let Some(&(mode, bits)) = LINKS.get(connection) else {
+        finish(1)
+    };
+    let key = match ServerPublicKey::from_raw(encrypted_gate::CURVE, &encrypted_gate::SERVER_PUBLIC)
+    {
+        Ok(key) => key,
+        Err(e) => {
+            defmt::error!("the provisioned server key is refused: {=str}", e.as_str());
+            finish(1)
+        }
+    };
+    let (set, used) = rt::stack_used_by(PROBE, || {
+        critical_section::with(|cs| {
+            let mut l = LISTENER.borrow_ref_mut(cs);
+            let set = l.set_encryption(Some(Encryption::new(key, mode, bits)), &TEST_SEED);
+            // Stirred in on top, as a device would before each connection (a tick count is
+            // no entropy: this only exercises the call).
+            let ticks = rt::irq_counts().0;
+            l.add_entropy(&ticks.to_le_bytes());
+            set
+        })
+    });
+    if let Err(e) = set {
+        defmt::error!("set_encryption refused: {}", e);
+        finish(1)
+    }
+    defmt::info!(
+        "encryption on for connection {=usize}: {} mode, AES-{=u16}, curve {=str}; set_encryption used {=usize} bytes of stack",
+        connection + 1,
+        mode,
+        bits.bits(),
+        encrypted_gate::CURVE.as_str(),
+        used
+    );
+}
+
+/// Connects (`connection`: 0 the first, 1 the reconnection). With encryption, the gate first
+/// plays the server's half of the key exchange: the listener's first bytes must be the
+/// plaintext `*key` quest alone (the listens wait for its answer) with a new key, the mode and
+/// key size configured; the gate derives the keys and answers OK, encrypted; the listener
+/// counts the exchange, with no event. Returns what connecting gives as the plaintext run sees
+/// it: the events, and the bytes the listener sent (after the exchange, decrypted). The stack
+/// of `connected` is measured (with encryption: the ephemeral key pair and the shared secret,
+/// two scalar multiplications) and logged.
+fn connect<'a>(
+    io: &'a mut Io,
+    s: &mut Stream<4096>,
+    step: &str,
+    connection: usize,
+) -> (&'a [Seen], &'a [u8]) {
+    let ((), used) = rt::stack_used_by(PROBE, || {
+        critical_section::with(|cs| {
+            let now = rt::MILLIS.borrow(cs).get();
+            LISTENER.borrow_ref_mut(cs).connected(now);
+        })
+    });
+    record(&DEEPEST_CALL, used);
+    #[cfg(not(feature = "encryption"))]
+    {
+        let _ = (s, step, connection);
+        exchange(io, &[])
+    }
+    #[cfg(feature = "encryption")]
+    {
+        let Some(&(mode, bits)) = LINKS.get(connection) else {
+            finish(1)
+        };
+        let before = with(|l, _| l.stats().key_exchanges);
+        let (ev, sent) = exchange(io, &[]);
+        let (Ok(connect_events), Ok(key_quest)) =
+            (Seens::from_slice(ev), Vec::<u8, 256>::from_slice(sent))
+        else {
+            defmt::error!(
+                "{}: {} events and {} bytes sent on connecting",
+                step,
+                ev.len(),
+                sent.len()
+            );
+            finish(1)
+        };
+        let seq = gate_ok(step, io.gate.accept(&key_quest, mode, bits));
+        ensure!(
+            with(|l, _| l.stats().key_exchanges) == before,
+            "{}: a key exchange counted before its answer",
+            step
+        );
+        s.bytes.clear();
+        ensure!(s.ok(seq).is_ok(), "answer");
+        let (ev, _) = exchange(io, &s.bytes);
+        ensure!(
+            ev.is_empty(),
+            "{}: the key exchange's answer gave events {}",
+            step,
+            ev
+        );
+        let stats = with(|l, _| l.stats());
+        ensure!(
+            stats.key_exchanges == before + 1 && stats.key_exchange_failures == 0,
+            "{}: after the key exchange, stats {}",
+            step,
+            stats
+        );
+        defmt::info!(
+            "{}: key exchange {=u64} done ({} mode, AES-{=u16}); connected() with the key pair and shared secret used {=usize} bytes of stack",
+            step,
+            stats.key_exchanges,
+            mode,
+            bits.bits(),
+            used
+        );
+        io.events = connect_events;
+        (&io.events, &io.sent)
     }
 }
 
@@ -653,6 +856,17 @@ fn run(painted: usize) -> ! {
         &sign(1, b"s", 2, "setlisten", 3) == b"A5D0D98322E3BCDCE4AC9F1D623C36A4",
         "sign: the reference example's signature is wrong"
     );
+    // With encryption: the device's P-256, key derivation and AES-CFB against OpenSSL's answers
+    // (the gate uses the same building blocks, so this is what ties both ends to the standard).
+    #[cfg(feature = "encryption")]
+    {
+        let start = now();
+        gate_ok("known answers", encrypted_gate::known_answers());
+        defmt::info!(
+            "crypto: P-256 keys, shared secret, IV and AES-128/256-CFB match OpenSSL's known answers ({=u64} ms)",
+            now() - start
+        );
+    }
 
     // The listener, configured in its static. The secret is copied into it and never logged.
     let ((), init_stack) = rt::stack_used_by(32 * 1024, init_listener);
@@ -670,15 +884,19 @@ fn run(painted: usize) -> ! {
     let mut io = Io {
         events: Seens::new(),
         sent: Sent::new(),
+        #[cfg(feature = "encryption")]
+        gate: gate_ok("gate", encrypted_gate::Gate::new()),
+        #[cfg(feature = "encryption")]
+        sealed: Vec::new(),
     };
     let mut s = Stream::<4096>::new();
 
-    // 1. Connect: no listen state yet, so nothing to restore.
-    with(|l, now| {
-        l.set_unix_time(now, UNIX_MS + now as i64);
-        l.connected(now);
-    });
-    let (ev, sent) = exchange(&mut io, &[]);
+    // 1. Connect: no listen state yet, so nothing to restore. (With encryption, the key
+    //    exchange first: package mode, AES-128.)
+    #[cfg(feature = "encryption")]
+    set_encryption(0);
+    with(|l, now| l.set_unix_time(now, UNIX_MS + now as i64));
+    let (ev, sent) = connect(&mut io, &mut s, "connect", 0);
     expect_events("connect", ev, &[Seen::Connected { reconnect: false }]);
     ensure!(
         sent.is_empty(),
@@ -843,15 +1061,19 @@ fn run(painted: usize) -> ! {
 
     // 3b. The push path's own stack: each recorded push kind (messages with a new mid) through
     //     `handle_input` with a callback that only counts, and its answer queued.
-    let push_stack = push_path_stack();
+    //     The 1 KiB budget is the plaintext listener's. Decrypting in RX (package mode,
+    //     AES-128) takes more: the encrypted run reports it and holds it under 2 KiB, a bound
+    //     against regressions (BUDGETS.md).
+    let push_stack = push_path_stack(&mut io);
     defmt::info!(
         "stack: push path {=usize} bytes (handle_input: frame, decode, dedup, callback, answer)",
         push_stack
     );
     ensure!(
-        push_stack < 1024,
-        "push path: {=usize} bytes of stack, over the 1 KiB budget",
-        push_stack
+        push_stack < PUSH_STACK_BUDGET,
+        "push path: {=usize} bytes of stack, over the budget of {=usize}",
+        push_stack,
+        PUSH_STACK_BUDGET
     );
 
     // 4. The connection drops (a reset). A close completes no command and loses no intent: the
@@ -861,6 +1083,11 @@ fn run(painted: usize) -> ! {
         errno: 104,
     });
     with(|l, now| l.closed(now, reset));
+    #[cfg(feature = "encryption")]
+    {
+        ensure!(io.gate.is_encrypting(), "drop: the gate was not encrypting");
+        io.gate.closed();
+    }
     let (ev, sent) = exchange(&mut io, &[]);
     expect_events(
         "drop",
@@ -957,10 +1184,12 @@ fn run(painted: usize) -> ! {
     // 5. Reconnect: the restoration drives the server to the whole desired state, one quest at
     //    a time (flags, then ids with the removal queued while disconnected and the timed-out
     //    addition), and ends with the queued command's completion and Restored{0}.
+    //    (With encryption, a new key exchange first: stream mode, AES-256.)
+    #[cfg(feature = "encryption")]
+    set_encryption(1);
     let at = with(|l, _| l.reconnect_at()).unwrap_or(0);
     warp(at.saturating_sub(now()));
-    with(|l, now| l.connected(now));
-    let (ev, sent) = exchange(&mut io, &[]);
+    let (ev, sent) = connect(&mut io, &mut s, "reconnect", 1);
     expect_events("reconnect", ev, &[Seen::Connected { reconnect: true }]);
     let (seq, p) = expect_one_quest("restore flags", sent, &mut last_salt);
     expect_flags("restore flags", p, flags);
@@ -1082,6 +1311,18 @@ fn run(painted: usize) -> ! {
     ensure!(sent.is_empty(), "keepalive answer: bytes sent");
 
     let stats = with(|l, _| l.stats());
+    // With encryption, one key exchange per connection, each accepted by the gate.
+    #[cfg(feature = "encryption")]
+    let key_exchanges = {
+        ensure!(
+            io.gate.exchanges == 2,
+            "the gate accepted {=u32} key exchanges",
+            io.gate.exchanges
+        );
+        2
+    };
+    #[cfg(not(feature = "encryption"))]
+    let key_exchanges = 0;
     // The burst, two more in the session, one fewer for the duplicate, and the push-path
     // probe's four.
     ensure!(
@@ -1092,7 +1333,9 @@ fn run(painted: usize) -> ! {
             && stats.pings == 1
             && stats.connections == 2
             && stats.connect_failures == 0
-            && stats.refusals == 1,
+            && stats.refusals == 1
+            && stats.key_exchanges == key_exchanges
+            && stats.key_exchange_failures == 0,
         "final stats {}",
         stats
     );
@@ -1117,7 +1360,10 @@ fn run(painted: usize) -> ! {
 
 /// The deepest stack of one push through `handle_input` (chat, cmd, pushevent, ping), each
 /// delivered to a counting callback and answered; the answers are then drained.
-fn push_path_stack() -> usize {
+///
+/// With encryption, each frame is encrypted by the gate first (so the path includes opening
+/// it in RX), and the answers are decrypted by the gate (keeping its stream in step).
+fn push_path_stack(io: &mut Io) -> usize {
     let mut deepest = 0;
     for frame in [
         &server::REC_PUSHMSG[..],
@@ -1142,25 +1388,34 @@ fn push_path_stack() -> usize {
                 *b = b.wrapping_add(0x5a);
             }
         }
+        #[cfg(feature = "encryption")]
+        let input = {
+            gate_ok("push path", io.gate.seal(&fresh, &mut io.sealed));
+            &io.sealed[..]
+        };
+        #[cfg(not(feature = "encryption"))]
+        let input = &fresh[..];
         let (events, used) = rt::stack_used_by(PROBE, || {
             critical_section::with(|cs| {
                 let now = rt::MILLIS.borrow(cs).get();
                 let mut events = 0u32;
                 let taken = LISTENER
                     .borrow_ref_mut(cs)
-                    .handle_input(now, &fresh, |_| events += 1);
+                    .handle_input(now, input, |_| events += 1);
                 (events, taken)
             })
         });
         ensure!(
-            events == (1, fresh.len()),
+            events == (1, input.len()),
             "push path: {} events and {} bytes taken",
             events.0,
             events.1
         );
         deepest = deepest.max(used);
-        let mut sent = Sent::new();
-        drain_transmit(&mut sent);
+        io.sent.clear();
+        drain_transmit(&mut io.sent);
+        #[cfg(feature = "encryption")]
+        gate_ok("push path answer", io.gate.open(&mut io.sent));
     }
     deepest
 }

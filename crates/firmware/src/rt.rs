@@ -2,7 +2,9 @@
 //! stack measurement. Included with `#[path]` by each binary, so that the budget baseline
 //! (`src/bin/budget-baseline.rs`) carries exactly the same runtime as the listener builds.
 //!
-//! Each binary provides `fn on_rx(cs, now, wire)`: what the RX interrupt does with the bytes.
+//! The module that includes it (its `super`: a binary's root, or the module an `-enc` binary
+//! loads the same source as) provides `fn on_rx(cs, now, wire)`: what the RX interrupt does
+//! with the bytes.
 #![allow(dead_code)]
 
 use core::cell::{Cell, RefCell};
@@ -65,7 +67,7 @@ fn PendSV() {
         let now = MILLIS.borrow(cs).get();
         let irqs = RX_IRQS.borrow(cs);
         irqs.set(irqs.get() + 1);
-        crate::on_rx(cs, now, &mut WIRE.borrow_ref_mut(cs));
+        super::on_rx(cs, now, &mut WIRE.borrow_ref_mut(cs));
     });
 }
 

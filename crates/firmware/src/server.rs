@@ -9,7 +9,7 @@ use rtm_listen::wire::frame::{BuildError, Frame, Payload, Status, build_quest, p
 use rtm_listen::wire::msgpack::{Reader, Sink, Writer};
 
 /// Decodes a hex string at compile time (the recorded frames below).
-const fn unhex<const N: usize>(s: &str) -> [u8; N] {
+pub(crate) const fn unhex<const N: usize>(s: &str) -> [u8; N] {
     const fn nibble(c: u8) -> u8 {
         match c {
             b'0'..=b'9' => c - b'0',
