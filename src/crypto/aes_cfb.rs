@@ -19,6 +19,7 @@ use super::params::Bits;
 pub const BLOCK_LEN: usize = 16;
 
 /// Blocks decrypted side by side (AES-NI pipelines eight).
+#[cfg(not(rtm_opt_size))]
 const PARALLEL: usize = 8;
 
 /// The expanded key, encryption direction only (the decryption round keys are never needed).
@@ -32,6 +33,7 @@ enum Cipher {
 
 impl Cipher {
     /// Encrypts `blocks` independently (the block cipher pipelines them).
+    #[cfg(not(rtm_opt_size))]
     #[inline(always)]
     fn encrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
         let blocks = Block::cast_slice_from_core_mut(blocks);
@@ -155,6 +157,18 @@ impl AesCfb {
     /// eight at a time: each block's keystream is the encryption of the ciphertext block
     /// before it, all known, so the block cipher runs them side by side.
     pub fn decrypt(&mut self, buf: &mut [u8]) {
+        // Size builds decrypt one block at a time (less code, a smaller stack frame).
+        #[cfg(rtm_opt_size)]
+        {
+            self.decrypt_serial(buf);
+        }
+        #[cfg(not(rtm_opt_size))]
+        self.decrypt_parallel(buf);
+    }
+
+    /// [`AesCfb::decrypt`] with whole blocks eight at a time (speed builds).
+    #[cfg(not(rtm_opt_size))]
+    fn decrypt_parallel(&mut self, buf: &mut [u8]) {
         let mut rest = buf;
         if self.pos != 0 {
             // Finish the current block byte by byte.

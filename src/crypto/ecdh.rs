@@ -11,8 +11,9 @@
 //! Nothing here draws randomness: the host supplies entropy bytes. Private scalars, secrets and
 //! keys live in fixed arrays that are zeroized on drop, and no `Debug` output shows them.
 
-use md5::{Digest, Md5};
-use sha2::Sha256;
+#[cfg(any(test, not(rtm_opt_size)))]
+use md5::Md5;
+use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::aes_cfb::{AesCfb, BLOCK_LEN};
@@ -236,12 +237,16 @@ impl SharedSecret {
                 h.zeroize();
             }
         }
-        let mut iv = Md5::digest(secret);
-        let keys = SessionKeys {
-            bits,
-            key,
-            iv: iv.into(),
+        // Size builds hash with the signatures' compact MD5 (one MD5 in the firmware).
+        #[cfg(not(rtm_opt_size))]
+        let mut iv: [u8; 16] = Md5::digest(secret).into();
+        #[cfg(rtm_opt_size)]
+        let mut iv = {
+            let mut h = crate::rtm::digest::Compact::new();
+            h.update(secret);
+            h.finalize()
         };
+        let keys = SessionKeys { bits, key, iv };
         iv.zeroize();
         key.zeroize();
         keys

@@ -309,7 +309,11 @@ impl Opener {
                 continue;
             }
             let n = p.remaining.min(buf.len() - read);
+            // Size builds move with `move_down` (no `memmove` in the firmware).
+            #[cfg(not(rtm_opt_size))]
             buf.copy_within(read..read + n, written);
+            #[cfg(rtm_opt_size)]
+            crate::shift::move_down(buf, read..read + n, written);
             if let Some(part) = buf.get_mut(written..written + n) {
                 self.cipher.decrypt(part);
                 if let Err(e) = p.check(part) {
