@@ -172,6 +172,12 @@ mod tests {
     }
 
     proptest! {
+        // No failure file (Miri, which runs these, has no file system).
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
         #[test]
         fn fast_text_matches_core_fmt(n in any::<u64>(), i in any::<i64>(), w in any::<u32>(),
                                       digits in 0u32..20) {

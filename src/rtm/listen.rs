@@ -629,6 +629,12 @@ mod tests {
     }
 
     proptest! {
+        // No failure file (Miri, which runs these, has no file system).
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
         #[test]
         fn one_pass_matches_the_generic_path(
             op in prop_oneof![Just(ListenOp::Add), Just(ListenOp::Remove), Just(ListenOp::Set)],

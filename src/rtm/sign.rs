@@ -176,6 +176,12 @@ mod tests {
     }
 
     proptest! {
+        // No failure file (Miri, which runs these, has no file system).
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
         #[test]
         fn sign_matches_the_reference(pid in any::<u32>(),
                                       secret in proptest::collection::vec(any::<u8>(), 0..160),
