@@ -72,12 +72,20 @@ static inline int sim_read_line(int fd, char *buf, size_t cap, int timeout_ms) {
     return (int)n;
 }
 
-/* Starts `path --script script [extra args]` and reads its port. Returns 0 on success. The
- * child's stderr goes to /dev/null unless RTM_SIM_LOG is set. */
-static inline int sim_start(sim_proc *s, const char *path, const char *script) {
+/* Starts `path --script script` followed by `extra` (NULL-terminated, at most 12; NULL for
+ * none) and reads its port. Returns 0 on success. The child's stderr goes to /dev/null unless
+ * RTM_SIM_LOG is set. Lines the simulator prints before PORT (PUBLIC_KEY ...) are skipped. */
+static inline int sim_start_args(sim_proc *s, const char *path, const char *script, const char *const *extra) {
     int fds[2];
-    char line[64];
+    char line[256];
+    char *argv[16];
+    size_t n = 0;
     memset(s, 0, sizeof *s);
+    argv[n++] = (char *)(uintptr_t)path;
+    argv[n++] = (char *)(uintptr_t)"--script";
+    argv[n++] = (char *)(uintptr_t)script;
+    while (extra && *extra && n < 15) argv[n++] = (char *)(uintptr_t)*extra++;
+    argv[n] = NULL;
     if (pipe(fds) != 0) return -1;
     s->pid = fork();
     if (s->pid < 0) return -1;
@@ -89,14 +97,21 @@ static inline int sim_start(sim_proc *s, const char *path, const char *script) {
             int null = open("/dev/null", O_WRONLY);
             if (null >= 0) dup2(null, 2);
         }
-        execl(path, path, "--script", script, (char *)NULL);
+        execv(path, argv);
         _exit(127);
     }
     close(fds[1]);
     s->out = fds[0];
-    if (sim_read_line(s->out, line, sizeof line, 15000) < 0 || strncmp(line, "PORT ", 5) != 0) return -1;
+    do {
+        if (sim_read_line(s->out, line, sizeof line, 15000) < 0) return -1;
+    } while (strncmp(line, "PORT ", 5) != 0);
     s->port = atoi(line + 5);
     return s->port > 0 ? 0 : -1;
+}
+
+/* Starts `path --script script` and reads its port. Returns 0 on success. */
+static inline int sim_start(sim_proc *s, const char *path, const char *script) {
+    return sim_start_args(s, path, script, NULL);
 }
 
 /* Whether the child has exited (reaps it and records its status). */
@@ -151,6 +166,30 @@ static inline int tcp_connect(int port) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
+}
+
+/* Reads the whole file at `path` into buf[0..cap]; returns its length, or 0 (empty, missing,
+ * or larger than cap). open/read, not stdio: no heap (test_c counts every allocation). */
+static inline size_t read_file(const char *path, uint8_t *buf, size_t cap) {
+    int fd = open(path, O_RDONLY);
+    size_t n = 0;
+    ssize_t r = 1;
+    if (fd < 0) return 0;
+    while (n < cap && (r = read(fd, buf + n, cap - n)) > 0) n += (size_t)r;
+    if (r < 0 || (n == cap && read(fd, buf, 1) != 0)) n = 0;
+    close(fd);
+    return n;
+}
+
+/* Fills buf with n bytes from the system's generator (/dev/urandom); returns 0 on success. */
+static inline int os_entropy(uint8_t *buf, size_t n) {
+    int fd = open("/dev/urandom", O_RDONLY);
+    size_t got = 0;
+    ssize_t r = 1;
+    if (fd < 0) return -1;
+    while (got < n && (r = read(fd, buf + got, n - got)) > 0) got += (size_t)r;
+    close(fd);
+    return got == n ? 0 : -1;
 }
 
 #endif

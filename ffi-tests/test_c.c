@@ -11,7 +11,10 @@
  * duplicates), listen commands and their completions (ok, error, timeout, closed, not
  * connected), restoration after a reconnect, timers and the dead-link close, backpressure,
  * a full session over loopback TCP against `gate-sim --script demo`, and zero heap use by
- * the library (malloc & co wrapped with -Wl,--wrap and counted).
+ * the library (malloc & co wrapped with -Wl,--wrap and counted). FPNN encryption: every form
+ * of the server key and every refusal with its own status (nothing changed by a refusal), the
+ * *key quest first on each connection, the key exchange's close reasons, and the demo
+ * encrypted on all four curves, both modes and both AES key sizes (gate-sim --force-encrypt).
  *
  * Built with -DRTM_TEST_BAREMETAL (scripts/ffi-baremetal.sh), the same tests but the loopback
  * session run on a Cortex-M4 in qemu-system-arm, against librtm_listen.a built for
@@ -40,6 +43,7 @@
 #define RTM_TEST_INIT_STACK 1
 #include <pthread.h>
 #endif
+#include "enc_keys.h"
 #include "vectors.h"
 #include "wire.h"
 
@@ -166,11 +170,11 @@ static size_t answer_quests(rtm_listener *l, uint64_t now, const uint8_t *tx, si
 
 static const int64_t UID = 1001, GID = 2001, RID = 3001, FROM = 1002, MTIME = 1700000000000LL;
 
-/* Close reasons as a host passes them (compound literals: all seven fields). */
-#define R_PEER (&(rtm_close_reason){RTM_REASON_PEER_CLOSED, 0, 0, 0, 0, 0, 0})
-#define R_HOST (&(rtm_close_reason){RTM_REASON_HOST, 0, 0, 0, 0, 0, 0})
-#define R_RESET (&(rtm_close_reason){RTM_REASON_IO, RTM_IO_CONNECTION_RESET, 104, 0, 0, 0, 0})
-#define R_REFUSED (&(rtm_close_reason){RTM_REASON_IO, RTM_IO_CONNECTION_REFUSED, 111, 0, 0, 0, 0})
+/* Close reasons as a host passes them (compound literals: all eight fields). */
+#define R_PEER (&(rtm_close_reason){RTM_REASON_PEER_CLOSED, 0, 0, 0, 0, 0, 0, 0})
+#define R_HOST (&(rtm_close_reason){RTM_REASON_HOST, 0, 0, 0, 0, 0, 0, 0})
+#define R_RESET (&(rtm_close_reason){RTM_REASON_IO, RTM_IO_CONNECTION_RESET, 104, 0, 0, 0, 0, 0})
+#define R_REFUSED (&(rtm_close_reason){RTM_REASON_IO, RTM_IO_CONNECTION_REFUSED, 111, 0, 0, 0, 0, 0})
 
 /* ---------------------------------------------------------------- layout, statuses */
 
@@ -203,8 +207,22 @@ static void test_status_strings(void) {
                                        RTM_ERR_TOO_MANY_IDS,
                                        RTM_ERR_UNSUPPORTED_EVENT,
                                        RTM_ERR_TOO_LARGE,
-                                       RTM_ERR_NOT_CONNECTED};
-    static const rtm_status unknown[] = {-1, 3, 99, 107, 109, 115, 1000, INT32_MIN, INT32_MAX};
+                                       RTM_ERR_NOT_CONNECTED,
+                                       RTM_ERR_KEY_WRONG_LENGTH,
+                                       RTM_ERR_KEY_NOT_UNCOMPRESSED,
+                                       RTM_ERR_KEY_NOT_ON_CURVE,
+                                       RTM_ERR_KEY_NOT_EC,
+                                       RTM_ERR_KEY_UNKNOWN_CURVE,
+                                       RTM_ERR_KEY_BAD_PEM,
+                                       RTM_ERR_KEY_TOO_LONG,
+                                       RTM_ERR_KEY_BAD_DER,
+                                       RTM_ERR_KEY_NEEDS_CURVE,
+                                       RTM_ERR_KEY_CURVE_MISMATCH,
+                                       RTM_ERR_UNKNOWN_CURVE,
+                                       RTM_ERR_CURVE_NOT_COMPILED,
+                                       RTM_ERR_SHORT_ENTROPY,
+                                       RTM_ERR_ENCRYPTION_NOT_COMPILED};
+    static const rtm_status unknown[] = {-1, 3, 99, 107, 109, 115, 119, 134, 1000, INT32_MIN, INT32_MAX};
     const size_t nk = sizeof known / sizeof known[0], nu = sizeof unknown / sizeof unknown[0];
     const char *unk = rtm_status_str(9999);
     size_t i, j;
@@ -304,6 +322,26 @@ static void test_null_args(void) {
     CHECK_ST(rtm_listener_next_timeout(&l, NULL), RTM_ERR_NULL);
     CHECK_ST(rtm_listener_reconnect_at(NULL, &at), RTM_ERR_NULL);
     CHECK_ST(rtm_listener_reconnect_at(&l, NULL), RTM_ERR_NULL);
+    /* encryption: NULL settings are plaintext; NULL data with a length is refused */
+    CHECK_ST(rtm_encryption_check(NULL), RTM_OK);
+    CHECK_ST(rtm_listener_set_encryption(NULL, NULL), RTM_ERR_NULL);
+    CHECK_ST(rtm_listener_set_encryption(&l, NULL), RTM_OK);
+    CHECK_ST(rtm_listener_add_entropy(NULL, (const uint8_t *)"x", 1), RTM_ERR_NULL);
+    CHECK_ST(rtm_listener_add_entropy(&l, NULL, 1), RTM_ERR_NULL);
+    CHECK_ST(rtm_listener_add_entropy(&l, NULL, 0), RTM_OK);
+    {
+        rtm_encryption e;
+        memset(&e, 0, sizeof e);
+        e.server_key_len = 64; /* NULL key with a length */
+        CHECK_ST(rtm_encryption_check(&e), RTM_ERR_NULL);
+        CHECK_ST(rtm_listener_set_encryption(&l, &e), RTM_ERR_NULL);
+        c.encryption = e;
+        CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_ERR_NULL);
+        memset(&e, 0, sizeof e);
+        e.entropy_len = 32; /* NULL entropy with a length */
+        CHECK_ST(rtm_encryption_check(&e), RTM_ERR_NULL);
+        memset(&c.encryption, 0, sizeof c.encryption);
+    }
 
     memset(&ids, 0, sizeof ids);
     ids.uids = &one;
@@ -357,7 +395,9 @@ static void test_storage(void) {
         uint64_t align;
         unsigned char bytes[sizeof(rtm_listener) + 16];
     } buf;
-    static uint64_t exact[RTM_LISTENER_STORAGE / 8];
+    static RTM_ALIGNED(RTM_LISTENER_ALIGN) uint64_t exact[RTM_LISTENER_STORAGE / 8];
+    /* 8-aligned but not 16-aligned, with room for the listener */
+    static RTM_ALIGNED(RTM_LISTENER_ALIGN) uint64_t eight[RTM_LISTENER_STORAGE / 8 + 2];
     rtm_config c;
     rec r;
     uint64_t at;
@@ -373,7 +413,12 @@ static void test_storage(void) {
     CHECK_ST(rtm_listener_init((rtm_listener *)(void *)(buf.bytes + 4), sizeof buf.bytes - 4, &c), RTM_ERR_STORAGE);
     /* a misaligned handle is refused by the other functions too */
     CHECK_ST(rtm_listener_handle_timeout((rtm_listener *)(void *)(buf.bytes + 1), 0), RTM_ERR_STORAGE);
-    /* exactly rtm_listener_size() bytes, 8-aligned, is enough */
+    /* storage aligned to 8 only: enough exactly when the library needs no more (16 where the
+     * AES state is 16-aligned, with encryption on x86-64) */
+    CHECK_ST(rtm_listener_init((rtm_listener *)(void *)(eight + 1), sizeof eight - 8, &c),
+             rtm_listener_align() > 8 ? RTM_ERR_STORAGE : RTM_OK);
+    if (rtm_listener_align() <= 8) CHECK_ST(rtm_listener_deinit((rtm_listener *)(void *)(eight + 1)), RTM_OK);
+    /* exactly rtm_listener_size() bytes, aligned to RTM_LISTENER_ALIGN, is enough */
     CHECK_ST(rtm_listener_init((rtm_listener *)(void *)exact, rtm_listener_size(), &c), RTM_OK);
     CHECK_ST(rtm_listener_connected((rtm_listener *)(void *)exact, 0, S("e")), RTM_OK);
     CHECK_EQ(r.counts[CB_CONNECTED], 1);
@@ -1265,14 +1310,20 @@ static rtm_close_reason mk_reason(rtm_reason_kind kind, rtm_io_kind io, int32_t 
     return r;
 }
 
+static rtm_close_reason key_exchange_reason(int64_t code) {
+    rtm_close_reason r = mk_reason(RTM_REASON_KEY_EXCHANGE, 0, 0, 0, 0, 0, 0);
+    r.code = code;
+    return r;
+}
+
 static int same_reason(const rtm_close_reason *a, const rtm_close_reason *b) {
     return a->kind == b->kind && a->io_kind == b->io_kind && a->os_error == b->os_error &&
            a->protocol == b->protocol && a->protocol_byte == b->protocol_byte && a->frame_len == b->frame_len &&
-           a->frame_max == b->frame_max;
+           a->frame_max == b->frame_max && a->code == b->code;
 }
 
 static void test_reasons(void) {
-    enum { N = 18 };
+    enum { N = 21 };
     static rtm_listener l;
     static rec r;
     rtm_close_reason reasons[N], bad[7];
@@ -1292,6 +1343,9 @@ static void test_reasons(void) {
     reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_EMPTY_METHOD, 0, 0, 0);
     reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_TOO_LARGE, 0, 9u << 20, 8u << 20);
     reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_PAYLOAD_NOT_MAP, 0, 0, 0);
+    reasons[n++] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, RTM_PROTOCOL_BAD_PACKAGE, 0, 0, 0);
+    reasons[n++] = key_exchange_reason(20003);
+    reasons[n++] = key_exchange_reason(200001);
     CHECK_EQ(n, N);
     memset(&r, 0, sizeof r);
     c = config(1, "s", rec_monitor(&r));
@@ -1339,7 +1393,7 @@ static void test_reasons(void) {
     CHECK(r.disc_retry > 0);
     /* invalid reasons are refused before anything happens */
     bad[0] = mk_reason(0, 0, 0, 0, 0, 0, 0);
-    bad[1] = mk_reason(6, 0, 0, 0, 0, 0, 0);
+    bad[1] = mk_reason(7, 0, 0, 0, 0, 0, 0); /* the first kind after RTM_REASON_KEY_EXCHANGE */
     bad[2] = mk_reason(RTM_REASON_IO, 0, 0, 0, 0, 0, 0);
     bad[3] = mk_reason(RTM_REASON_IO, 10, 0, 0, 0, 0, 0);
     bad[4] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, 0, 0, 0, 0);
@@ -1400,6 +1454,217 @@ static void test_reasons(void) {
     CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
 }
 
+/* ---------------------------------------------------------------- FPNN encryption */
+
+/* Entropy for the tests that need none from the system (the gate sessions read /dev/urandom). */
+static uint8_t g_entropy[RTM_MIN_ENTROPY];
+
+static rtm_encryption enc_of(const void *key, size_t len, rtm_key_format format, const char *curve) {
+    rtm_encryption e;
+    size_t i;
+    for (i = 0; i < sizeof g_entropy; i++) g_entropy[i] = (uint8_t)(0xa5 ^ (i * 7));
+    memset(&e, 0, sizeof e);
+    e.server_key = (const uint8_t *)key;
+    e.server_key_len = len;
+    e.format = format;
+    e.curve = curve;
+    e.entropy = g_entropy;
+    e.entropy_len = sizeof g_entropy;
+    return e;
+}
+
+static int all_zero(const void *p, size_t n) {
+    const uint8_t *b = (const uint8_t *)p;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (b[i]) return 0;
+    return 1;
+}
+
+/* Every form of the server key is taken; every refusal has its own status and changes
+ * nothing: rtm_encryption_check, rtm_listener_init (the storage is left as it was, zero bytes
+ * or a live listener) and rtm_listener_set_encryption (the listener stays plaintext). */
+static void test_encryption_settings(void) {
+    static rtm_listener fresh, live;
+    static uint8_t off_curve[64], prefixed[65], not_uncompressed[65], bad_der[sizeof K1_DER];
+    static const char bad_pem[] = "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n";
+    struct bad_case {
+        const char *what;
+        rtm_encryption e;
+        rtm_status want;
+    } bad[24];
+    rtm_encryption ok[9], e;
+    rtm_config c;
+    rec r;
+    size_t i, n = 0, nok = 0, len = 0;
+    const uint8_t *data = NULL;
+    rtm_stats st;
+    check_group("FPNN encryption settings: every form, every refusal with its own code");
+    memcpy(off_curve, K1_RAW, 64);
+    off_curve[63] ^= 1;
+    prefixed[0] = 0x04;
+    memcpy(prefixed + 1, K1_RAW, 64);
+    not_uncompressed[0] = 0x05;
+    memcpy(not_uncompressed + 1, K1_RAW, 64);
+    memcpy(bad_der, K1_DER, sizeof K1_DER);
+    bad_der[1] ^= 0x10;
+
+    ok[nok++] = enc_of(K1_PEM, strlen(K1_PEM), RTM_KEY_AUTO, NULL);
+    ok[nok++] = enc_of(K1_PEM, strlen(K1_PEM), RTM_KEY_PEM, "secp256k1");
+    ok[nok++] = enc_of(K1_DER, sizeof K1_DER, RTM_KEY_AUTO, NULL);
+    ok[nok++] = enc_of(K1_DER, sizeof K1_DER, RTM_KEY_DER, "SECP256K1");
+    ok[nok++] = enc_of(K1_RAW, sizeof K1_RAW, RTM_KEY_AUTO, "secp256k1");
+    ok[nok++] = enc_of(K1_RAW, sizeof K1_RAW, RTM_KEY_RAW, "secp256k1");
+    ok[nok++] = enc_of(prefixed, sizeof prefixed, RTM_KEY_RAW, "secp256k1");
+    ok[nok++] = enc_of(R1_PEM, strlen(R1_PEM), RTM_KEY_AUTO, "prime256v1");
+    ok[nok++] = enc_of(R1_PEM, strlen(R1_PEM), RTM_KEY_PEM, "P-256");
+    for (i = 0; i < nok; i++) {
+        CHECK_ST(rtm_encryption_check(&ok[i]), RTM_OK);
+        ok[i].stream_mode = true;
+        ok[i].aes256 = true;
+        CHECK_ST(rtm_encryption_check(&ok[i]), RTM_OK);
+    }
+
+#define BAD(w, enc, st) (bad[n].what = (w), bad[n].e = (enc), bad[n].want = (st), n++)
+    BAD("63 bytes", enc_of(K1_RAW, 63, RTM_KEY_RAW, "secp256k1"), RTM_ERR_KEY_WRONG_LENGTH);
+    BAD("a secp224r1 length", enc_of(K1_RAW, 56, RTM_KEY_RAW, "secp256k1"), RTM_ERR_KEY_WRONG_LENGTH);
+    BAD("65 bytes, 0x05", enc_of(not_uncompressed, 65, RTM_KEY_RAW, "secp256k1"), RTM_ERR_KEY_NOT_UNCOMPRESSED);
+    BAD("off the curve", enc_of(off_curve, 64, RTM_KEY_AUTO, "secp256k1"), RTM_ERR_KEY_NOT_ON_CURVE);
+    BAD("another curve's point", enc_of(K1_RAW, 64, RTM_KEY_RAW, "secp256r1"), RTM_ERR_KEY_NOT_ON_CURVE);
+    BAD("Ed25519", enc_of(ED25519_DER, sizeof ED25519_DER, RTM_KEY_AUTO, NULL), RTM_ERR_KEY_NOT_EC);
+    BAD("secp384r1", enc_of(P384_DER, sizeof P384_DER, RTM_KEY_DER, NULL), RTM_ERR_KEY_UNKNOWN_CURVE);
+    BAD("bad base64", enc_of(bad_pem, strlen(bad_pem), RTM_KEY_AUTO, NULL), RTM_ERR_KEY_BAD_PEM);
+    BAD("DER as PEM", enc_of(K1_DER, sizeof K1_DER, RTM_KEY_PEM, NULL), RTM_ERR_KEY_BAD_PEM);
+    BAD("200 bytes of PEM", enc_of(LONG_PEM, strlen(LONG_PEM), RTM_KEY_AUTO, NULL), RTM_ERR_KEY_TOO_LONG);
+    BAD("a broken DER length", enc_of(bad_der, sizeof bad_der, RTM_KEY_AUTO, NULL), RTM_ERR_KEY_BAD_DER);
+    BAD("raw as DER", enc_of(K1_RAW, 64, RTM_KEY_DER, NULL), RTM_ERR_KEY_BAD_DER);
+    BAD("raw, no curve", enc_of(K1_RAW, 64, RTM_KEY_AUTO, NULL), RTM_ERR_KEY_NEEDS_CURVE);
+    BAD("RTM_KEY_RAW, no curve", enc_of(K1_RAW, 64, RTM_KEY_RAW, NULL), RTM_ERR_KEY_NEEDS_CURVE);
+    BAD("a secp256r1 PEM named secp256k1", enc_of(R1_PEM, strlen(R1_PEM), RTM_KEY_AUTO, "secp256k1"),
+        RTM_ERR_KEY_CURVE_MISMATCH);
+    BAD("a secp256k1 DER named P-256", enc_of(K1_DER, sizeof K1_DER, RTM_KEY_DER, "P-256"), RTM_ERR_KEY_CURVE_MISMATCH);
+    BAD("secp384r1 by name", enc_of(K1_RAW, 64, RTM_KEY_RAW, "secp384r1"), RTM_ERR_UNKNOWN_CURVE);
+    BAD("an empty name", enc_of(K1_DER, sizeof K1_DER, RTM_KEY_AUTO, ""), RTM_ERR_UNKNOWN_CURVE);
+    BAD("a format of 4", enc_of(K1_RAW, 64, 4, "secp256k1"), RTM_ERR_INVALID_ARG);
+    e = enc_of(K1_DER, sizeof K1_DER, RTM_KEY_AUTO, NULL);
+    e.entropy_len = RTM_MIN_ENTROPY - 1;
+    BAD("31 bytes of entropy", e, RTM_ERR_SHORT_ENTROPY);
+    e.entropy = NULL;
+    e.entropy_len = 0;
+    BAD("no entropy", e, RTM_ERR_SHORT_ENTROPY);
+#undef BAD
+
+    memset(&r, 0, sizeof r);
+    c = config(1, "s", rec_monitor(&r));
+    CHECK_ST(rtm_listener_init(&live, sizeof live, &c), RTM_OK);
+    CHECK(all_zero(&fresh, sizeof fresh));
+    for (i = 0; i < n; i++) {
+        check_group(bad[i].what);
+        CHECK_ST(rtm_encryption_check(&bad[i].e), bad[i].want);
+        c.encryption = bad[i].e;
+        CHECK_ST(rtm_listener_init(&fresh, sizeof fresh, &c), bad[i].want);
+        CHECK(all_zero(&fresh, sizeof fresh)); /* nothing written */
+        CHECK_ST(rtm_listener_init(&live, sizeof live, &c), bad[i].want);
+        CHECK_ST(rtm_listener_set_encryption(&live, &bad[i].e), bad[i].want);
+    }
+    check_group("FPNN encryption settings: refusals change nothing");
+    /* the live listener is still the plaintext one: connecting sends nothing (no *key) */
+    CHECK_ST(rtm_listener_connected(&live, 0, S("gw")), RTM_OK);
+    CHECK_ST(rtm_listener_transmit(&live, &data, &len), RTM_OK);
+    CHECK_EQ(len, 0);
+    CHECK_ST(rtm_listener_stats(&live, &st), RTM_OK);
+    CHECK_EQ(st.connections, 1);
+    CHECK_EQ(st.key_exchanges + st.key_exchange_failures, 0);
+    CHECK_ST(rtm_listener_deinit(&live), RTM_OK);
+    /* a good setting at init builds an encrypting listener in the fresh storage */
+    c.encryption = ok[0];
+    CHECK_ST(rtm_listener_init(&fresh, sizeof fresh, &c), RTM_OK);
+    CHECK(!all_zero(&fresh, sizeof fresh));
+    CHECK_ST(rtm_listener_deinit(&fresh), RTM_OK);
+    CHECK_EQ(r.null_ptrs, 0);
+}
+
+/* The first frame of tx is the plaintext *key quest (twoway), and it is the only one. */
+static int is_key_quest(const uint8_t *tx, size_t len) {
+    fpnn_frame f;
+    return fpnn_parse(tx, len, &f) && f.mtype == 1 && fpnn_is(&f, "*key") && f.total == len;
+}
+
+/* The key exchange through the C ABI: the *key quest goes first, a fresh one per connection;
+ * no answer within the quest timeout closes with RTM_REASON_KEY_EXCHANGE and code 20003; a
+ * zero package length in package mode is RTM_PROTOCOL_BAD_PACKAGE; NULL turns encryption off
+ * for the next connection; the counters. */
+static void test_key_exchange(void) {
+    static rtm_listener l;
+    static rec r;
+    static uint8_t tx[2][512];
+    size_t txlen[2] = {0, 0}, consumed = 0, k;
+    rtm_encryption e = enc_of(K1_PEM, strlen(K1_PEM), RTM_KEY_AUTO, NULL);
+    rtm_config c;
+    rtm_close_reason why;
+    rtm_stats st;
+    uint64_t at = 0;
+    static const uint8_t zero_package[4] = {0, 0, 0, 0};
+    uint8_t more[40];
+    check_group("FPNN key exchange through the C ABI");
+    memset(&r, 0, sizeof r);
+    c = config(1, "s", rec_monitor(&r));
+    c.quest_timeout_ms = 5000;
+    c.encryption = e;
+    CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_OK);
+    for (k = 0; k < sizeof more; k++) more[k] = (uint8_t)k;
+    CHECK_ST(rtm_listener_add_entropy(&l, more, sizeof more), RTM_OK);
+    /* 1: no answer to *key */
+    CHECK_ST(rtm_listener_connected(&l, 1000, S("gw:1")), RTM_OK);
+    drain(&l, tx[0], sizeof tx[0], &txlen[0]);
+    CHECK(is_key_quest(tx[0], txlen[0]));
+    CHECK_ST(rtm_listener_next_timeout(&l, &at), RTM_OK);
+    CHECK(at <= 1000 + 5000);
+    CHECK_ST(rtm_listener_handle_timeout(&l, 1000 + 5000), RTM_CLOSE);
+    CHECK_ST(rtm_listener_close_reason(&l, &why), RTM_OK);
+    CHECK_EQ(why.kind, RTM_REASON_KEY_EXCHANGE);
+    CHECK_EQ(why.code, 20003);
+    CHECK(rtm_close_reason_is_error(&why));
+    CHECK(strcmp(rtm_close_reason_str(&why), "the key exchange failed") == 0);
+    CHECK_ST(rtm_listener_closed(&l, 6001, &why), RTM_OK);
+    CHECK(same_reason(&r.disc_reason, &why));
+    CHECK(r.closed_by_error);
+    /* 2: a fresh key; a zero package length after it */
+    CHECK_ST(rtm_listener_connected(&l, 7000, S("gw:1")), RTM_OK);
+    drain(&l, tx[1], sizeof tx[1], &txlen[1]);
+    CHECK(is_key_quest(tx[1], txlen[1]));
+    CHECK(txlen[0] == txlen[1] && memcmp(tx[0] + 16, tx[1] + 16, txlen[0] - 16) != 0);
+    CHECK_ST(rtm_listener_receive(&l, 7001, zero_package, 4, &consumed), RTM_CLOSE);
+    CHECK_ST(rtm_listener_close_reason(&l, &why), RTM_OK);
+    CHECK_EQ(why.kind, RTM_REASON_PROTOCOL);
+    CHECK_EQ(why.protocol, RTM_PROTOCOL_BAD_PACKAGE);
+    CHECK(strcmp(rtm_close_reason_str(&why), "protocol error: bad encrypted package") == 0);
+    CHECK_ST(rtm_listener_closed(&l, 7002, &why), RTM_OK);
+    CHECK(same_reason(&r.disc_reason, &why));
+    /* 3: off: a plaintext connection sends nothing */
+    CHECK_ST(rtm_listener_set_encryption(&l, NULL), RTM_OK);
+    CHECK_ST(rtm_listener_connected(&l, 8000, S("gw:1")), RTM_OK);
+    txlen[0] = 0;
+    drain(&l, tx[0], sizeof tx[0], &txlen[0]);
+    CHECK_EQ(txlen[0], 0);
+    CHECK_ST(rtm_listener_closed(&l, 8001, R_HOST), RTM_OK);
+    /* 4: on again, stream mode with AES-256: *key again */
+    e.stream_mode = true;
+    e.aes256 = true;
+    CHECK_ST(rtm_listener_set_encryption(&l, &e), RTM_OK);
+    CHECK_ST(rtm_listener_connected(&l, 9000, S("gw:1")), RTM_OK);
+    txlen[0] = 0;
+    drain(&l, tx[0], sizeof tx[0], &txlen[0]);
+    CHECK(is_key_quest(tx[0], txlen[0]));
+    CHECK_ST(rtm_listener_closed(&l, 9001, R_PEER), RTM_OK);
+    CHECK_ST(rtm_listener_stats(&l, &st), RTM_OK);
+    CHECK_EQ(st.connections, 4);
+    CHECK_EQ(st.key_exchanges, 0);
+    CHECK_EQ(st.key_exchange_failures, 3); /* unanswered, broken, closed before the answer */
+    CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
+    CHECK_EQ(r.null_ptrs, 0);
+}
+
 /* ---------------------------------------------------------------- buffer sizes */
 
 /* ---------------------------------------------------------------- init stack */
@@ -1411,6 +1676,9 @@ static void test_reasons(void) {
  * stack: the engine's bytes are zeroed in place (an unconfigured listener), its buffers set
  * (Listener::set_buffers) and it is configured in place, about 0.6 KiB in all. */
 #define INIT_STACK_MAX 1024
+/* The same with FPNN encryption set at init (rtm_config.encryption): parsing the key and
+ * checking it is on its curve, stirring the entropy in. */
+#define INIT_STACK_ENC_MAX 2048
 enum { PAINTED_STACK = 256 * 1024 };
 static RTM_ALIGNED(4096) unsigned char g_painted_stack[PAINTED_STACK];
 
@@ -1463,14 +1731,14 @@ static void test_init_stack(void) {
     struct init_probe p;
     rtm_monitor m;
     const char *preload = getenv("LD_PRELOAD");
-    size_t worst = 0, d;
+    size_t worst = 0, worst_enc = 0, d;
     int run, paint;
     check_group("init stack (x86-64, painted)");
     if (preload && strstr(preload, "vgpreload")) {
         printf("init stack: skipped under valgrind\n");
         return;
     }
-    for (run = 0; run < 3; run++) {
+    for (run = 0; run < 5; run++) {
         memset(&p, 0, sizeof p);
         p.l = &l;
         p.len = sizeof l;
@@ -1480,22 +1748,29 @@ static void test_init_stack(void) {
             p.cfg.buffer = lent;
             p.cfg.buffer_len = sizeof lent;
         }
+        /* with FPNN encryption: the key parsed (and checked on its curve) twice, the entropy
+         * stirred in */
+        if (run == 3) p.cfg.encryption = enc_of(K1_PEM, strlen(K1_PEM), RTM_KEY_AUTO, NULL);
+        if (run == 4) p.cfg.encryption = enc_of(K1_RAW, sizeof K1_RAW, RTM_KEY_RAW, "secp256k1");
         for (paint = 0; paint < 2; paint++) {
             d = init_stack_depth(&p, paint ? 0x5a : 0xa5);
             CHECK_ST(p.status, RTM_OK);
-            if (d > worst) worst = d;
+            if (run < 3 && d > worst) worst = d;
+            if (run >= 3 && d > worst_enc) worst_enc = d;
         }
     }
     CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
-    printf("init stack: %lu bytes (bound %d)\n", (unsigned long)worst, INIT_STACK_MAX);
+    printf("init stack: %lu bytes (bound %d); with a server key: %lu bytes (bound %d)\n", (unsigned long)worst,
+           INIT_STACK_MAX, (unsigned long)worst_enc, INIT_STACK_ENC_MAX);
     CHECK(worst > 0 && worst <= INIT_STACK_MAX);
+    CHECK(worst_enc > 0 && worst_enc <= INIT_STACK_ENC_MAX);
 }
 #endif
 
 #define BIG_TEXT (60 * 1024)
 
 static void test_buffers(void) {
-    static uint64_t state_only[RTM_LISTENER_STATE_STORAGE / 8];
+    static RTM_ALIGNED(RTM_LISTENER_ALIGN) uint64_t state_only[RTM_LISTENER_STATE_STORAGE / 8];
     static uint8_t big[RTM_BUFFER_SIZE(65536, 4096)];
     static rtm_listener l;
     static rec r;
@@ -1735,6 +2010,9 @@ static int flush_tx(rtm_listener *l, int fd) {
     }
 }
 
+/* Set while an encrypted session runs: fresh system entropy is stirred in before each connect. */
+static bool g_stir_entropy;
+
 /* Drives `l` against the simulator until it exits or `limit_ms` passes. Returns the number of
  * connections made, or -1 on timeout. */
 static int run_session(rtm_listener *l, sim_proc *sim, uint64_t limit_ms) {
@@ -1762,6 +2040,12 @@ static int run_session(rtm_listener *l, sim_proc *sim, uint64_t limit_ms) {
                 continue;
             }
             connections++;
+            if (g_stir_entropy) {
+                uint8_t fresh[32];
+                CHECK(os_entropy(fresh, sizeof fresh) == 0);
+                CHECK_ST(rtm_listener_add_entropy(l, fresh, sizeof fresh), RTM_OK);
+                memset(fresh, 0, sizeof fresh);
+            }
             rtm_listener_set_unix_time(l, now, unix_ms());
             if (rtm_listener_connected(l, now, S("127.0.0.1")) == RTM_CLOSE) st = RTM_CLOSE;
         }
@@ -1823,23 +2107,77 @@ static void check_chat_mids(const rec *r, int cb, const int64_t *want, size_t n)
     check_true(ok && k == n, CB_NAMES[cb], __FILE__, __LINE__);
 }
 
-static void test_gate_sim(const char *gate_sim) {
+/* An encrypted run of the demo: the simulator's curve, the key file it writes (its extension
+ * chooses PEM, DER or raw), how the listener is told the key, the mode and the key size. */
+struct enc_run {
+    const char *curve;
+    const char *file;
+    rtm_key_format format;
+    const char *name; /* rtm_encryption.curve, or NULL */
+    bool stream_mode, aes256;
+};
+
+/* The simulator's private key for the encrypted runs. */
+#define SIM_PRIVATE_KEY "0x1f2e3d4c5b6a79880123456789abcdef"
+
+/* `gate-sim --script demo` (with `enc`: encrypted, --force-encrypt) against a C listener over
+ * loopback TCP: every push kind, the mid-frame drop and the restoration after it. */
+static void demo_session(const char *gate_sim, const struct enc_run *enc) {
     static rtm_listener l;
     static rec r;
     static const int64_t p2p_chats[] = {101, 106}, group_chats[] = {201, 901, 206}, room_chats[] = {301, 306};
+    static uint8_t key[512];
+    static uint8_t entropy[64];
+    char dir[] = "/tmp/rtm-ffi-enc-XXXXXX", path[64], group[128];
+    const char *args[10];
+    size_t key_len = 0;
     sim_proc sim;
     rtm_config c;
     int64_t uid = 1001, gid = 2001, rid = 3001;
     rtm_str ev[1];
     rtm_ids ids;
     uint32_t id = 0;
-    int connections, code;
+    int connections, code, started;
     unsigned long allocs_before, allocs_after;
     static const uint8_t audio[4] = {1, 2, 3, 4};
-    check_group("gate-sim --script demo over loopback TCP");
+    if (enc) {
+        snprintf(group, sizeof group, "gate-sim --script demo, encrypted: %s %s AES-%d (%s)", enc->curve,
+                 enc->stream_mode ? "stream" : "package", enc->aes256 ? 256 : 128, enc->file);
+        check_group(group);
+    } else {
+        check_group("gate-sim --script demo over loopback TCP");
+    }
     memset(&r, 0, sizeof r);
     c = config(1000001, "sim-secret", rec_monitor(&r));
-    if (!CHECK(sim_start(&sim, gate_sim, "demo") == 0)) return;
+    if (enc) {
+        if (!CHECK(mkdtemp(dir) != NULL)) return;
+        snprintf(path, sizeof path, "%s/%s", dir, enc->file);
+        args[0] = "--curve";
+        args[1] = enc->curve;
+        args[2] = "--private-key";
+        args[3] = SIM_PRIVATE_KEY;
+        args[4] = "--write-public-key";
+        args[5] = path;
+        args[6] = "--force-encrypt";
+        args[7] = NULL;
+        started = sim_start_args(&sim, gate_sim, "demo", args);
+        key_len = read_file(path, key, sizeof key);
+        unlink(path);
+        rmdir(dir);
+        if (!CHECK(started == 0) || !CHECK(key_len > 0)) return;
+        CHECK(os_entropy(entropy, sizeof entropy) == 0);
+        c.encryption.server_key = key;
+        c.encryption.server_key_len = key_len;
+        c.encryption.format = enc->format;
+        c.encryption.curve = enc->name;
+        c.encryption.stream_mode = enc->stream_mode;
+        c.encryption.aes256 = enc->aes256;
+        c.encryption.entropy = entropy;
+        c.encryption.entropy_len = sizeof entropy;
+        g_stir_entropy = true;
+    } else if (!CHECK(sim_start(&sim, gate_sim, "demo") == 0)) {
+        return;
+    }
     allocs_before = alloc_calls();
     CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_OK);
     /* the listen command is queued before the first connection and sent when it comes up */
@@ -1854,7 +2192,18 @@ static void test_gate_sim(const char *gate_sim) {
     ids.events = ev;
     ids.events_len = 1;
     CHECK_ST(rtm_listen_add(&l, mono_ms(), &ids, &id), RTM_OK);
+    /* the entropy was stirred into the listener at init, not kept: the caller may wipe it */
+    memset(entropy, 0, sizeof entropy);
     connections = run_session(&l, &sim, 30000);
+    g_stir_entropy = false;
+    if (enc) {
+        rtm_stats st;
+        CHECK_ST(rtm_listener_stats(&l, &st), RTM_OK);
+        /* every connection exchanged a key (the first and the one after the drop at least);
+         * one closed by the simulator's exit before the answer counts as a failure */
+        CHECK(st.key_exchanges >= 2);
+        CHECK_EQ(st.key_exchanges + st.key_exchange_failures, (uint64_t)connections);
+    }
     CHECK_ST(rtm_listener_deinit(&l), RTM_OK);
     allocs_after = alloc_calls();
     code = sim_finish(&sim, 5000);
@@ -1948,6 +2297,21 @@ static void test_gate_sim(const char *gate_sim) {
     CHECK_SB(r.ev_data, "demo");
 }
 
+static void test_gate_sim(const char *gate_sim) { demo_session(gate_sim, NULL); }
+
+/* The demo encrypted: every curve, both modes, both key sizes, the key as PEM, DER and raw
+ * (told and guessed), against a simulator that refuses plaintext listens (--force-encrypt). */
+static void test_encrypted_gate_sim(const char *gate_sim) {
+    static const struct enc_run runs[] = {
+        {"secp256k1", "server.pem", RTM_KEY_PEM, NULL, false, false},
+        {"secp256r1", "server.der", RTM_KEY_AUTO, NULL, true, true},
+        {"secp224r1", "server-public.key", RTM_KEY_RAW, "secp224r1", false, true},
+        {"secp192r1", "server-public.key", RTM_KEY_AUTO, "P-192", true, false},
+    };
+    size_t i;
+    for (i = 0; i < sizeof runs / sizeof runs[0]; i++) demo_session(gate_sim, &runs[i]);
+}
+
 #endif /* RTM_TEST_BAREMETAL */
 
 /* ---------------------------------------------------------------- main */
@@ -1986,11 +2350,14 @@ int main(int argc, char **argv) {
     test_timers();
     test_backpressure();
     test_reasons();
+    test_encryption_settings();
+    test_key_exchange();
     test_buffers();
     test_json_sizes(false);
     test_json_sizes(true);
 #ifndef RTM_TEST_BAREMETAL
     test_gate_sim(argv[1]);
+    test_encrypted_gate_sim(argv[1]);
 #endif
     after = alloc_calls();
     check_group("no heap use");

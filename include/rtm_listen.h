@@ -31,8 +31,10 @@
 #define RTM_LISTEN_VERSION_NUMBER (RTM_LISTEN_VERSION_MAJOR * 10000 + RTM_LISTEN_VERSION_MINOR * 100 + RTM_LISTEN_VERSION_PATCH)
 
 // Bytes of listener state alone (an upper bound of `rtm_listener_state_size()`): what the
-// storage needs when the host lends the buffers (`rtm_config.buffer`).
-#define RTM_LISTENER_STATE_STORAGE 8192
+// storage needs when the host lends the buffers (`rtm_config.buffer`). About 7.5 KiB with
+// FPNN encryption compiled in (its cipher states) and the default 64 listen ids; room for
+// builds with up to 120.
+#define RTM_LISTENER_STATE_STORAGE 10240
 
 // Bytes of the inline buffer area that follows the state in the storage when the host lends
 // no buffer (`rtm_listener_size() - rtm_listener_state_size()`): room for the default 4 KiB
@@ -42,13 +44,17 @@
 #define RTM_INLINE_BUFFER 9728
 
 // Bytes of caller storage a listener needs with its buffers inline (`rtm_listener`).
-#define RTM_LISTENER_STORAGE 17920
+#define RTM_LISTENER_STORAGE 19968
 
-// Alignment of that storage.
-#define RTM_LISTENER_ALIGN 8
+// Alignment of that storage: 16 in every build (the AES state of FPNN encryption is 16-aligned
+// where AES instructions are used; `rtm_listener_align()` is the real need, at most this).
+#define RTM_LISTENER_ALIGN 16
 
 // The smallest receive buffer (`rtm_config.rx_size`).
 #define RTM_MIN_RX_SIZE 64
+
+// The fewest entropy bytes `rtm_encryption.entropy` takes with a server key.
+#define RTM_MIN_ENTROPY 32
 
 // A status returned by every `rtm_` function.
 typedef int32_t rtm_status;
@@ -56,7 +62,7 @@ typedef int32_t rtm_status;
 // Caller-owned storage for one listener with its buffers inline (use it as a `static`, on
 // the stack, or inside another struct). Initialise it with `rtm_listener_init` before any
 // other call; it must not move afterwards (the listener points into it).
-typedef struct RTM_ALIGNED(8) rtm_listener {
+typedef struct RTM_ALIGNED(16) rtm_listener {
   // Opaque.
   uint8_t opaque[RTM_LISTENER_STORAGE];
 } rtm_listener;
@@ -170,6 +176,9 @@ typedef struct rtm_close_reason {
   uint64_t frame_len;
   // For `RTM_PROTOCOL_TOO_LARGE`: the limit exceeded (8 MiB, 8388608); else 0.
   uint64_t frame_max;
+  // For `RTM_REASON_KEY_EXCHANGE`: the error code the server answered `*key` with, or 20003
+  // when it gave no answer within the quest timeout; else 0.
+  int64_t code;
 } rtm_close_reason;
 
 // The monitor: `user` plus one nullable function pointer per virtual of the official
@@ -281,6 +290,45 @@ typedef struct rtm_backoff {
   uint32_t linear_steps;
 } rtm_backoff;
 
+// How `rtm_encryption.server_key` is encoded: one of `RTM_KEY_*`.
+typedef uint32_t rtm_key_format;
+
+// FPNN encryption (the gate's `FPNN.server.security.ecdh.enable`): the server's public key,
+// the mode and the AES key size, and entropy for the per-connection keys. On every
+// connection the listener makes a fresh key pair, sends the `*key` quest first, and encrypts
+// everything after it. Memory is the caller's and read only during the call that takes the
+// struct (`rtm_listener_init`, `rtm_listener_set_encryption`, `rtm_encryption_check`): the
+// key is parsed into the listener, the entropy stirred into its key generator, nothing kept.
+//
+// The official C++ SDK's `enableEncryptor(curve, key, packageMode = true, reinforce = false)`
+// is `server_key` = key, `format` `RTM_KEY_RAW`, `curve` = curve, `stream_mode` false,
+// `aes256` false; its `enableEncryptorByPemFile(path, ...)` is the file's bytes with
+// `RTM_KEY_PEM` (`curve` NULL).
+typedef struct rtm_encryption {
+  // The server's public key, encoded as `format` says; NULL for plaintext (then every other
+  // field is ignored, and `entropy`, if given, is stirred in).
+  const uint8_t *server_key;
+  // Bytes at `server_key`.
+  size_t server_key_len;
+  // `RTM_KEY_*` (0: `RTM_KEY_AUTO`).
+  rtm_key_format format;
+  // The curve's name, NUL-terminated (`secp256k1`, `secp256r1`, `secp224r1`, `secp192r1`,
+  // or `prime256v1`, `P-256`, `P-224`, `prime192v1`, `P-192`; any case): needed for a raw
+  // key; with a PEM or DER key NULL, or the key's own curve (checked). NULL otherwise.
+  const char *curve;
+  // Stream mode (one AES-CFB stream per direction) instead of package mode (each frame
+  // encrypted on its own, the official SDK's default `packageMode = true`).
+  bool stream_mode;
+  // AES-256 (the official `reinforce = true`) instead of AES-128.
+  bool aes256;
+  // At least `RTM_MIN_ENTROPY` bytes from a cryptographically secure generator
+  // (`getrandom`, `/dev/urandom`, a hardware RNG): they seed the generator of the
+  // per-connection keys (copied into it, not kept). `rtm_listener_add_entropy` stirs in more.
+  const uint8_t *entropy;
+  // Bytes at `entropy`.
+  size_t entropy_len;
+} rtm_encryption;
+
 // Listener settings. Zero fields mean the defaults.
 //
 // Buffers: the receive buffer (RX) holds the largest frame read whole (larger ones, up to
@@ -324,6 +372,10 @@ typedef struct rtm_config {
   // `false` (the default): parsed before every chat and file callback, as the official SDK
   // does.
   bool lazy_info;
+  // FPNN encryption for every connection (read at init, not kept); all zero (`server_key`
+  // NULL) for plaintext. See `rtm_encryption`; `rtm_listener_set_encryption` changes it
+  // later.
+  struct rtm_encryption encryption;
 } rtm_config;
 
 // Ids and events of a listen command. A list pointer may be NULL when its length is 0.
@@ -364,6 +416,10 @@ typedef struct rtm_stats {
   uint64_t connect_failures;
   // Listen quests the server refused.
   uint64_t refusals;
+  // FPNN encryption key exchanges the server accepted.
+  uint64_t key_exchanges;
+  // Key exchanges that failed: refused, unanswered, or closed before the answer.
+  uint64_t key_exchange_failures;
 } rtm_stats;
 
 // Which listen state `rtm_listener_listen_state` and `rtm_listener_listen_ids` read: one of
@@ -444,6 +500,55 @@ typedef uint32_t rtm_id_kind;
 // Bytes were passed while no connection is up (call `rtm_listener_connected` first).
 #define RTM_ERR_NOT_CONNECTED 114
 
+// The server key is not `2n` bytes (`X || Y`) nor `2n + 1` bytes (`0x04 || X || Y`) for its
+// curve (64/65 for secp256k1 and secp256r1, 56/57 for secp224r1, 48/49 for secp192r1), or a
+// DER key's point has the wrong length.
+#define RTM_ERR_KEY_WRONG_LENGTH 120
+
+// The server key has `2n + 1` bytes but does not start with `0x04` (an uncompressed point).
+#define RTM_ERR_KEY_NOT_UNCOMPRESSED 121
+
+// The server key's coordinates are not a point on its curve.
+#define RTM_ERR_KEY_NOT_ON_CURVE 122
+
+// The PEM or DER server key is not an EC key (an RSA or Ed25519 key, for example).
+#define RTM_ERR_KEY_NOT_EC 123
+
+// The PEM or DER server key is an EC key on none of the four FPNN curves (or with explicit
+// curve parameters).
+#define RTM_ERR_KEY_UNKNOWN_CURVE 124
+
+// No `-----BEGIN PUBLIC KEY-----` ... `-----END PUBLIC KEY-----` block, or a body that is not
+// base64.
+#define RTM_ERR_KEY_BAD_PEM 125
+
+// The PEM body decodes to more bytes than any key of the four curves takes.
+#define RTM_ERR_KEY_TOO_LONG 126
+
+// The bytes are not a DER SubjectPublicKeyInfo (a bad tag or length, trailing bytes).
+#define RTM_ERR_KEY_BAD_DER 127
+
+// A raw server key (`RTM_KEY_RAW`, or raw-length bytes with `RTM_KEY_AUTO`) without
+// `rtm_encryption.curve`: raw `X || Y` does not say its curve.
+#define RTM_ERR_KEY_NEEDS_CURVE 128
+
+// `rtm_encryption.curve` names another curve than the PEM or DER key's.
+#define RTM_ERR_KEY_CURVE_MISMATCH 129
+
+// `rtm_encryption.curve` is none of `secp256k1`, `secp256r1` (`prime256v1`, `P-256`),
+// `secp224r1` (`P-224`), `secp192r1` (`prime192v1`, `P-192`).
+#define RTM_ERR_UNKNOWN_CURVE 130
+
+// The key's curve is not compiled into this library (a build with fewer curves).
+#define RTM_ERR_CURVE_NOT_COMPILED 131
+
+// Fewer than `RTM_MIN_ENTROPY` (32) bytes of entropy with a server key.
+#define RTM_ERR_SHORT_ENTROPY 132
+
+// A server key was given to a library built without FPNN encryption (the `encryption`
+// feature of crates/ffi, on by default).
+#define RTM_ERR_ENCRYPTION_NOT_COMPILED 133
+
 // No info: not a chat or file message, or a chat whose text is not translation JSON (plain
 // text, or JSON without any of the four translation keys).
 #define RTM_INFO_NONE 0
@@ -468,6 +573,21 @@ typedef uint32_t rtm_id_kind;
 // `rtm_message_info` parses when the callback asks for it.
 #define RTM_INFO_LAZY 6
 
+// Told by its shape: PEM if it holds `-----BEGIN`, raw if `curve` is set and the length is a
+// raw length of that curve, DER if it starts with a SEQUENCE tag (`0x30`), otherwise raw.
+#define RTM_KEY_AUTO 0
+
+// PEM text (`-----BEGIN PUBLIC KEY-----`, what `openssl ec -pubout` writes); the curve comes
+// from the key.
+#define RTM_KEY_PEM 1
+
+// DER SubjectPublicKeyInfo (`openssl ec -pubout -outform DER`); the curve comes from the key.
+#define RTM_KEY_DER 2
+
+// Raw `X || Y` (`2n` bytes) or `0x04 || X || Y`, as FPNN's `eccKeyMaker` writes
+// `NAME-public.key`; needs `curve`.
+#define RTM_KEY_RAW 3
+
 // Nothing was received for `3 x quest timeout + ping interval` (asked by the listener).
 #define RTM_REASON_DEAD_LINK 1
 
@@ -483,6 +603,10 @@ typedef uint32_t rtm_id_kind;
 
 // The host closed the connection on its own (shutdown, reconfiguration). Not an error.
 #define RTM_REASON_HOST 5
+
+// FPNN encryption's key exchange failed: the server answered `*key` with an error, or gave no
+// answer within the quest timeout (asked by the listener; the code in `code`).
+#define RTM_REASON_KEY_EXCHANGE 6
 
 // The peer refused the connection (`ECONNREFUSED`).
 #define RTM_IO_CONNECTION_REFUSED 1
@@ -537,6 +661,11 @@ typedef uint32_t rtm_id_kind;
 // `rtm_listener_closed` unchanged.
 #define RTM_PROTOCOL_OTHER 8
 
+// FPNN encryption's package mode: a package length of 0, below a frame header or over 8 MiB,
+// or a package whose frame is not exactly as long as the package (the stream cannot be
+// decrypted on).
+#define RTM_PROTOCOL_BAD_PACKAGE 9
+
 // What the host asked for: every accepted command applied in order. Kept across
 // connections; the listener drives the server to it.
 #define RTM_LISTEN_DESIRED 1
@@ -580,13 +709,16 @@ size_t rtm_listener_align(void);
 // `rtm_listener_size()`; `rtm_listener_state_size()` when `config->buffer` lends the
 // buffers). Nothing is allocated; the storage (and a lent buffer) must stay in place while
 // the listener is used. Returns `RTM_ERR_BUFFER_TOO_SMALL` when the buffer sizes are below
-// the minimums or do not fit (see `rtm_config`).
+// the minimums or do not fit (see `rtm_config`), and an encryption error (`RTM_ERR_KEY_*`,
+// `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_SHORT_ENTROPY`, ...: see `rtm_encryption`) for a refused
+// `config->encryption`; the storage is left untouched on those.
 //
 // # Safety
 // `storage` must be valid for writes of `storage_len` bytes; `config` must point to a valid
 // `rtm_config` whose `secret` is readable and whose `buffer`, if not NULL, is valid for reads
 // and writes of `buffer_len` bytes, does not overlap the storage, and is used by nothing else
-// while the listener uses it; `backoff` must be NULL or readable.
+// while the listener uses it; `backoff` must be NULL or readable; the pointers of
+// `encryption` must be valid as `rtm_encryption` documents.
 rtm_status rtm_listener_init(struct rtm_listener *storage,
                              size_t storage_len,
                              const struct rtm_config *config);
@@ -774,6 +906,32 @@ rtm_status rtm_listener_listen_ids(struct rtm_listener *l,
                                    int64_t *out,
                                    size_t cap,
                                    size_t *len);
+
+// Checks an encryption setting without a listener: `RTM_OK` when `rtm_listener_init` and
+// `rtm_listener_set_encryption` would take it, else the same error they would return (a
+// key error, `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_SHORT_ENTROPY`, ...). NULL, or a NULL
+// `server_key`, is plaintext: `RTM_OK`.
+//
+// # Safety
+// `enc` must be NULL or point to a readable `rtm_encryption` whose pointers are valid for
+// their lengths (`curve` NULL or NUL-terminated).
+rtm_status rtm_encryption_check(const struct rtm_encryption *enc);
+
+// Sets FPNN encryption for every connection from the next `rtm_listener_connected` on (the
+// current connection, if any, keeps what it started with); NULL, or a NULL `server_key`, turns
+// it off. `enc` is read during the call only. On an error the listener is unchanged.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `enc` as for `rtm_encryption_check`.
+rtm_status rtm_listener_set_encryption(struct rtm_listener *l, const struct rtm_encryption *enc);
+
+// Stirs host entropy into the generator of the per-connection keys (for example fresh bytes
+// from the system's generator before each connection). Copied into it, not kept. Does
+// nothing in a library built without encryption.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `data` readable for `len` bytes.
+rtm_status rtm_listener_add_entropy(struct rtm_listener *l, const uint8_t *data, size_t len);
 
 // A message's JSON info, for its callback: the translation of a chat or the description of
 // a file message. With `rtm_config.lazy_info` it is parsed on the first call (later calls

@@ -95,13 +95,16 @@ fn finish(state: &mut State) -> rtm_status {
 /// `rtm_listener_size()`; `rtm_listener_state_size()` when `config->buffer` lends the
 /// buffers). Nothing is allocated; the storage (and a lent buffer) must stay in place while
 /// the listener is used. Returns `RTM_ERR_BUFFER_TOO_SMALL` when the buffer sizes are below
-/// the minimums or do not fit (see `rtm_config`).
+/// the minimums or do not fit (see `rtm_config`), and an encryption error (`RTM_ERR_KEY_*`,
+/// `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_SHORT_ENTROPY`, ...: see `rtm_encryption`) for a refused
+/// `config->encryption`; the storage is left untouched on those.
 ///
 /// # Safety
 /// `storage` must be valid for writes of `storage_len` bytes; `config` must point to a valid
 /// `rtm_config` whose `secret` is readable and whose `buffer`, if not NULL, is valid for reads
 /// and writes of `buffer_len` bytes, does not overlap the storage, and is used by nothing else
-/// while the listener uses it; `backoff` must be NULL or readable.
+/// while the listener uses it; `backoff` must be NULL or readable; the pointers of
+/// `encryption` must be valid as `rtm_encryption` documents.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rtm_listener_init(
     storage: *mut rtm_listener,
@@ -122,7 +125,7 @@ pub unsafe extern "C" fn rtm_listener_init(
     } else {
         INNER_SIZE + INLINE_BUFFER
     };
-    if storage_len < needed || !storage.cast::<u64>().is_aligned() {
+    if storage_len < needed || !storage.addr().is_multiple_of(INNER_ALIGN) {
         return RTM_ERR_STORAGE;
     }
     let rx_size = if config.rx_size == 0 {
@@ -149,6 +152,12 @@ pub unsafe extern "C" fn rtm_listener_init(
         Ok(s) => s,
         Err(e) => return e,
     };
+    // Checked before anything is written: a refused key leaves the storage untouched.
+    // SAFETY: the caller guarantees the encryption part's pointers are valid.
+    match unsafe { crate::encryption::validate(&config.encryption) } {
+        RTM_OK => {}
+        e => return e,
+    }
     let mut cfg = Config::DEFAULT;
     if config.quest_timeout_ms != 0 {
         cfg.quest_timeout_ms = u64::from(config.quest_timeout_ms);
@@ -192,8 +201,9 @@ pub unsafe extern "C" fn rtm_listener_init(
         rx_size,
         monitor: &config.monitor,
         lazy_info: config.lazy_info,
+        encryption: &config.encryption,
     };
-    // SAFETY: non-NULL, at least INNER_SIZE bytes and 8-aligned, which covers INNER_ALIGN
+    // SAFETY: non-NULL, at least INNER_SIZE bytes and aligned to INNER_ALIGN
     // (checked above); the caller guarantees the bytes are valid for writes, hence for reads;
     // the buffers are valid (above).
     unsafe { crate::handle::init(storage, parts) }
@@ -736,6 +746,8 @@ pub unsafe extern "C" fn rtm_listener_stats(
                 connections: st.connections,
                 connect_failures: st.connect_failures,
                 refusals: st.refusals,
+                key_exchanges: st.key_exchanges,
+                key_exchange_failures: st.key_exchange_failures,
             });
             RTM_OK
         })

@@ -21,11 +21,14 @@ use engine::session::{CloseReason, Config, ConfigError, Listener, MAX_SECRET, MI
 use crate::callbacks::{MessageTable, message_table};
 use crate::info::InfoSlot;
 use crate::status::*;
+use crate::types::rtm_encryption;
 use crate::types::{rtm_message_fn, rtm_monitor};
 
 /// Bytes of listener state alone (an upper bound of `rtm_listener_state_size()`): what the
-/// storage needs when the host lends the buffers (`rtm_config.buffer`).
-pub const RTM_LISTENER_STATE_STORAGE: usize = 8192;
+/// storage needs when the host lends the buffers (`rtm_config.buffer`). About 7.5 KiB with
+/// FPNN encryption compiled in (its cipher states) and the default 64 listen ids; room for
+/// builds with up to 120.
+pub const RTM_LISTENER_STATE_STORAGE: usize = 10240;
 /// Bytes of the inline buffer area that follows the state in the storage when the host lends
 /// no buffer (`rtm_listener_size() - rtm_listener_state_size()`): room for the default 4 KiB
 /// RX, 1 KiB TX and 4 KiB JSON scratch, and for a larger minimum TX in builds with more
@@ -33,9 +36,10 @@ pub const RTM_LISTENER_STATE_STORAGE: usize = 8192;
 /// fit inline.
 pub const RTM_INLINE_BUFFER: usize = 9728;
 /// Bytes of caller storage a listener needs with its buffers inline (`rtm_listener`).
-pub const RTM_LISTENER_STORAGE: usize = 17920;
-/// Alignment of that storage.
-pub const RTM_LISTENER_ALIGN: usize = 8;
+pub const RTM_LISTENER_STORAGE: usize = 19968;
+/// Alignment of that storage: 16 in every build (the AES state of FPNN encryption is 16-aligned
+/// where AES instructions are used; `rtm_listener_align()` is the real need, at most this).
+pub const RTM_LISTENER_ALIGN: usize = 16;
 /// The smallest receive buffer (`rtm_config.rx_size`).
 pub const RTM_MIN_RX_SIZE: usize = 64;
 
@@ -45,7 +49,7 @@ const _: () = assert!(RTM_MIN_RX_SIZE == engine::session::MIN_RX);
 /// Caller-owned storage for one listener with its buffers inline (use it as a `static`, on
 /// the stack, or inside another struct). Initialise it with `rtm_listener_init` before any
 /// other call; it must not move afterwards (the listener points into it).
-#[repr(C, align(8))]
+#[repr(C, align(16))]
 pub struct rtm_listener {
     /// Opaque.
     pub opaque: [u8; RTM_LISTENER_STORAGE],
@@ -158,20 +162,23 @@ pub(crate) struct Parts<'c> {
     pub(crate) rx_size: usize,
     pub(crate) monitor: &'c rtm_monitor,
     pub(crate) lazy_info: bool,
+    /// `rtm_config.encryption`, checked already (`encryption::check`).
+    pub(crate) encryption: &'c rtm_encryption,
 }
 
 /// Builds a listener in `storage`: each part of `Inner` is written where it lives (the host
 /// side field by field, the engine into its field), so no `State` or `Inner` is assembled on
-/// the stack first. The engine itself is built by value by `Listener::with_buffers`, the
-/// only constructor the core has for lent buffers: its temporaries are most of what the
-/// init's stack holds (2,872 bytes on x86-64, measured by `test_init_stack` in
-/// ffi-tests/test_c.c). A core that could set the buffers of a zeroed, unconfigured listener in
-/// place (`set_buffers`, then `configure`) would make it about 550 bytes.
+/// the stack first. The engine's bytes are zeroed in place (zero bytes are an unconfigured
+/// listener, with the encryption feature too), its buffers set (`Listener::set_buffers`), and
+/// it is configured in place (`configure`, then `set_encryption` when `rtm_config.encryption`
+/// asks for it): about 600 bytes of stack on x86-64 for a plaintext init, measured by
+/// `test_init_stack` in ffi-tests/test_c.c.
 ///
 /// Refused with `RTM_ERR_BUSY` when `storage` holds a live listener that is inside one of its
 /// calls (re-initialising it from one of its own callbacks would overwrite the state the outer
-/// call is mutating). The configuration errors (`with_buffers`'s) are returned before anything
-/// is written: the storage is then left untouched.
+/// call is mutating). The configuration errors (those of `configure`, and the encryption
+/// errors `encryption::check` found before) are returned before anything is written: the
+/// storage is then left untouched.
 ///
 /// # Safety
 /// `storage` must be valid for reads and writes of `INNER_SIZE` bytes and aligned to
@@ -199,6 +206,7 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, parts: Parts<'_>) -> rtm_s
         rx_size,
         monitor,
         lazy_info,
+        encryption,
     } = parts;
     // The checks of `configure`, first: nothing is written when they fail.
     if creds.secret.len() > MAX_SECRET {
@@ -220,13 +228,24 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, parts: Parts<'_>) -> rtm_s
             .write_bytes(0, core::mem::size_of::<Engine>());
         let l = &mut *engine;
         l.set_buffers(rx, tx);
-        l.configure(cfg, creds, entropy)
+        match l.configure(cfg, creds, entropy) {
+            // Plaintext with no entropy to stir: configured plaintext already.
+            Ok(()) if encryption.server_key.is_null() && encryption.entropy_len == 0 => RTM_OK,
+            // Read again here rather than carried from the check (a parsed key is some 70
+            // bytes that would be copied through this frame on every init).
+            Ok(()) => crate::encryption::set_from_c(l, encryption),
+            Err(ConfigError::SecretTooLong) => RTM_ERR_SECRET_TOO_LONG,
+            Err(ConfigError::BufferTooSmall) => RTM_ERR_BUFFER_TOO_SMALL,
+            Err(_) => RTM_ERR_INVALID_ARG,
+        }
     };
-    match status {
-        Ok(()) => {}
-        Err(ConfigError::SecretTooLong) => return RTM_ERR_SECRET_TOO_LONG,
-        Err(ConfigError::BufferTooSmall) => return RTM_ERR_BUFFER_TOO_SMALL,
-        Err(_) => return RTM_ERR_INVALID_ARG,
+    if status != RTM_OK {
+        // Not reached (the checks above and `encryption::check` refuse first what `configure`
+        // and `set_encryption` would); the engine's bytes were rewritten, so the storage no
+        // longer holds a listener.
+        // SAFETY: the word is inside the storage (caller); no call is using it (checked above).
+        unsafe { core::ptr::addr_of_mut!((*inner).word).write(AtomicU32::new(0)) };
+        return status;
     }
     // SAFETY: the caller guarantees size and alignment; any previous content is overwritten
     // without being read or dropped (nothing in it owns resources), and no outer call is using

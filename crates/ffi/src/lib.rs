@@ -10,6 +10,9 @@
 //!   `rtm_listener_transmit_done`), reports connects, failed attempts and closes with their
 //!   reason (`rtm_close_reason`), and runs timers
 //!   (`rtm_listener_next_timeout`, `rtm_listener_handle_timeout`).
+//! - FPNN encryption (feature `encryption`, on by default): `rtm_config.encryption` or
+//!   `rtm_listener_set_encryption` with the server's public key (PEM, DER or raw `X || Y`) and
+//!   host entropy; every connection then exchanges a fresh key (`*key`) and is encrypted.
 //! - Events reach the host through `rtm_monitor`, one nullable function pointer per virtual of
 //!   the official `RTMServerPushMonitor`, each called with the monitor's `void *user`.
 //!
@@ -21,6 +24,7 @@
 
 mod api;
 mod callbacks;
+mod encryption;
 mod handle;
 mod info;
 mod reason;
@@ -28,6 +32,7 @@ mod status;
 mod types;
 
 pub use api::*;
+pub use encryption::{rtm_encryption_check, rtm_listener_add_entropy, rtm_listener_set_encryption};
 pub use handle::{
     RTM_INLINE_BUFFER, RTM_LISTENER_ALIGN, RTM_LISTENER_STATE_STORAGE, RTM_LISTENER_STORAGE,
     RTM_MIN_RX_SIZE, rtm_listener,

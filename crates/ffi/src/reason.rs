@@ -18,6 +18,7 @@ const fn empty() -> rtm_close_reason {
         protocol_byte: 0,
         frame_len: 0,
         frame_max: 0,
+        code: 0,
     }
 }
 
@@ -57,6 +58,10 @@ pub(crate) fn to_c(reason: CloseReason) -> rtm_close_reason {
         CloseReason::DeadLink => c.kind = RTM_REASON_DEAD_LINK,
         CloseReason::PeerClosed => c.kind = RTM_REASON_PEER_CLOSED,
         CloseReason::Host => c.kind = RTM_REASON_HOST,
+        CloseReason::KeyExchange { code } => {
+            c.kind = RTM_REASON_KEY_EXCHANGE;
+            c.code = code;
+        }
         CloseReason::Io(IoError { kind, errno }) => {
             c.kind = RTM_REASON_IO;
             c.io_kind = io_kind_to_c(kind);
@@ -82,6 +87,7 @@ pub(crate) fn to_c(reason: CloseReason) -> rtm_close_reason {
                     RTM_PROTOCOL_TOO_LARGE
                 }
                 FrameError::PayloadNotMap => RTM_PROTOCOL_PAYLOAD_NOT_MAP,
+                FrameError::BadPackage => RTM_PROTOCOL_BAD_PACKAGE,
                 _ => RTM_PROTOCOL_OTHER,
             };
         }
@@ -106,6 +112,7 @@ pub(crate) fn from_c(
         RTM_REASON_DEAD_LINK => CloseReason::DeadLink,
         RTM_REASON_PEER_CLOSED => CloseReason::PeerClosed,
         RTM_REASON_HOST => CloseReason::Host,
+        RTM_REASON_KEY_EXCHANGE => CloseReason::KeyExchange { code: c.code },
         RTM_REASON_IO => CloseReason::Io(IoError {
             kind: io_kind_from_c(c.io_kind).ok_or(RTM_ERR_INVALID_ARG)?,
             errno: c.os_error,
@@ -121,6 +128,7 @@ pub(crate) fn from_c(
                 max: usize::try_from(c.frame_max).map_err(|_| RTM_ERR_INVALID_ARG)?,
             },
             RTM_PROTOCOL_PAYLOAD_NOT_MAP => FrameError::PayloadNotMap,
+            RTM_PROTOCOL_BAD_PACKAGE => FrameError::BadPackage,
             _ => return Err(RTM_ERR_INVALID_ARG),
         }),
         _ => return Err(RTM_ERR_INVALID_ARG),
@@ -132,6 +140,7 @@ fn describe(r: &rtm_close_reason) -> &'static CStr {
         RTM_REASON_DEAD_LINK => c"dead link: nothing received",
         RTM_REASON_PEER_CLOSED => c"closed by the peer",
         RTM_REASON_HOST => c"closed by the host",
+        RTM_REASON_KEY_EXCHANGE => c"the key exchange failed",
         RTM_REASON_IO => match r.io_kind {
             RTM_IO_CONNECTION_REFUSED => c"connection refused",
             RTM_IO_CONNECTION_RESET => c"connection reset",
@@ -153,6 +162,7 @@ fn describe(r: &rtm_close_reason) -> &'static CStr {
             RTM_PROTOCOL_TOO_LARGE => c"protocol error: frame too large",
             RTM_PROTOCOL_PAYLOAD_NOT_MAP => c"protocol error: payload is not a msgpack map",
             RTM_PROTOCOL_OTHER => c"protocol error",
+            RTM_PROTOCOL_BAD_PACKAGE => c"protocol error: bad encrypted package",
             _ => c"invalid close reason",
         },
         _ => c"invalid close reason",
@@ -230,6 +240,9 @@ mod tests {
                 len: 9 << 20,
                 max: 8 << 20,
             }),
+            CloseReason::Protocol(FrameError::BadPackage),
+            CloseReason::KeyExchange { code: 20003 },
+            CloseReason::KeyExchange { code: 200_001 },
         ];
         for r in reasons {
             let c = to_c(r);
@@ -243,6 +256,21 @@ mod tests {
             let text = unsafe { CStr::from_ptr(rtm_close_reason_str(&c)) };
             assert_ne!(text.to_bytes(), b"invalid close reason");
         }
+        // The new kinds have their own numbers (not the catch-alls), and the code travels.
+        let k = to_c(CloseReason::KeyExchange { code: -5 });
+        assert_eq!(
+            (k.kind, k.code, k.protocol),
+            (RTM_REASON_KEY_EXCHANGE, -5, 0)
+        );
+        let p = to_c(CloseReason::Protocol(FrameError::BadPackage));
+        assert_eq!(
+            (p.kind, p.protocol, p.code),
+            (RTM_REASON_PROTOCOL, RTM_PROTOCOL_BAD_PACKAGE, 0)
+        );
+        // Only a key exchange reason carries a code; other kinds ignore it.
+        let mut host = to_c(CloseReason::Host);
+        host.code = 9;
+        assert_eq!(from_c(&host, None), Ok(CloseReason::Host));
         let mut bad = to_c(CloseReason::Host);
         bad.kind = 0;
         assert_eq!(from_c(&bad, None), Err(RTM_ERR_INVALID_ARG));

@@ -52,6 +52,21 @@ fn config(monitor: rtm_monitor) -> rtm_config {
         tx_size: 0,
         backoff: null(),
         lazy_info: false,
+        encryption: plaintext(),
+    }
+}
+
+/// The zero `rtm_encryption`: plaintext.
+fn plaintext() -> rtm_encryption {
+    rtm_encryption {
+        server_key: null(),
+        server_key_len: 0,
+        format: RTM_KEY_AUTO,
+        curve: null(),
+        stream_mode: false,
+        aes256: false,
+        entropy: null(),
+        entropy_len: 0,
     }
 }
 
@@ -471,7 +486,7 @@ fn a_lent_buffer_carries_big_frames_and_reasons_reach_the_monitor() {
     cfg.buffer_len = buffer.len();
     cfg.rx_size = rx;
     cfg.tx_size = tx;
-    let mut storage = vec![0u64; rtm_listener_state_size().div_ceil(8)];
+    let mut storage = vec![0u128; rtm_listener_state_size().div_ceil(16)];
     let l: *mut rtm_listener = storage.as_mut_ptr().cast();
     let body = "x".repeat(6000);
     let fits = Push::chat(Target::P2p(1), 2, 1, &body).frame(1, 1);
@@ -697,4 +712,49 @@ fn lazy_info_is_parsed_once_per_message_from_its_own_view() {
             format!("3 {} / {}", ok(3), ok(3)),
         ]
     );
+}
+
+#[cfg(feature = "encryption")]
+mod encryption;
+
+/// Without the `encryption` feature the ABI is the same: plaintext settings are taken, a
+/// server key is refused with its own code, entropy is accepted and ignored.
+#[cfg(not(feature = "encryption"))]
+#[test]
+fn without_the_feature_a_server_key_is_refused() {
+    let key = [4u8; 65];
+    let entropy = [1u8; 32];
+    let enc = rtm_encryption {
+        server_key: key.as_ptr(),
+        server_key_len: key.len(),
+        curve: c"secp256k1".as_ptr(),
+        entropy: entropy.as_ptr(),
+        entropy_len: entropy.len(),
+        ..plaintext()
+    };
+    let mut cfg = config(no_monitor());
+    let mut l = boxed();
+    // SAFETY: the pointers are to live test memory.
+    unsafe {
+        assert_eq!(rtm_encryption_check(&enc), RTM_ERR_ENCRYPTION_NOT_COMPILED);
+        cfg.encryption = enc;
+        assert_eq!(
+            rtm_listener_init(&mut *l, size_of::<rtm_listener>(), &cfg),
+            RTM_ERR_ENCRYPTION_NOT_COMPILED
+        );
+        cfg.encryption = plaintext();
+        assert_eq!(
+            rtm_listener_init(&mut *l, size_of::<rtm_listener>(), &cfg),
+            RTM_OK
+        );
+        assert_eq!(
+            rtm_listener_set_encryption(&mut *l, &enc),
+            RTM_ERR_ENCRYPTION_NOT_COMPILED
+        );
+        assert_eq!(rtm_listener_set_encryption(&mut *l, null()), RTM_OK);
+        assert_eq!(
+            rtm_listener_add_entropy(&mut *l, entropy.as_ptr(), 32),
+            RTM_OK
+        );
+    }
 }

@@ -302,7 +302,66 @@ pub struct rtm_config {
     /// `false` (the default): parsed before every chat and file callback, as the official SDK
     /// does.
     pub lazy_info: bool,
+    /// FPNN encryption for every connection (read at init, not kept); all zero (`server_key`
+    /// NULL) for plaintext. See `rtm_encryption`; `rtm_listener_set_encryption` changes it
+    /// later.
+    pub encryption: rtm_encryption,
 }
+
+/// How `rtm_encryption.server_key` is encoded: one of `RTM_KEY_*`.
+pub type rtm_key_format = u32;
+/// Told by its shape: PEM if it holds `-----BEGIN`, raw if `curve` is set and the length is a
+/// raw length of that curve, DER if it starts with a SEQUENCE tag (`0x30`), otherwise raw.
+pub const RTM_KEY_AUTO: rtm_key_format = 0;
+/// PEM text (`-----BEGIN PUBLIC KEY-----`, what `openssl ec -pubout` writes); the curve comes
+/// from the key.
+pub const RTM_KEY_PEM: rtm_key_format = 1;
+/// DER SubjectPublicKeyInfo (`openssl ec -pubout -outform DER`); the curve comes from the key.
+pub const RTM_KEY_DER: rtm_key_format = 2;
+/// Raw `X || Y` (`2n` bytes) or `0x04 || X || Y`, as FPNN's `eccKeyMaker` writes
+/// `NAME-public.key`; needs `curve`.
+pub const RTM_KEY_RAW: rtm_key_format = 3;
+
+/// FPNN encryption (the gate's `FPNN.server.security.ecdh.enable`): the server's public key,
+/// the mode and the AES key size, and entropy for the per-connection keys. On every
+/// connection the listener makes a fresh key pair, sends the `*key` quest first, and encrypts
+/// everything after it. Memory is the caller's and read only during the call that takes the
+/// struct (`rtm_listener_init`, `rtm_listener_set_encryption`, `rtm_encryption_check`): the
+/// key is parsed into the listener, the entropy stirred into its key generator, nothing kept.
+///
+/// The official C++ SDK's `enableEncryptor(curve, key, packageMode = true, reinforce = false)`
+/// is `server_key` = key, `format` `RTM_KEY_RAW`, `curve` = curve, `stream_mode` false,
+/// `aes256` false; its `enableEncryptorByPemFile(path, ...)` is the file's bytes with
+/// `RTM_KEY_PEM` (`curve` NULL).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct rtm_encryption {
+    /// The server's public key, encoded as `format` says; NULL for plaintext (then every other
+    /// field is ignored, and `entropy`, if given, is stirred in).
+    pub server_key: *const u8,
+    /// Bytes at `server_key`.
+    pub server_key_len: usize,
+    /// `RTM_KEY_*` (0: `RTM_KEY_AUTO`).
+    pub format: rtm_key_format,
+    /// The curve's name, NUL-terminated (`secp256k1`, `secp256r1`, `secp224r1`, `secp192r1`,
+    /// or `prime256v1`, `P-256`, `P-224`, `prime192v1`, `P-192`; any case): needed for a raw
+    /// key; with a PEM or DER key NULL, or the key's own curve (checked). NULL otherwise.
+    pub curve: *const core::ffi::c_char,
+    /// Stream mode (one AES-CFB stream per direction) instead of package mode (each frame
+    /// encrypted on its own, the official SDK's default `packageMode = true`).
+    pub stream_mode: bool,
+    /// AES-256 (the official `reinforce = true`) instead of AES-128.
+    pub aes256: bool,
+    /// At least `RTM_MIN_ENTROPY` bytes from a cryptographically secure generator
+    /// (`getrandom`, `/dev/urandom`, a hardware RNG): they seed the generator of the
+    /// per-connection keys (copied into it, not kept). `rtm_listener_add_entropy` stirs in more.
+    pub entropy: *const u8,
+    /// Bytes at `entropy`.
+    pub entropy_len: usize,
+}
+
+/// The fewest entropy bytes `rtm_encryption.entropy` takes with a server key.
+pub const RTM_MIN_ENTROPY: usize = 32;
 
 /// The reconnect back-off the listener advises through `rtm_listener_reconnect_at` (the
 /// official SDKs' "regressive connect strategy"). The defaults: a connection that lived
@@ -338,6 +397,9 @@ pub const RTM_REASON_PEER_CLOSED: rtm_reason_kind = 3;
 pub const RTM_REASON_IO: rtm_reason_kind = 4;
 /// The host closed the connection on its own (shutdown, reconfiguration). Not an error.
 pub const RTM_REASON_HOST: rtm_reason_kind = 5;
+/// FPNN encryption's key exchange failed: the server answered `*key` with an error, or gave no
+/// answer within the quest timeout (asked by the listener; the code in `code`).
+pub const RTM_REASON_KEY_EXCHANGE: rtm_reason_kind = 6;
 
 /// The kind of a transport error (`rtm_close_reason.io_kind`): one of `RTM_IO_*`, 0 unless
 /// the reason is `RTM_REASON_IO`.
@@ -382,6 +444,10 @@ pub const RTM_PROTOCOL_PAYLOAD_NOT_MAP: rtm_protocol_error = 7;
 /// Another protocol error (a newer engine's); pass the struct back to
 /// `rtm_listener_closed` unchanged.
 pub const RTM_PROTOCOL_OTHER: rtm_protocol_error = 8;
+/// FPNN encryption's package mode: a package length of 0, below a frame header or over 8 MiB,
+/// or a package whose frame is not exactly as long as the package (the stream cannot be
+/// decrypted on).
+pub const RTM_PROTOCOL_BAD_PACKAGE: rtm_protocol_error = 9;
 
 /// Why a connection attempt failed or a connection ended. Filled by the host for
 /// `rtm_listener_connect_failed` and `rtm_listener_closed` (zero it, then set `kind` and, for
@@ -405,6 +471,9 @@ pub struct rtm_close_reason {
     pub frame_len: u64,
     /// For `RTM_PROTOCOL_TOO_LARGE`: the limit exceeded (8 MiB, 8388608); else 0.
     pub frame_max: u64,
+    /// For `RTM_REASON_KEY_EXCHANGE`: the error code the server answered `*key` with, or 20003
+    /// when it gave no answer within the quest timeout; else 0.
+    pub code: i64,
 }
 
 /// Counters for diagnostics (`rtm_listener_stats`), since `rtm_listener_init`.
@@ -427,6 +496,10 @@ pub struct rtm_stats {
     pub connect_failures: u64,
     /// Listen quests the server refused.
     pub refusals: u64,
+    /// FPNN encryption key exchanges the server accepted.
+    pub key_exchanges: u64,
+    /// Key exchanges that failed: refused, unanswered, or closed before the answer.
+    pub key_exchange_failures: u64,
 }
 
 /// Which listen state `rtm_listener_listen_state` and `rtm_listener_listen_ids` read: one of
