@@ -27,7 +27,8 @@ SKIPS=(--skip canonical_pass_agrees_with_the_exact_pass --skip fast_pass_agrees_
        --skip windowed_reads_agree_with_key_then_value --skip cached_seconds_are_the_clocks_seconds
        --skip every_text_length_and_block_edge_matches_the_reference --skip one_shot_matches_md5_at_every_length
        --skip one_pass_matches_the_generic_path_at_the_edges --skip fast_scan_agrees_with_the_exact_scanner
-       --skip fast_scan_takes_well_formed_objects --skip rtm_shaped_json_parses_as_the_reference)
+       --skip fast_scan_takes_well_formed_objects --skip rtm_shaped_json_parses_as_the_reference
+       --skip one_pass_matches_the_generic_path --skip sign_matches_the_reference --skip fast_text_matches_core_fmt)
 FEATURES=(-p rtm-listen --features std,embedded-io)
 export PROPTEST_CASES=4
 
