@@ -8,7 +8,8 @@
 // kickoutRoom, badPush, the listen commands with std::set and rtm_ids (completions), the limits
 // of the set overloads, nextTimeout/reconnectAt, init failure, re-entry (RTM_ERR_BUSY),
 // exceptions thrown by callbacks (kept from the library, rethrown after it returns), and a full
-// session against `gate-sim --script demo`. The adapter must not allocate: global operator new
+// session against `gate-sim --script demo`, plaintext and encrypted (Options::encryption,
+// setEncryption's refusals). The adapter must not allocate: global operator new
 // is replaced with a counter and malloc & co are wrapped (alloc_count.c), both read around the
 // replay and the session.
 #include <cstdio>
@@ -762,6 +763,67 @@ void testGateSim(const char *gateSim) {
     CHECK_SV(r.evData, "demo");
 }
 
+// The demo encrypted through rtm::Listener: Options::encryption (rtm::encryption()) with the PEM
+// key gate-sim writes, stream mode, AES-256, on secp256r1; the simulator refuses plaintext
+// listens. setEncryption refusals leave the listener as it was; no allocation.
+void testGateSimEncrypted(const char *gateSim) {
+    check_group("C++: gate-sim --script demo encrypted through rtm::Listener");
+    char dir[] = "/tmp/rtm-ffi-cpp-XXXXXX";
+    if (!CHECK(mkdtemp(dir) != nullptr)) return;
+    char path[64];
+    std::snprintf(path, sizeof path, "%s/server.pem", dir);
+    const char *args[] = {"--curve", "secp256r1", "--private-key", "0x1f2e3d4c5b6a79880123456789abcdef",
+                          "--write-public-key", path, "--force-encrypt", nullptr};
+    sim_proc sim;
+    int started = sim_start_args(&sim, gateSim, "demo", args);
+    static uint8_t key[512];
+    size_t keyLen = read_file(path, key, sizeof key);
+    unlink(path);
+    rmdir(dir);
+    if (!CHECK(started == 0) || !CHECK(keyLen > 0)) return;
+    uint8_t entropy[RTM_MIN_ENTROPY];
+    CHECK(os_entropy(entropy, sizeof entropy) == 0);
+    rtm::Options o;
+    o.encryption = rtm::encryption(rtm::Bytes(reinterpret_cast<const char *>(key), keyLen), RTM_KEY_PEM, nullptr,
+                                   false, true, rtm::Bytes(reinterpret_cast<const char *>(entropy), sizeof entropy));
+    Recorder r;
+    std::set<int64_t> gids{2001}, rids{3001}, uids{1001};
+    std::set<std::string> events{"login"};
+    unsigned long news = g_news, mallocs = alloc_calls();
+    rtm::Listener l(1000001, "sim-secret", 0x5eed, r, o);
+    CHECK_ST(l.initStatus(), RTM_OK);
+    // refusals change nothing: a key cut short, a curve name for a PEM key on another curve
+    rtm_encryption bad = o.encryption;
+    bad.server_key_len = keyLen / 2;
+    CHECK_ST(l.setEncryption(bad), RTM_ERR_KEY_BAD_PEM);
+    bad = o.encryption;
+    bad.curve = "secp256k1";
+    CHECK_ST(l.setEncryption(bad), RTM_ERR_KEY_CURVE_MISMATCH);
+    bad = o.encryption;
+    bad.entropy_len = 8;
+    CHECK_ST(l.setEncryption(bad), RTM_ERR_SHORT_ENTROPY);
+    CHECK_ST(l.addEntropy(entropy, sizeof entropy), RTM_OK);
+    uint32_t id = 0;
+    CHECK_ST(l.setListenAt(mono_ms(), gids, rids, uids, events, &id), RTM_OK);
+    int connections = runSession(l, sim, 30000);
+    CHECK_EQ(g_news - news, 0);
+    CHECK_EQ(alloc_calls() - mallocs, 0);
+    CHECK_EQ(sim_finish(&sim, 5000), 0);
+    CHECK(std::strcmp(sim.line, "SCRIPT OK pushes=22 answered=21 reconnects=1") == 0);
+    CHECK(connections >= 2);
+    CHECK_EQ(r.counts[K_P2P_CHAT], 2);
+    CHECK_EQ(r.counts[K_GROUP_CHAT], 3);
+    CHECK_EQ(r.counts[K_ROOM_CHAT], 2);
+    CHECK_EQ(r.messages(), 19);
+    CHECK_EQ(r.doneCode, 0);
+    rtm_stats st{};
+    CHECK_ST(l.stats(st), RTM_OK);
+    CHECK(st.key_exchanges >= 2);
+    CHECK_EQ(st.key_exchanges + st.key_exchange_failures, static_cast<uint64_t>(connections));
+    // off again: the next connection sends nothing before its listens (no *key)
+    CHECK_ST(l.disableEncryption(), RTM_OK);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -786,5 +848,6 @@ int main(int argc, char **argv) {
     testExceptions();
     testBuffers();
     testGateSim(argv[1]);
+    testGateSimEncrypted(argv[1]);
     return check_summary();
 }

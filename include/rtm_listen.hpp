@@ -44,6 +44,10 @@
  * still run, and the first exception is rethrown from the Listener call once the library has
  * returned.
  *
+ * FPNN encryption: Options::encryption (or setEncryption() later) with the server's public key
+ * (PEM, DER or raw X||Y; see rtm::encryption()); every connection then starts with the `*key`
+ * exchange and is encrypted. RTMServerClient has the official enableEncryptor* names.
+ *
  * The driving loop is the C one (see README.md, "Using from C and C++"): feed received bytes
  * with receive(), send what transmit() returns and report it with transmitDone(), call
  * handleTimeout() at nextTimeout(), report failed attempts with connectFailed() and closes with
@@ -153,7 +157,29 @@ struct Options {
     /* Parse a message's JSON info only when the callback asks (RTMMessage::loadInfo, views
      * only; see rtm_config.lazy_info). The official types always carry it parsed. */
     bool lazyInfo = false;
+    /* FPNN encryption (see rtm_encryption and rtm::encryption()); all zero: plaintext. Its
+     * memory is read by the constructor only. */
+    rtm_encryption encryption = rtm_encryption();
 };
+
+/* An rtm_encryption over borrowed bytes: the server key as `format` says (RTM_KEY_AUTO: PEM,
+ * DER or, with `curve`, raw X||Y), the curve's name for a raw key (or nullptr), the official
+ * SDK's packageMode (true: package mode, its default) and reinforce (true: AES-256), and at
+ * least RTM_MIN_ENTROPY bytes from a secure generator. The bytes (and `curve`) must stay valid
+ * until the call that takes it returns; nothing is kept. */
+inline rtm_encryption encryption(Bytes serverKey, rtm_key_format format, const char *curve, bool packageMode,
+                                 bool reinforce, Bytes entropy) noexcept {
+    rtm_encryption e = rtm_encryption();
+    e.server_key = reinterpret_cast<const uint8_t *>(serverKey.data);
+    e.server_key_len = serverKey.size;
+    e.format = format;
+    e.curve = curve;
+    e.stream_mode = !packageMode;
+    e.aes256 = reinforce;
+    e.entropy = reinterpret_cast<const uint8_t *>(entropy.data);
+    e.entropy_len = entropy.size;
+    return e;
+}
 
 /* Buffer memory for a receive buffer of RX bytes and a transmit buffer of TX bytes (plus the
  * JSON scratch), to lend to one Listener: keep it alive and in place as long as the listener
@@ -463,6 +489,17 @@ public:
     /* Why the listener asked to close (after RTM_CLOSE): true and `out`, or false. */
     bool closeReason(rtm_close_reason &out) noexcept { return rtm_listener_close_reason(&storage_, &out) == RTM_OK; }
 
+    /* FPNN encryption for every connection from the next connected() on (the current one keeps
+     * what it started with); `enc` is read during the call only. RTM_ERR_KEY_* and the other
+     * encryption statuses leave the listener as it was. */
+    Status setEncryption(const rtm_encryption &enc) noexcept { return rtm_listener_set_encryption(&storage_, &enc); }
+    /* Plaintext from the next connected() on. */
+    Status disableEncryption() noexcept { return rtm_listener_set_encryption(&storage_, nullptr); }
+    /* Stirs fresh entropy into the per-connection key generator (e.g. before each connect). */
+    Status addEntropy(const void *data, size_t len) noexcept {
+        return rtm_listener_add_entropy(&storage_, static_cast<const uint8_t *>(data), len);
+    }
+
     /* Diagnostics and the listen state (desired vs confirmed by the server). */
     Status stats(rtm_stats &out) noexcept { return rtm_listener_stats(&storage_, &out); }
     bool inSync() noexcept {
@@ -608,6 +645,7 @@ private:
         config.rx_size = o.rxSize;
         config.tx_size = o.txSize;
         config.backoff = o.backoff;
+        config.encryption = o.encryption;
 #ifdef RTM_LISTEN_VIEWS
         config.lazy_info = o.lazyInfo;
 #endif

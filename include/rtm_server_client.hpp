@@ -36,9 +36,15 @@
  * its buffers: pushes up to RTM_SERVER_CLIENT_RX_SIZE, 64 KiB by default, are read whole,
  * larger ones answered with 10002 and reported to badPush); the C library never does.
  *
+ * Encryption: the official enableEncryptorByPemFile / ByDerFile / ByPemData / ByDerData and
+ * enableEncryptor(curve, rawKey) (packageMode = true, reinforce = false by default), returning
+ * false for a key the library refuses (an unreadable file too). Effective from the next
+ * connection: every connection then makes a fresh key pair from std::random_device entropy
+ * (stirred in again before each connect) and runs the FPNN `*key` exchange.
+ *
  * Not here (calls the official client has that a listener cannot honour) fail to compile with
- * a message: encryption (enableEncryptor*), and every quest that is not a listen command
- * (sendChat, getToken, addGroupMembers, ...).
+ * a message: every quest that is not a listen command (sendChat, getToken, addGroupMembers,
+ * ...).
  */
 #ifndef RTM_SERVER_CLIENT_HPP
 #define RTM_SERVER_CLIENT_HPP
@@ -55,7 +61,9 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -109,6 +117,41 @@ inline int64_t unixMs() {
     clock_gettime(CLOCK_REALTIME, &t);
     return static_cast<int64_t>(t.tv_sec) * 1000 + static_cast<int64_t>(t.tv_nsec) / 1000000;
 }
+
+/* Fills `out` from std::random_device (the system's generator on the usual platforms). */
+inline void osEntropy(uint8_t *out, size_t n) {
+    std::random_device rd;
+    for (size_t i = 0; i < n; i += 4) {
+        uint32_t v = static_cast<uint32_t>(rd());
+        for (size_t k = 0; k < 4 && i + k < n; k++) out[i + k] = static_cast<uint8_t>(v >> (8 * k));
+    }
+}
+
+/* Overwrites `n` bytes at `p` with zeros in a way the compiler keeps. */
+inline void wipe(void *p, size_t n) {
+    volatile uint8_t *b = static_cast<volatile uint8_t *>(p);
+    while (n--) *b++ = 0;
+}
+
+/* Entropy bytes handed to the engine per setting and per connection. */
+enum { ENTROPY_BYTES = 64 };
+
+/* The encryption the client was asked for (enableEncryptor*): the key as given, how to read
+ * it, the mode and the AES key size. The key is public; nothing secret is kept here. */
+struct EncryptionSetting {
+    bool on = false;
+    std::string key;
+    rtm_key_format format = RTM_KEY_AUTO;
+    std::string curve; /* empty: none */
+    bool packageMode = true;
+    bool reinforce = false;
+
+    /* The C setting over this one's bytes and `entropy` (valid as long as both are). */
+    rtm_encryption c(const uint8_t *entropy, size_t len) const {
+        return rtm::encryption(Bytes(key.data(), key.size()), format, curve.empty() ? nullptr : curve.c_str(),
+                               packageMode, reinforce, Bytes(reinterpret_cast<const char *>(entropy), len));
+    }
+};
 
 inline rtm_io_kind ioKind(int err) {
     switch (err) {
@@ -177,6 +220,7 @@ public:
     std::vector<std::function<void()> > ready; /* user callbacks to run unlocked */
     bool submitting = false;                   /* inside the engine's listen call (pump) */
     std::map<uint32_t, int32_t> early;         /* completions during it (an in-sync command) */
+    EncryptionSetting encryption;              /* enableEncryptor*: given to the engine */
     int wake_[2] = {-1, -1};
 
     bool onThread() const { return std::this_thread::get_id() == threadId; }
@@ -205,8 +249,17 @@ public:
             std::random_device rd;
             uint64_t entropy = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(unixMs()) ^
                                reinterpret_cast<uintptr_t>(this);
+            uint8_t keyEntropy[ENTROPY_BYTES];
+            if (encryption.on) {
+                osEntropy(keyEntropy, sizeof keyEntropy);
+                o.encryption = encryption.c(keyEntropy, sizeof keyEntropy);
+            }
             engine.reset(new Listener(static_cast<uint32_t>(pid_), secret_, entropy, *this, o));
-            if (!*engine) return false;
+            wipe(keyEntropy, sizeof keyEntropy);
+            if (!*engine) {
+                engine.reset();
+                return false;
+            }
         }
         if (wake_[0] < 0) {
             if (::pipe(wake_) != 0) return false;
@@ -554,6 +607,13 @@ public:
                     fd = nfd;
                     have = 0;
                     engine->setUnixTime(now, unixMs());
+                    if (encryption.on) {
+                        /* fresh entropy for this connection's key pair */
+                        uint8_t fresh[ENTROPY_BYTES];
+                        osEntropy(fresh, sizeof fresh);
+                        engine->addEntropy(fresh, sizeof fresh);
+                        wipe(fresh, sizeof fresh);
+                    }
                     connectWanted = false;
                     if (engine->connected(now, endpoint_) == RTM_CLOSE) {
                         rtm_close_reason r = hostClosed();
@@ -799,21 +859,41 @@ public:
         return core_->engine ? core_->engine->stats(out) : RTM_ERR_UNINIT;
     }
 
-    /* ---- official calls a listener cannot honour: they fail to compile, with the reason ---- */
-#define RTM_LISTEN_CLIENT_NO_ENCRYPTION(name)                                                                        \
-    template <typename... A>                                                                                         \
-    bool name(A &&...) {                                                                                             \
-        static_assert(DependentFalse<A...>::value,                                                                   \
-                      "rtm::RTMServerClient::" #name ": encryption is not supported by rtm-listen (plaintext FPNN "  \
-                      "only); keep the official SDK for an encrypted link, or encrypt outside (a TLS tunnel)");    \
-        return false;                                                                                                \
+    /* ---- encryption (official signatures) ----
+     * The server's public key for FPNN encryption (the gate's FPNN.server.security.ecdh):
+     * packageMode true (the default) encrypts each frame on its own, false is stream mode;
+     * reinforce true is AES-256 (default AES-128). Effective from the next connection (the
+     * current one, if any, stays as it started). false, with nothing changed, when the key
+     * is refused: not PEM / DER / raw X||Y on one of secp256k1, secp256r1, secp224r1,
+     * secp192r1, a point off its curve, an unreadable file, or a library built without
+     * encryption. */
+
+    /* A PEM public key file (`openssl ec -pubout`). */
+    bool enableEncryptorByPemFile(const char *pemFilePath, bool packageMode = true, bool reinforce = false) {
+        std::string data;
+        return readFile(pemFilePath, data) && enable(RTM_KEY_PEM, data, std::string(), packageMode, reinforce);
     }
-    RTM_LISTEN_CLIENT_NO_ENCRYPTION(enableEncryptorByDerData)
-    RTM_LISTEN_CLIENT_NO_ENCRYPTION(enableEncryptorByPemData)
-    RTM_LISTEN_CLIENT_NO_ENCRYPTION(enableEncryptorByDerFile)
-    RTM_LISTEN_CLIENT_NO_ENCRYPTION(enableEncryptorByPemFile)
-    RTM_LISTEN_CLIENT_NO_ENCRYPTION(enableEncryptor)
-#undef RTM_LISTEN_CLIENT_NO_ENCRYPTION
+    /* A DER public key file (`openssl ec -pubout -outform DER`). */
+    bool enableEncryptorByDerFile(const char *derFilePath, bool packageMode = true, bool reinforce = false) {
+        std::string data;
+        return readFile(derFilePath, data) && enable(RTM_KEY_DER, data, std::string(), packageMode, reinforce);
+    }
+    /* PEM text. */
+    bool enableEncryptorByPemData(const std::string &data, bool packageMode = true, bool reinforce = false) {
+        return enable(RTM_KEY_PEM, data, std::string(), packageMode, reinforce);
+    }
+    /* DER bytes. */
+    bool enableEncryptorByDerData(const std::string &data, bool packageMode = true, bool reinforce = false) {
+        return enable(RTM_KEY_DER, data, std::string(), packageMode, reinforce);
+    }
+    /* The raw public key X||Y (FPNN's eccKeyMaker NAME-public.key; 0x04||X||Y too) on `curve`
+     * (secp256k1, secp256r1, secp224r1, secp192r1). */
+    bool enableEncryptor(const std::string &curve, const std::string &peerPublicKey, bool packageMode = true,
+                         bool reinforce = false) {
+        return enable(RTM_KEY_RAW, peerPublicKey, curve, packageMode, reinforce);
+    }
+
+    /* ---- official calls a listener cannot honour: they fail to compile, with the reason ---- */
 #define RTM_LISTEN_CLIENT_NOT_A_LISTENER_CALL(name)                                                                  \
     template <typename... A>                                                                                         \
     int32_t name(A &&...) {                                                                                          \
@@ -915,6 +995,36 @@ private:
     typedef client_detail::Command Command;
 
     static int32_t nonNegative(int32_t v) { return v > 0 ? v : 0; }
+
+    static bool readFile(const char *path, std::string &out) {
+        if (!path) return false;
+        std::ifstream f(path, std::ios::in | std::ios::binary);
+        if (!f) return false;
+        out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+        return !f.bad();
+    }
+
+    /* Checks the setting (with the engine's own call once it exists) and keeps it for the
+     * engine's next connection. */
+    bool enable(rtm_key_format format, const std::string &key, const std::string &curve, bool packageMode,
+                bool reinforce) {
+        client_detail::EncryptionSetting e;
+        e.on = true;
+        e.key = key;
+        e.format = format;
+        e.curve = curve;
+        e.packageMode = packageMode;
+        e.reinforce = reinforce;
+        uint8_t entropy[client_detail::ENTROPY_BYTES];
+        client_detail::osEntropy(entropy, sizeof entropy);
+        rtm_encryption c = e.c(entropy, sizeof entropy);
+        std::lock_guard<std::mutex> lk(core_->mu);
+        Status st = core_->engine ? core_->engine->setEncryption(c) : rtm_encryption_check(&c);
+        client_detail::wipe(entropy, sizeof entropy);
+        if (st != RTM_OK) return false;
+        core_->encryption = std::move(e);
+        return true;
+    }
 
     static Command make(Command::Op op, const std::set<int64_t> &g, const std::set<int64_t> &r,
                         const std::set<int64_t> &u, const std::set<std::string> &e) {

@@ -4,7 +4,11 @@
 #   clang++ at -std=c++11 and -std=c++17 (-Wall -Wextra -Wpedantic -Werror), each run against
 #   `gate-sim --script demo`;
 # - compile-fail cases (ffi-tests/client/compile_fail.cpp): the setListen trap, the dead monitor,
-#   the views flavour below C++17, calls the client cannot honour;
+#   the views flavour below C++17, calls the client cannot honour; its control compiles the
+#   official enableEncryptor* calls;
+# - FPNN encryption through the official calls (ffi-tests/client/encrypted_client.cpp): the five
+#   enableEncryptor* forms on the four curves, both modes and key sizes, against gate-sim with a
+#   server key and --force-encrypt, plain, ASan+UBSan and valgrind;
 # - the client with four threads of listen calls while pushes arrive
 #   (ffi-tests/client/stress_client.cpp) under ThreadSanitizer, ASan+UBSan and valgrind;
 # - a CMake consumer built with add_subdirectory and with an installed find_package, and a
@@ -77,12 +81,30 @@ done
 expect_fail 1 c++11 "rtm::Listener is the sans-IO engine" "Listener::setListen(true, false, true, false, 0) (the nowMs trap)"
 expect_fail 2 c++11 "rtm::Listener is the sans-IO engine" "Listener::setListen(true, false, true, false, lambda)"
 expect_fail 3 c++11 "no matching (member )?function" "RTMServerClient::setListen(1, 0, 1, 0): integers are not flags"
-expect_fail 4 c++11 "encryption is not supported" "RTMServerClient::enableEncryptor"
+# (CASE 4, enableEncryptor refused, is retired: the official encryption calls compile and run,
+# see the control above and encrypted_client below.)
 expect_fail 5 c++11 "needs C\+\+17" "RTM_LISTEN_VIEWS below C++17"
 expect_fail 6 c++17 "overriding final function|overrides a 'final' function" \
     "an official-style monitor (no override) with RTM_LISTEN_VIEWS (dead callbacks)"
 expect_fail 7 c++11 "without RTM_LISTEN_VIEWS" "rtm_server_client.hpp with RTM_LISTEN_VIEWS"
 expect_fail 8 c++11 "only listens" "RTMServerClient::sendChat"
+
+step "encryption: enableEncryptorBy{Pem,Der}{File,Data} and enableEncryptor against gate-sim's demo (plain, ASan+UBSan, valgrind)"
+g++ -std=c++11 "${WARN[@]}" -O1 -g ffi-tests/client/encrypted_client.cpp "$LIB" -pthread -o "$OUT/encrypted" &
+clang++ -std=c++17 "${WARN[@]}" -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+    ffi-tests/client/encrypted_client.cpp "$LIB" -pthread -o "$OUT/encrypted_asan" &
+wait
+grep -q __asan_init <<<"$(nm "$OUT/encrypted_asan")" || fail "encrypted_asan: AddressSanitizer runtime not linked"
+run "encrypted_client plain" "$OUT/encrypted" "$SIM"
+ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run "encrypted_client ASan+UBSan (clang++)" "$OUT/encrypted_asan" "$SIM"
+if command -v valgrind >/dev/null; then
+    run "encrypted_client valgrind memcheck" valgrind --log-file="$OUT/encrypted.vg.log" --error-exitcode=3 \
+        --leak-check=full "$OUT/encrypted" "$SIM"
+    grep -q 'ERROR SUMMARY: 0 errors' "$OUT/encrypted.vg.log" || fail "valgrind: errors, see $OUT/encrypted.vg.log"
+else
+    echo "SKIP: valgrind is not installed"
+fi
 
 step "stress: 4 threads of listen calls while the demo pushes (TSan, ASan+UBSan, valgrind)"
 g++ -std=c++11 "${WARN[@]}" -O1 -g ffi-tests/client/stress_client.cpp "$LIB" -pthread -o "$OUT/stress" &

@@ -1,6 +1,8 @@
 // Calls that must not compile, one per CASE (scripts/cpp-client.sh builds each with g++ and
 // clang++ and requires the failure and its message); without CASE the file compiles (the
-// control that the failures come from the cases).
+// control that the failures come from the cases), official encryption calls included. CASE 4
+// (enableEncryptor, refused while the library had no encryption) is retired: the five
+// enableEncryptor* calls now compile with the official signatures (the control below).
 #if CASE == 5 || CASE == 6
 #define RTM_LISTEN_VIEWS
 #endif
@@ -42,9 +44,6 @@ int main() {
     // the client's flags form takes bools only: integers do not become flags
     RTMServerClient client(1, "secret", "127.0.0.1:1");
     client.setListen(1, 0, 1, 0);
-#elif CASE == 4
-    RTMServerClient client(1, "secret", "127.0.0.1:1");
-    client.enableEncryptor("secp256k1", "key");
 #elif CASE == 8
     RTMServerClient client(1, "secret", "127.0.0.1:1");
     int32_t modifyTime = 0;
@@ -56,6 +55,18 @@ int main() {
 #else
     RTMServerClient client(1, "secret", "127.0.0.1:1");
     (void)client.connected();
+    // the official encryption calls, with their default arguments and without (bool results)
+    std::string pem = "-----BEGIN PUBLIC KEY-----", der = "0", raw(64, '\x01');
+    bool ok = client.enableEncryptorByPemFile("server-public.pem");
+    ok = client.enableEncryptorByPemFile("server-public.pem", false, true) || ok;
+    ok = client.enableEncryptorByDerFile("server-public.der") || ok;
+    ok = client.enableEncryptorByDerFile("server-public.der", true, false) || ok;
+    ok = client.enableEncryptorByPemData(pem) || ok;
+    ok = client.enableEncryptorByPemData(pem, false) || ok;
+    ok = client.enableEncryptorByDerData(der, true, true) || ok;
+    ok = client.enableEncryptor("secp256k1", raw) || ok;
+    ok = client.enableEncryptor(std::string("secp256r1"), raw, false, true) || ok;
+    (void)ok;
 #endif
     return 0;
 }
