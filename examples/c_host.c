@@ -1,7 +1,12 @@
 /* c_host: listen to an RTM gateway (or the local gate simulator) from C with librtm_listen.a.
  *
- *   c_host HOST PORT PID SECRET [UIDS [GIDS [RIDS [EVENTS [SECONDS]]]]]
+ *   c_host [--server-key FILE [--curve C] [--stream] [--aes256]]
+ *          HOST PORT PID SECRET [UIDS [GIDS [RIDS [EVENTS [SECONDS]]]]]
  *
+ * --server-key turns on FPNN encryption (the gate's FPNN.server.security.ecdh): the server's
+ * public key as PEM, DER, or raw X||Y (then --curve names its curve: secp256k1, secp256r1,
+ * secp224r1, secp192r1); package mode and AES-128 unless --stream / --aes256, as the official
+ * SDK's enableEncryptorBy*File(path, packageMode = true, reinforce = false).
  * UIDS/GIDS/RIDS are comma-separated ids and EVENTS comma-separated names (login, logout); "-"
  * means none. Prints one line per callback; reconnects when the listener advises; runs for
  * SECONDS (default: forever). Build (see README.md, "Using from C and C++"):
@@ -128,6 +133,14 @@ static int dial(const char *host, const char *port, rtm_close_reason *why) { /* 
     return fd;
 }
 
+/* n bytes from the system's generator; 0 on success. */
+static int os_entropy(uint8_t *out, size_t n) {
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = f ? fread(out, 1, n, f) : 0;
+    if (f) fclose(f);
+    return got == n ? 0 : -1;
+}
+
 static int flush(int fd, rtm_close_reason *why) { /* send everything the listener has */
     const uint8_t *d;
     size_t n;
@@ -141,21 +154,49 @@ static int flush(int fd, rtm_close_reason *why) { /* send everything the listene
 
 int main(int argc, char **argv) {
     static int64_t uids[64], gids[64], rids[64];
+    static uint8_t key[4096], entropy[64];
     rtm_str events[2], endpoint;
     rtm_ids list;
     rtm_config cfg;
     uint8_t buf[4096];
     uint32_t request;
-    int fd = -1;
-    uint64_t end = argc > 9 ? now_ms() + 1000u * (uint64_t)atoll(argv[9]) : UINT64_MAX;
+    int fd = -1, st;
+    uint64_t end;
     char *e;
+    const char *prog = argv[0];
+    memset(&cfg, 0, sizeof cfg);
+    while (argc > 1 && strncmp(argv[1], "--", 2) == 0) { /* the encryption options */
+        int used = 1;
+        if (strcmp(argv[1], "--server-key") == 0 && argc > 2) {
+            FILE *f = fopen(argv[2], "rb");
+            size_t n = f ? fread(key, 1, sizeof key, f) : 0;
+            if (f) fclose(f);
+            if (n == 0) return fprintf(stderr, "cannot read %s\n", argv[2]), 2;
+            cfg.encryption.server_key = key, cfg.encryption.server_key_len = n, used = 2;
+        } else if (strcmp(argv[1], "--curve") == 0 && argc > 2) {
+            cfg.encryption.curve = argv[2], used = 2;
+        } else if (strcmp(argv[1], "--stream") == 0) {
+            cfg.encryption.stream_mode = true;
+        } else if (strcmp(argv[1], "--aes256") == 0) {
+            cfg.encryption.aes256 = true;
+        } else {
+            argc = 0; /* usage */
+            break;
+        }
+        argc -= used, argv += used;
+    }
     if (argc < 5) {
-        fprintf(stderr, "usage: %s HOST PORT PID SECRET [UIDS [GIDS [RIDS [EVENTS [SECONDS]]]]]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--server-key FILE [--curve C] [--stream] [--aes256]]\n"
+                        "       HOST PORT PID SECRET [UIDS [GIDS [RIDS [EVENTS [SECONDS]]]]]\n", prog);
         return 2;
+    }
+    end = argc > 9 ? now_ms() + 1000u * (uint64_t)atoll(argv[9]) : UINT64_MAX;
+    if (cfg.encryption.server_key) { /* entropy for the per-connection keys (copied, not kept) */
+        if (os_entropy(entropy, sizeof entropy) != 0) return fprintf(stderr, "no entropy\n"), 2;
+        cfg.encryption.entropy = entropy, cfg.encryption.entropy_len = sizeof entropy;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     endpoint.ptr = (const uint8_t *)argv[1], endpoint.len = strlen(argv[1]);
-    memset(&cfg, 0, sizeof cfg);
     cfg.pid = (uint32_t)atol(argv[3]);
     cfg.secret.ptr = (const uint8_t *)argv[4], cfg.secret.len = strlen(argv[4]);
     cfg.entropy = (uint64_t)unix_ms() ^ ((uint64_t)getpid() << 32);
@@ -170,7 +211,9 @@ int main(int argc, char **argv) {
     cfg.monitor.push_broadcast = broadcast, cfg.monitor.push_event = on_event, cfg.monitor.ping = on_ping;
     cfg.monitor.completed = on_completed, cfg.monitor.restored = on_restored;
     cfg.monitor.disconnected = on_disconnected, cfg.monitor.bad_push = on_bad_push;
-    if (rtm_listener_init(&listener, sizeof listener, &cfg) != RTM_OK) return fprintf(stderr, "bad config\n"), 2;
+    if ((st = rtm_listener_init(&listener, sizeof listener, &cfg)) != RTM_OK)
+        return fprintf(stderr, "bad config: %s\n", rtm_status_str(st)), 2; /* e.g. a refused server key */
+    memset(entropy, 0, sizeof entropy);
 
     memset(&list, 0, sizeof list);
     list.uids = uids, list.uids_len = argc > 5 ? ids(argv[5], uids, 64) : 0;
@@ -188,12 +231,15 @@ int main(int argc, char **argv) {
         int status = RTM_OK;
         rtm_close_reason why = rtm_close_reason_of(RTM_REASON_HOST);
         struct pollfd p;
+        uint8_t fresh[32];
         if (fd < 0) { /* (re)connect when the listener advises */
             if (rtm_listener_reconnect_at(&listener, &at) == RTM_OK && at > now) {
                 poll(NULL, 0, (int)(at - now < 1000 ? at - now : 1000));
                 continue;
             }
             rtm_listener_set_unix_time(&listener, now, unix_ms());
+            if (cfg.encryption.server_key && os_entropy(fresh, sizeof fresh) == 0) /* for this key pair */
+                rtm_listener_add_entropy(&listener, fresh, sizeof fresh), memset(fresh, 0, sizeof fresh);
             if ((fd = dial(argv[1], argv[2], &why)) < 0) { /* the listener advises when to retry */
                 rtm_listener_connect_failed(&listener, now, endpoint, &why);
                 continue;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C and C++ side of rtm-listen: builds the release static library and the gate simulator,
 # compiles the C99/C++17 test programs and examples/c_host.c (plain, and ASan+UBSan), runs
-# them, runs the plain ones under valgrind memcheck, and exits non-zero on any failure.
+# them, runs the plain ones under valgrind memcheck, runs c_host against the simulator's demo
+# plaintext and FPNN-encrypted, and exits non-zero on any failure.
 # Outputs go to target/ffi-tests/. CC and CXX may be overridden (default gcc, g++).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -119,44 +120,56 @@ else
     echo "SKIP: valgrind is not installed (install it, or run as root with CI set to let this script do it)"
 fi
 
-step "run: examples/c_host.c against gate-sim --script demo"
-coproc GATE { exec "$SIM" --script demo 2>"$OUT/c_host.gate.log"; }
-gate_pid=$GATE_PID
-read -r -t 15 line <&"${GATE[0]}" || fail "gate-sim printed no port"
-port=${line#PORT }
-"$OUT/plain/c_host" 127.0.0.1 "$port" 1000001 sim-secret 1001 2001 3001 login 30 >"$OUT/c_host.out" 2>&1 &
-host_pid=$!
-result=
-read -r -t 30 result <&"${GATE[0]}" || true
-gate_rc=0
-wait "$gate_pid" || gate_rc=$?
-kill "$host_pid" 2>/dev/null || true
-wait "$host_pid" 2>/dev/null || true
-[ "$gate_rc" = 0 ] || fail "gate-sim exited $gate_rc with c_host ($result); see $OUT/c_host.out"
-[ "$result" = "SCRIPT OK pushes=22 answered=21 reconnects=1" ] || fail "gate-sim said: $result"
-expect() { # count, pattern
-    local got
-    got=$(grep -Ec "$2" "$OUT/c_host.out" || true)
-    [ "$got" = "$1" ] || fail "c_host: expected $1 line(s) matching '$2', got $got (see $OUT/c_host.out)"
+# examples/c_host.c against `gate-sim --script demo`: label, c_host options (before HOST), then
+# gate-sim's options. Checks the simulator's summary and c_host's callback lines.
+c_host_demo() {
+    local label=$1 host_opts=$2
+    shift 2
+    step "run: examples/c_host.c against gate-sim --script demo $*"
+    coproc GATE { exec "$SIM" --script demo "$@" 2>"$OUT/$label.gate.log"; }
+    gate_pid=$GATE_PID
+    read -r -t 15 line <&"${GATE[0]}" || fail "gate-sim printed no port"
+    port=${line#PORT }
+    # shellcheck disable=SC2086
+    "$OUT/plain/c_host" $host_opts 127.0.0.1 "$port" 1000001 sim-secret 1001 2001 3001 login 30 >"$OUT/$label.out" 2>&1 &
+    host_pid=$!
+    result=
+    read -r -t 30 result <&"${GATE[0]}" || true
+    gate_rc=0
+    wait "$gate_pid" || gate_rc=$?
+    kill "$host_pid" 2>/dev/null || true
+    wait "$host_pid" 2>/dev/null || true
+    [ "$gate_rc" = 0 ] || fail "gate-sim exited $gate_rc with c_host ($result); see $OUT/$label.out"
+    [ "$result" = "SCRIPT OK pushes=22 answered=21 reconnects=1" ] || fail "gate-sim said: $result"
+    expect() { # count, pattern
+        local got
+        got=$(grep -Ec "$2" "$OUT/$label.out" || true)
+        [ "$got" = "$1" ] || fail "c_host: expected $1 line(s) matching '$2', got $got (see $OUT/$label.out)"
+    }
+    expect 2 '^pushP2PChat '
+    expect 3 '^pushGroupChat '
+    expect 2 '^pushRoomChat '
+    for k in P2PAudio GroupAudio RoomAudio P2PCmd GroupCmd RoomCmd P2PFile GroupFile RoomFile P2PMessage GroupMessage \
+        RoomMessage; do
+        expect 1 "^push$k "
+    done
+    expect 1 '^pushEvent pid=1000001 event=login uid=1001 time=1700000000 endpoint=127.0.0.1:40000 data=demo$'
+    expect 1 '^ping$'
+    expect 1 '^completed request=1 code=0 ex=$'
+    expect 2 '^restored code=0$' # the first connection's, then the reconnect's
+    expect 1 'connected=1 isReconnect=0$'
+    expect_some() { # pattern: at least one line (the lines after the script's end race the kill)
+        grep -Eq "$1" "$OUT/$label.out" || fail "c_host: no line matching '$1' (see $OUT/$label.out)"
+    }
+    # the mid-frame drop, with its reason and the advised retry
+    expect_some '^closed endpoint=127\.0\.0\.1 causedByError=0 isReconnect=0$'
+    expect_some '^disconnected endpoint=127\.0\.0\.1 reason=closed by the peer errno=0 retryInMs=[0-9]+$'
+    echo "ok: c_host printed every callback; gate-sim: $result"
 }
-expect 2 '^pushP2PChat '
-expect 3 '^pushGroupChat '
-expect 2 '^pushRoomChat '
-for k in P2PAudio GroupAudio RoomAudio P2PCmd GroupCmd RoomCmd P2PFile GroupFile RoomFile P2PMessage GroupMessage \
-    RoomMessage; do
-    expect 1 "^push$k "
-done
-expect 1 '^pushEvent pid=1000001 event=login uid=1001 time=1700000000 endpoint=127.0.0.1:40000 data=demo$'
-expect 1 '^ping$'
-expect 1 '^completed request=1 code=0 ex=$'
-expect 2 '^restored code=0$' # the first connection's, then the reconnect's
-expect 1 'connected=1 isReconnect=0$'
-expect_some() { # pattern: at least one line (the lines after the script's end race the kill)
-    grep -Eq "$1" "$OUT/c_host.out" || fail "c_host: no line matching '$1' (see $OUT/c_host.out)"
-}
-# the mid-frame drop, with its reason and the advised retry
-expect_some '^closed endpoint=127\.0\.0\.1 causedByError=0 isReconnect=0$'
-expect_some '^disconnected endpoint=127\.0\.0\.1 reason=closed by the peer errno=0 retryInMs=[0-9]+$'
-echo "ok: c_host printed every callback; gate-sim: $result"
+c_host_demo c_host ""
+# FPNN encryption: the key gate-sim writes (PEM), stream mode, AES-256; plaintext listens refused
+c_host_demo c_host_encrypted "--server-key $OUT/c_host-server.pem --stream --aes256" \
+    --curve secp256r1 --private-key 0x1f2e3d4c5b6a79880123456789abcdef \
+    --write-public-key "$OUT/c_host-server.pem" --force-encrypt
 
 step "all FFI tests passed"
