@@ -105,6 +105,10 @@ fn pem(der: &[u8]) -> Vec<u8> {
 const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "elliptic-curve arithmetic (the simulator's keys): minutes under Miri"
+)]
 fn every_form_of_the_server_key_is_read_with_its_curve_mode_and_size() {
     for curve in Curve::ALL {
         let key = server_key(sim_curve(curve));
@@ -159,6 +163,10 @@ fn every_form_of_the_server_key_is_read_with_its_curve_mode_and_size() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "elliptic-curve arithmetic (the simulator's keys): minutes under Miri"
+)]
 fn every_refusal_has_its_own_code() {
     let k1 = server_key(SimCurve::Secp256k1);
     let (raw, der) = (k1.public_key_raw(), k1.public_key_der());
@@ -356,6 +364,91 @@ fn every_refusal_has_its_own_code() {
         let t = unsafe { CStr::from_ptr(rtm_status_str(c)) };
         assert_ne!(t.to_bytes(), b"unknown status");
         assert!(texts.insert(t.to_owned()), "{t:?} twice");
+    }
+}
+
+/// The C side of the setting without curve arithmetic (the part Miri checks): NULL pointers
+/// with and without lengths, the curve name read up to its NUL, refusals decided before any
+/// key is parsed.
+#[test]
+fn the_setting_is_read_through_its_pointers() {
+    let raw = [1u8; 64];
+    let pem = b"-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n";
+    // A name in a longer buffer: read up to its NUL only.
+    let name = b"secp384r1\0secp256k1";
+    let cases = [
+        (plaintext(), RTM_OK),
+        (
+            rtm_encryption {
+                entropy: ENTROPY.as_ptr(),
+                entropy_len: 32,
+                ..plaintext()
+            },
+            RTM_OK,
+        ),
+        (
+            rtm_encryption {
+                entropy_len: 32,
+                ..plaintext()
+            },
+            RTM_ERR_NULL,
+        ),
+        (
+            rtm_encryption {
+                server_key_len: 64,
+                ..plaintext()
+            },
+            RTM_ERR_NULL,
+        ),
+        (setting(&raw, RTM_KEY_AUTO, None), RTM_ERR_KEY_NEEDS_CURVE),
+        (setting(&raw, RTM_KEY_RAW, None), RTM_ERR_KEY_NEEDS_CURVE),
+        (setting(&raw, 9, Some(c"secp256k1")), RTM_ERR_INVALID_ARG),
+        (
+            setting(&raw, RTM_KEY_RAW, Some(c"secp25")),
+            RTM_ERR_UNKNOWN_CURVE,
+        ),
+        (
+            rtm_encryption {
+                curve: name.as_ptr().cast::<c_char>(),
+                ..setting(&raw, RTM_KEY_RAW, None)
+            },
+            RTM_ERR_UNKNOWN_CURVE,
+        ),
+        (setting(pem, RTM_KEY_AUTO, None), RTM_ERR_KEY_BAD_PEM),
+        (
+            setting(pem, RTM_KEY_PEM, Some(c"P-256")),
+            RTM_ERR_KEY_BAD_PEM,
+        ),
+        (setting(&raw[..10], RTM_KEY_DER, None), RTM_ERR_KEY_BAD_DER),
+    ];
+    for (i, (enc, want)) in cases.iter().enumerate() {
+        assert_eq!(status(enc), *want, "case {i}");
+    }
+    let mut l = boxed();
+    let mut cfg = config(no_monitor());
+    // SAFETY: the pointers are to live test memory.
+    unsafe {
+        cfg.encryption = cases[4].0;
+        assert_eq!(
+            rtm_listener_init(&mut *l, size_of::<rtm_listener>(), &cfg),
+            RTM_ERR_KEY_NEEDS_CURVE
+        );
+        // Plaintext with entropy: taken (the entropy stirred in).
+        cfg.encryption = cases[1].0;
+        assert_eq!(
+            rtm_listener_init(&mut *l, size_of::<rtm_listener>(), &cfg),
+            RTM_OK
+        );
+        assert_eq!(
+            rtm_listener_set_encryption(&mut *l, &cases[7].0),
+            RTM_ERR_UNKNOWN_CURVE
+        );
+        assert_eq!(rtm_listener_set_encryption(&mut *l, &cases[1].0), RTM_OK);
+        assert_eq!(
+            rtm_listener_add_entropy(&mut *l, ENTROPY.as_ptr(), 32),
+            RTM_OK
+        );
+        assert_eq!(rtm_listener_deinit(&mut *l), RTM_OK);
     }
 }
 
