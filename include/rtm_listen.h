@@ -305,8 +305,8 @@ typedef uint32_t rtm_key_format;
 // `aes256` false; its `enableEncryptorByPemFile(path, ...)` is the file's bytes with
 // `RTM_KEY_PEM` (`curve` NULL).
 typedef struct rtm_encryption {
-  // The server's public key, encoded as `format` says; NULL for plaintext (then every other
-  // field is ignored, and `entropy`, if given, is stirred in).
+  // The server's public key, encoded as `format` says; NULL for plaintext (then `format`,
+  // `curve`, `stream_mode` and `aes256` are ignored, and `entropy`, if given, is stirred in).
   const uint8_t *server_key;
   // Bytes at `server_key`.
   size_t server_key_len;
@@ -574,7 +574,9 @@ typedef uint32_t rtm_id_kind;
 #define RTM_INFO_LAZY 6
 
 // Told by its shape: PEM if it holds `-----BEGIN`, raw if `curve` is set and the length is a
-// raw length of that curve, DER if it starts with a SEQUENCE tag (`0x30`), otherwise raw.
+// raw length of that curve, DER if it starts with a SEQUENCE tag (`0x30`), otherwise raw on
+// `curve` (without one: `RTM_ERR_KEY_NEEDS_CURVE` for a raw length, else
+// `RTM_ERR_KEY_BAD_DER`).
 #define RTM_KEY_AUTO 0
 
 // PEM text (`-----BEGIN PUBLIC KEY-----`, what `openssl ec -pubout` writes); the curve comes

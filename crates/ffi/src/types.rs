@@ -311,7 +311,9 @@ pub struct rtm_config {
 /// How `rtm_encryption.server_key` is encoded: one of `RTM_KEY_*`.
 pub type rtm_key_format = u32;
 /// Told by its shape: PEM if it holds `-----BEGIN`, raw if `curve` is set and the length is a
-/// raw length of that curve, DER if it starts with a SEQUENCE tag (`0x30`), otherwise raw.
+/// raw length of that curve, DER if it starts with a SEQUENCE tag (`0x30`), otherwise raw on
+/// `curve` (without one: `RTM_ERR_KEY_NEEDS_CURVE` for a raw length, else
+/// `RTM_ERR_KEY_BAD_DER`).
 pub const RTM_KEY_AUTO: rtm_key_format = 0;
 /// PEM text (`-----BEGIN PUBLIC KEY-----`, what `openssl ec -pubout` writes); the curve comes
 /// from the key.
@@ -336,8 +338,8 @@ pub const RTM_KEY_RAW: rtm_key_format = 3;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct rtm_encryption {
-    /// The server's public key, encoded as `format` says; NULL for plaintext (then every other
-    /// field is ignored, and `entropy`, if given, is stirred in).
+    /// The server's public key, encoded as `format` says; NULL for plaintext (then `format`,
+    /// `curve`, `stream_mode` and `aes256` are ignored, and `entropy`, if given, is stirred in).
     pub server_key: *const u8,
     /// Bytes at `server_key`.
     pub server_key_len: usize,
