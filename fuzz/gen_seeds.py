@@ -210,6 +210,96 @@ def main():
     s += bytes([ANSWER, 0, 1, 0]) + struct.pack("<H", 0) + bytes([DELIVER_ALL, FULL_DRAIN])
     write("listener", "reasons", s)
 
+    # listener_enc: [entropy u32][cfg][*key answer policy: first connection, later ones], then
+    # the listener's ops, each op that queues server bytes (answer, big, raw, recorded, round
+    # trip) followed by a shape byte (0: as the server sends it). cfg: curve (0 secp192r1,
+    # 5 secp224r1, 6 secp256k1, 7 secp256r1) | 8 stream mode (else package) | 16 AES-256.
+    # Policies: 0 OK, 0xa0 | x an error answer, 0xe0 silence.
+    P192, P224, K1, R1, STREAM, AES256 = 0, 5, 6, 7, 8, 16
+    PLAIN, UNENCRYPTED, SPLIT, BOGUS = 0, 0xE0, 0xE8, 0xF0
+
+    def enc(cfg, p0=0, p1=0, e=ent):
+        return e + bytes([cfg, p0, p1])
+
+    def rec(i, shape=PLAIN):
+        return recorded(i) + bytes([shape])
+
+    def answer(pick, status=1, payload=0, shape=PLAIN):
+        return bytes([ANSWER, pick, status, payload]) + struct.pack("<H", 0) + bytes([shape])
+
+    take_all = bytes([TRANSMIT]) + struct.pack("<H", 0xFFFF)
+    # The key exchange (the *key quest taken, the server's answer delivered), then a command,
+    # its listen quest taken and answered (pick 1: the quest after *key).
+    handshake = bytes([CONNECT]) + take_all + bytes([DELIVER_ALL, FULL_DRAIN])
+    for cfg, name in [(K1, "k1_package"), (R1 | STREAM, "r1_stream"),
+                      (P224 | AES256, "p224_package_aes256"), (P192 | STREAM | AES256, "p192_stream_aes256")]:
+        s = enc(cfg) + handshake + cmd_add + take_all + answer(1) + bytes([DELIVER_ALL, FULL_DRAIN])
+        for i in range(6):
+            s += rec(i) + rec(i)
+        s += bytes([DELIVER]) + struct.pack("<H", 7) + bytes([DELIVER | 0x10]) + struct.pack("<H", 300)
+        s += bytes([DELIVER_ALL, FULL_DRAIN])
+        # A reconnect restores the listen state after a new key exchange.
+        s += bytes([CLOSE]) + handshake + answer(1) + bytes([DELIVER_ALL, FULL_DRAIN])
+        write("listener_enc", f"session_{name}", s)
+
+    # Generated pushes of each method (as in the plaintext seed), stream and package.
+    for cfg, name in [(P192, "package"), (P192 | STREAM, "stream")]:
+        s = enc(cfg) + handshake
+        for which in range(10):
+            s += bytes([ROUND_TRIP, which, which, 0, 0]) + bytes([1, 1, 2, 0, 0, 0][:per_method[which]]) + bytes([PLAIN])
+        s += bytes([FULL_DRAIN, TICK, 14, FULL_DRAIN])
+        write("listener_enc", f"generated_each_method_{name}", s)
+
+    # The server refuses *key (error answers), stays silent (the key timeout), then accepts.
+    s = enc(P192, 0xA1, 0) + cmd_add + bytes([CONNECT, DELIVER_ALL, FULL_DRAIN, CLOSE])
+    s += bytes([CONNECT, DELIVER_ALL, FULL_DRAIN]) + take_all + answer(1) + bytes([DELIVER_ALL, FULL_DRAIN])
+    write("listener_enc", "key_refused_then_ok", s)
+    s = enc(K1 | STREAM, 0xE0, 0xC5) + cmd_add + bytes([CONNECT]) + take_all
+    s += bytes([TICK, 8, TICK, 9, FULL_DRAIN, CLOSE, CONNECT, DELIVER_ALL, FULL_DRAIN])
+    write("listener_enc", "key_timeout_then_odd_ok", s)
+    # Silence, then the input's own answer to *key (pick 0), a second one, then a ping.
+    s = enc(P224, 0xE0) + bytes([CONNECT]) + take_all + answer(0, 1) + bytes([DELIVER_ALL])
+    s += answer(0, 5, 3) + bytes([DELIVER_ALL, FULL_DRAIN, TICK, 6]) + take_all + answer(0, 1, 2)
+    s += bytes([DELIVER_ALL, FULL_DRAIN, TICK, 11, TICK_TO_DEADLINE])
+    write("listener_enc", "key_answered_by_input_keepalive", s)
+
+    # Package shapes after a good exchange: a split frame, bogus lengths, an unencrypted piece;
+    # each breaks the stream after the frames before it.
+    for shape, name in [(SPLIT | 3, "split_at_12"), (SPLIT | 6, "split_half"), (BOGUS | 4, "bogus_minus_1"),
+                        (BOGUS | 0, "bogus_zero"), (BOGUS | 9, "bogus_over_8mib"), (UNENCRYPTED, "unencrypted")]:
+        s = enc(P192) + handshake + rec(0) + rec(1) + rec(2, shape) + rec(3) + bytes([DELIVER_ALL, FULL_DRAIN, CLOSE])
+        write("listener_enc", f"package_{name}", s)
+    # The same with the transmit queue full (frames blocked before the broken package).
+    s = struct.pack("<I", 0x1A345678) + bytes([P192, 0, 0]) + handshake
+    for i in range(40):
+        s += rec(i % 4)
+    s += rec(0, BOGUS | 5) + bytes([DELIVER_ALL])
+    for _ in range(30):
+        s += bytes([TRANSMIT]) + struct.pack("<H", 5) + bytes([DELIVER_ALL])
+    s += bytes([FULL_DRAIN])
+    write("listener_enc", "package_backpressure_then_bad_package", s)
+    # Stream mode: an unencrypted piece desynchronises the stream.
+    s = enc(P192 | STREAM) + handshake + rec(0) + rec(1, UNENCRYPTED) + rec(2) + bytes([DELIVER_ALL, FULL_DRAIN])
+    write("listener_enc", "stream_unencrypted_piece", s)
+
+    # Oversized frames, package and stream (the 8 MiB one only in package mode), small RX.
+    for cfg, name in [(P192, "package"), (P192 | STREAM, "stream")]:
+        s = enc(cfg) + handshake + big_piece(1, 0) + bytes([PLAIN]) + rec(0) + bytes([DELIVER_ALL, FULL_DRAIN])
+        s += big_piece(0, 3, extra=100, method=1) + bytes([PLAIN]) + rec(1)
+        for _ in range(8):
+            s += bytes([DELIVER]) + struct.pack("<H", 1000)
+        s += bytes([DELIVER_ALL, FULL_DRAIN])
+        s += cmd_add + take_all + big_piece(2, 0, pick=1, status=0) + bytes([PLAIN]) + rec(3)
+        s += bytes([DELIVER_ALL, FULL_DRAIN]) + big_piece(1, 6) + bytes([PLAIN]) + rec(0) + bytes([DELIVER_ALL, FULL_DRAIN, CLOSE])
+        write("listener_enc", f"oversized_{name}", s)
+    s = enc(P192, e=struct.pack("<I", 0xF0402345)) + handshake
+    for i in range(6):
+        s += rec(i)
+    s += bytes([DELIVER]) + struct.pack("<H", 7) + bytes([DELIVER | 0x10]) + struct.pack("<H", 300)
+    s += bytes([DELIVER_ALL, FULL_DRAIN]) + big_piece(1, 7, extra=50, method=4) + bytes([PLAIN]) + rec(5)
+    s += big_piece(0, 5, method=2) + bytes([PLAIN]) + rec(4) + bytes([DELIVER_ALL, FULL_DRAIN])
+    write("listener_enc", "oversized_small_rx_package", s)
+
 
 if __name__ == "__main__":
     main()

@@ -14,11 +14,12 @@ cd "$(dirname "$0")/.."
 SECS="${FUZZ_SMOKE_SECS:-10}"
 source scripts/lib.sh
 
-step "static check: the listener target's recorded frames are the recorded vectors"
-# The first four of RECORDED in fuzz/fuzz_targets/listener.rs are copies of frames in
-# tests/vectors/rtm-python-sdk.json (the other two come from the reference's worked examples).
-recorded=$(sed -n '/^const RECORDED/,/^];/p' fuzz/fuzz_targets/listener.rs | grep -o '"[0-9a-f]*"' | tr -d '"')
-[ "$(wc -l <<<"$recorded")" = 6 ] || fail "RECORDED in fuzz/fuzz_targets/listener.rs: expected 6 frames"
+step "static check: the listener targets' recorded frames are the recorded vectors"
+# The first four of RECORDED in fuzz/src/listener.rs (the harness of `listener` and
+# `listener_enc`) are copies of frames in tests/vectors/rtm-python-sdk.json (the other two come
+# from the reference's worked examples).
+recorded=$(sed -n '/^const RECORDED/,/^];/p' fuzz/src/listener.rs | grep -o '"[0-9a-f]*"' | tr -d '"')
+[ "$(wc -l <<<"$recorded")" = 6 ] || fail "RECORDED in fuzz/src/listener.rs: expected 6 frames"
 for hex in $(head -n 4 <<<"$recorded"); do
     grep -q "\"hex\": \"$hex\"" tests/vectors/rtm-python-sdk.json ||
         fail "RECORDED frame $hex is not in tests/vectors/rtm-python-sdk.json"

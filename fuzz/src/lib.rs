@@ -6,9 +6,11 @@
 //! - [`mp`]: a reference msgpack tokenizer written from the msgpack spec and the crate's
 //!   documented rules, independent of `rtm_listen::wire::msgpack`;
 //! - [`model`]: the expected result of the push and answer decoders, computed with [`mp`];
-//! - [`enc`]: a msgpack encoder with caller-chosen integer widths (to build server frames).
+//! - [`enc`]: a msgpack encoder with caller-chosen integer widths (to build server frames);
+//! - [`listener`]: the listener harness (targets `listener` and `listener_enc`).
 
 pub mod enc;
+pub mod listener;
 pub mod model;
 pub mod mp;
 
