@@ -163,11 +163,13 @@ impl core::fmt::Debug for KeyGen {
 /// Checks what [`Listener::set_encryption`](super::Listener::set_encryption) is given: a curve
 /// compiled into this build and enough entropy.
 pub(crate) fn check(enc: Option<&Encryption>, entropy: &[u8]) -> Result<(), EcdhError> {
-    if let Some(enc) = enc {
-        let curve = enc.server_key.curve();
-        if !curve.is_compiled() {
-            return Err(EcdhError::CurveNotCompiled(curve));
-        }
+    let Some(enc) = enc else {
+        // Turning encryption off needs no entropy.
+        return Ok(());
+    };
+    let curve = enc.server_key.curve();
+    if !curve.is_compiled() {
+        return Err(EcdhError::CurveNotCompiled(curve));
     }
     if entropy.len() < MIN_ENTROPY {
         return Err(EcdhError::ShortEntropy {
@@ -415,12 +417,22 @@ mod tests {
         assert_eq!(b.next(), a1);
         b.stir(&[2]);
         assert_ne!(b.next(), a2);
-        assert_eq!(
-            check(None, &[0; 31]),
-            Err(EcdhError::ShortEntropy {
-                needed: 32,
-                got: 31
-            })
-        );
+        // Off needs no entropy; on needs 32 bytes.
+        assert_eq!(check(None, &[]), Ok(()));
+        #[cfg(feature = "fpnn-ecdh-secp256k1")]
+        {
+            use crate::crypto::{Curve, EphemeralKey};
+            let server = EphemeralKey::from_private_bytes(Curve::Secp256k1, &[0x11]).unwrap();
+            let key = ServerPublicKey::from_raw(Curve::Secp256k1, server.public_key()).unwrap();
+            let enc = Encryption::new(key, EncryptionMode::Stream, Bits::Aes128);
+            assert_eq!(
+                check(Some(&enc), &[0; 31]),
+                Err(EcdhError::ShortEntropy {
+                    needed: 32,
+                    got: 31
+                })
+            );
+            assert_eq!(check(Some(&enc), &[0; 32]), Ok(()));
+        }
     }
 }

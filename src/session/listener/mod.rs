@@ -485,7 +485,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// plaintext). `entropy` (at least [`MIN_ENTROPY`](super::MIN_ENTROPY) bytes from a
     /// cryptographically secure generator) seeds the generator of the per-connection keys;
     /// [`Listener::add_entropy`] stirs in more. Refused, with nothing changed, for a curve not
-    /// compiled into this build or short entropy.
+    /// compiled into this build or short entropy (turning encryption off needs none).
     #[cfg(feature = "fpnn-encryption")]
     pub fn set_encryption(
         &mut self,
