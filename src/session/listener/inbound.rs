@@ -95,6 +95,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             let max = self.rx.max_frame();
             while let Some(rest) = data.get(taken..)
                 && !rest.is_empty()
+                && !self.c.closing
                 && let Some((frame, len)) = whole_frame(rest, max)
             {
                 match self.c.frame(frame, len, false, on) {
@@ -123,7 +124,9 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         #[cfg(feature = "fpnn-encryption")]
         if let Some(&e) = self.open_error.get()
             && self.c.usable()
+            && self.rx.buffered() == 0
         {
+            // Only once the frames before it were handled (they may wait for TX room).
             // The received stream broke after the frames just handled.
             self.c.close(e, on);
         }
@@ -173,6 +176,10 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 Step::Done if oversized => rx.skip_at(0, len),
                 Step::Done => rx.consume(len),
                 Step::Blocked => return,
+            }
+            if c.closing {
+                // A close was asked for (a refused key exchange): nothing more is read.
+                return;
             }
         }
     }
