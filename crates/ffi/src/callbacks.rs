@@ -10,44 +10,8 @@ use crate::info::{may_carry_info, plain_chat};
 use crate::reason;
 use crate::types::*;
 
-/// Every callback, in declaration order (`ALL[c as usize] == c`: checked below).
-const ALL: [Callback; 24] = {
-    use Callback::*;
-    [
-        PushP2PMessage,
-        PushP2PFile,
-        PushP2PChat,
-        PushP2PAudio,
-        PushP2PCmd,
-        PushGroupMessage,
-        PushGroupFile,
-        PushGroupChat,
-        PushGroupAudio,
-        PushGroupCmd,
-        PushRoomMessage,
-        PushRoomFile,
-        PushRoomChat,
-        PushRoomAudio,
-        PushRoomCmd,
-        PushBroadcastMessage,
-        PushBroadcastFile,
-        PushBroadcastChat,
-        PushBroadcastAudio,
-        PushBroadcastCmd,
-        PushEvent,
-        Ping,
-        Kickout,
-        KickoutRoom,
-    ]
-};
-
-const _: () = {
-    let mut i = 0;
-    while i < ALL.len() {
-        assert!(ALL[i] as usize == i, "ALL is in declaration order");
-        i += 1;
-    }
-};
+/// Every callback, in declaration order.
+const ALL: [Callback; Callback::ALL.len()] = Callback::ALL;
 
 /// The message callbacks of `m`, indexed by `Callback as usize` (built once, at init: a
 /// message's callback is then one indexed load, not a `match` per push).
