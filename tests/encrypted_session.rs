@@ -360,3 +360,70 @@ fn an_oversized_encrypted_push_is_skipped_and_the_next_delivered() {
         }
     }
 }
+
+/// A package whose length disagrees with its frame's, found only once the frame's header is
+/// whole (here on the second read): the push before it is delivered and answered, then the
+/// listener asks to close with `BadPackage`, though the broken package's first bytes are still
+/// in RX (a regression of `fuzz/regressions/listener_enc/broken-package-after-partial-frame`).
+#[test]
+fn a_package_broken_after_its_first_bytes_is_reported() {
+    for split in [1, 4, 5, 9, 15] {
+        let (mut l, server_key) =
+            encrypted_listener(Curve::Secp256k1, EncryptionMode::Package, Bits::Aes128);
+        l.connected(0);
+        let (mut s, key_seq) = Server::accept(&mut l, Curve::Secp256k1, &server_key, Bits::Aes128);
+        feed(&mut l, 1, &s.seal(&ok(key_seq)));
+        let mut wire = s.seal(&pushmsg(Some(301), 1, 2, 31, 30, "before"));
+        let at = wire.len();
+        // The next push's package, its length prefix four bytes short.
+        let mut broken = s.seal(&pushmsg(Some(302), 1, 2, 32, 30, "broken"));
+        let short = u32::from_le_bytes(broken[..4].try_into().unwrap()) - 4;
+        broken[..4].copy_from_slice(&short.to_le_bytes());
+        wire.extend(&broken[..4 + short as usize]);
+        let mut ev = feed(&mut l, 2, &wire[..at + split]);
+        assert!(
+            !ev.iter().any(|e| e.contains("CloseRequested")),
+            "{split}: {ev:?}"
+        );
+        ev.extend(feed(&mut l, 2, &wire[at + split..]));
+        let want = format!(
+            "{:?}",
+            Event::CloseRequested(CloseReason::Protocol(FrameError::BadPackage))
+        );
+        assert!(ev.contains(&want), "{split}: {ev:?}");
+        assert!(
+            ev.iter().any(|e| e.contains("\"before\"")),
+            "{split}: {ev:?}"
+        );
+        assert!(
+            !ev.iter().any(|e| e.contains("\"broken\"")),
+            "{split}: {ev:?}"
+        );
+        let seqs: Vec<_> = s.open(&mut l).iter().filter_map(Wire::seq).collect();
+        assert_eq!(seqs, [301], "{split}");
+    }
+}
+
+/// The desired state comes back to empty while the listens wait for the key answer: the
+/// connection needs no listen quest, so the restoration ends at once with 0 (a regression of
+/// `fuzz/regressions/listener_enc/restoration-unreported-in-sync-before-key`).
+#[test]
+fn a_restoration_undone_before_the_key_answer_ends_at_once() {
+    let (mut l, server_key) =
+        encrypted_listener(Curve::Secp256k1, EncryptionMode::Stream, Bits::Aes128);
+    l.add_listen(0, &IDS).unwrap();
+    l.connected(0);
+    let (mut s, key_seq) = Server::accept(&mut l, Curve::Secp256k1, &server_key, Bits::Aes128);
+    let _ = events(&mut l);
+    l.remove_listen(1, &IDS).unwrap();
+    assert!(l.in_sync());
+    let ev = events(&mut l);
+    assert!(ev.iter().any(|e| e == "Restored { code: 0 }"), "{ev:?}");
+    // The key answer sends nothing and reports no second restoration.
+    let ev = feed(&mut l, 2, &s.seal(&ok(key_seq)));
+    assert!(!ev.iter().any(|e| e.starts_with("Restored")), "{ev:?}");
+    assert!(s.open(&mut l).is_empty());
+    l.closed(3, CloseReason::PeerClosed);
+    let ev = events(&mut l);
+    assert!(!ev.iter().any(|e| e.starts_with("Restored")), "{ev:?}");
+}

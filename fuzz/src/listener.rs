@@ -1124,9 +1124,8 @@ struct Conn {
     close_requested: Option<CloseReason>,
     restore_expected: bool,
     restored: u32,
-    /// Encrypted mode: the key exchange, and whether a package broke the stream.
+    /// Encrypted mode: the key exchange.
     key: Option<KeyEx>,
-    package_broken: bool,
 }
 
 /// Encrypted mode: a connection's key exchange as the server sees it.
@@ -1295,35 +1294,6 @@ struct Observer {
     key_failed: u64,
 }
 
-/// Whether the targets let an open engine finding pass (so that fuzzing goes on past it);
-/// `RTM_FUZZ_STRICT=1` asserts it too, as `fuzz/regressions/open/<target>/*` need. Open:
-///
-/// 1. (`listener_enc`, package mode) When a broken package arrives while frames before it wait
-///    in RX for room in TX (a twoway push is blocked until the transport takes bytes), the
-///    listener asks to close with `Protocol(BadPackage)` at once: those frames, received whole
-///    before the break, are never handled (no event, no answer), and a framing error among
-///    them (garbage in an earlier package) is not the reason given. In plaintext a framing
-///    error is reported only once every frame before it has been handled. Reproducers:
-///    `fuzz/regressions/open/listener_enc/frames-before-bad-package-dropped`,
-///    `.../bad-package-reported-before-earlier-framing-error`.
-/// 2. (`listener_enc`) When the server's error answer to `*key` is read from RX, the listener
-///    asks to close with `KeyExchange { code }` but goes on handling the frames buffered after
-///    it in the same call: their pushes reach the host after `CloseRequested` (and are
-///    answered), and a framing error among them gives a second `CloseRequested`. Elsewhere
-///    nothing is read once a close is asked for. Reproducers:
-///    `fuzz/regressions/open/listener_enc/key-refused-then-{garbage,push}`.
-/// 3. (`listener_enc`) A restoration pending while the key exchange holds the listens back ends
-///    only with a quest's answer: when the host brings the desired state back to the empty
-///    state of the new connection meanwhile, `in_sync()` holds and the commands complete with
-///    0, but `Restored` is never reported while the connection lives (no quest is needed, so
-///    none goes) and comes as `Restored(20002)` when it closes. In plaintext the restoration
-///    quest goes at `connected`, so this state cannot arise.
-///    Reproducer: `fuzz/regressions/open/listener_enc/restoration-unreported-in-sync-before-key`.
-fn open_finding() -> bool {
-    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    !*T.get_or_init(|| std::env::var_os("RTM_FUZZ_STRICT").is_some())
-}
-
 /// `RTM_FUZZ_TRACE=1` prints every operation and event (for reading a reproducer).
 fn trace() -> bool {
     static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -1368,10 +1338,7 @@ impl Observer {
             )
         {
             // The stream is unusable once a close is asked for: nothing more is read from it.
-            assert!(
-                open_finding() && matches!(r, CloseReason::KeyExchange { .. }),
-                "push event {ev:?} after CloseRequested({r:?})"
-            );
+            panic!("push event {ev:?} after CloseRequested({r:?})");
         }
         match ev {
             Event::Connected { is_reconnect } => {
@@ -1468,10 +1435,8 @@ impl Observer {
                     .conn
                     .as_mut()
                     .expect("CloseRequested without a connection");
-                // Open finding 2 (see `open_finding`): frames after a refused `*key` are read on.
-                let refused = matches!(c.close_requested, Some(CloseReason::KeyExchange { .. }));
                 assert!(
-                    c.close_requested.is_none() || (open_finding() && refused),
+                    c.close_requested.is_none(),
                     "second CloseRequested: {reason:?} after {:?}",
                     c.close_requested
                 );
@@ -1482,17 +1447,12 @@ impl Observer {
                         c.last_rx
                     ),
                     CloseReason::Protocol(e) => {
-                        // Open finding 1 (see `open_finding`): a broken package is reported
-                        // ahead of what RX holds before it, a framing error included.
-                        let ahead = *e == FrameError::BadPackage && c.package_broken;
-                        if !(ahead && open_finding()) {
-                            assert_eq!(
-                                c.rx_error,
-                                Some(*e),
-                                "CloseRequested({e:?}) but the stream's error is {:?}",
-                                c.rx_error
-                            )
-                        }
+                        assert_eq!(
+                            c.rx_error,
+                            Some(*e),
+                            "CloseRequested({e:?}) but the stream's error is {:?}",
+                            c.rx_error
+                        )
                     }
                     CloseReason::KeyExchange { code: kc } => {
                         let consumed = c.consumed;
@@ -1680,7 +1640,6 @@ impl Observer {
     /// listener must report it after the frames before it, unless one of them broke it first.
     fn stream_broke(&mut self) {
         if let Some(c) = self.conn.as_mut() {
-            c.package_broken = true;
             c.rx_error.get_or_insert(FrameError::BadPackage);
         }
     }
@@ -2050,13 +2009,7 @@ impl Host {
         let (live, protocol_closed) = match &self.o.conn {
             Some(c) => (
                 c.close_requested.is_none(),
-                match c.close_requested {
-                    // Open finding 1 (see `open_finding`): frames blocked before a broken
-                    // package are dropped.
-                    Some(CloseReason::Protocol(FrameError::BadPackage)) => !open_finding(),
-                    Some(CloseReason::Protocol(_)) => true,
-                    _ => false,
-                },
+                matches!(c.close_requested, Some(CloseReason::Protocol(_))),
             ),
             None => (false, false),
         };
@@ -2197,9 +2150,7 @@ impl Host {
                 .listen
                 .last()
                 .is_none_or(|q| q.answer.is_some_and(|f| f < c.consumed));
-            // Open finding 3 (see `open_finding`): in sync with no listen quest sent.
-            let unsent = open_finding() && c.key.is_some() && c.listen.is_empty();
-            if live && in_sync && settled && !unsent {
+            if live && in_sync && settled {
                 assert_eq!(
                     c.restored,
                     u32::from(c.restore_expected),

@@ -118,38 +118,39 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         while let Some(e) = self.c.local.pop_front() {
             on(e.into_event());
         }
-        if self.rx.buffered() > 0 && self.c.usable() {
-            self.buffered_frames(on);
-        }
+        let blocked = self.rx.buffered() > 0 && self.c.usable() && self.buffered_frames(on);
         #[cfg(feature = "fpnn-encryption")]
         if let Some(&e) = self.open_error.get()
             && self.c.usable()
-            && self.rx.buffered() == 0
+            && !blocked
         {
-            // Only once the frames before it were handled (they may wait for TX room).
-            // The received stream broke after the frames just handled.
+            // Only once the whole frames before it were handled (they may wait for TX room);
+            // what is left in RX is the broken package's opened start, never a whole frame.
             self.c.close(e, on);
         }
+        #[cfg(not(feature = "fpnn-encryption"))]
+        let _ = blocked;
         self.pump();
     }
 
-    /// Handles the frames in the receive buffer, one at a time.
-    fn buffered_frames<F: FnMut(Event<'_>) + ?Sized>(&mut self, on: &mut F) {
+    /// Handles the frames in the receive buffer, one at a time. Returns whether a frame waits
+    /// for TX room (otherwise no whole frame is left, or a close was asked for).
+    fn buffered_frames<F: FnMut(Event<'_>) + ?Sized>(&mut self, on: &mut F) -> bool {
         let Self { rx, c, .. } = self;
         loop {
             let (step, len, oversized) = match rx.peek_at(0) {
                 Ok(Some((frame, len))) => (c.frame(frame, len, false, on), len, false),
-                Ok(None) => return,
+                Ok(None) => return false,
                 Err(FrameError::TooLarge { .. }) => {
                     // Too large for RX: its head stands for it (an answer without payload, a
                     // quest reported as too large), and the frame is skipped as it streams in.
                     // Over 8 MiB, `head_at` gives the error.
                     let head = match rx.head_at(0) {
                         Ok(Some(h)) => h,
-                        Ok(None) => return,
+                        Ok(None) => return false,
                         Err(e) => {
                             c.close(e, on);
-                            return;
+                            return false;
                         }
                     };
                     let frame = match (head.kind, head.seq) {
@@ -169,17 +170,17 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 }
                 Err(e) => {
                     c.close(e, on);
-                    return;
+                    return false;
                 }
             };
             match step {
                 Step::Done if oversized => rx.skip_at(0, len),
                 Step::Done => rx.consume(len),
-                Step::Blocked => return,
+                Step::Blocked => return true,
             }
             if c.closing {
                 // A close was asked for (a refused key exchange): nothing more is read.
-                return;
+                return false;
             }
         }
     }

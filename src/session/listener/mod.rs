@@ -689,6 +689,11 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     fn complete_if_in_sync(&mut self) {
         if self.c.sync.in_sync() {
             complete(&mut self.c.pending, &mut self.c.local, u32::MAX, code::OK);
+            // A restoration held back (by the key exchange) ends without a quest when the
+            // desired state came back to the new connection's empty state meanwhile.
+            if self.c.sync.end_restoring() {
+                self.local(LocalEvent::Restored { code: code::OK });
+            }
         }
     }
 
