@@ -9,7 +9,10 @@
 //! Stream mode keeps one [`AesCfb`] per direction for the whole connection; package mode calls
 //! [`AesCfb::reset`] before every frame (both directions restart from the IV).
 
-use aes::cipher::{BlockCipherEncrypt, KeyInit};
+use aes::cipher::consts::U16;
+use aes::cipher::{
+    BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, KeyInit,
+};
 use aes::{Aes128Enc, Aes256Enc, Block};
 use zeroize::Zeroize;
 
@@ -17,10 +20,6 @@ use super::params::Bits;
 
 /// The AES block and IV length.
 pub const BLOCK_LEN: usize = 16;
-
-/// Blocks decrypted side by side (AES-NI pipelines eight).
-#[cfg(not(rtm_opt_size))]
-const PARALLEL: usize = 8;
 
 /// The expanded key, encryption direction only (the decryption round keys are never needed).
 /// No allocation here, so AES-128 states carry the room of an AES-256 key schedule.
@@ -32,23 +31,70 @@ enum Cipher {
 }
 
 impl Cipher {
-    /// Encrypts `blocks` independently (the block cipher pipelines them).
-    #[cfg(not(rtm_opt_size))]
+    /// Runs `run` with the block cipher's backend: one dispatch per call, and the AES rounds
+    /// inlined into the run's loop (AES-NI where the CPU has it).
     #[inline(always)]
-    fn encrypt_blocks(&self, blocks: &mut [[u8; BLOCK_LEN]]) {
-        let blocks = Block::cast_slice_from_core_mut(blocks);
+    fn run<const DECRYPT: bool>(&self, run: Run<'_, DECRYPT>) {
         match self {
-            Self::Aes128(c) => c.encrypt_blocks(blocks),
-            Self::Aes256(c) => c.encrypt_blocks(blocks),
+            Self::Aes128(c) => c.encrypt_with_backend(run),
+            Self::Aes256(c) => c.encrypt_with_backend(run),
         }
     }
+}
 
+/// One call's work on a stream: `buf` from position `pos` of the register `reg`.
+struct Run<'a, const DECRYPT: bool> {
+    reg: &'a mut [u8; BLOCK_LEN],
+    pos: &'a mut usize,
+    buf: &'a mut [u8],
+}
+
+impl<const DECRYPT: bool> BlockSizeUser for Run<'_, DECRYPT> {
+    type BlockSize = U16;
+}
+
+impl<const DECRYPT: bool> BlockCipherEncClosure for Run<'_, DECRYPT> {
+    /// The bytes finishing the current block, each whole block (one 128-bit XOR), then the
+    /// start of the next block.
     #[inline(always)]
-    fn encrypt(&self, block: &mut [u8; BLOCK_LEN]) {
-        let block = Block::cast_from_core_mut(block);
-        match self {
-            Self::Aes128(c) => c.encrypt_block(block),
-            Self::Aes256(c) => c.encrypt_block(block),
+    fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
+        let Self { reg, pos, buf } = self;
+        let encrypt = |block: &mut [u8; BLOCK_LEN]| {
+            backend.encrypt_block(Block::cast_from_core_mut(block).into());
+        };
+        let mut rest = buf;
+        if *pos != 0 {
+            let take = (BLOCK_LEN - *pos).min(rest.len());
+            let (head, tail) = rest.split_at_mut(take);
+            partial::<DECRYPT>(reg, *pos, head);
+            *pos = (*pos + take) % BLOCK_LEN;
+            rest = tail;
+        }
+        let (blocks, tail) = rest.as_chunks_mut::<BLOCK_LEN>();
+        if DECRYPT {
+            // Each block's keystream is the encryption of the ciphertext block before it, all
+            // known: the blocks are independent, and the CPU overlaps their rounds. Not wiped:
+            // a keystream block is the plaintext XOR the (public) ciphertext, and the
+            // plaintext stays in the buffer for the caller.
+            for block in blocks {
+                let mut keystream = *reg;
+                encrypt(&mut keystream);
+                *reg = *block;
+                *block =
+                    (u128::from_ne_bytes(keystream) ^ u128::from_ne_bytes(*block)).to_ne_bytes();
+            }
+        } else {
+            for block in blocks {
+                encrypt(reg);
+                // The ciphertext is the data XOR the keystream, and it is the next register.
+                *block = (u128::from_ne_bytes(*reg) ^ u128::from_ne_bytes(*block)).to_ne_bytes();
+                *reg = *block;
+            }
+        }
+        if !tail.is_empty() {
+            encrypt(reg);
+            partial::<DECRYPT>(reg, 0, tail);
+            *pos = tail.len();
         }
     }
 }
@@ -138,119 +184,75 @@ impl AesCfb {
 
     /// Encrypts `buf` in place, continuing the stream.
     pub fn encrypt(&mut self, buf: &mut [u8]) {
-        self.apply(
+        self.cipher.run(Run::<false> {
+            reg: &mut self.reg,
+            pos: &mut self.pos,
             buf,
-            |reg, b| {
-                *reg ^= *b;
-                *b = *reg;
-            },
-            |reg, block| {
-                // The ciphertext is the data XOR the keystream, and it is the next register.
-                let c = u128::from_ne_bytes(*reg) ^ u128::from_ne_bytes(*block);
-                *block = c.to_ne_bytes();
-                *reg = *block;
-            },
-        );
+        });
     }
 
-    /// Decrypts `buf` in place, continuing the stream. Whole blocks are decrypted up to
-    /// eight at a time: each block's keystream is the encryption of the ciphertext block
-    /// before it, all known, so the block cipher runs them side by side.
+    /// Decrypts `buf` in place, continuing the stream. Whole blocks are independent (each
+    /// block's keystream is the encryption of the ciphertext block before it, all known), so
+    /// their rounds overlap.
     pub fn decrypt(&mut self, buf: &mut [u8]) {
-        // Size builds decrypt one block at a time (less code, a smaller stack frame).
-        #[cfg(rtm_opt_size)]
-        {
-            self.decrypt_serial(buf);
-        }
-        #[cfg(not(rtm_opt_size))]
-        self.decrypt_parallel(buf);
-    }
-
-    /// [`AesCfb::decrypt`] with whole blocks eight at a time (speed builds).
-    #[cfg(not(rtm_opt_size))]
-    fn decrypt_parallel(&mut self, buf: &mut [u8]) {
-        let mut rest = buf;
-        if self.pos != 0 {
-            // Finish the current block byte by byte.
-            let take = (BLOCK_LEN - self.pos).min(rest.len());
-            let (head, tail) = rest.split_at_mut(take);
-            self.decrypt_serial(head);
-            rest = tail;
-        }
-        let whole = rest.len() / BLOCK_LEN * BLOCK_LEN;
-        let (blocks, tail) = rest.split_at_mut(whole);
-        let (blocks, _) = blocks.as_chunks_mut::<BLOCK_LEN>();
-        let mut keystream = [[0u8; BLOCK_LEN]; PARALLEL];
-        for group in blocks.chunks_mut(PARALLEL) {
-            let n = group.len();
-            let (Some(ks), Some(last)) = (keystream.get_mut(..n), group.last().copied()) else {
-                break;
-            };
-            // At a block boundary the register holds the previous ciphertext block.
-            let mut feedback = self.reg;
-            for (k, c) in ks.iter_mut().zip(group.iter()) {
-                *k = feedback;
-                feedback = *c;
-            }
-            self.cipher.encrypt_blocks(ks);
-            for (c, k) in group.iter_mut().zip(ks.iter()) {
-                *c = (u128::from_ne_bytes(*c) ^ u128::from_ne_bytes(*k)).to_ne_bytes();
-            }
-            self.reg = last;
-        }
-        keystream.zeroize();
-        self.decrypt_serial(tail);
-    }
-
-    /// [`AesCfb::decrypt`] one block at a time.
-    fn decrypt_serial(&mut self, buf: &mut [u8]) {
-        self.apply(
+        self.cipher.run(Run::<true> {
+            reg: &mut self.reg,
+            pos: &mut self.pos,
             buf,
-            |reg, b| {
-                let c = *b;
-                *b = *reg ^ c;
-                *reg = c;
-            },
-            |reg, block| {
-                let c = *block;
-                *block = (u128::from_ne_bytes(*reg) ^ u128::from_ne_bytes(c)).to_ne_bytes();
-                *reg = c;
-            },
-        );
+        });
     }
+}
 
-    /// Runs `step(register byte, data byte)` over the bytes finishing the current block, then
-    /// `block_step(register, block)` over each whole block (one 128-bit XOR), then `step` over
-    /// the start of the next block.
-    #[inline(always)]
-    fn apply(
-        &mut self,
-        buf: &mut [u8],
-        step: impl Fn(&mut u8, &mut u8),
-        block_step: impl Fn(&mut [u8; BLOCK_LEN], &mut [u8; BLOCK_LEN]),
-    ) {
-        let mut rest = buf;
-        if self.pos != 0 {
-            let take = (BLOCK_LEN - self.pos).min(rest.len());
-            let (head, tail) = rest.split_at_mut(take);
-            for (r, b) in self.reg[self.pos..].iter_mut().zip(head) {
-                step(r, b);
+/// Copies `src` into `dst` (the same length, at most 16 bytes) with two overlapping moves of
+/// the widest size that fits, inline (a `memcpy` call costs more than the bytes here).
+#[inline(always)]
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    fn two<const W: usize>(dst: &mut [u8], src: &[u8]) {
+        if let (Some(a), Some(b)) = (src.first_chunk::<W>(), src.last_chunk::<W>()) {
+            let (a, b) = (*a, *b);
+            if let Some(d) = dst.first_chunk_mut::<W>() {
+                *d = a;
             }
-            self.pos = (self.pos + take) % BLOCK_LEN;
-            rest = tail;
-        }
-        let (blocks, tail) = rest.as_chunks_mut::<BLOCK_LEN>();
-        for block in blocks {
-            self.cipher.encrypt(&mut self.reg);
-            block_step(&mut self.reg, block);
-        }
-        if !tail.is_empty() {
-            self.cipher.encrypt(&mut self.reg);
-            for (r, b) in self.reg.iter_mut().zip(tail.iter_mut()) {
-                step(r, b);
+            if let Some(d) = dst.last_chunk_mut::<W>() {
+                *d = b;
             }
-            self.pos = tail.len();
         }
+    }
+    match src.len() {
+        8.. => two::<8>(dst, src),
+        4.. => two::<4>(dst, src),
+        2.. => two::<2>(dst, src),
+        _ => two::<1>(dst, src),
+    }
+}
+
+/// CFB on `data`, the bytes `pos..pos + data.len()` of the register's block (within it),
+/// sixteen bytes at once: `data` becomes itself XOR the keystream bytes there, and the register
+/// takes the ciphertext bytes in their place (the input when `DECRYPT`, else the output).
+#[inline(always)]
+fn partial<const DECRYPT: bool>(reg: &mut [u8; BLOCK_LEN], pos: usize, data: &mut [u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let end = pos + data.len();
+    // The register with the data in the window.
+    let mut merged = *reg;
+    let Some(window) = merged.get_mut(pos..end) else {
+        return;
+    };
+    copy_small(window, data);
+    // The data XOR the keystream in the window.
+    let out = (u128::from_ne_bytes(merged) ^ u128::from_ne_bytes(*reg)).to_ne_bytes();
+    let Some(out) = out.get(pos..end) else {
+        return;
+    };
+    copy_small(data, out);
+    if DECRYPT {
+        // The keystream outside the window, the ciphertext (the input) inside.
+        *reg = merged;
+    } else if let Some(window) = reg.get_mut(pos..end) {
+        // The ciphertext is the output.
+        copy_small(window, out);
     }
 }
 

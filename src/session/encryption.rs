@@ -242,6 +242,13 @@ impl Package {
         if self.head_have == HEADER_LEN {
             return Ok(());
         }
+        if self.head_have == 0
+            && let Some(head) = plain.first_chunk::<HEADER_LEN>()
+        {
+            // The whole header at once (the common case).
+            self.head_have = HEADER_LEN;
+            return self.check_header(head);
+        }
         for (slot, &b) in self.head.iter_mut().skip(self.head_have).zip(plain) {
             *slot = b;
             self.head_have += 1;
@@ -249,7 +256,14 @@ impl Package {
         if self.head_have < HEADER_LEN {
             return Ok(());
         }
-        match parse_header(&self.head) {
+        let head = self.head;
+        self.check_header(&head)
+    }
+
+    /// Checks that the frame whose header is `head` is as long as the package.
+    #[inline(always)]
+    fn check_header(&self, head: &[u8; HEADER_LEN]) -> Result<(), FrameError> {
+        match parse_header(head) {
             Ok(Status::Complete(h, _)) if h.frame_len() != self.len => Err(FrameError::BadPackage),
             // A bad header is the frame reader's to report, with its own error.
             _ => Ok(()),
@@ -291,6 +305,15 @@ impl Opener {
         let (mut read, mut written) = (0, 0);
         while read < buf.len() {
             if p.remaining == 0 {
+                if p.have == 0
+                    && let Some(prefix) = buf.get(read..).and_then(<[u8]>::first_chunk)
+                {
+                    // The whole prefix is there (the common case): taken at once but its last
+                    // byte, which completes it below.
+                    p.prefix = *prefix;
+                    p.have = PACKAGE_PREFIX_LEN - 1;
+                    read += PACKAGE_PREFIX_LEN - 1;
+                }
                 let (Some(&b), Some(slot)) = (buf.get(read), p.prefix.get_mut(p.have)) else {
                     break;
                 };

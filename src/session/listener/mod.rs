@@ -862,13 +862,22 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     /// Takes received bytes into RX (opened, with encryption); returns how many were taken.
     fn feed(&mut self, data: &[u8]) -> usize {
         #[cfg(feature = "fpnn-encryption")]
-        if self.opener.is_full() {
+        if let Some(opener) = self.opener.get_mut() {
             let window = self.rx.window();
             let n = window.len().min(data.len());
-            if let (Some(w), Some(d)) = (window.get_mut(..n), data.get(..n)) {
-                w.copy_from_slice(d);
+            if self.c.closing || self.open_error.is_full() {
+                // The stream is unusable: nothing more is read from it (as `open_window`).
+                return n;
             }
-            let m = self.open_window(n);
+            let (m, error) = match (window.get_mut(..n), data.get(..n)) {
+                (Some(w), Some(d)) => {
+                    w.copy_from_slice(d);
+                    opener.open(w)
+                }
+                _ => (0, None),
+            };
+            // The frames before a broken package are handled first (as `open_window`).
+            self.open_error = error.into();
             self.rx.commit(m);
             return n;
         }
