@@ -34,7 +34,7 @@ impl Cipher {
     /// Runs `run` with the block cipher's backend: one dispatch per call, and the AES rounds
     /// inlined into the run's loop (AES-NI where the CPU has it).
     #[inline(always)]
-    fn run<const DECRYPT: bool>(&self, run: Run<'_, DECRYPT>) {
+    fn run<const DECRYPT: bool, const FROM: bool>(&self, run: Run<'_, DECRYPT, FROM>) {
         match self {
             Self::Aes128(c) => c.encrypt_with_backend(run),
             Self::Aes256(c) => c.encrypt_with_backend(run),
@@ -42,59 +42,93 @@ impl Cipher {
     }
 }
 
-/// One call's work on a stream: `buf` from position `pos` of the register `reg`.
-struct Run<'a, const DECRYPT: bool> {
+/// One call's work on a stream, from position `pos` of the register `reg`: `buf` in place, or
+/// with `FROM`, `src` into `buf` (the same length).
+struct Run<'a, const DECRYPT: bool, const FROM: bool> {
     reg: &'a mut [u8; BLOCK_LEN],
     pos: &'a mut usize,
     buf: &'a mut [u8],
+    src: &'a [u8],
 }
 
-impl<const DECRYPT: bool> BlockSizeUser for Run<'_, DECRYPT> {
+impl<const DECRYPT: bool, const FROM: bool> BlockSizeUser for Run<'_, DECRYPT, FROM> {
     type BlockSize = U16;
 }
 
-impl<const DECRYPT: bool> BlockCipherEncClosure for Run<'_, DECRYPT> {
+impl<const DECRYPT: bool, const FROM: bool> BlockCipherEncClosure for Run<'_, DECRYPT, FROM> {
     /// The bytes finishing the current block, each whole block (one 128-bit XOR), then the
     /// start of the next block.
     #[inline(always)]
     fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
-        let Self { reg, pos, buf } = self;
+        let Self {
+            reg,
+            pos,
+            buf,
+            mut src,
+        } = self;
         let encrypt = |block: &mut [u8; BLOCK_LEN]| {
             backend.encrypt_block(Block::cast_from_core_mut(block).into());
         };
-        let mut rest = buf;
+        let mut out = buf;
         if *pos != 0 {
-            let take = (BLOCK_LEN - *pos).min(rest.len());
-            let (head, tail) = rest.split_at_mut(take);
-            partial::<DECRYPT>(reg, *pos, head);
+            let take = (BLOCK_LEN - *pos).min(out.len());
+            let (head, tail) = out.split_at_mut(take);
+            let (head_in, tail_in) = if FROM {
+                src.split_at_checked(take).unwrap_or_default()
+            } else {
+                (&[][..], &[][..])
+            };
+            partial::<DECRYPT, FROM>(reg, *pos, head_in, head);
             *pos = (*pos + take) % BLOCK_LEN;
-            rest = tail;
+            out = tail;
+            src = tail_in;
         }
-        let (blocks, tail) = rest.as_chunks_mut::<BLOCK_LEN>();
+        let (blocks, tail) = out.as_chunks_mut::<BLOCK_LEN>();
+        let (blocks_in, tail_in) = src.as_chunks::<BLOCK_LEN>();
+        // The input block: the source's, or the block itself in place.
+        let input = |k: usize, block: &[u8; BLOCK_LEN]| {
+            if FROM {
+                blocks_in.get(k).copied()
+            } else {
+                Some(*block)
+            }
+        };
         if DECRYPT {
             // Each block's keystream is the encryption of the ciphertext block before it, all
-            // known: the blocks are independent, and the CPU overlaps their rounds. Not wiped:
-            // a keystream block is the plaintext XOR the (public) ciphertext, and the
-            // plaintext stays in the buffer for the caller.
-            for block in blocks {
-                let mut keystream = *reg;
+            // known: the feedback stays in a register (no round trip through the state), so
+            // the blocks' rounds overlap. Keystream blocks are not wiped: each is the
+            // plaintext XOR the (public) ciphertext, and the plaintext stays in the buffer.
+            let mut feedback = *reg;
+            for (k, block) in blocks.iter_mut().enumerate() {
+                let Some(data) = input(k, block) else {
+                    break;
+                };
+                let mut keystream = feedback;
                 encrypt(&mut keystream);
-                *reg = *block;
-                *block =
-                    (u128::from_ne_bytes(keystream) ^ u128::from_ne_bytes(*block)).to_ne_bytes();
+                feedback = data;
+                *block = (u128::from_ne_bytes(keystream) ^ u128::from_ne_bytes(data)).to_ne_bytes();
             }
+            *reg = feedback;
         } else {
-            for block in blocks {
-                encrypt(reg);
-                // The ciphertext is the data XOR the keystream, and it is the next register.
-                *block = (u128::from_ne_bytes(*reg) ^ u128::from_ne_bytes(*block)).to_ne_bytes();
-                *reg = *block;
+            // Serial: each block's keystream is the encryption of the ciphertext just made,
+            // kept in a register.
+            let mut feedback = *reg;
+            for (k, block) in blocks.iter_mut().enumerate() {
+                let Some(data) = input(k, block) else {
+                    break;
+                };
+                encrypt(&mut feedback);
+                // The ciphertext is the data XOR the keystream, and it is the next feedback.
+                feedback =
+                    (u128::from_ne_bytes(feedback) ^ u128::from_ne_bytes(data)).to_ne_bytes();
+                *block = feedback;
             }
+            *reg = feedback;
         }
         if !tail.is_empty() {
             encrypt(reg);
-            partial::<DECRYPT>(reg, 0, tail);
             *pos = tail.len();
+            partial::<DECRYPT, FROM>(reg, 0, tail_in, tail);
         }
     }
 }
@@ -184,10 +218,11 @@ impl AesCfb {
 
     /// Encrypts `buf` in place, continuing the stream.
     pub fn encrypt(&mut self, buf: &mut [u8]) {
-        self.cipher.run(Run::<false> {
+        self.cipher.run(Run::<false, false> {
             reg: &mut self.reg,
             pos: &mut self.pos,
             buf,
+            src: &[],
         });
     }
 
@@ -195,64 +230,91 @@ impl AesCfb {
     /// block's keystream is the encryption of the ciphertext block before it, all known), so
     /// their rounds overlap.
     pub fn decrypt(&mut self, buf: &mut [u8]) {
-        self.cipher.run(Run::<true> {
+        self.cipher.run(Run::<true, false> {
             reg: &mut self.reg,
             pos: &mut self.pos,
             buf,
+            src: &[],
+        });
+    }
+
+    /// Decrypts `src` into `dst`, continuing the stream: [`AesCfb::decrypt`] with the copy
+    /// folded in. Only `min(src.len(), dst.len())` bytes are taken.
+    pub fn decrypt_from(&mut self, src: &[u8], dst: &mut [u8]) {
+        let n = src.len().min(dst.len());
+        let (Some(src), Some(dst)) = (src.get(..n), dst.get_mut(..n)) else {
+            return;
+        };
+        self.cipher.run(Run::<true, true> {
+            reg: &mut self.reg,
+            pos: &mut self.pos,
+            buf: dst,
+            src,
         });
     }
 }
 
-/// Copies `src` into `dst` (the same length, at most 16 bytes) with two overlapping moves of
-/// the widest size that fits, inline (a `memcpy` call costs more than the bytes here).
+/// CFB over `n` bytes at `pos` of the register's block, `W` bytes at a time with two
+/// overlapping words (`W <= n <= 2 * W`): every word is read before any is written, so the
+/// overlap reads the keystream, not ciphertext already stored over it.
 #[inline(always)]
-fn copy_small(dst: &mut [u8], src: &[u8]) {
-    fn two<const W: usize>(dst: &mut [u8], src: &[u8]) {
-        if let (Some(a), Some(b)) = (src.first_chunk::<W>(), src.last_chunk::<W>()) {
-            let (a, b) = (*a, *b);
-            if let Some(d) = dst.first_chunk_mut::<W>() {
-                *d = a;
-            }
-            if let Some(d) = dst.last_chunk_mut::<W>() {
-                *d = b;
-            }
+fn partial_words<const W: usize, const DECRYPT: bool, const FROM: bool>(
+    reg: &mut [u8; BLOCK_LEN],
+    pos: usize,
+    input: &[u8],
+    out: &mut [u8],
+) {
+    let n = out.len();
+    let data = if FROM { input } else { &*out };
+    let (Some(&d1), Some(&d2)) = (data.first_chunk::<W>(), data.last_chunk::<W>()) else {
+        return;
+    };
+    let window = reg.get(pos..pos + n).unwrap_or_default();
+    let (Some(&k1), Some(&k2)) = (window.first_chunk::<W>(), window.last_chunk::<W>()) else {
+        return;
+    };
+    let xor = |a: [u8; W], b: [u8; W]| {
+        let mut x = a;
+        for (x, b) in x.iter_mut().zip(b) {
+            *x ^= b;
         }
+        x
+    };
+    let (o1, o2) = (xor(d1, k1), xor(d2, k2));
+    if let Some(o) = out.first_chunk_mut::<W>() {
+        *o = o1;
     }
-    match src.len() {
-        8.. => two::<8>(dst, src),
-        4.. => two::<4>(dst, src),
-        2.. => two::<2>(dst, src),
-        _ => two::<1>(dst, src),
+    if let Some(o) = out.last_chunk_mut::<W>() {
+        *o = o2;
+    }
+    // The ciphertext takes the keystream's place: the input when decrypting, else the output.
+    let (c1, c2) = if DECRYPT { (d1, d2) } else { (o1, o2) };
+    let window = reg.get_mut(pos..pos + n).unwrap_or_default();
+    if let Some(r) = window.first_chunk_mut::<W>() {
+        *r = c1;
+    }
+    if let Some(r) = window.last_chunk_mut::<W>() {
+        *r = c2;
     }
 }
 
-/// CFB on `data`, the bytes `pos..pos + data.len()` of the register's block (within it),
-/// sixteen bytes at once: `data` becomes itself XOR the keystream bytes there, and the register
-/// takes the ciphertext bytes in their place (the input when `DECRYPT`, else the output).
+/// CFB on the bytes `pos..pos + out.len()` of the register's block (within it): `out`
+/// becomes `input` (with `FROM`; else itself, in place) XOR the keystream bytes there, and the
+/// register takes the ciphertext bytes in their place (the input when `DECRYPT`, else the
+/// output). Word-wide: two overlapping words of 8, 4, 2 or 1 bytes.
 #[inline(always)]
-fn partial<const DECRYPT: bool>(reg: &mut [u8; BLOCK_LEN], pos: usize, data: &mut [u8]) {
-    if data.is_empty() {
-        return;
-    }
-    let end = pos + data.len();
-    // The register with the data in the window.
-    let mut merged = *reg;
-    let Some(window) = merged.get_mut(pos..end) else {
-        return;
-    };
-    copy_small(window, data);
-    // The data XOR the keystream in the window.
-    let out = (u128::from_ne_bytes(merged) ^ u128::from_ne_bytes(*reg)).to_ne_bytes();
-    let Some(out) = out.get(pos..end) else {
-        return;
-    };
-    copy_small(data, out);
-    if DECRYPT {
-        // The keystream outside the window, the ciphertext (the input) inside.
-        *reg = merged;
-    } else if let Some(window) = reg.get_mut(pos..end) {
-        // The ciphertext is the output.
-        copy_small(window, out);
+fn partial<const DECRYPT: bool, const FROM: bool>(
+    reg: &mut [u8; BLOCK_LEN],
+    pos: usize,
+    input: &[u8],
+    out: &mut [u8],
+) {
+    match out.len() {
+        0 => {}
+        1 => partial_words::<1, DECRYPT, FROM>(reg, pos, input, out),
+        2..4 => partial_words::<2, DECRYPT, FROM>(reg, pos, input, out),
+        4..8 => partial_words::<4, DECRYPT, FROM>(reg, pos, input, out),
+        _ => partial_words::<8, DECRYPT, FROM>(reg, pos, input, out),
     }
 }
 

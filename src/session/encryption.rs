@@ -292,21 +292,45 @@ impl Opener {
         }
     }
 
+    /// Opens the received bytes `src` into `dst` (at least as long): as [`Opener::open`] on a
+    /// copy, with the copy folded into the decryption.
+    pub(crate) fn open_from(&mut self, src: &[u8], dst: &mut [u8]) -> (usize, Option<FrameError>) {
+        match dst.get_mut(..src.len()) {
+            Some(dst) => self.open_with::<true>(src, dst),
+            None => (0, None),
+        }
+    }
+
     /// Opens the received bytes `buf` in place: decrypts them and, in package mode, removes
     /// the length prefixes. Returns how many plaintext bytes are now at the start of `buf`,
     /// and an error if the stream broke after them: a package shorter than a frame header or
     /// over 8 MiB, or whose frame is not exactly as long as the package, is
     /// [`FrameError::BadPackage`] (the stream cannot be read on; the frames before it stand).
     pub(crate) fn open(&mut self, buf: &mut [u8]) -> (usize, Option<FrameError>) {
+        self.open_with::<false>(&[], buf)
+    }
+
+    /// [`Opener::open`] of `buf` in place, or with `FROM`, of `src` into `buf` (as long).
+    #[inline(always)]
+    fn open_with<const FROM: bool>(
+        &mut self,
+        src: &[u8],
+        buf: &mut [u8],
+    ) -> (usize, Option<FrameError>) {
         let Some(p) = &mut self.package else {
-            self.cipher.decrypt(buf);
+            if FROM {
+                self.cipher.decrypt_from(src, buf);
+            } else {
+                self.cipher.decrypt(buf);
+            }
             return (buf.len(), None);
         };
         let (mut read, mut written) = (0, 0);
         while read < buf.len() {
+            let input: &[u8] = if FROM { src } else { buf };
             if p.remaining == 0 {
                 if p.have == 0
-                    && let Some(prefix) = buf.get(read..).and_then(<[u8]>::first_chunk)
+                    && let Some(prefix) = input.get(read..).and_then(<[u8]>::first_chunk)
                 {
                     // The whole prefix is there (the common case): taken at once but its last
                     // byte, which completes it below.
@@ -314,7 +338,7 @@ impl Opener {
                     p.have = PACKAGE_PREFIX_LEN - 1;
                     read += PACKAGE_PREFIX_LEN - 1;
                 }
-                let (Some(&b), Some(slot)) = (buf.get(read), p.prefix.get_mut(p.have)) else {
+                let (Some(&b), Some(slot)) = (input.get(read), p.prefix.get_mut(p.have)) else {
                     break;
                 };
                 *slot = b;
@@ -334,16 +358,26 @@ impl Opener {
                 continue;
             }
             let n = p.remaining.min(buf.len() - read);
-            // Size builds move with `move_down` (no `memmove` in the firmware).
-            #[cfg(not(rtm_opt_size))]
-            buf.copy_within(read..read + n, written);
-            #[cfg(rtm_opt_size)]
-            crate::shift::move_down(buf, read..read + n, written);
-            if let Some(part) = buf.get_mut(written..written + n) {
-                self.cipher.decrypt(part);
-                if let Err(e) = p.check(part) {
-                    return (written, Some(e));
+            if FROM {
+                // Decrypted from the source straight into place.
+                if let (Some(from), Some(to)) = (src.get(read..read + n), buf.get_mut(written..)) {
+                    self.cipher.decrypt_from(from, to);
                 }
+            } else {
+                // Moved over the prefixes before it, then decrypted. Size builds move with
+                // `move_down` (no `memmove` in the firmware).
+                #[cfg(not(rtm_opt_size))]
+                buf.copy_within(read..read + n, written);
+                #[cfg(rtm_opt_size)]
+                crate::shift::move_down(buf, read..read + n, written);
+                if let Some(part) = buf.get_mut(written..written + n) {
+                    self.cipher.decrypt(part);
+                }
+            }
+            if let Some(part) = buf.get(written..written + n)
+                && let Err(e) = p.check(part)
+            {
+                return (written, Some(e));
             }
             p.remaining -= n;
             read += n;

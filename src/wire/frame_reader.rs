@@ -186,6 +186,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
         }
     }
 
+    /// The bytes buffered and not yet consumed, for a straight read of the whole frames among
+    /// them; none once a framing error stuck ([`FrameReader::peek_at`] reports it).
+    #[inline(always)]
+    pub fn readable(&self) -> &[u8] {
+        if self.failed {
+            return &[];
+        }
+        self.buf.as_ref().get(self.start..self.end).unwrap_or(&[])
+    }
+
     /// The head of the frame `offset` bytes past the unconsumed data, for a frame too large for
     /// the buffer ([`FrameError::TooLarge`] from [`FrameReader::peek_at`]) but within
     /// [`MAX_FRAME_LEN`]. `Ok(None)` while its header, seq and method have not all arrived

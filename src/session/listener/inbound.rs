@@ -81,27 +81,22 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         if self.rx.buffered() > 0 || self.rx.skipping() > 0 {
             // What is buffered comes first, and handling it makes room for `data`.
             self.poll_with(on);
-        } else if self.opening() {
-            // Encrypted bytes are opened in RX: no frame is read where it lies.
-            if !self.c.local.is_empty() {
-                self.poll_with(on);
-            }
         } else {
-            // Frames that arrived whole are handled where they lie, after the listener's own
-            // events.
+            // The listener's own events first.
             if !self.c.local.is_empty() {
                 self.poll_with(on);
             }
-            let max = self.rx.max_frame();
-            while let Some(rest) = data.get(taken..)
-                && !rest.is_empty()
-                && !self.c.closing
-                && let Some((frame, len)) = whole_frame(rest, max)
-            {
-                match self.c.frame(frame, len, false, on) {
-                    Step::Done => taken += len,
-                    Step::Blocked => break,
-                }
+            #[cfg(all(feature = "fpnn-encryption", not(rtm_opt_size)))]
+            if self.opening() {
+                return self.input_opened(data, on);
+            }
+            #[cfg(all(feature = "fpnn-encryption", rtm_opt_size))]
+            let plain = !self.opening();
+            #[cfg(not(all(feature = "fpnn-encryption", rtm_opt_size)))]
+            let plain = true;
+            if plain {
+                // Frames that arrived whole are handled where they lie.
+                taken = whole_frames(&mut self.c, data, self.rx.max_frame(), on);
             }
         }
         let rest = data.get(taken..).unwrap_or(&[]);
@@ -112,6 +107,20 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
         let fed = self.feed(rest);
         self.poll_with(on);
         taken + fed
+    }
+
+    /// [`Listener::handle_input`] with encryption and nothing buffered: the bytes are opened
+    /// into RX, and the whole frames among them are read there as plaintext input is (the
+    /// rest as any buffered bytes). Out of line, so that the plaintext path stays as it is.
+    #[cfg(all(feature = "fpnn-encryption", not(rtm_opt_size)))]
+    #[inline(never)]
+    fn input_opened<F: FnMut(Event<'_>) + ?Sized>(&mut self, data: &[u8], on: &mut F) -> usize {
+        let fed = self.feed(data);
+        let Self { rx, c, .. } = self;
+        let n = whole_frames(c, rx.readable(), rx.max_frame(), on);
+        rx.consume(n);
+        self.poll_with(on);
+        fed
     }
 
     fn poll_with<F: FnMut(Event<'_>) + ?Sized>(&mut self, on: &mut F) {
@@ -184,6 +193,29 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             }
         }
     }
+}
+
+/// Handles the whole frames (of at most `max` bytes) at the start of `data` where they lie, until a partial or invalid
+/// frame (left for the receive buffer's exact reader), one blocked on TX room, or a close
+/// request; returns the bytes they took.
+#[inline(always)]
+fn whole_frames<T, F>(c: &mut Core<T>, data: &[u8], max: usize, on: &mut F) -> usize
+where
+    T: AsRef<[u8]> + AsMut<[u8]>,
+    F: FnMut(Event<'_>) + ?Sized,
+{
+    let mut taken = 0;
+    while let Some(rest) = data.get(taken..)
+        && !rest.is_empty()
+        && !c.closing
+        && let Some((frame, len)) = whole_frame(rest, max)
+    {
+        match c.frame(frame, len, false, on) {
+            Step::Done => taken += len,
+            Step::Blocked => break,
+        }
+    }
+    taken
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {

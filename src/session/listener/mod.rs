@@ -869,12 +869,9 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
                 // The stream is unusable: nothing more is read from it (as `open_window`).
                 return n;
             }
-            let (m, error) = match (window.get_mut(..n), data.get(..n)) {
-                (Some(w), Some(d)) => {
-                    w.copy_from_slice(d);
-                    opener.open(w)
-                }
-                _ => (0, None),
+            let (m, error) = match data.get(..n) {
+                Some(d) => opener.open_from(d, window),
+                None => (0, None),
             };
             // The frames before a broken package are handled first (as `open_window`).
             self.open_error = error.into();
@@ -885,13 +882,10 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     }
 
     /// Whether received bytes must be opened before they are read (no zero-copy reading).
+    #[cfg(feature = "fpnn-encryption")]
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn opening(&self) -> bool {
-        #[cfg(feature = "fpnn-encryption")]
-        if self.opener.is_full() {
-            return true;
-        }
-        false
+        self.opener.is_full()
     }
 
     /// The stream cannot be used on: asks the host to close it.
