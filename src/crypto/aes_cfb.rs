@@ -33,12 +33,47 @@ enum Cipher {
 impl Cipher {
     /// Runs `run` with the block cipher's backend: one dispatch per call, and the AES rounds
     /// inlined into the run's loop (AES-NI where the CPU has it).
+    #[cfg(not(rtm_opt_size))]
     #[inline(always)]
     fn run<const DECRYPT: bool, const FROM: bool>(&self, run: Run<'_, DECRYPT, FROM>) {
         match self {
             Self::Aes128(c) => c.encrypt_with_backend(run),
             Self::Aes256(c) => c.encrypt_with_backend(run),
         }
+    }
+
+    /// Size builds: the run calls the block cipher a block at a time, out of line (one copy
+    /// of the AES code for all runs, instead of one inlined into each).
+    #[cfg(rtm_opt_size)]
+    fn run<const DECRYPT: bool, const FROM: bool>(&self, run: Run<'_, DECRYPT, FROM>) {
+        run.call(&OneBlock(self));
+    }
+}
+
+/// A backend that encrypts one block per call through the cipher's own entry point (size
+/// builds).
+#[cfg(rtm_opt_size)]
+struct OneBlock<'a>(&'a Cipher);
+
+#[cfg(rtm_opt_size)]
+impl BlockSizeUser for OneBlock<'_> {
+    type BlockSize = U16;
+}
+
+#[cfg(rtm_opt_size)]
+impl aes::cipher::ParBlocksSizeUser for OneBlock<'_> {
+    type ParBlocksSize = aes::cipher::consts::U1;
+}
+
+#[cfg(rtm_opt_size)]
+impl BlockCipherEncBackend for OneBlock<'_> {
+    fn encrypt_block(&self, mut block: aes::cipher::InOut<'_, '_, Block>) {
+        let mut b = block.clone_in();
+        match self.0 {
+            Cipher::Aes128(c) => c.encrypt_block(&mut b),
+            Cipher::Aes256(c) => c.encrypt_block(&mut b),
+        }
+        *block.get_out() = b;
     }
 }
 
@@ -257,6 +292,7 @@ impl AesCfb {
 /// CFB over `n` bytes at `pos` of the register's block, `W` bytes at a time with two
 /// overlapping words (`W <= n <= 2 * W`): every word is read before any is written, so the
 /// overlap reads the keystream, not ciphertext already stored over it.
+#[cfg(not(rtm_opt_size))]
 #[inline(always)]
 fn partial_words<const W: usize, const DECRYPT: bool, const FROM: bool>(
     reg: &mut [u8; BLOCK_LEN],
@@ -302,6 +338,7 @@ fn partial_words<const W: usize, const DECRYPT: bool, const FROM: bool>(
 /// becomes `input` (with `FROM`; else itself, in place) XOR the keystream bytes there, and the
 /// register takes the ciphertext bytes in their place (the input when `DECRYPT`, else the
 /// output). Word-wide: two overlapping words of 8, 4, 2 or 1 bytes.
+#[cfg(not(rtm_opt_size))]
 #[inline(always)]
 fn partial<const DECRYPT: bool, const FROM: bool>(
     reg: &mut [u8; BLOCK_LEN],
@@ -315,6 +352,26 @@ fn partial<const DECRYPT: bool, const FROM: bool>(
         2..4 => partial_words::<2, DECRYPT, FROM>(reg, pos, input, out),
         4..8 => partial_words::<4, DECRYPT, FROM>(reg, pos, input, out),
         _ => partial_words::<8, DECRYPT, FROM>(reg, pos, input, out),
+    }
+}
+
+/// [`partial`] a byte at a time (size builds: the least code).
+#[cfg(rtm_opt_size)]
+fn partial<const DECRYPT: bool, const FROM: bool>(
+    reg: &mut [u8; BLOCK_LEN],
+    pos: usize,
+    input: &[u8],
+    out: &mut [u8],
+) {
+    let window = reg.get_mut(pos..).unwrap_or_default();
+    for (k, (r, o)) in window.iter_mut().zip(out.iter_mut()).enumerate() {
+        let d = if FROM {
+            input.get(k).copied().unwrap_or(0)
+        } else {
+            *o
+        };
+        *o = d ^ *r;
+        *r = if DECRYPT { d } else { *o };
     }
 }
 
