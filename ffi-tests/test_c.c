@@ -1294,6 +1294,99 @@ static void test_backpressure(void) {
     rtm_listener_deinit(&l);
 }
 
+/* ---------------------------------------------------------------- push mode */
+
+/* A transport for rtm_config.transport: takes at most `per_call` bytes a call into `buf`, and
+ * tries to call into the listener from inside send (which must be refused). */
+typedef struct {
+    uint8_t buf[400 * 17 + 64];
+    size_t len, per_call, calls;
+    rtm_listener *l;
+    rtm_status reentry;
+} wire;
+
+static size_t wire_send(void *user, const uint8_t *data, size_t len) {
+    wire *w = (wire *)user;
+    size_t n = len < w->per_call ? len : w->per_call;
+    w->calls++;
+    w->reentry = rtm_listener_handle_timeout(w->l, 1);
+    if (n > sizeof w->buf - w->len) n = sizeof w->buf - w->len;
+    memcpy(w->buf + w->len, data, n);
+    w->len += n;
+    return n;
+}
+
+static void test_push_mode(void) {
+    enum { PUSHES = 400 };
+    static rtm_listener l;
+    static rec r;
+    static uint8_t in[PUSHES * 128], seen[PUSHES + 1];
+    static wire w;
+    static const size_t per_call[] = {(size_t)-1, 7, 0};
+    uint32_t seqs[PUSHES + 8];
+    size_t n = 0, i, k, t, errors, used;
+    check_group("push mode (rtm_config.transport)");
+    for (i = 0; i < PUSHES; i++) {
+        k = push_text(in + n, sizeof in - n, (uint32_t)(i + 1), TO_GROUP, FROM, GID, 20000 + (int64_t)i, 30,
+                      "push mode", "", MTIME);
+        CHECK(k > 0);
+        n += k;
+    }
+    for (t = 0; t < sizeof per_call / sizeof per_call[0]; t++) {
+        rtm_config c;
+        memset(&r, 0, sizeof r);
+        memset(&w, 0, sizeof w);
+        w.per_call = per_call[t];
+        w.l = &l;
+        c = config(1, "sim-secret", rec_monitor(&r));
+        c.tx_size = rtm_min_tx_size();
+        c.transport.send = wire_send;
+        c.transport.user = &w;
+        CHECK_ST(rtm_listener_init(&l, sizeof l, &c), RTM_OK);
+        rtm_listener_set_unix_time(&l, 0, 1700000000000LL);
+        CHECK_ST(rtm_listener_connected(&l, 0, S("127.0.0.1:13321")), RTM_OK);
+        used = 0;
+        CHECK_ST(rtm_listener_receive(&l, 1, in, n, &used), RTM_OK);
+        if (per_call[t] == 0) {
+            /* The transport would block: what fits waits; pull mode takes over. */
+            size_t off = used, txlen = 0;
+            static uint8_t tx[PUSHES * 17 + 64];
+            CHECK(used < n);
+            CHECK(w.calls > 0);
+            CHECK_EQ(w.len, 0);
+            while (off < n) {
+                size_t c2 = 0;
+                CHECK(drain(&l, tx, sizeof tx, &txlen) > 0);
+                CHECK_ST(rtm_listener_receive(&l, 1, in + off, n - off, &c2), RTM_OK);
+                off += c2;
+            }
+            drain(&l, tx, sizeof tx, &txlen);
+            memcpy(w.buf, tx, txlen);
+            w.len = txlen;
+        } else {
+            /* One call takes every push: the answers went out from inside it. */
+            const uint8_t *d;
+            size_t left = 1;
+            CHECK_EQ(used, n);
+            CHECK_ST(rtm_listener_transmit(&l, &d, &left), RTM_OK);
+            CHECK_EQ(left, 0);
+        }
+        CHECK_ST(w.reentry, RTM_ERR_BUSY);
+        CHECK_EQ(r.counts[CB_GROUP_CHAT], PUSHES);
+        errors = 0;
+        CHECK_EQ(answers(w.buf, w.len, seqs, PUSHES + 8, &errors), PUSHES);
+        CHECK_EQ(errors, 0);
+        memset(seen, 0, sizeof seen);
+        for (i = 0; i < PUSHES; i++)
+            if (seqs[i] >= 1 && seqs[i] <= PUSHES) seen[seqs[i]]++;
+        for (i = 1, k = 0; i <= PUSHES; i++) k += seen[i] == 1;
+        CHECK_EQ(k, PUSHES); /* every push answered exactly once */
+        for (i = 1, k = 0; i < PUSHES; i++) k += seqs[i] == seqs[i - 1] + 1;
+        CHECK_EQ(k, PUSHES - 1); /* in order */
+        rtm_listener_deinit(&l);
+    }
+}
+
 /* ---------------------------------------------------------------- reasons */
 
 static rtm_close_reason mk_reason(rtm_reason_kind kind, rtm_io_kind io, int32_t err, rtm_protocol_error proto,
@@ -2349,6 +2442,7 @@ int main(int argc, char **argv) {
     test_commands();
     test_timers();
     test_backpressure();
+    test_push_mode();
     test_reasons();
     test_encryption_settings();
     test_key_exchange();

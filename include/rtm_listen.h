@@ -329,6 +329,26 @@ typedef struct rtm_encryption {
   size_t entropy_len;
 } rtm_encryption;
 
+// Hands `len` bytes at `data` to the transport; returns how many it took, `0` to `len`
+// (fewer when it would block: the rest stays queued for the next call). `data` is valid
+// during the call only. It must not call into the listener (that call gets `RTM_ERR_BUSY`);
+// a transport error is the host's to handle (take nothing, then `rtm_listener_closed`).
+typedef size_t (*rtm_send_fn)(void *user, const uint8_t *data, size_t len);
+
+// Push mode for sending: with `send` set, every call that queues bytes (answers, pings,
+// listen quests, `*key`) hands them to `send` before it returns, as long as it takes some, and
+// pushes held back for room to answer them are delivered as room frees (their callbacks run
+// in that call). A push then costs one call, `rtm_listener_receive`. Bytes `send` did not
+// take stay queued: they go with the next call, or with `rtm_listener_transmit` when the
+// socket is writable again. All zero: pull mode only (`rtm_listener_transmit` and
+// `rtm_listener_transmit_done`, which work in both modes).
+typedef struct rtm_transport {
+  // The transport's send, or NULL for pull mode.
+  rtm_send_fn send;
+  // Passed to `send`.
+  void *user;
+} rtm_transport;
+
 // Listener settings. Zero fields mean the defaults.
 //
 // Buffers: the receive buffer (RX) holds the largest frame read whole (larger ones, up to
@@ -376,6 +396,9 @@ typedef struct rtm_config {
   // NULL) for plaintext. See `rtm_encryption`; `rtm_listener_set_encryption` changes it
   // later.
   struct rtm_encryption encryption;
+  // Where the listener sends by itself, or all zero to pull (`rtm_listener_transmit`). See
+  // `rtm_transport`.
+  struct rtm_transport transport;
 } rtm_config;
 
 // Ids and events of a listen command. A list pointer may be NULL when its length is 0.

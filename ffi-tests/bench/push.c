@@ -8,9 +8,11 @@
  * mid goes into the frame as one big-endian 8-byte store (put_be64: gcc merges the byte stores
  * into bswap + mov), the callback counts the message, and each call's status is checked with a
  * compare and a branch (the Rust loop's unwrap-free calls have nothing to check).
- * usage: push ITERATIONS [eager|lazy] [chat|file]   (scripts/bench.sh subtracts the
- * 0-iteration run; `lazy` sets rtm_config.lazy_info and the callback does not ask for the JSON
- * info; `file` pushes the benchmark crate's 246-byte audio file message instead of the chat) */
+ * usage: push ITERATIONS [eager|lazy] [chat|file] [pull|push]   (scripts/bench.sh subtracts
+ * the 0-iteration run; `lazy` sets rtm_config.lazy_info and the callback does not ask for the
+ * JSON info; `file` pushes the benchmark crate's 246-byte audio file message instead of the
+ * chat; `push` sets rtm_config.transport.send, a transport that takes every byte, and the loop
+ * makes one call per push, rtm_listener_receive, instead of three) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,15 @@ static const char FILE_HEX[] =
     "6d223a7b226b223a317d7da56d74696d65cf0000018bcfe569ca";
 
 static unsigned long chats;
+static unsigned long sent;
+
+/* The push-mode transport: takes everything (the pull loop's transmit_done does the same). */
+static size_t on_send(void *user, const uint8_t *data, size_t len) {
+    (void)user;
+    (void)data;
+    sent += len;
+    return len;
+}
 
 /* Big-endian, as the frame's uint64 mid; one bswap and one store at -O2. */
 static void put_be64(uint8_t *p, uint64_t v) {
@@ -57,6 +68,7 @@ int main(int argc, char **argv) {
     static uint8_t frame[sizeof FILE_HEX / 2];
     unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 0, i;
     int file = argc > 3 && strcmp(argv[3], "file") == 0;
+    int push = argc > 4 && strcmp(argv[4], "push") == 0;
     const char *hex = file ? FILE_HEX : HEX;
     size_t len = strlen(hex) / 2, mid_at = 0, k, consumed;
     rtm_config cfg;
@@ -76,6 +88,7 @@ int main(int argc, char **argv) {
     cfg.monitor.push_p2p_chat = on_message;
     cfg.monitor.push_room_file = on_message;
     cfg.lazy_info = argc > 2 && strcmp(argv[2], "lazy") == 0;
+    if (push) cfg.transport.send = on_send;
     if (mid_at == 0 || rtm_listener_init(&l, sizeof l, &cfg) != RTM_OK) return 2;
     rtm_listener_set_unix_time(&l, 0, 1700000000000);
     rtm_listener_connected(&l, 0, (rtm_str){(const uint8_t *)"bench", 5});
@@ -84,10 +97,11 @@ int main(int argc, char **argv) {
         size_t out_len;
         put_be64(frame + mid_at, i);
         if (rtm_listener_receive(&l, i, frame, len, &consumed) != RTM_OK || consumed != len) return 3;
+        if (push) continue;
         if (rtm_listener_transmit(&l, &out, &out_len) != RTM_OK) return 4;
         if (rtm_listener_transmit_done(&l, out_len) != RTM_OK) return 6;
     }
-    if (chats != n) return 5;
+    if (chats != n || (push && sent != 17 * n)) return 5;
     printf("%lu chats\n", chats);
     return 0;
 }

@@ -6,6 +6,7 @@
 //! a callback that calls back into the same listener gets `RTM_ERR_BUSY`. Panics cannot cross
 //! the boundary: the library is built with `panic = "abort"`, and no input reaches a panic.
 
+use core::ffi::c_void;
 use core::ptr::NonNull;
 
 use engine::rtm::listen::{Credentials, ListenFlags, ListenIds};
@@ -88,7 +89,47 @@ unsafe fn list<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], rtm_status> 
 }
 
 fn finish(state: &mut State) -> rtm_status {
-    if drain(state) { RTM_CLOSE } else { RTM_OK }
+    let close = drain(state);
+    if close | flush(state) {
+        RTM_CLOSE
+    } else {
+        RTM_OK
+    }
+}
+
+/// Push mode (`rtm_config.transport.send` set): hands what TX holds to `send` while it takes
+/// some, delivering the pushes held back for TX room as room frees. Returns whether the
+/// listener asked to close meanwhile. Pull mode: nothing, `false`.
+#[inline(always)]
+fn flush(state: &mut State) -> bool {
+    match state.host.transport.send {
+        Some(send) => flush_to(state, send),
+        None => false,
+    }
+}
+
+#[inline(never)]
+fn flush_to(
+    state: &mut State,
+    send: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> usize,
+) -> bool {
+    let mut close = false;
+    loop {
+        let (ptr, n) = state.listener.transmit_parts();
+        if n == 0 {
+            return close;
+        }
+        // SAFETY: registered with this signature; `ptr` is valid for `n` bytes during the call
+        // (the listener is not touched meanwhile: the word is BUSY).
+        let took = unsafe { send(state.host.transport.user, ptr, n) }.min(n);
+        if took == 0 {
+            return close;
+        }
+        state.listener.consume_transmit(took);
+        if state.listener.has_buffered_input() {
+            close |= drain(state);
+        }
+    }
 }
 
 /// Builds a listener in `storage` (`storage_len` bytes: `sizeof(rtm_listener)`, or at least
@@ -202,6 +243,7 @@ pub unsafe extern "C" fn rtm_listener_init(
         monitor: &config.monitor,
         lazy_info: config.lazy_info,
         encryption: &config.encryption,
+        transport: config.transport,
     };
     // SAFETY: non-NULL, at least INNER_SIZE bytes and aligned to INNER_ALIGN
     // (checked above); the caller guarantees the bytes are valid for writes, hence for reads;
@@ -403,7 +445,6 @@ pub unsafe extern "C" fn rtm_listener_receive(
     unsafe {
         enter(l, |s| {
             let State { listener, host } = s;
-            host.close = false;
             // Inlined at each of the listener's call sites: a message's view is then built from
             // the decoded fields directly, without the event being copied for a call.
             let n = listener.handle_input(
@@ -416,13 +457,64 @@ pub unsafe extern "C" fn rtm_listener_receive(
             if n == 0 && !listener.is_connected() {
                 return RTM_ERR_NOT_CONNECTED;
             }
+            // A close asked for in this call: `wants_close` (input is read only on a live
+            // connection, so every `CloseRequested` here left the listener closing).
+            let mut close = false;
+            let n = match host.transport.send {
+                // Push mode: the answers go now, and what TX room stopped is taken after them.
+                Some(send) if listener.transmit_len() > 0 => {
+                    let (ptr, len) = listener.transmit_parts();
+                    // Registered with this signature (the enclosing unsafe block); `ptr` is
+                    // valid for `len` bytes during the call (the listener is not touched
+                    // meanwhile: it is BUSY).
+                    let took = send(host.transport.user, ptr, len).min(len);
+                    listener.consume_transmit(took);
+                    if took == len && n == data.len() && !listener.has_buffered_input() {
+                        // The common case: all taken, all sent.
+                        n
+                    } else {
+                        received_pushed(s, now_ms, data, n, send, &mut close)
+                    }
+                }
+                _ => n,
+            };
             consumed.write(n);
-            if host.close || listener.wants_close() {
+            if close || s.listener.wants_close() {
                 RTM_CLOSE
             } else {
                 RTM_OK
             }
         })
+    }
+}
+
+/// The rest of `rtm_listener_receive` in push mode, once `taken` bytes of `data` were: sends
+/// what TX holds, and feeds the rest as sending makes room, until all is taken or the
+/// transport takes nothing. Returns the bytes taken in all; `close` is set when the listener
+/// asked to close.
+#[inline(never)]
+fn received_pushed(
+    s: &mut State,
+    now_ms: u64,
+    data: &[u8],
+    mut taken: usize,
+    send: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> usize,
+    close: &mut bool,
+) -> usize {
+    loop {
+        *close |= flush_to(s, send);
+        let rest = data.get(taken..).unwrap_or(&[]);
+        if rest.is_empty() || *close || s.listener.wants_close() {
+            return taken;
+        }
+        let State { listener, host } = s;
+        host.close = false;
+        let n = listener.handle_input(now_ms, rest, |e| host.event(e));
+        *close |= host.close;
+        if n == 0 {
+            return taken;
+        }
+        taken += n;
     }
 }
 

@@ -6,7 +6,7 @@ use engine::rtm::dispatch::{Callback, Category};
 use engine::session::{CloseReason, Event, MessageEvent};
 
 use crate::handle::{Host, State};
-use crate::info::{may_carry_info, plain_chat};
+use crate::info::{in_mask, plain_chat};
 use crate::reason;
 use crate::types::*;
 
@@ -59,9 +59,9 @@ fn deliver_message(host: &mut Host, m: &MessageEvent<'_>) {
     let category = m.category;
     // What becomes of the info: asked for by the callback (lazy), parsed first (eager, unless
     // a chat is plain text), or none (not a chat or file message).
-    let carries = may_carry_info(category);
-    let lazy = carries && host.lazy_info;
-    let parse = carries && !host.lazy_info && !(category == Category::Chat && plain_chat(msg.msg));
+    let lazy = in_mask(host.lazy_info, category);
+    let parse =
+        in_mask(host.eager_info, category) && !(category == Category::Chat && plain_chat(msg.msg));
     let (info_status, slot) = if lazy {
         host.info.arm(category);
         let slot = core::ptr::from_mut(&mut host.info).cast::<c_void>();

@@ -22,7 +22,7 @@ use crate::callbacks::{MessageTable, message_table};
 use crate::info::InfoSlot;
 use crate::status::*;
 use crate::types::rtm_encryption;
-use crate::types::{rtm_message_fn, rtm_monitor};
+use crate::types::{rtm_message_fn, rtm_monitor, rtm_transport};
 
 /// Bytes of listener state alone (an upper bound of `rtm_listener_state_size()`): what the
 /// storage needs when the host lends the buffers (`rtm_config.buffer`). About 7.5 KiB with
@@ -121,8 +121,11 @@ pub(crate) struct Host {
     pub(crate) messages: MessageTable,
     /// The JSON scratch (as large as RX) and what a lazily parsed info needs.
     pub(crate) info: InfoSlot,
-    /// `rtm_config.lazy_info`: the info is parsed when a callback asks for it.
-    pub(crate) lazy_info: bool,
+    /// The categories (bit `Category as u32`) whose info is parsed when the callback asks for
+    /// it (`rtm_config.lazy_info`), and those whose info is parsed before it; chats and file
+    /// messages only.
+    pub(crate) lazy_info: u32,
+    pub(crate) eager_info: u32,
     /// The receive buffer's size (its window when it holds nothing).
     pub(crate) rx_size: usize,
     /// Set when the listener asked to close during the current call.
@@ -132,6 +135,8 @@ pub(crate) struct Host {
     pub(crate) endpoint_len: usize,
     /// Why the listener asked the host to close (until `closed` or `connected`).
     pub(crate) close_reason: Option<CloseReason>,
+    /// `rtm_config.transport`: push mode when its `send` is set.
+    pub(crate) transport: rtm_transport,
 }
 
 /// `IDLE` while a live listener waits for a call, `BUSY` while it is inside one, anything else
@@ -164,6 +169,7 @@ pub(crate) struct Parts<'c> {
     pub(crate) lazy_info: bool,
     /// `rtm_config.encryption`, checked already (`encryption::check`).
     pub(crate) encryption: &'c rtm_encryption,
+    pub(crate) transport: rtm_transport,
 }
 
 /// Builds a listener in `storage`: each part of `Inner` is written where it lives (the host
@@ -207,6 +213,7 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, parts: Parts<'_>) -> rtm_s
         monitor,
         lazy_info,
         encryption,
+        transport,
     } = parts;
     // The checks of `configure`, first: nothing is written when they fail.
     if creds.secret.len() > MAX_SECRET {
@@ -258,12 +265,15 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, parts: Parts<'_>) -> rtm_s
             messages.add(i).write(f);
         }
         core::ptr::addr_of_mut!((*host).info).write(InfoSlot::new(scratch));
-        core::ptr::addr_of_mut!((*host).lazy_info).write(lazy_info);
+        let (lazy, eager) = crate::info::info_masks(lazy_info);
+        core::ptr::addr_of_mut!((*host).lazy_info).write(lazy);
+        core::ptr::addr_of_mut!((*host).eager_info).write(eager);
         core::ptr::addr_of_mut!((*host).rx_size).write(rx_size);
         core::ptr::addr_of_mut!((*host).close).write(false);
         core::ptr::addr_of_mut!((*host).endpoint).write_bytes(0, 1);
         core::ptr::addr_of_mut!((*host).endpoint_len).write(0);
         core::ptr::addr_of_mut!((*host).close_reason).write(None);
+        core::ptr::addr_of_mut!((*host).transport).write(transport);
         core::ptr::addr_of_mut!((*inner).word).write(AtomicU32::new(IDLE));
     }
     RTM_OK

@@ -90,11 +90,19 @@ pub(crate) fn plain_chat(msg: &[u8]) -> bool {
     }
 }
 
-/// Whether messages of `category` can carry info (chats and file messages): one bit test.
+/// The categories whose messages can carry info (chats and file messages), a bit each.
+const CARRY: u32 = 1 << Category::Chat as u32 | 1 << Category::File as u32;
+
+/// The categories whose info is parsed when the callback asks (with `lazy_info`), and those
+/// whose info is parsed before the callback (without): each message then needs one bit test.
+pub(crate) fn info_masks(lazy_info: bool) -> (u32, u32) {
+    if lazy_info { (CARRY, 0) } else { (0, CARRY) }
+}
+
+/// Whether `category`'s bit is in `mask` (from [`info_masks`]).
 #[inline(always)]
-pub(crate) fn may_carry_info(category: Category) -> bool {
-    const CARRY: u32 = 1 << Category::Chat as u32 | 1 << Category::File as u32;
-    CARRY >> (category as u32) & 1 != 0
+pub(crate) fn in_mask(mask: u32, category: Category) -> bool {
+    mask >> (category as u32) & 1 != 0
 }
 
 /// Parses a message's info into `scratch` (as large as RX: unescaping never lengthens a

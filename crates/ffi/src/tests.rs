@@ -53,6 +53,10 @@ fn config(monitor: rtm_monitor) -> rtm_config {
         backoff: null(),
         lazy_info: false,
         encryption: plaintext(),
+        transport: rtm_transport {
+            send: None,
+            user: null_mut(),
+        },
     }
 }
 
@@ -756,5 +760,100 @@ fn without_the_feature_a_server_key_is_refused() {
             rtm_listener_add_entropy(&mut *l, entropy.as_ptr(), 32),
             RTM_OK
         );
+    }
+}
+
+/// What a test transport took: the bytes, how many it takes per call (`usize::MAX`: all), and
+/// the status of a call into the listener made from inside `send`.
+struct Wire {
+    taken: Vec<u8>,
+    per_call: usize,
+    calls: usize,
+    listener: *mut rtm_listener,
+    reentry: rtm_status,
+}
+
+unsafe extern "C" fn send_to_wire(user: *mut c_void, data: *const u8, len: usize) -> usize {
+    // SAFETY: `user` is the test's Wire; `data` is valid for `len` bytes during the call.
+    let (wire, bytes) = unsafe {
+        (
+            &mut *user.cast::<Wire>(),
+            core::slice::from_raw_parts(data, len),
+        )
+    };
+    wire.calls += 1;
+    // SAFETY: the listener is live; the call must be refused (it is inside one of its calls).
+    wire.reentry = unsafe { rtm_listener_handle_timeout(wire.listener, 0) };
+    let n = len.min(wire.per_call);
+    wire.taken.extend_from_slice(&bytes[..n]);
+    n
+}
+
+/// Push mode: one `rtm_listener_receive` takes 50 pushes through the smallest TX, every answer
+/// handed to `send` in order; a transport that takes a few bytes at a time gets them all; one
+/// that takes nothing leaves them queued for pull mode; `send` cannot call into the listener.
+#[test]
+fn push_mode_sends_the_answers_from_inside_the_call() {
+    use rtm_gate_sim::{Push, Target};
+    for per_call in [usize::MAX, 5, 0] {
+        let mut delivered = 0usize;
+        let mut m = no_monitor();
+        m.user = (&raw mut delivered).cast();
+        m.push_p2p_chat = Some(count);
+        let mut storage = boxed();
+        let l: *mut rtm_listener = &raw mut *storage;
+        let mut wire = Wire {
+            taken: Vec::new(),
+            per_call,
+            calls: 0,
+            listener: l,
+            reentry: RTM_OK,
+        };
+        let mut cfg = config(m);
+        cfg.tx_size = rtm_min_tx_size();
+        cfg.transport = rtm_transport {
+            send: Some(send_to_wire),
+            user: (&raw mut wire).cast(),
+        };
+        let stream: Vec<u8> = (1..=50)
+            .flat_map(|i| Push::chat(Target::P2p(2), 1, i, "hello").frame(i as u32, 1))
+            .collect();
+        // SAFETY: `l` points to live storage; `delivered` and `wire` outlive its use of them.
+        unsafe {
+            assert_eq!(
+                rtm_listener_init(l, size_of::<rtm_listener>(), &cfg),
+                RTM_OK
+            );
+            assert_eq!(rtm_listener_connected(l, 0, rtm_str::from(b"gw")), RTM_OK);
+            let mut used = 0;
+            let st = rtm_listener_receive(l, 1, stream.as_ptr(), stream.len(), &mut used);
+            assert_eq!((st, used), (RTM_OK, stream.len()), "per call {per_call}");
+            let (mut data, mut len) = (null(), 0);
+            assert_eq!(rtm_listener_transmit(l, &mut data, &mut len), RTM_OK);
+            if per_call == 0 {
+                // The transport would block: the answers wait, and so do the pushes that
+                // need room for theirs; pull mode takes over.
+                let room = rtm_min_tx_size() / 17;
+                assert_eq!((delivered, len), (room, room * 17));
+                assert!(wire.taken.is_empty());
+                assert_eq!(rtm_listener_transmit_done(l, len), RTM_OK);
+                // The rest was delivered there; its answers wait too (the transport still
+                // takes nothing), for pull mode.
+                assert_eq!(delivered, 50);
+                assert_eq!(rtm_listener_transmit(l, &mut data, &mut len), RTM_OK);
+                assert_eq!(len, (50 - room) * 17);
+                assert!(wire.taken.is_empty());
+            } else {
+                assert_eq!((delivered, len), (50, 0), "per call {per_call}: all sent");
+                let answers: Vec<u32> = wire
+                    .taken
+                    .chunks(17)
+                    .map(|a| u32::from_le_bytes(a[12..16].try_into().unwrap()))
+                    .collect();
+                assert_eq!(answers, (1..=50).collect::<Vec<u32>>(), "in order");
+            }
+            assert!(wire.calls > 0);
+            assert_eq!(wire.reentry, RTM_ERR_BUSY, "send must not call in");
+        }
     }
 }

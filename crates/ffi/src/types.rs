@@ -306,6 +306,32 @@ pub struct rtm_config {
     /// NULL) for plaintext. See `rtm_encryption`; `rtm_listener_set_encryption` changes it
     /// later.
     pub encryption: rtm_encryption,
+    /// Where the listener sends by itself, or all zero to pull (`rtm_listener_transmit`). See
+    /// `rtm_transport`.
+    pub transport: rtm_transport,
+}
+
+/// Hands `len` bytes at `data` to the transport; returns how many it took, `0` to `len`
+/// (fewer when it would block: the rest stays queued for the next call). `data` is valid
+/// during the call only. It must not call into the listener (that call gets `RTM_ERR_BUSY`);
+/// a transport error is the host's to handle (take nothing, then `rtm_listener_closed`).
+pub type rtm_send_fn =
+    Option<unsafe extern "C" fn(user: *mut c_void, data: *const u8, len: usize) -> usize>;
+
+/// Push mode for sending: with `send` set, every call that queues bytes (answers, pings,
+/// listen quests, `*key`) hands them to `send` before it returns, as long as it takes some, and
+/// pushes held back for room to answer them are delivered as room frees (their callbacks run
+/// in that call). A push then costs one call, `rtm_listener_receive`. Bytes `send` did not
+/// take stay queued: they go with the next call, or with `rtm_listener_transmit` when the
+/// socket is writable again. All zero: pull mode only (`rtm_listener_transmit` and
+/// `rtm_listener_transmit_done`, which work in both modes).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct rtm_transport {
+    /// The transport's send, or NULL for pull mode.
+    pub send: rtm_send_fn,
+    /// Passed to `send`.
+    pub user: *mut c_void,
 }
 
 /// How `rtm_encryption.server_key` is encoded: one of `RTM_KEY_*`.
