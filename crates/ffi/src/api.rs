@@ -115,6 +115,10 @@ fn flush_to(
 ) -> bool {
     let mut close = false;
     loop {
+        // Pushes held for TX room first: room may have freed since they stopped.
+        if state.listener.has_buffered_input() {
+            close |= drain(state);
+        }
         let (ptr, n) = state.listener.transmit_parts();
         if n == 0 {
             return close;
@@ -126,9 +130,6 @@ fn flush_to(
             return close;
         }
         state.listener.consume_transmit(took);
-        if state.listener.has_buffered_input() {
-            close |= drain(state);
-        }
     }
 }
 
