@@ -72,18 +72,56 @@ for op in $("$bin" list); do
 done
 
 # The same chat push through the C ABI, from C (ffi-tests/bench/push.c): receive, the
-# push_p2p_chat callback with its view, the answer taken and released.
+# push_p2p_chat callback with its view, the answer sent; pull mode (rtm_listener_transmit and
+# rtm_listener_transmit_done) and push mode (rtm_config.transport.send: one call per push); the
+# C library as shipped (FPNN encryption compiled in) and without the feature.
 step "C ABI: instructions per chat and file push from C, info parsed before the callback (eager) or never asked for (lazy) (callgrind, (Ir($iters) - Ir(0)) / $iters)"
-cargo build -q --release -p rtm-listen-ffi
-${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude ffi-tests/bench/push.c \
-    "${CARGO_TARGET_DIR:-target}/release/librtm_listen.a" -o "$tmp/c_push"
-c_ir() { # ITERATIONS [eager|lazy] [chat|file]
+c_ir() { # ITERATIONS [eager|lazy] [chat|file] [pull|push]
     valgrind --tool=callgrind --callgrind-out-file="$tmp/c.$1.out" "$tmp/c_push" "$@" >/dev/null 2>&1
     awk '/^(summary|totals):/ { print $2; exit }' "$tmp/c.$1.out"
 }
-for mode in eager lazy; do
-    for kind in chat file; do
-        awk -v a="$(c_ir 0 $mode $kind)" -v b="$(c_ir "$iters" $mode $kind)" -v n="$iters" -v op="c_abi/listener/$kind/$mode" \
-            'BEGIN { printf "%-36s %12.1f\n", op, (b - a) / n }'
+for lib in default plaintext; do
+    features=()
+    [[ $lib == plaintext ]] && features=(--no-default-features)
+    cargo build -q --release -p rtm-listen-ffi "${features[@]}"
+    ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude ffi-tests/bench/push.c \
+        "${CARGO_TARGET_DIR:-target}/release/librtm_listen.a" -o "$tmp/c_push"
+    for transport in pull push; do
+        for mode in eager lazy; do
+            for kind in chat file; do
+                awk -v a="$(c_ir 0 $mode $kind $transport)" -v b="$(c_ir "$iters" $mode $kind $transport)" -v n="$iters" \
+                    -v op="c_abi($lib)/$transport/$kind/$mode" 'BEGIN { printf "%-36s %12.1f\n", op, (b - a) / n }'
+            done
+        done
     done
+done
+
+# FPNN encryption (issue 12): the listener's whole path per chat push, encrypted (open, handle,
+# answer sealed), minus the benchmark's own sealing of the push (seal_only), next to the
+# plaintext push in the same build; instructions, then wall-clock ns per push as
+# (t(N) - t(0)) / N of the same fixed-work binary (best of three).
+step "FPNN encryption: instructions and ns per chat push (instr built with --features encryption)"
+cargo build -q --release -p rtm-listen-bench --bin instr --features encryption
+ns_per_op() { # OP N
+    local best=""
+    for _ in 1 2 3; do
+        local s e z
+        s=$(date +%s%N); "$bin" "$1" "$2" >/dev/null; e=$(date +%s%N)
+        z=$(date +%s%N); "$bin" "$1" 0 >/dev/null; z=$(( $(date +%s%N) - z ))
+        local t=$(( (e - s - z) / $2 ))
+        if [[ -z $best || $t -lt $best ]]; then best=$t; fi
+    done
+    echo "$best"
+}
+plain_ir=$(( ($(total_ir ours/listener/pushmsg_chat "$iters") - $(total_ir ours/listener/pushmsg_chat 0)) / iters ))
+plain_ns=$(ns_per_op ours/listener/pushmsg_chat 5000000)
+printf '%-36s %12s %8s %10s %8s\n' "chat push" "instr/push" "ratio" "ns/push" "ratio"
+printf '%-36s %12d %8s %10d %8s\n' "plaintext (same build)" "$plain_ir" 1.00 "$plain_ns" 1.00
+for mode in stream package; do
+    enc=$(( ($(total_ir ours/listener_enc/$mode/pushmsg_chat "$iters") - $(total_ir ours/listener_enc/$mode/pushmsg_chat 0)) / iters ))
+    seal=$(( ($(total_ir ours/seal_only/$mode/pushmsg_chat "$iters") - $(total_ir ours/seal_only/$mode/pushmsg_chat 0)) / iters ))
+    enc_ns=$(ns_per_op ours/listener_enc/$mode/pushmsg_chat 5000000)
+    seal_ns=$(ns_per_op ours/seal_only/$mode/pushmsg_chat 5000000)
+    awk -v m="$mode" -v i=$((enc - seal)) -v p="$plain_ir" -v t=$((enc_ns - seal_ns)) -v pt="$plain_ns" \
+        'BEGIN { printf "%-36s %12d %8.2f %10d %8.2f\n", "encrypted, " m " mode", i, i / p, t, t / pt }'
 done
