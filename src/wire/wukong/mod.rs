@@ -1,0 +1,21 @@
+//! WuKongIM's binary client protocol, for a listener (a "monitor" user): pure functions over
+//! byte slices, borrowed views, no allocation.
+//!
+//! - [`header`]: the one-byte header (packet type and flags), the MQTT-style remaining length,
+//!   and the framer that finds whole packets in a byte stream;
+//! - [`read`]: the big-endian field reader the packet parsers share;
+//! - [`packet`]: the packets a listener builds (CONNECT, PING, RECVACK, and SUB for
+//!   completeness) and parses (CONNACK, RECV, PONG, DISCONNECT, EVENT, SENDACK, SUBACK), with
+//!   every rule of protocol versions 2 to 6.
+//!
+//! The reference is `protocol/wukongim.md` §b (the server's layouts, read from its sources,
+//! and golden vectors from the npm `wukongimjssdk@1.0.4` encoder). This layer is checked
+//! against those vectors and against hand-derived v3, v5 and v6 frames; no WuKongIM server
+//! runs here.
+
+pub mod header;
+pub mod packet;
+pub mod read;
+
+pub use header::{Frame, FrameError, MAX_REMAINING, PacketType, parse_frame};
+pub use read::ReadError;
