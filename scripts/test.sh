@@ -18,10 +18,10 @@ RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features encryption --lib --test 
     --test encrypted_session --test encrypted_peer --test in_place
 cargo build -q -p rtm-listen --no-default-features --features encryption --target thumbv7em-none-eabihf
 
-step "WuKongIM codec (issue 13, in progress): the reference's golden vectors, hand-derived v2/v3/v5/v6 frames, bad inputs, any split"
-cargo test -p rtm-listen --features wukong --lib wire::wukong
-cargo test -p rtm-listen --features wukong --test wukong_vectors
-cargo build -q -p rtm-listen --no-default-features --features wukong --target thumbv7em-none-eabihf
+step "WuKongIM (issue 13, in progress): codec against the reference's golden vectors and hand-derived v2/v3/v5/v6 frames; payload crypto against Node's crypto (OpenSSL)"
+cargo test -p rtm-listen --features wukong-encryption --lib wukong
+RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features wukong-encryption --test wukong_vectors --test wukong_crypto
+cargo build -q -p rtm-listen --no-default-features --features wukong-encryption --target thumbv7em-none-eabihf
 
 step "gate simulator: its own tests"
 cargo test -p rtm-gate-sim

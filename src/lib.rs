@@ -27,7 +27,7 @@ mod log;
 mod arith;
 
 pub mod config;
-#[cfg(feature = "fpnn-encryption")]
+#[cfg(any(feature = "fpnn-encryption", feature = "wukong-encryption"))]
 pub mod crypto;
 pub mod driver;
 pub mod monitor;

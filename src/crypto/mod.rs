@@ -1,5 +1,6 @@
-//! FPNN encryption building blocks (feature `fpnn-encryption`; curves with `fpnn-ecdh-*`, all
-//! four with `encryption`): pure, I/O-free, allocation-free.
+//! Encryption building blocks: FPNN's (feature `fpnn-encryption`; curves with `fpnn-ecdh-*`,
+//! all four with `encryption`) and WuKongIM's ([`wukong`], feature `wukong-encryption`): pure,
+//! I/O-free, allocation-free.
 //!
 //! The `*key` handshake (reference §4) in pieces:
 //!
@@ -34,15 +35,28 @@
 //! # }
 //! ```
 
+#[cfg(feature = "fpnn-encryption")]
 mod aes_cfb;
+#[cfg(feature = "fpnn-encryption")]
 mod der;
+#[cfg(feature = "fpnn-encryption")]
 mod ec;
+#[cfg(feature = "fpnn-encryption")]
 mod ecdh;
+#[cfg(feature = "fpnn-encryption")]
 mod params;
+#[cfg(feature = "fpnn-encryption")]
 mod pem;
+#[cfg(feature = "fpnn-encryption")]
 mod public_key;
+#[cfg(feature = "wukong-encryption")]
+pub mod wukong;
 
+#[cfg(feature = "fpnn-encryption")]
 pub use aes_cfb::{AesCfb, BLOCK_LEN, InvalidKeyLength};
+#[cfg(feature = "fpnn-encryption")]
 pub use ecdh::{EcdhError, EphemeralKey, SessionKeys, SharedSecret};
+#[cfg(feature = "fpnn-encryption")]
 pub use params::{Bits, Curve, MAX_COORD_LEN, MAX_POINT_LEN};
+#[cfg(feature = "fpnn-encryption")]
 pub use public_key::{KeyError, MAX_DER_LEN, ServerPublicKey};
