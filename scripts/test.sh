@@ -18,9 +18,18 @@ RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features encryption --lib --test 
     --test encrypted_session --test encrypted_peer --test in_place
 cargo build -q -p rtm-listen --no-default-features --features encryption --target thumbv7em-none-eabihf
 
-step "WuKongIM (issue 13, in progress): codec against the reference's golden vectors and hand-derived v2/v3/v5/v6 frames; payload crypto against Node's crypto (OpenSSL)"
+step "WuKongIM (issue 13, in progress): codec against the reference's golden vectors and hand-derived v2/v3/v5/v6 frames; payload crypto against Node's crypto (OpenSSL); npm wukongimjssdk@1.0.4 as an oracle"
 cargo test -p rtm-listen --features wukong-encryption --lib wukong
 RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features wukong-encryption --test wukong_vectors --test wukong_crypto
+# npm wukongimjssdk@1.0.4 as an oracle: installed into a temporary folder, never committed.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    wk_sdk=$(mktemp -d)
+    npm install --silent --no-audit --no-fund --prefix "$wk_sdk" wukongimjssdk@1.0.4
+    WUKONG_SDK_DIR="$wk_sdk" RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features wukong-encryption --test wukong_oracle
+    rm -rf "$wk_sdk"
+else
+    echo "NOTICE: node or npm missing: the WuKongIM npm oracle check is skipped"
+fi
 cargo build -q -p rtm-listen --no-default-features --features wukong-encryption --target thumbv7em-none-eabihf
 
 step "gate simulator: its own tests"

@@ -140,3 +140,44 @@ fn bad_keys_and_payloads_have_their_own_errors() {
         Some(WkCryptoError::BadPadding)
     );
 }
+
+/// Our encryption (the simulator's, the server's way) opens with our decryption, and with
+/// Node's for the payloads Node made (the same bytes: CBC with a fixed IV is deterministic).
+#[test]
+fn our_encryption_is_the_servers() {
+    use rtm_listen::crypto::wukong::encrypted_len;
+    let client = ClientKey::from_random([0x11; 32]);
+    let keys = client
+        .derive(
+            b"D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyA=",
+            b"abcdefghijklmnop",
+        )
+        .unwrap();
+    for len in [0usize, 1, 15, 16, 17, 47, 48, 100, 1000] {
+        let plain: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+        let mut out = vec![0u8; encrypted_len(len)];
+        assert_eq!(
+            keys.encrypt_payload(&plain, &mut out[..encrypted_len(len) - 1]),
+            None
+        );
+        let n = keys.encrypt_payload(&plain, &mut out).unwrap();
+        assert_eq!(n, out.len(), "{len}");
+        assert_eq!(
+            keys.decrypt_in_place(&mut out).unwrap(),
+            &plain[..],
+            "{len}"
+        );
+    }
+    let Some(o) = oracle() else { return };
+    for (plain, payload) in o["plaintexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(o["payloads"].as_array().unwrap())
+    {
+        let plain = plain.as_str().unwrap().as_bytes();
+        let mut out = vec![0u8; encrypted_len(plain.len())];
+        let n = keys.encrypt_payload(plain, &mut out).unwrap();
+        assert_eq!(&out[..n], payload.as_str().unwrap().as_bytes());
+    }
+}

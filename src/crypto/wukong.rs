@@ -174,11 +174,44 @@ impl PayloadKeys {
             .map_err(|_| WkCryptoError::BadPadding)
     }
 
-    /// Whether `recv`'s `msg_key` is the one its fields and payload give: the lowercase hex MD5
-    /// of base64 of AES-128-CBC (PKCS#7) of the decimal `message_id`, decimal `message_seq`,
-    /// `client_msg_no`, decimal `timestamp`, `from_uid`, `channel_id`, decimal
-    /// `channel_type` and the still-encrypted payload, computed as a stream.
-    pub fn msg_key_matches(&self, recv: &Recv<'_>) -> bool {
+    /// Encrypts `plain` as a server does a RECV payload: AES-128-CBC with PKCS#7, then base64,
+    /// into `out`; returns the length written, or `None` when `out` is too short (it needs
+    /// [`encrypted_len`]).
+    pub fn encrypt_payload(&self, plain: &[u8], out: &mut [u8]) -> Option<usize> {
+        let padded = (plain.len() / 16 + 1) * 16;
+        let b64_len = encrypted_len(plain.len());
+        if out.len() < b64_len {
+            return None;
+        }
+        // The ciphertext is made at the end of `out`, then encoded to its front (base64 never
+        // overtakes: each 3 bytes read give 4 written, from an offset at least as far ahead).
+        let tail = out.get_mut(b64_len - padded..)?;
+        tail.get_mut(..plain.len())?.copy_from_slice(plain);
+        let ct_len = cbc::Encryptor::<Aes128>::new(&self.key.into(), &self.iv.into())
+            .encrypt_padded::<Pkcs7>(tail, plain.len())
+            .ok()?
+            .len();
+        let mut ct = [0u8; 48];
+        let mut written = 0;
+        let mut read = b64_len - padded;
+        // Encoded 48 bytes at a time through a stack copy (the source lies in `out`).
+        while read < b64_len - padded + ct_len {
+            let n = (b64_len - padded + ct_len - read).min(48);
+            ct[..n].copy_from_slice(out.get(read..read + n)?);
+            let enc = Base64::encode(&ct[..n], out.get_mut(written..)?)
+                .ok()?
+                .len();
+            written += enc;
+            read += n;
+        }
+        Some(written)
+    }
+
+    /// The `msg_key` a server gives `recv` (its fields and still-encrypted payload): the
+    /// lowercase hex MD5 of base64 of AES-128-CBC (PKCS#7) of the decimal `message_id`, decimal
+    /// `message_seq`, `client_msg_no`, decimal `timestamp`, `from_uid`, `channel_id`, decimal
+    /// `channel_type` and the payload; `recv.msg_key` is not read.
+    pub fn msg_key(&self, recv: &Recv<'_>) -> [u8; 32] {
         let mut m = MsgKey::new(self);
         let mut num = [0u8; 20];
         m.feed(decimal_i64(recv.message_id, &mut num));
@@ -191,7 +224,15 @@ impl PayloadKeys {
         m.feed(recv.payload);
         let mut hex = [0u8; 32];
         hex_lower(&m.finish(), &mut hex);
-        hex[..] == *recv.msg_key
+        hex
+    }
+
+    /// Whether `recv`'s `msg_key` is the one its fields and payload give: the lowercase hex MD5
+    /// of base64 of AES-128-CBC (PKCS#7) of the decimal `message_id`, decimal `message_seq`,
+    /// `client_msg_no`, decimal `timestamp`, `from_uid`, `channel_id`, decimal
+    /// `channel_type` and the still-encrypted payload, computed as a stream.
+    pub fn msg_key_matches(&self, recv: &Recv<'_>) -> bool {
+        self.msg_key(recv)[..] == *recv.msg_key
     }
 }
 
@@ -206,6 +247,13 @@ impl core::fmt::Debug for PayloadKeys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PayloadKeys").finish_non_exhaustive()
     }
+}
+
+/// The length of an encrypted payload of `plain_len` bytes: base64 of the PKCS#7-padded
+/// ciphertext.
+pub fn encrypted_len(plain_len: usize) -> usize {
+    let padded = (plain_len / 16 + 1) * 16;
+    padded.div_ceil(3) * 4
 }
 
 /// `v` in decimal, written at the end of `buf`.
