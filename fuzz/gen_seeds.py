@@ -300,6 +300,32 @@ def main():
     s += big_piece(0, 5, method=2) + bytes([PLAIN]) + rec(4) + bytes([DELIVER_ALL, FULL_DRAIN])
     write("listener_enc", "oversized_small_rx_package", s)
 
+    wukong_seeds()
+
+
+# WuKongIM (target `wukong`): [version byte] [chunk size] stream, the stream made of the
+# reference's golden vectors (protocol/wukongim.md §b).
+WUKONG_VECTORS = {
+    "connack_v5": "21 16 05 fffffffffffffff1 01 0000 0000 0000000000000001",
+    "recv_v5": "52 43 00 0000 0005 616c696365 0002 6731 02 00000000 0005 636d6e2d31 0000011f71fb04cb 00000007 6553f100 7b2274797065223a312c22636f6e74656e74223a226869227d",
+    "recv_v6": "52 47 00 0000 0005 616c696365 0002 6731 02 00000000 0005 636d6e2d31 0000011f71fb04cb 0000000000000007 6553f100 7b2274797065223a312c22636f6e74656e74223a226869227d",
+    "pong": "80",
+    "disconnect_kick": "90 18 0c 0015 6c6f67696e20696e206f7468657220646576696365",
+    "suback": "b0 0d 0004 73756231 0002 6731 02 00 01",
+    "recv_v3_topic": "50 2c 08 0000 0001 61 0001 62 01 0000003c 0001 63 0000000000000009 0000000b 00000064 0002 7470 7061796c6f6164",
+    "recv_v2_stream": "50 31 02 0000 0001 61 0001 62 02 0001 63 05 0002 736e 0000000000000003 0000000000000009 0000000b 00000064 7061796c6f6164",
+}
+
+
+def wukong_seeds():
+    unhex = lambda h: bytes.fromhex(h.replace(" ", ""))
+    versions = {"connack_v5": 3, "recv_v5": 3, "recv_v6": 4, "recv_v3_topic": 1, "recv_v2_stream": 0}
+    for name, h in WUKONG_VECTORS.items():
+        v = versions.get(name, 3)
+        write("wukong", name, bytes([v, 255]) + unhex(h))
+        write("wukong", name + "_bytewise", bytes([v, 1]) + unhex(h))
+    every = b"".join(unhex(h) for h in WUKONG_VECTORS.values())
+    write("wukong", "all_v5_chunks_7", bytes([3, 7]) + every)
 
 if __name__ == "__main__":
     main()
