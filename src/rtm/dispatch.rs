@@ -59,12 +59,27 @@ impl Category {
     }
 }
 
-/// One callback of the monitor, named after the official C++ virtuals (plus the client-protocol
-/// pushes, which have no official server-side virtual).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[allow(missing_docs)]
-pub enum Callback {
+/// Declares [`Callback`] and [`Callback::ALL`] from one list, so the two cannot drift.
+macro_rules! callbacks {
+    ($($name:ident),* $(,)?) => {
+        /// One callback of the monitor, named after the official C++ virtuals (plus the
+        /// client-protocol pushes, which have no official server-side virtual).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[allow(missing_docs)]
+        pub enum Callback {
+            $($name,)*
+        }
+
+        impl Callback {
+            /// Every callback, in declaration order: `Callback::ALL[c as usize] == c`, so a
+            /// table indexed by `c as usize` covers them all.
+            pub const ALL: [Callback; [$(Callback::$name),*].len()] = [$(Callback::$name),*];
+        }
+    };
+}
+
+callbacks! {
     PushP2PMessage,
     PushP2PFile,
     PushP2PChat,
@@ -92,47 +107,6 @@ pub enum Callback {
 }
 
 impl Callback {
-    /// Every callback, in declaration order: `Callback::ALL[c as usize] == c` (checked at
-    /// compile time), so a table indexed by `c as usize` covers them all.
-    pub const ALL: [Callback; 24] = {
-        use Callback::*;
-        let all = [
-            PushP2PMessage,
-            PushP2PFile,
-            PushP2PChat,
-            PushP2PAudio,
-            PushP2PCmd,
-            PushGroupMessage,
-            PushGroupFile,
-            PushGroupChat,
-            PushGroupAudio,
-            PushGroupCmd,
-            PushRoomMessage,
-            PushRoomFile,
-            PushRoomChat,
-            PushRoomAudio,
-            PushRoomCmd,
-            PushBroadcastMessage,
-            PushBroadcastFile,
-            PushBroadcastChat,
-            PushBroadcastAudio,
-            PushBroadcastCmd,
-            PushEvent,
-            Ping,
-            Kickout,
-            KickoutRoom,
-        ];
-        let mut i = 0;
-        while i < all.len() {
-            assert!(
-                all[i] as usize == i,
-                "Callback::ALL is in declaration order"
-            );
-            i += 1;
-        }
-        all
-    };
-
     /// The callback for a message push.
     #[inline]
     pub fn for_message(target: Target, category: Category) -> Self {
