@@ -29,12 +29,12 @@ SKIPS=(--skip canonical_pass_agrees_with_the_exact_pass --skip fast_pass_agrees_
        --skip one_pass_matches_the_generic_path_at_the_edges --skip fast_scan_agrees_with_the_exact_scanner
        --skip fast_scan_takes_well_formed_objects --skip rtm_shaped_json_parses_as_the_reference
        --skip one_pass_matches_the_generic_path --skip sign_matches_the_reference --skip fast_text_matches_core_fmt)
-FEATURES=(-p rtm-listen --features std,embedded-io)
+FEATURES=(-p rtm-listen --features std,embedded-io,wukong)
 export PROPTEST_CASES=4
 
 step "build the test binaries for Miri"
 cargo +nightly miri test "${FEATURES[@]}" --lib --test session --test monitor \
-    --test vectors --test worked_examples --no-run
+    --test vectors --test worked_examples --test wukong_vectors --no-run
 
 # Two interpreters at once, one per core: each half takes about a minute.
 step "run: unit tests, session and monitor | vectors and worked examples (these read files)"
@@ -43,7 +43,7 @@ cargo +nightly miri test "${FEATURES[@]}" --lib --test session --test monitor --
     >"$log/a" 2>&1 &
 a=$!
 MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test "${FEATURES[@]}" \
-    --test vectors --test worked_examples >"$log/b" 2>&1 &
+    --test vectors --test worked_examples --test wukong_vectors >"$log/b" 2>&1 &
 b=$!
 status=0
 wait "$a" || status=1
