@@ -6,7 +6,9 @@
 //! - [`read`]: the big-endian field reader the packet parsers share;
 //! - [`packet`]: the packets a listener builds (CONNECT, PING, RECVACK, and SUB for
 //!   completeness) and parses (CONNACK, RECV, PONG, DISCONNECT, EVENT, SENDACK, SUBACK), with
-//!   every rule of protocol versions 2 to 6.
+//!   every rule of protocol versions 2 to 6;
+//! - [`payload`]: what a RECV is in the monitor's terms (target by channel type, category by
+//!   the payload's JSON `type`, integer ids from decimal strings).
 //!
 //! The reference is `protocol/wukongim.md` §b (the server's layouts, read from its sources,
 //! and golden vectors from the npm `wukongimjssdk@1.0.4` encoder). This layer is checked
@@ -15,6 +17,7 @@
 
 pub mod header;
 pub mod packet;
+pub mod payload;
 pub mod read;
 
 pub use header::{Frame, FrameError, MAX_REMAINING, PacketType, parse_frame};
