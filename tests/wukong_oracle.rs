@@ -17,8 +17,7 @@ use std::process::{Command, Stdio};
 use rtm_listen::crypto::wukong::{ClientKey, encrypted_len};
 use rtm_listen::wire::frame::Status;
 use rtm_listen::wire::wukong::packet::{self, Connect, Recv, Sub};
-use rtm_listen::wire::wukong::read::Writer;
-use rtm_listen::wire::wukong::{MAX_REMAINING, PacketType, parse_frame};
+use rtm_listen::wire::wukong::{MAX_REMAINING, parse_frame};
 use serde_json::{Value, json};
 
 fn hex(b: &[u8]) -> String {
@@ -69,30 +68,6 @@ fn oracle(input: &Value) -> Option<Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     Some(serde_json::from_slice(&out.stdout).unwrap())
-}
-
-/// A v2 RECV as a server builds it: setting, msgKey, from, channel, type, client_msg_no, id,
-/// seq (u32), timestamp, then the encrypted payload.
-fn recv_v2(r: &Recv<'_>) -> Vec<u8> {
-    let mut body = vec![0u8; 512];
-    let mut w = Writer::new(&mut body);
-    w.u8(r.setting);
-    w.string(r.msg_key);
-    w.string(r.from_uid);
-    w.string(r.channel_id);
-    w.u8(r.channel_type);
-    w.string(r.client_msg_no);
-    w.i64(r.message_id);
-    w.u32(r.message_seq as u32);
-    w.bytes(&r.timestamp.to_be_bytes());
-    w.bytes(r.payload);
-    let n = w.finish().unwrap();
-    let mut frame = vec![(PacketType::Recv as u8) << 4];
-    let mut len = [0u8; 4];
-    let k = rtm_listen::wire::wukong::header::write_length(&mut len, n).unwrap();
-    frame.extend_from_slice(&len[..k]);
-    frame.extend_from_slice(&body[..n]);
-    frame
 }
 
 #[test]
@@ -151,7 +126,9 @@ fn the_npm_sdk_agrees_with_our_codec_and_crypto() {
     };
     let msg_key = keys.msg_key(&recv);
     recv.msg_key = &msg_key;
-    let frame = recv_v2(&recv);
+    let mut frame = vec![0u8; 512];
+    let n = packet::build_recv(&mut frame, &recv, 2).unwrap();
+    frame.truncate(n);
     // Our own parser reads it back at version 2.
     let Ok(Status::Complete(f, _)) = parse_frame(&frame, MAX_REMAINING) else {
         panic!("our RECV is not a frame")

@@ -9,7 +9,8 @@
 //! - every body parses or fails without a panic, and what parses re-encodes to the same
 //!   bytes: a RECV, CONNACK, DISCONNECT, EVENT, SENDACK or SUBACK written back field by field
 //!   with the layout of `version` equals its body (so no byte is skipped or read twice);
-//! - `build_recvack` and `build_connect` write frames `parse_frame` reads back whole.
+//! - `build_recv` writes a parsed RECV back to its body; `build_recvack` and `build_connect`
+//!   write frames `parse_frame` reads back whole.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -162,6 +163,17 @@ fuzz_target!(|data: &[u8]| {
     // Each body: parsed or refused without a panic; what parses re-encodes to itself.
     for (kind, flags, body) in &packets {
         let f = Frame { kind: *kind, flags: *flags, body };
+        // The server-side builder writes a parsed RECV back to the same packet (its length
+        // re-encoded minimally, as every encoder does).
+        if *kind == PacketType::Recv
+            && let Ok(r) = packet::parse_recv(*flags, body, version)
+        {
+            let mut again = vec![0u8; body.len() + 8];
+            let n = packet::build_recv(&mut again, &r, version).expect("room for the RECV");
+            let head = n - body.len();
+            assert_eq!(&again[head..n], &body[..], "build_recv body");
+            assert_eq!(again[0], 0x50 | flags);
+        }
         if let Some(re) = reencode(&f, version) {
             match kind {
                 // The payload or data is the rest of the body: all of it is read.

@@ -336,6 +336,45 @@ pub fn parse_recv(header_flags: u8, body: &[u8], version: u8) -> Result<Recv<'_>
     })
 }
 
+/// Builds a RECV as a server does (for simulators and tests: a listener only parses them),
+/// with the layout of `version`: `expire` from version 3 (0 when `recv.expire` is `None`),
+/// stream fields for versions 2 to 4 when the setting's stream bit is set (zeros when
+/// `recv.stream` is `None`), the topic when the topic bit is set. Returns the packet's length.
+pub fn build_recv(out: &mut [u8], recv: &Recv<'_>, version: u8) -> Result<usize, BuildError> {
+    build(out, PacketType::Recv, recv.flags, |w| {
+        w.u8(recv.setting);
+        let mut ok = w.string(recv.msg_key) && w.string(recv.from_uid) && w.string(recv.channel_id);
+        w.u8(recv.channel_type);
+        if version >= 3 {
+            w.u32(recv.expire.unwrap_or(0));
+        }
+        ok &= w.string(recv.client_msg_no);
+        if (2..=4).contains(&version) && recv.setting & setting::STREAM != 0 {
+            let s = recv.stream.unwrap_or(Stream {
+                flag: 0,
+                no: b"",
+                id: 0,
+            });
+            w.u8(s.flag);
+            ok &= w.string(s.no);
+            w.u64(s.id);
+        }
+        w.i64(recv.message_id);
+        if version >= 6 {
+            w.u64(recv.message_seq);
+        } else {
+            // A u32 on the wire before version 6.
+            w.u32(recv.message_seq as u32);
+        }
+        w.bytes(&recv.timestamp.to_be_bytes());
+        if recv.setting & setting::TOPIC != 0 {
+            ok &= w.string(recv.topic.unwrap_or_default());
+        }
+        w.bytes(recv.payload);
+        ok
+    })
+}
+
 /// A DISCONNECT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Disconnect<'a> {
