@@ -603,9 +603,29 @@ unsafe extern "C" fn count(user: *mut c_void, _: *const rtm_message) {
     unsafe { *user.cast::<usize>() += 1 };
 }
 
+/// `n` P2P chat pushes, twoway, seqs 1..=n, as one byte stream.
+fn chat_stream(n: i64) -> Vec<u8> {
+    use rtm_gate_sim::{Push, Target};
+    (1..=n)
+        .flat_map(|i| Push::chat(Target::P2p(2), 1, i, "hello").frame(i as u32, 1))
+        .collect()
+}
+
+/// Initialises `l` with `cfg` and connects it.
+///
+/// # Safety
+/// `l` must point to live storage of `size_of::<rtm_listener>()` bytes, and what `cfg`
+/// points to must outlive the listener's use of it.
+unsafe fn init_connected(l: *mut rtm_listener, cfg: &rtm_config) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        assert_eq!(rtm_listener_init(l, size_of::<rtm_listener>(), cfg), RTM_OK);
+        assert_eq!(rtm_listener_connected(l, 0, rtm_str::from(b"gw")), RTM_OK);
+    }
+}
+
 #[test]
 fn a_push_that_waited_for_transmit_space_is_delivered_by_transmit_done() {
-    use rtm_gate_sim::{Push, Target};
     let mut delivered = 0usize;
     let mut m = no_monitor();
     m.user = (&raw mut delivered).cast();
@@ -613,18 +633,12 @@ fn a_push_that_waited_for_transmit_space_is_delivered_by_transmit_done() {
     let mut cfg = config(m);
     // The smallest TX: room for 43 answers of 17 bytes.
     cfg.tx_size = rtm_min_tx_size();
-    let stream: Vec<u8> = (1..=50)
-        .flat_map(|i| Push::chat(Target::P2p(2), 1, i, "hello").frame(i as u32, 1))
-        .collect();
+    let stream = chat_stream(50);
     let mut storage = boxed();
     let l: *mut rtm_listener = &raw mut *storage;
     // SAFETY: `l` points to live storage; `delivered` outlives the listener's use of it.
     unsafe {
-        assert_eq!(
-            rtm_listener_init(l, size_of::<rtm_listener>(), &cfg),
-            RTM_OK
-        );
-        assert_eq!(rtm_listener_connected(l, 0, rtm_str::from(b"gw")), RTM_OK);
+        init_connected(l, &cfg);
         let mut used = 0;
         let st = rtm_listener_receive(l, 1, stream.as_ptr(), stream.len(), &mut used);
         assert_eq!((st, used), (RTM_OK, stream.len()), "the rest waits in RX");
@@ -794,7 +808,6 @@ unsafe extern "C" fn send_to_wire(user: *mut c_void, data: *const u8, len: usize
 /// that takes nothing leaves them queued for pull mode; `send` cannot call into the listener.
 #[test]
 fn push_mode_sends_the_answers_from_inside_the_call() {
-    use rtm_gate_sim::{Push, Target};
     for per_call in [usize::MAX, 5, 0] {
         let mut delivered = 0usize;
         let mut m = no_monitor();
@@ -815,16 +828,10 @@ fn push_mode_sends_the_answers_from_inside_the_call() {
             send: Some(send_to_wire),
             user: (&raw mut wire).cast(),
         };
-        let stream: Vec<u8> = (1..=50)
-            .flat_map(|i| Push::chat(Target::P2p(2), 1, i, "hello").frame(i as u32, 1))
-            .collect();
+        let stream = chat_stream(50);
         // SAFETY: `l` points to live storage; `delivered` and `wire` outlive its use of them.
         unsafe {
-            assert_eq!(
-                rtm_listener_init(l, size_of::<rtm_listener>(), &cfg),
-                RTM_OK
-            );
-            assert_eq!(rtm_listener_connected(l, 0, rtm_str::from(b"gw")), RTM_OK);
+            init_connected(l, &cfg);
             let mut used = 0;
             let st = rtm_listener_receive(l, 1, stream.as_ptr(), stream.len(), &mut used);
             assert_eq!((st, used), (RTM_OK, stream.len()), "per call {per_call}");
