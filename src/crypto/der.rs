@@ -47,6 +47,13 @@ fn tlv(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), KeyError> {
     Ok(rest.split_at(len))
 }
 
+/// Whether `bytes` is exactly one SEQUENCE TLV: its tag and its declared length span all of
+/// it. How [`ServerPublicKey::parse`](super::ServerPublicKey::parse) tells DER from raw bytes
+/// that merely start with `0x30`.
+pub(crate) fn is_whole_sequence(bytes: &[u8]) -> bool {
+    matches!(tlv(bytes, SEQUENCE), Ok((_, rest)) if rest.is_empty())
+}
+
 /// The curve and the encoded point (`04 || X || Y` when well formed; checked by the caller) of
 /// a DER SubjectPublicKeyInfo that spans all of `der`.
 pub(crate) fn parse_spki(der: &[u8]) -> Result<(Curve, &[u8]), KeyError> {

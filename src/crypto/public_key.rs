@@ -164,9 +164,11 @@ impl ServerPublicKey {
     }
 
     /// From any of the three forms, told apart by their shape: PEM if it contains the
-    /// `-----BEGIN` armor, DER if it starts with a SEQUENCE tag and is not a raw length,
-    /// otherwise raw on `curve`. Without a curve, bytes that are neither PEM nor DER are
-    /// [`KeyError::BadDer`].
+    /// `-----BEGIN` armor; raw on `curve` if it has a raw length; DER if it is one whole
+    /// SEQUENCE (its tag `0x30` and its declared length span all of it); otherwise raw on
+    /// `curve`, so raw bytes of a wrong length that happen to start with `0x30` are still
+    /// [`KeyError::WrongLength`]. Without a curve, bytes starting with `0x30` are read as DER
+    /// and anything else is [`KeyError::BadDer`].
     ///
     /// The raw lengths (48, 49, 56, 57, 64, 65) are never the length of a named-curve DER key of
     /// the four curves (75, 80, 88, 91), so the choice is unambiguous for well-formed input.
@@ -177,8 +179,9 @@ impl ServerPublicKey {
         let raw_len = |c: Curve| bytes.len() == c.point_len() || bytes.len() == c.point_len() + 1;
         match curve {
             Some(c) if raw_len(c) => Self::from_raw(c, bytes),
-            _ if bytes.first() == Some(&0x30) => Self::from_der(bytes),
+            Some(_) if der::is_whole_sequence(bytes) => Self::from_der(bytes),
             Some(c) => Self::from_raw(c, bytes),
+            None if bytes.first() == Some(&0x30) => Self::from_der(bytes),
             None => Err(KeyError::BadDer),
         }
     }
@@ -287,6 +290,32 @@ mod tests {
             ServerPublicKey::from_raw(Curve::Secp192r1, &[1; 48]),
             Err(KeyError::CurveNotCompiled(Curve::Secp192r1))
         );
+    }
+
+    #[test]
+    fn raw_bytes_starting_like_der_are_still_raw() {
+        // One raw key in 256 starts with the SEQUENCE tag; a wrong length must still say so
+        // (CI once drew such a key from the gate).
+        let mut short = [0x11u8; 63];
+        short[0] = 0x30;
+        for c in [Curve::Secp256k1, Curve::Secp256r1] {
+            assert_eq!(
+                ServerPublicKey::parse(&short, Some(c)),
+                Err(KeyError::WrongLength {
+                    expected: 64,
+                    got: 63
+                })
+            );
+        }
+        // A whole SEQUENCE is still read as DER, with DER's errors.
+        let mut seq = [0u8; 77];
+        seq[0] = 0x30;
+        seq[1] = 75;
+        assert_eq!(
+            ServerPublicKey::parse(&seq, Some(Curve::Secp256k1)),
+            Err(KeyError::BadDer)
+        );
+        assert_eq!(ServerPublicKey::parse(&short, None), Err(KeyError::BadDer));
     }
 
     #[test]

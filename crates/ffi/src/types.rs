@@ -337,8 +337,9 @@ pub struct rtm_transport {
 /// How `rtm_encryption.server_key` is encoded: one of `RTM_KEY_*`.
 pub type rtm_key_format = u32;
 /// Told by its shape: PEM if it holds `-----BEGIN`, raw if `curve` is set and the length is a
-/// raw length of that curve, DER if it starts with a SEQUENCE tag (`0x30`), otherwise raw on
-/// `curve` (without one: `RTM_ERR_KEY_NEEDS_CURVE` for a raw length, else
+/// raw length of that curve, DER if it is one whole SEQUENCE (tag `0x30`, its length spanning
+/// all the bytes; without `curve`, any start with `0x30`), otherwise raw on `curve` (so raw
+/// bytes of a wrong length are `RTM_ERR_KEY_WRONG_LENGTH` even when they start with `0x30`; without one: `RTM_ERR_KEY_NEEDS_CURVE` for a raw length, else
 /// `RTM_ERR_KEY_BAD_DER`).
 pub const RTM_KEY_AUTO: rtm_key_format = 0;
 /// PEM text (`-----BEGIN PUBLIC KEY-----`, what `openssl ec -pubout` writes); the curve comes
