@@ -76,7 +76,7 @@ fn driver<const RX: usize, const TX: usize>(
     endpoint: String,
     gate: &GateConfig,
     cfg: Config,
-) -> TcpDriver<RX, TX> {
+) -> TcpDriver<FixedListener<RX, TX>> {
     let creds = Credentials {
         pid: gate.pid,
         secret: gate.secret.as_bytes(),
@@ -88,7 +88,7 @@ fn driver<const RX: usize, const TX: usize>(
 }
 
 fn wait<const RX: usize, const TX: usize>(
-    d: &mut TcpDriver<RX, TX>,
+    d: &mut TcpDriver<FixedListener<RX, TX>>,
     seen: &mut Seen,
     what: &str,
     mut f: impl FnMut(&Seen) -> bool,

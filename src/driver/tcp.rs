@@ -1,4 +1,5 @@
-//! The std driver: a [`Listener`](crate::session::Listener) over a [`TcpStream`], with reconnection.
+//! The std driver: a listener (any [`Engine`]: the RTM [`Listener`](crate::session::Listener),
+//! or WuKongIM's `WkListener`) over a [`TcpStream`], with reconnection.
 //!
 //! [`TcpDriver::step`] does one round of the driving contract (connect if due, read with a
 //! timeout, run timers, deliver events to the monitor, write). Call it in a loop, and issue
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{DEFAULT_RX, DEFAULT_TX};
 use crate::monitor::{Monitor, dispatch};
-use crate::session::{CloseReason, Event, FixedListener, IoError, IoKind};
+use crate::session::{CloseReason, Engine, Event, FixedListener, IoError, IoKind};
 
 /// The listener's view of a transport error: its kind and `errno`.
 pub fn io_error(e: &std::io::Error) -> IoError {
@@ -41,8 +42,8 @@ pub fn entropy() -> u64 {
 }
 
 /// Drives a listener over TCP.
-pub struct TcpDriver<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX> {
-    listener: std::boxed::Box<FixedListener<RX, TX>>,
+pub struct TcpDriver<E: Engine = FixedListener<DEFAULT_RX, DEFAULT_TX>> {
+    listener: std::boxed::Box<E>,
     endpoint: String,
     stream: Option<TcpStream>,
     epoch: Instant,
@@ -50,9 +51,9 @@ pub struct TcpDriver<const RX: usize = DEFAULT_RX, const TX: usize = DEFAULT_TX>
     last_error: Option<std::io::Error>,
 }
 
-impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
+impl<E: Engine> TcpDriver<E> {
     /// A driver for `endpoint` (`host:port`). It connects on the first [`TcpDriver::step`].
-    pub fn new(endpoint: impl Into<String>, listener: FixedListener<RX, TX>) -> Self {
+    pub fn new(endpoint: impl Into<String>, listener: E) -> Self {
         Self {
             listener: std::boxed::Box::new(listener),
             endpoint: endpoint.into(),
@@ -75,7 +76,7 @@ impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
     }
 
     /// The listener, to issue listen commands (pass [`TcpDriver::now_ms`] as `now`).
-    pub fn listener(&mut self) -> &mut FixedListener<RX, TX> {
+    pub fn listener(&mut self) -> &mut E {
         &mut self.listener
     }
 
@@ -252,7 +253,7 @@ impl<const RX: usize, const TX: usize> TcpDriver<RX, TX> {
     }
 }
 
-impl<const RX: usize, const TX: usize> Drop for TcpDriver<RX, TX> {
+impl<E: Engine> Drop for TcpDriver<E> {
     fn drop(&mut self) {
         if let Some(s) = self.stream.take() {
             let _ = s.shutdown(Shutdown::Both);

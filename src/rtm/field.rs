@@ -30,6 +30,15 @@ pub enum MessageError {
     OutOfRange(&'static str),
     /// The frame is larger than the receive buffer (up to 8 MiB): it was skipped unread.
     FrameTooLarge,
+    /// WuKongIM: a RECV not delivered, and why. `message_id` is 0 when its fields could not
+    /// be read.
+    #[cfg(feature = "wukong")]
+    WuKong {
+        /// The RECV's message id (0 when unknown).
+        message_id: i64,
+        /// Why it was not delivered.
+        reason: crate::wire::wukong::Reject,
+    },
 }
 
 impl core::fmt::Display for MessageError {
@@ -37,6 +46,10 @@ impl core::fmt::Display for MessageError {
         match self {
             // With the marker byte, which the static text leaves out.
             Self::Malformed(e) => write!(f, "malformed payload: {e}"),
+            #[cfg(feature = "wukong")]
+            Self::WuKong { message_id, reason } => {
+                write!(f, "RECV {message_id} not delivered: {reason}")
+            }
             _ => self.text().iter().try_for_each(|part| f.write_str(part)),
         }
     }
@@ -57,6 +70,8 @@ impl MessageError {
             Self::WrongType(k) => ["wrong type for key '", k, "'"],
             Self::OutOfRange(k) => ["value out of range for key '", k, "'"],
             Self::FrameTooLarge => ["frame larger than the receive buffer", "", ""],
+            #[cfg(feature = "wukong")]
+            Self::WuKong { reason, .. } => ["RECV not delivered: ", reason.as_str(), ""],
         }
     }
 
@@ -71,6 +86,9 @@ impl MessageError {
             Self::NotMap => 10006,
             Self::Malformed(_) => 10003,
             Self::FrameTooLarge => 10002,
+            // Never sent (WuKongIM has no error answers); the closest FPNN class.
+            #[cfg(feature = "wukong")]
+            Self::WuKong { .. } => 10003,
         }
     }
 }

@@ -113,6 +113,23 @@ pub enum CloseReason {
         /// The server's error code, or [`code::TIMEOUT`].
         code: i64,
     },
+    /// WuKongIM: the server refused the CONNECT with this CONNACK reason code (2 `AuthFail`:
+    /// a wrong uid or token; names in [`reason::name`](crate::wire::wukong::packet::reason::name)).
+    #[cfg(feature = "wukong")]
+    WkRefused {
+        /// The CONNACK's reason code.
+        reason_code: u8,
+    },
+    /// WuKongIM: the server sent DISCONNECT with this reason code (12 `ConnectKick`: the same
+    /// uid logged in on another device, reported as [`Event::Kickout`] first).
+    #[cfg(feature = "wukong")]
+    WkDisconnected {
+        /// The DISCONNECT's reason code.
+        reason_code: u8,
+    },
+    /// WuKongIM: the peer sent bytes that are not a valid WuKongIM stream for a listener.
+    #[cfg(feature = "wukong")]
+    WkProtocol(crate::session::wukong::WkProtocolError),
 }
 
 impl CloseReason {
@@ -131,6 +148,12 @@ impl CloseReason {
             Self::Io(e) => e.kind.as_str(),
             Self::Host => "closed by the host",
             Self::KeyExchange { .. } => "the key exchange failed",
+            #[cfg(feature = "wukong")]
+            Self::WkRefused { .. } => "the WuKongIM server refused the login",
+            #[cfg(feature = "wukong")]
+            Self::WkDisconnected { .. } => "the WuKongIM server disconnected",
+            #[cfg(feature = "wukong")]
+            Self::WkProtocol(e) => e.as_str(),
         }
     }
 }
@@ -142,6 +165,13 @@ impl core::fmt::Display for CloseReason {
             Self::Io(IoError { kind, errno: 0 }) => f.write_str(kind.as_str()),
             Self::Io(IoError { kind, errno }) => write!(f, "{} (errno {errno})", kind.as_str()),
             Self::KeyExchange { code } => write!(f, "the key exchange failed with {code}"),
+            #[cfg(feature = "wukong")]
+            Self::WkRefused { reason_code: c } | Self::WkDisconnected { reason_code: c } => {
+                let name = crate::wire::wukong::packet::reason::name(*c).unwrap_or("unknown");
+                write!(f, "{}: reason {c} ({name})", self.as_str())
+            }
+            #[cfg(feature = "wukong")]
+            Self::WkProtocol(e) => write!(f, "protocol error: {e}"),
             other => f.write_str(other.as_str()),
         }
     }
@@ -161,6 +191,10 @@ pub struct MessageEvent<'a> {
     pub category: Category,
     /// The monitor callback it goes to.
     pub callback: Callback,
+    /// WuKongIM's own fields (string ids, `client_msg_no`, `message_seq`, topic, flags);
+    /// `None` for RTM pushes.
+    #[cfg(feature = "wukong")]
+    pub wukong: Option<&'a crate::session::wukong::WkFields<'a>>,
 }
 
 /// A completed listen command.

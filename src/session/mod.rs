@@ -118,17 +118,23 @@ mod backoff;
 mod dedup;
 #[cfg(feature = "fpnn-encryption")]
 mod encryption;
+mod engine;
 mod event;
 mod ids;
+#[cfg(any(feature = "fpnn-encryption", feature = "wukong-encryption"))]
+mod keygen;
 mod listener;
 mod salt;
 mod sync;
 mod tx;
+#[cfg(feature = "wukong")]
+pub mod wukong;
 
 pub use backoff::Backoff;
 pub use dedup::DedupKey;
 #[cfg(feature = "fpnn-encryption")]
 pub use encryption::{Encryption, EncryptionMode, MIN_ENTROPY};
+pub use engine::Engine;
 pub use event::{CloseReason, Completion, Event, IoError, IoKind, MessageEvent, RequestId, code};
 pub use ids::{EVENTS, IdKind, SortedIds};
 pub use listener::{

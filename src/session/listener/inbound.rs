@@ -514,5 +514,7 @@ fn message_event(m: Message<'_>) -> MessageEvent<'_> {
         message: m,
         category,
         callback: crate::rtm::dispatch::Callback::for_message(m.target, category),
+        #[cfg(feature = "wukong")]
+        wukong: None,
     }
 }

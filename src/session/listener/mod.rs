@@ -243,7 +243,7 @@ pub struct Listener<R = [u8; DEFAULT_RX], T = [u8; DEFAULT_TX]> {
     #[cfg(feature = "fpnn-encryption")]
     enc: super::encryption::Slot<super::encryption::Encryption>,
     #[cfg(feature = "fpnn-encryption")]
-    keygen: super::encryption::KeyGen,
+    keygen: super::keygen::KeyGen,
     /// After a key exchange, the receiving cipher: received bytes are opened in RX.
     #[cfg(feature = "fpnn-encryption")]
     opener: super::encryption::Slot<super::encryption::Opener>,
@@ -422,7 +422,7 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
             #[cfg(feature = "fpnn-encryption")]
             enc: super::encryption::Slot::Empty,
             #[cfg(feature = "fpnn-encryption")]
-            keygen: super::encryption::KeyGen::EMPTY,
+            keygen: super::keygen::KeyGen::EMPTY,
             #[cfg(feature = "fpnn-encryption")]
             opener: super::encryption::Slot::Empty,
             #[cfg(feature = "fpnn-encryption")]

@@ -8,7 +8,8 @@
 //!   completeness) and parses (CONNACK, RECV, PONG, DISCONNECT, EVENT, SENDACK, SUBACK), with
 //!   every rule of protocol versions 2 to 6;
 //! - [`payload`]: what a RECV is in the monitor's terms (target by channel type, category by
-//!   the payload's JSON `type`, integer ids from decimal strings).
+//!   the payload's JSON `type`, integer ids from decimal strings);
+//! - [`reject`]: why a listener does not deliver a RECV.
 //!
 //! The reference is `protocol/wukongim.md` §b (the server's layouts, read from its sources,
 //! and golden vectors from the npm `wukongimjssdk@1.0.4` encoder). This layer is checked
@@ -19,6 +20,8 @@ pub mod header;
 pub mod packet;
 pub mod payload;
 pub mod read;
+pub mod reject;
 
 pub use header::{Frame, FrameError, MAX_REMAINING, PacketType, parse_frame};
 pub use read::ReadError;
+pub use reject::Reject;
