@@ -18,8 +18,13 @@ RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features encryption --lib --test 
     --test encrypted_session --test encrypted_peer --test in_place
 cargo build -q -p rtm-listen --no-default-features --features encryption --target thumbv7em-none-eabihf
 
-step "WuKongIM (issue 13, in progress): codec against the reference's golden vectors and hand-derived v2/v3/v5/v6 frames; payload crypto against Node's crypto (OpenSSL); npm wukongimjssdk@1.0.4 as an oracle"
+step "WuKongIM (issue 13): codec against the reference's golden vectors and hand-derived v2/v3/v5/v6 frames; payload crypto against Node's crypto (OpenSSL); npm wukongimjssdk@1.0.4 as an oracle; the listener sans-IO and end to end against the WuKongIM simulation (its own codec and crypto)"
 cargo test -p rtm-listen --features wukong-encryption --lib wukong
+cargo test -p rtm-listen --features wukong --lib wukong
+cargo test -p rtm-listen --features wukong-encryption --test wukong_session
+cargo test -p rtm-listen --features std,wukong-encryption --test wukong_e2e
+cargo run -q --features std,wukong-encryption --example wukongim
+cargo run -q --features std,wukong-encryption --example wukongim -- --plain --version 6
 RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features wukong-encryption --test wukong_vectors --test wukong_crypto
 # npm wukongimjssdk@1.0.4 as an oracle: installed into a temporary folder, never committed.
 if command -v node >/dev/null && command -v npm >/dev/null; then
@@ -31,9 +36,11 @@ else
     echo "NOTICE: node or npm missing: the WuKongIM npm oracle check is skipped"
 fi
 cargo build -q -p rtm-listen --no-default-features --features wukong-encryption --target thumbv7em-none-eabihf
+cargo build -q -p rtm-listen --no-default-features --features wukong --target thumbv7em-none-eabihf
 
 step "gate simulator: its own tests"
 cargo test -p rtm-gate-sim
+cargo test -p wukong-sim
 
 step "C ABI: Rust-side tests of the exports and the header drift check"
 cargo test -p rtm-listen-ffi

@@ -604,30 +604,25 @@ impl SimView<'_> {
     }
 }
 
-/// One connection: the login, then the client's packets.
-fn serve(mut s: TcpStream, cfg: &SimConfig, shared: &(Mutex<Shared>, Condvar), stop: &AtomicBool) {
-    let _ = s.set_read_timeout(Some(Duration::from_millis(50)));
-    let _ = s.set_nodelay(true);
-    let id = {
-        let mut g = lock(&shared.0);
-        g.connections += 1;
-        g.connections
-    };
-    shared.1.notify_all();
-    let fail = |e: String| {
-        lock(&shared.0).errors.push(e);
-        shared.1.notify_all();
-    };
-    // The first packet must be CONNECT, within 4 s.
-    let (h, body) = match read_packet(&mut s, stop) {
-        Ok(Some(p)) => p,
-        Ok(None) => return,
-        Err(e) => return fail(format!("reading CONNECT: {e}")),
-    };
-    if h >> 4 != kind::CONNECT {
-        return fail(format!("first packet of type {}", h >> 4));
-    }
-    let mut f = Fields(&body);
+/// What the simulator answers a CONNECT with.
+#[derive(Debug, Clone)]
+pub struct LoginAnswer {
+    /// The login as read.
+    pub login: Login,
+    /// The CONNACK packet.
+    pub connack: Vec<u8>,
+    /// The version both sides use.
+    pub version: u8,
+    /// The payload keys (AES key, IV) when the login succeeded with encryption.
+    pub keys: Option<([u8; 16], [u8; 16])>,
+}
+
+/// The server's answer to a CONNECT `body` (after its header and length): the token checked,
+/// the version chosen, and with encryption a fresh X25519 key pair, the shared secret's AES
+/// key and a random 16-character IV. Reason 1 on success, 2 for a wrong token, 21 for an
+/// empty or short client key.
+pub fn answer_connect(cfg: &SimConfig, body: &[u8]) -> io::Result<LoginAnswer> {
+    let mut f = Fields(body);
     let login = (|| -> io::Result<(Login, String, String)> {
         let version = f.u8()?;
         let device_flag = f.u8()?;
@@ -655,10 +650,7 @@ fn serve(mut s: TcpStream, cfg: &SimConfig, shared: &(Mutex<Shared>, Condvar), s
             client_key,
         ))
     })();
-    let (mut login, token, client_key) = match login {
-        Ok(l) => l,
-        Err(e) => return fail(format!("CONNECT: {e}")),
-    };
+    let (mut login, token, client_key) = login?;
     let version = login.version.min(cfg.max_version);
     login.accepted = cfg.token.as_ref().is_none_or(|t| *t == token);
     let mut keys = None;
@@ -694,6 +686,52 @@ fn serve(mut s: TcpStream, cfg: &SimConfig, shared: &(Mutex<Shared>, Condvar), s
         b.extend_from_slice(&1u64.to_be_bytes());
     }
     let connack = packet(kind::CONNACK << 4 | 1, &b);
+    Ok(LoginAnswer {
+        login,
+        connack,
+        version,
+        keys: keys.filter(|_| reason == 1),
+    })
+}
+
+/// One connection: the login, then the client's packets.
+fn serve(mut s: TcpStream, cfg: &SimConfig, shared: &(Mutex<Shared>, Condvar), stop: &AtomicBool) {
+    let _ = s.set_read_timeout(Some(Duration::from_millis(50)));
+    let _ = s.set_nodelay(true);
+    let id = {
+        let mut g = lock(&shared.0);
+        g.connections += 1;
+        g.connections
+    };
+    shared.1.notify_all();
+    let fail = |e: String| {
+        lock(&shared.0).errors.push(e);
+        shared.1.notify_all();
+    };
+    // The first packet must be CONNECT, within 4 s.
+    let (h, body) = match read_packet(&mut s, stop) {
+        Ok(Some(p)) => p,
+        Ok(None) => return,
+        Err(e) => return fail(format!("reading CONNECT: {e}")),
+    };
+    if h >> 4 != kind::CONNECT {
+        return fail(format!("first packet of type {}", h >> 4));
+    }
+    let answer = match answer_connect(cfg, &body) {
+        Ok(a) => a,
+        Err(e) => return fail(format!("CONNECT: {e}")),
+    };
+    let LoginAnswer {
+        login,
+        connack,
+        version,
+        keys,
+    } = answer;
+    let reason = if login.accepted && (keys.is_some() || !cfg.encrypt) {
+        1
+    } else {
+        0
+    };
     {
         let mut g = lock(&shared.0);
         g.logins.push(login);
