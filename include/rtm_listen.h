@@ -56,6 +56,10 @@
 // The fewest entropy bytes `rtm_encryption.entropy` takes with a server key.
 #define RTM_MIN_ENTROPY 32
 
+// Bytes of `rtm_wk_listener` (its receive buffer of 16 KiB and transmit buffer of 1 KiB
+// inline, with the duplicate filter and the monitor).
+#define RTM_WK_LISTENER_STORAGE 24576
+
 // A status returned by every `rtm_` function.
 typedef int32_t rtm_status;
 
@@ -110,6 +114,37 @@ typedef struct rtm_file_info {
 // What became of a message's JSON info (`rtm_message.info_status`): one of `RTM_INFO_*`.
 typedef uint32_t rtm_info_status;
 
+// WuKongIM's fields of a delivered message (`rtm_message.wukong`), valid during the callback.
+typedef struct rtm_wk_message {
+  // The sender's uid (empty for the system).
+  struct rtm_str from_uid;
+  // The channel: for person channels (type 1) the other party, else the group or room.
+  struct rtm_str channel_id;
+  // The sender's message number.
+  struct rtm_str client_msg_no;
+  // The topic (empty when absent: `has_topic` tells).
+  struct rtm_str topic;
+  // The message's sequence in its channel.
+  uint64_t message_seq;
+  // The payload's JSON `type` when it has one (`has_content_type`); `rtm_message.message_type`
+  // holds it too when it fits an `int8_t`, else 0.
+  int64_t content_type;
+  // Unix seconds (`rtm_message.modified_time` is this × 1000).
+  int32_t timestamp;
+  // Expiry in seconds (protocol version 3 and later, else 0).
+  uint32_t expire;
+  // 1 person, 2 group, or a room type (`rtm_wk_config.room_types`) or another.
+  uint8_t channel_type;
+  // The header flags: DUP 8, SyncOnce 4, RedDot 2, NoPersist 1.
+  uint8_t header_flags;
+  // The setting byte.
+  uint8_t setting;
+  // Whether `topic` is present.
+  bool has_topic;
+  // Whether `content_type` is present.
+  bool has_content_type;
+} rtm_wk_message;
+
 // A message push (official `RTMMessage`).
 typedef struct rtm_message {
   // Sender uid.
@@ -140,6 +175,10 @@ typedef struct rtm_message {
   rtm_info_status info_status;
   // Private to the library: what `rtm_message_info` parses (NULL once parsed eagerly).
   void *lazy;
+  // WuKongIM's own fields of the message (`rtm_wk_listener` only), NULL for RTM pushes.
+  // `from_uid` and `to_id` above are the integer values of WuKongIM's string ids when they
+  // are decimal numbers, and **0 when they are not**: the strings are always here.
+  const struct rtm_wk_message *wukong;
 } rtm_message;
 
 // A message callback.
@@ -177,7 +216,8 @@ typedef struct rtm_close_reason {
   // For `RTM_PROTOCOL_TOO_LARGE`: the limit exceeded (8 MiB, 8388608); else 0.
   uint64_t frame_max;
   // For `RTM_REASON_KEY_EXCHANGE`: the error code the server answered `*key` with, or 20003
-  // when it gave no answer within the quest timeout; else 0.
+  // when it gave no answer within the quest timeout; for `RTM_REASON_WK_REFUSED` and
+  // `RTM_REASON_WK_DISCONNECTED`: the server's reason code; else 0.
   int64_t code;
 } rtm_close_reason;
 
@@ -474,6 +514,77 @@ typedef struct rtm_listen_state {
 // Which id list `rtm_listener_listen_ids` copies: one of `RTM_IDS_*`.
 typedef uint32_t rtm_id_kind;
 
+// The WuKongIM listener's settings. Start from `rtm_wk_config_default()` and set the
+// credentials, the entropy and the monitor.
+typedef struct rtm_wk_config {
+  // The monitor user's uid (1 to 64 bytes; no `@`, `#` or `&`).
+  struct rtm_str uid;
+  // Its token (at most 256 bytes), never logged; the listener keeps a copy, wiped by
+  // `rtm_wk_listener_deinit`.
+  struct rtm_str token;
+  // A device id unique to this listener (at most 64 bytes).
+  struct rtm_str device_id;
+  // The protocol version asked for (2 to 6; default 5).
+  uint8_t version;
+  // The device flag (0 app, 1 web, 2 pc; default 2). A login kicks other connections of
+  // the same uid and flag.
+  uint8_t device_flag;
+  // A PING after this long without one (default 30000).
+  uint64_t ping_interval_ms;
+  // Nothing received for this long: the link is dead (default 70000).
+  uint64_t dead_after_ms;
+  // No CONNACK this long after `rtm_wk_listener_connected`: the link is dead (default 10000).
+  uint64_t connect_timeout_ms;
+  // How long a delivered message id is remembered against re-sends (default 360000).
+  uint64_t dedup_ttl_ms;
+  // The channel types delivered to the `push_room_*` callbacks; with `room_types_len` 0,
+  // the default: 9 (live).
+  const uint8_t *room_types;
+  // Number of `room_types`.
+  size_t room_types_len;
+  // Channel types that are neither person, group nor a room: delivered as groups (true,
+  // the default) or rejected to `bad_push`.
+  bool others_as_groups;
+  // Whether a rejected RECV (msgKey mismatch, undecryptable, too large, refused channel
+  // type) is acknowledged so that the server stops re-sending it (default true).
+  bool ack_rejected;
+  // At least 32 bytes from the host's random source (the X25519 keys, the duplicate
+  // filter's seed); copied.
+  const uint8_t *entropy;
+  // Number of `entropy` bytes.
+  size_t entropy_len;
+  // The callbacks (copied). Messages carry `rtm_message.wukong`; `push_event` gets EVENT
+  // packets (`pid` and `uid` 0, `event` the type, `time` its timestamp, `endpoint` its id);
+  // `kickout` a kick; `bad_push("RECV", code 10003, ...)` a rejected RECV.
+  struct rtm_monitor monitor;
+} rtm_wk_config;
+
+// Caller-owned storage for one WuKongIM listener (use it as a `static`, on the heap, or inside
+// another struct). Initialise it with `rtm_wk_listener_init` before any other call; it must
+// not move afterwards.
+typedef struct RTM_ALIGNED(16) rtm_wk_listener {
+  // Opaque.
+  uint8_t opaque[RTM_WK_LISTENER_STORAGE];
+} rtm_wk_listener;
+
+// Counters since `rtm_wk_listener_init` (`rtm_wk_listener_stats`).
+typedef struct rtm_wk_stats {
+  // RECVs handled.
+  uint64_t received;
+  // RECVs delivered to a callback.
+  uint64_t delivered;
+  // Re-sent RECVs acknowledged and not delivered again.
+  uint64_t duplicates;
+  // RECVs rejected (reported to `bad_push`).
+  uint64_t rejected;
+  // RECVACKs queued.
+  uint64_t acks;
+  // PINGs queued.
+  uint64_t pings;
+  // Successful logins.
+  uint64_t logins;
+} rtm_wk_stats;
+
 // Success.
 #define RTM_OK 0
 
@@ -633,6 +744,35 @@ typedef uint32_t rtm_id_kind;
 // FPNN encryption's key exchange failed: the server answered `*key` with an error, or gave no
 // answer within the quest timeout (asked by the listener; the code in `code`).
 #define RTM_REASON_KEY_EXCHANGE 6
+
+// WuKongIM: the server refused the login; `code` is the CONNACK's reason code (2 AuthFail).
+#define RTM_REASON_WK_REFUSED 7
+
+// WuKongIM: the server sent DISCONNECT; `code` is its reason code (12 ConnectKick: the uid
+// logged in on another device, reported to `kickout` first).
+#define RTM_REASON_WK_DISCONNECTED 8
+
+// WuKongIM: bytes that are not a valid WuKongIM stream for a listener (an unknown packet
+// type, a length over 4 bytes or 1 MiB, an unexpected or malformed packet, keys that cannot
+// be derived); `rtm_close_reason_str` says which.
+#define RTM_REASON_WK_PROTOCOL 9
+
+// `rtm_close_reason.protocol` for `RTM_REASON_WK_PROTOCOL`: the framing is broken (an unknown
+// packet type in `protocol_byte`, a length over 4 bytes, or over 1 MiB in `frame_len` and
+// `frame_max`).
+#define RTM_WK_PROTOCOL_FRAME 101
+
+// A CONNACK or DISCONNECT whose fields cannot be read (its packet type in `protocol_byte`).
+#define RTM_WK_PROTOCOL_MALFORMED 102
+
+// A packet a server does not send to a listener at this point (its type in `protocol_byte`).
+#define RTM_WK_PROTOCOL_UNEXPECTED 103
+
+// The CONNACK's key or salt cannot give the payload keys.
+#define RTM_WK_PROTOCOL_KEYS 104
+
+// The server encrypts and the library was built without WuKongIM encryption.
+#define RTM_WK_PROTOCOL_NO_ENCRYPTION 105
 
 // The peer refused the connection (`ECONNREFUSED`).
 #define RTM_IO_CONNECTION_REFUSED 1
@@ -996,6 +1136,131 @@ bool rtm_close_reason_is_error(const struct rtm_close_reason *reason);
 
 // A static, NUL-terminated description of `status` (also for unknown values).
 const char *rtm_status_str(rtm_status status);
+
+// The defaults (a zeroed monitor, no credentials, no entropy).
+struct rtm_wk_config rtm_wk_config_default(void);
+
+// `sizeof(rtm_wk_listener)`.
+size_t rtm_wk_listener_size(void);
+
+// Builds a WuKongIM listener in `storage` (`storage_len` bytes, at least
+// `sizeof(rtm_wk_listener)`, aligned to 16). Errors: `RTM_ERR_NULL`, `RTM_ERR_STORAGE`,
+// `RTM_ERR_INVALID_ARG` (a bad uid, a token over 256 bytes, a device id over 64 bytes, a
+// version outside 2 to 6, text that is not UTF-8), `RTM_ERR_SHORT_ENTROPY` (fewer than 32
+// bytes), `RTM_ERR_BUSY` (the storage holds a listener inside one of its calls). The storage
+// is left untouched on error. The listener is built on the stack first and then moved into
+// the storage (about 18 KiB of stack): unlike `rtm_listener_init`, this one is not for small
+// stacks.
+//
+// # Safety
+// `storage` must be NULL or valid for writes of `storage_len` bytes; `config` NULL or
+// readable, with its pointers readable for their lengths.
+rtm_status rtm_wk_listener_init(struct rtm_wk_listener *storage,
+                                size_t storage_len,
+                                const struct rtm_wk_config *config);
+
+// Ends the listener: its token is wiped and the storage no longer holds a listener.
+//
+// # Safety
+// `l` must be NULL or storage given to `rtm_wk_listener_init`.
+rtm_status rtm_wk_listener_deinit(struct rtm_wk_listener *l);
+
+// The Unix time in ms at monotonic time `now_ms` (CONNECT carries it).
+//
+// # Safety
+// `l` must be NULL or an initialised listener.
+rtm_status rtm_wk_listener_set_unix_time(struct rtm_wk_listener *l,
+                                         uint64_t now_ms,
+                                         int64_t unix_ms);
+
+// The transport connected to `endpoint`: the CONNECT is queued (send it). `connected` is
+// called when the server's CONNACK accepts the login.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`.
+rtm_status rtm_wk_listener_connected(struct rtm_wk_listener *l,
+                                     uint64_t now_ms,
+                                     struct rtm_str endpoint);
+
+// A connection attempt to `endpoint` failed for `reason`.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `endpoint` and `reason` readable.
+rtm_status rtm_wk_listener_connect_failed(struct rtm_wk_listener *l,
+                                          uint64_t now_ms,
+                                          struct rtm_str endpoint,
+                                          const struct rtm_close_reason *reason);
+
+// The transport closed for `reason` (after `RTM_CLOSE`, pass the reason
+// `rtm_wk_listener_close_reason` gives). `connected(.., false, ..)` (no login yet) or
+// `closed`, then `disconnected`, are called.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `reason` readable.
+rtm_status rtm_wk_listener_closed(struct rtm_wk_listener *l,
+                                  uint64_t now_ms,
+                                  const struct rtm_close_reason *reason);
+
+// Why the listener asked the host to close (after `RTM_CLOSE`): `RTM_OK` and `*reason`, or
+// `RTM_NONE`.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `reason` writable.
+rtm_status rtm_wk_listener_close_reason(struct rtm_wk_listener *l, struct rtm_close_reason *reason);
+
+// Feeds received bytes; `*consumed` says how many were taken (fewer than `len` when RECVs
+// wait for transmit room for their acknowledgements: send, then feed the rest). Callbacks run
+// before it returns; each RECV is acknowledged after its callback returned. `RTM_CLOSE` when
+// the host must close; `RTM_ERR_NOT_CONNECTED` before `rtm_wk_listener_connected`.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `data` readable for `len` bytes; `consumed`
+// writable.
+rtm_status rtm_wk_listener_receive(struct rtm_wk_listener *l,
+                                   uint64_t now_ms,
+                                   const uint8_t *data,
+                                   size_t len,
+                                   size_t *consumed);
+
+// Runs timers due at `now_ms` (a PING, the dead-link and CONNACK checks).
+//
+// # Safety
+// `l` must be NULL or an initialised listener.
+rtm_status rtm_wk_listener_handle_timeout(struct rtm_wk_listener *l, uint64_t now_ms);
+
+// The bytes to send: `*data` and `*len` point into the listener, valid until the next call
+// on it. Report what the transport took with `rtm_wk_listener_transmit_done`.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `data` and `len` writable.
+rtm_status rtm_wk_listener_transmit(struct rtm_wk_listener *l, const uint8_t **data, size_t *len);
+
+// The transport took `n` bytes of the last `rtm_wk_listener_transmit`. RECVs that waited for
+// transmit room are delivered (callbacks run) before it returns.
+//
+// # Safety
+// `l` must be NULL or an initialised listener.
+rtm_status rtm_wk_listener_transmit_done(struct rtm_wk_listener *l, size_t n);
+
+// The next time `rtm_wk_listener_handle_timeout` has work: `RTM_OK` and `*at_ms`, or
+// `RTM_NONE` (not connected, or a close was asked for).
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `at_ms` writable.
+rtm_status rtm_wk_listener_next_timeout(struct rtm_wk_listener *l, uint64_t *at_ms);
+
+// When to connect next while disconnected: `RTM_OK` and `*at_ms` (0 before the first
+// attempt); `RTM_NONE` while a transport is up.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `at_ms` writable.
+rtm_status rtm_wk_listener_reconnect_at(struct rtm_wk_listener *l, uint64_t *at_ms);
+
+// The counters, and whether the listener is logged in (`RTM_OK`) or not (`RTM_NONE`).
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `stats` writable.
+rtm_status rtm_wk_listener_stats(struct rtm_wk_listener *l, struct rtm_wk_stats *stats);
 
 #ifdef __cplusplus
 }  // extern "C"

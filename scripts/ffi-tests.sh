@@ -13,6 +13,7 @@ OUT=target/ffi-tests
 LIB=target/release/librtm_listen.a
 LIB120=$OUT/cargo-ids120/release/librtm_listen.a
 SIM=target/release/gate-sim
+WKSIM=target/release/wukong-sim
 CFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror -Iinclude)
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Wpedantic -Werror -Iinclude)
 # Every reference to the allocator from the test objects and from librtm_listen.a goes through
@@ -31,6 +32,7 @@ step "build: release static library and the gate simulator"
 # their features into the no_std static library (an `alloc` it cannot link).
 cargo build --release -p rtm-listen-ffi
 cargo build --release -p rtm-gate-sim
+cargo build --release -p wukong-sim
 step "build: the library with RTM_LISTEN_IDS=120 (test_too_large.c: the transmit buffer's minimum grows)"
 RTM_LISTEN_IDS=120 CARGO_TARGET_DIR=$OUT/cargo-ids120 cargo build --release -p rtm-listen-ffi
 mkdir -p "$OUT/plain" "$OUT/asan"
@@ -60,6 +62,7 @@ build() { # variant, extra flags...
     "$CC" "${CFLAGS[@]}" "$@" -c ffi-tests/alloc_count.c -o "$OUT/$v/alloc_count.o"
     "$CC" "${CFLAGS[@]}" "$@" ffi-tests/test_c.c "$OUT/$v/alloc_count.o" "$LIB" $WRAP -o "$OUT/$v/test_c"
     "$CC" "${CFLAGS[@]}" "$@" ffi-tests/test_too_large.c "$LIB120" -o "$OUT/$v/test_too_large"
+    "$CC" "${CFLAGS[@]}" "$@" ffi-tests/test_wukong.c "$OUT/$v/alloc_count.o" "$LIB" $WRAP -o "$OUT/$v/test_wukong"
     "$CXX" "${CXXFLAGS[@]}" "$@" ffi-tests/test_cpp.cpp "$OUT/$v/alloc_count.o" "$LIB" $WRAP -o "$OUT/$v/test_cpp"
     "$CXX" "${CXXFLAGS[@]}" -Woverloaded-virtual "$@" ffi-tests/test_compat.cpp "$LIB" -o "$OUT/$v/test_compat"
     "$CC" "${CFLAGS[@]}" "$@" examples/c_host.c "$LIB" -o "$OUT/$v/c_host"
@@ -68,7 +71,7 @@ build plain -O2 -g &
 build asan "${ASAN[@]}" &
 wait %1 || fail "plain build"
 wait %2 || fail "ASan build"
-for t in test_c test_too_large test_cpp test_compat c_host; do
+for t in test_c test_too_large test_wukong test_cpp test_compat c_host; do
     syms=$(nm "$OUT/asan/$t")
     grep -q '__asan_init' <<<"$syms" || fail "$t: AddressSanitizer runtime not linked"
     grep -q '__ubsan_handle' <<<"$syms" || fail "$t: UBSan runtime not linked"
@@ -88,12 +91,14 @@ echo "ok: 15 of MyMonitor's 16 virtuals (all but ping, the same in both flavours
 step "run: plain"
 run "plain test_c" "$OUT/plain/test_c" "$SIM"
 run "plain test_too_large" "$OUT/plain/test_too_large"
+run "plain test_wukong" "$OUT/plain/test_wukong" "$WKSIM"
 run "plain test_cpp" "$OUT/plain/test_cpp" "$SIM"
 run "plain test_compat" "$OUT/plain/test_compat" "$SIM"
 
 step "run: ASan+UBSan"
 run "asan test_c" "$OUT/asan/test_c" "$SIM"
 run "asan test_too_large" "$OUT/asan/test_too_large"
+run "asan test_wukong" "$OUT/asan/test_wukong" "$WKSIM"
 run "asan test_cpp" "$OUT/asan/test_cpp" "$SIM"
 run "asan test_compat" "$OUT/asan/test_compat" "$SIM"
 
@@ -114,6 +119,7 @@ if command -v valgrind >/dev/null; then
     }
     vg test_c "$OUT/plain/test_c" "$SIM"
     vg test_too_large "$OUT/plain/test_too_large"
+    vg test_wukong "$OUT/plain/test_wukong" "$WKSIM"
     vg test_cpp "$OUT/plain/test_cpp" "$SIM"
     vg test_compat "$OUT/plain/test_compat" "$SIM"
 else

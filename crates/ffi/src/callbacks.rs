@@ -81,6 +81,7 @@ fn deliver_message(host: &mut Host, m: &MessageEvent<'_>) {
         file_info: core::ptr::null(),
         info_status,
         lazy: slot,
+        wukong: core::ptr::null(),
     };
     if parse {
         deliver_parsed(host, category, f, &mut view);
@@ -152,7 +153,7 @@ impl Host {
     /// Every event but a message.
     #[inline(never)]
     #[cold]
-    fn other_event(&mut self, event: Event<'_>) {
+    pub(crate) fn other_event(&mut self, event: Event<'_>) {
         let monitor = &self.monitor;
         let endpoint = self.endpoint.get(..self.endpoint_len).unwrap_or(&[]);
         let user = monitor.user;

@@ -144,11 +144,19 @@ pub(crate) struct Host {
 const IDLE: u32 = 0x5254_4d4c; // "RTML"
 const BUSY: u32 = IDLE ^ 0x8000_0000;
 
-pub(crate) struct Inner {
+/// A listener's storage: the busy word and its state (the RTM listener's [`State`], or the
+/// WuKongIM listener's).
+pub(crate) struct Inner<S = State> {
     /// `IDLE`, `BUSY`, or anything else for no listener.
-    word: AtomicU32,
-    state: UnsafeCell<State>,
+    pub(crate) word: AtomicU32,
+    pub(crate) state: UnsafeCell<S>,
 }
+
+/// The busy word's value for a live listener waiting for a call (for the WuKongIM listener's
+/// init, which writes its state by value).
+pub(crate) const WORD_IDLE: u32 = IDLE;
+/// The busy word's value while a call runs.
+pub(crate) const WORD_BUSY: u32 = BUSY;
 
 const _: () = assert!(core::mem::size_of::<Inner>() <= RTM_LISTENER_STATE_STORAGE);
 const _: () = assert!(core::mem::align_of::<Inner>() <= RTM_LISTENER_ALIGN);
@@ -284,6 +292,15 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, parts: Parts<'_>) -> rtm_s
 /// # Safety
 /// `storage` must point to storage initialised by [`init`], not in use by an outer call.
 pub(crate) unsafe fn deinit(storage: *mut rtm_listener) -> rtm_status {
+    // SAFETY: forwarded.
+    unsafe { deinit_in(storage.cast::<Inner>()) }
+}
+
+/// [`deinit`] for any state.
+///
+/// # Safety
+/// As for [`deinit`].
+pub(crate) unsafe fn deinit_in<S>(storage: *mut Inner<S>) -> rtm_status {
     // SAFETY: as for `enter`.
     let inner = match unsafe { shared(storage) } {
         Ok(inner) => inner,
@@ -302,8 +319,7 @@ pub(crate) unsafe fn deinit(storage: *mut rtm_listener) -> rtm_status {
 /// # Safety
 /// A non-NULL, aligned `storage` must point to at least `INNER_SIZE` readable bytes.
 #[inline(always)]
-unsafe fn shared<'a>(storage: *mut rtm_listener) -> Result<&'a Inner, rtm_status> {
-    let p = storage.cast::<Inner>();
+unsafe fn shared<'a, S>(p: *mut Inner<S>) -> Result<&'a Inner<S>, rtm_status> {
     if p.is_null() {
         return Err(RTM_ERR_NULL);
     }
@@ -336,6 +352,19 @@ fn refused(word: u32) -> rtm_status {
 pub(crate) unsafe fn enter(
     storage: *mut rtm_listener,
     f: impl FnOnce(&mut State) -> rtm_status,
+) -> rtm_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { enter_in(storage.cast::<Inner>(), f) }
+}
+
+/// [`enter`] for any state.
+///
+/// # Safety
+/// As for [`enter`].
+#[inline(always)]
+pub(crate) unsafe fn enter_in<S>(
+    storage: *mut Inner<S>,
+    f: impl FnOnce(&mut S) -> rtm_status,
 ) -> rtm_status {
     // SAFETY: forwarded from the caller.
     let inner = match unsafe { shared(storage) } {
@@ -387,7 +416,7 @@ pub(crate) unsafe fn enter_leaf(
     f: impl FnOnce(&mut State, Busy<'_>) -> rtm_status,
 ) -> rtm_status {
     // SAFETY: forwarded from the caller.
-    let inner = match unsafe { shared(storage) } {
+    let inner = match unsafe { shared(storage.cast::<Inner>()) } {
         Ok(inner) => inner,
         Err(e) => return e,
     };

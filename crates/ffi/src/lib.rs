@@ -30,6 +30,7 @@ mod info;
 mod reason;
 mod status;
 mod types;
+mod wukong;
 
 pub use api::*;
 pub use encryption::{rtm_encryption_check, rtm_listener_add_entropy, rtm_listener_set_encryption};
@@ -42,6 +43,7 @@ pub use reason::{
 };
 pub use status::*;
 pub use types::*;
+pub use wukong::*;
 
 /// A panic can only come from a bug (no input reaches one); it aborts the process on hosted
 /// targets and halts on bare metal. It never unwinds into C.

@@ -3,8 +3,10 @@
 
 use core::ffi::{CStr, c_char};
 
+use engine::session::wukong::WkProtocolError;
 use engine::session::{CloseReason, IoError, IoKind};
 use engine::wire::frame::FrameError;
+use engine::wire::wukong::FrameError as WkFrameError;
 
 use crate::status::*;
 use crate::types::*;
@@ -91,6 +93,39 @@ pub(crate) fn to_c(reason: CloseReason) -> rtm_close_reason {
                 _ => RTM_PROTOCOL_OTHER,
             };
         }
+        CloseReason::WkRefused { reason_code } => {
+            c.kind = RTM_REASON_WK_REFUSED;
+            c.code = i64::from(reason_code);
+        }
+        CloseReason::WkDisconnected { reason_code } => {
+            c.kind = RTM_REASON_WK_DISCONNECTED;
+            c.code = i64::from(reason_code);
+        }
+        CloseReason::WkProtocol(e) => {
+            c.kind = RTM_REASON_WK_PROTOCOL;
+            c.protocol = match e {
+                WkProtocolError::Frame(f) => {
+                    if let WkFrameError::TooLarge { len, max } = f {
+                        c.frame_len = len as u64;
+                        c.frame_max = max as u64;
+                    }
+                    if let WkFrameError::UnknownType(t) = f {
+                        c.protocol_byte = t;
+                    }
+                    RTM_WK_PROTOCOL_FRAME
+                }
+                WkProtocolError::Malformed { packet, .. } => {
+                    c.protocol_byte = packet as u8;
+                    RTM_WK_PROTOCOL_MALFORMED
+                }
+                WkProtocolError::Unexpected(packet) => {
+                    c.protocol_byte = packet as u8;
+                    RTM_WK_PROTOCOL_UNEXPECTED
+                }
+                WkProtocolError::EncryptionNotCompiled => RTM_WK_PROTOCOL_NO_ENCRYPTION,
+                _ => RTM_WK_PROTOCOL_KEYS,
+            };
+        }
         // A reason of a newer engine: the closest class.
         _ => c.kind = RTM_REASON_HOST,
     }
@@ -131,6 +166,13 @@ pub(crate) fn from_c(
             RTM_PROTOCOL_BAD_PACKAGE => FrameError::BadPackage,
             _ => return Err(RTM_ERR_INVALID_ARG),
         }),
+        RTM_REASON_WK_REFUSED => CloseReason::WkRefused {
+            reason_code: u8::try_from(c.code).map_err(|_| RTM_ERR_INVALID_ARG)?,
+        },
+        RTM_REASON_WK_DISCONNECTED => CloseReason::WkDisconnected {
+            reason_code: u8::try_from(c.code).map_err(|_| RTM_ERR_INVALID_ARG)?,
+        },
+        // Only the listener makes these (taken from `requested` above).
         _ => return Err(RTM_ERR_INVALID_ARG),
     })
 }
@@ -163,6 +205,18 @@ fn describe(r: &rtm_close_reason) -> &'static CStr {
             RTM_PROTOCOL_PAYLOAD_NOT_MAP => c"protocol error: payload is not a msgpack map",
             RTM_PROTOCOL_OTHER => c"protocol error",
             RTM_PROTOCOL_BAD_PACKAGE => c"protocol error: bad encrypted package",
+            _ => c"invalid close reason",
+        },
+        RTM_REASON_WK_REFUSED => c"the WuKongIM server refused the login",
+        RTM_REASON_WK_DISCONNECTED => c"the WuKongIM server disconnected",
+        RTM_REASON_WK_PROTOCOL => match r.protocol {
+            RTM_WK_PROTOCOL_FRAME => c"WuKongIM protocol error: bad framing",
+            RTM_WK_PROTOCOL_MALFORMED => c"WuKongIM protocol error: malformed packet",
+            RTM_WK_PROTOCOL_UNEXPECTED => c"WuKongIM protocol error: unexpected packet",
+            RTM_WK_PROTOCOL_KEYS => c"WuKongIM protocol error: bad server key or salt",
+            RTM_WK_PROTOCOL_NO_ENCRYPTION => {
+                c"the WuKongIM server encrypts (encryption not compiled)"
+            }
             _ => c"invalid close reason",
         },
         _ => c"invalid close reason",

@@ -92,6 +92,42 @@ pub struct rtm_message {
     pub info_status: rtm_info_status,
     /// Private to the library: what `rtm_message_info` parses (NULL once parsed eagerly).
     pub lazy: *mut c_void,
+    /// WuKongIM's own fields of the message (`rtm_wk_listener` only), NULL for RTM pushes.
+    /// `from_uid` and `to_id` above are the integer values of WuKongIM's string ids when they
+    /// are decimal numbers, and **0 when they are not**: the strings are always here.
+    pub wukong: *const rtm_wk_message,
+}
+
+/// WuKongIM's fields of a delivered message (`rtm_message.wukong`), valid during the callback.
+#[repr(C)]
+pub struct rtm_wk_message {
+    /// The sender's uid (empty for the system).
+    pub from_uid: rtm_str,
+    /// The channel: for person channels (type 1) the other party, else the group or room.
+    pub channel_id: rtm_str,
+    /// The sender's message number.
+    pub client_msg_no: rtm_str,
+    /// The topic (empty when absent: `has_topic` tells).
+    pub topic: rtm_str,
+    /// The message's sequence in its channel.
+    pub message_seq: u64,
+    /// The payload's JSON `type` when it has one (`has_content_type`); `rtm_message.message_type`
+    /// holds it too when it fits an `int8_t`, else 0.
+    pub content_type: i64,
+    /// Unix seconds (`rtm_message.modified_time` is this × 1000).
+    pub timestamp: i32,
+    /// Expiry in seconds (protocol version 3 and later, else 0).
+    pub expire: u32,
+    /// 1 person, 2 group, or a room type (`rtm_wk_config.room_types`) or another.
+    pub channel_type: u8,
+    /// The header flags: DUP 8, SyncOnce 4, RedDot 2, NoPersist 1.
+    pub header_flags: u8,
+    /// The setting byte.
+    pub setting: u8,
+    /// Whether `topic` is present.
+    pub has_topic: bool,
+    /// Whether `content_type` is present.
+    pub has_content_type: bool,
 }
 
 /// What became of a message's JSON info (`rtm_message.info_status`): one of `RTM_INFO_*`.
@@ -429,6 +465,28 @@ pub const RTM_REASON_HOST: rtm_reason_kind = 5;
 /// FPNN encryption's key exchange failed: the server answered `*key` with an error, or gave no
 /// answer within the quest timeout (asked by the listener; the code in `code`).
 pub const RTM_REASON_KEY_EXCHANGE: rtm_reason_kind = 6;
+/// WuKongIM: the server refused the login; `code` is the CONNACK's reason code (2 AuthFail).
+pub const RTM_REASON_WK_REFUSED: rtm_reason_kind = 7;
+/// WuKongIM: the server sent DISCONNECT; `code` is its reason code (12 ConnectKick: the uid
+/// logged in on another device, reported to `kickout` first).
+pub const RTM_REASON_WK_DISCONNECTED: rtm_reason_kind = 8;
+/// WuKongIM: bytes that are not a valid WuKongIM stream for a listener (an unknown packet
+/// type, a length over 4 bytes or 1 MiB, an unexpected or malformed packet, keys that cannot
+/// be derived); `rtm_close_reason_str` says which.
+pub const RTM_REASON_WK_PROTOCOL: rtm_reason_kind = 9;
+
+/// `rtm_close_reason.protocol` for `RTM_REASON_WK_PROTOCOL`: the framing is broken (an unknown
+/// packet type in `protocol_byte`, a length over 4 bytes, or over 1 MiB in `frame_len` and
+/// `frame_max`).
+pub const RTM_WK_PROTOCOL_FRAME: rtm_protocol_error = 101;
+/// A CONNACK or DISCONNECT whose fields cannot be read (its packet type in `protocol_byte`).
+pub const RTM_WK_PROTOCOL_MALFORMED: rtm_protocol_error = 102;
+/// A packet a server does not send to a listener at this point (its type in `protocol_byte`).
+pub const RTM_WK_PROTOCOL_UNEXPECTED: rtm_protocol_error = 103;
+/// The CONNACK's key or salt cannot give the payload keys.
+pub const RTM_WK_PROTOCOL_KEYS: rtm_protocol_error = 104;
+/// The server encrypts and the library was built without WuKongIM encryption.
+pub const RTM_WK_PROTOCOL_NO_ENCRYPTION: rtm_protocol_error = 105;
 
 /// The kind of a transport error (`rtm_close_reason.io_kind`): one of `RTM_IO_*`, 0 unless
 /// the reason is `RTM_REASON_IO`.
@@ -501,7 +559,8 @@ pub struct rtm_close_reason {
     /// For `RTM_PROTOCOL_TOO_LARGE`: the limit exceeded (8 MiB, 8388608); else 0.
     pub frame_max: u64,
     /// For `RTM_REASON_KEY_EXCHANGE`: the error code the server answered `*key` with, or 20003
-    /// when it gave no answer within the quest timeout; else 0.
+    /// when it gave no answer within the quest timeout; for `RTM_REASON_WK_REFUSED` and
+    /// `RTM_REASON_WK_DISCONNECTED`: the server's reason code; else 0.
     pub code: i64,
 }
 

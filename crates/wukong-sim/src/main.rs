@@ -1,43 +1,131 @@
-//! `wukong-sim [ADDR] [--plain] [--version N] [--token T] [--interval-ms MS]`: a WuKongIM
-//! server SIMULATION (not WuKongIM) on ADDR (default 127.0.0.1:5100). Once a client logs in,
-//! it pushes the demo messages (one of each kind) every interval, and re-sends what was not
-//! acknowledged.
+//! `wukong-sim [ADDR] [--plain] [--version N] [--token T] [--interval-ms MS] [--script demo]`:
+//! a WuKongIM server SIMULATION (not WuKongIM) on ADDR (default 127.0.0.1:5100).
+//!
+//! Without `--script`, once a client logs in it pushes the demo messages (one of each kind)
+//! every interval, and re-sends what was not acknowledged.
+//!
+//! `--script demo` (for the C and C++ harnesses) listens on a free loopback port unless ADDR
+//! is given, prints `PORT <n>`, then: waits for a login; pushes the six demo messages (ids
+//! 1000-1005) in one write; waits for their RECVACKs; re-sends 1000 with DUP and waits for its
+//! second RECVACK; kicks the client (DISCONNECT 12); waits for a second login; pushes 2000 and
+//! waits for its RECVACK. It prints `SCRIPT OK ...` and exits 0, or `SCRIPT FAIL <why>` and
+//! exits 1 (each wait gives up after 15 s).
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use wukong_sim::{SimConfig, WkSim, demo_messages};
+use wukong_sim::{Msg, SimConfig, WkSim, demo_messages};
 
-fn main() {
+fn demo_script(sim: &WkSim) -> Result<String, String> {
+    let wait = Duration::from_secs(15);
+    let step = |ok: bool, why: &str| if ok { Ok(()) } else { Err(why.to_string()) };
+    step(sim.wait(wait, |v| v.logged_in()), "no login")?;
+    let msgs = demo_messages(1000);
+    sim.send_all(&msgs).map_err(|e| format!("send: {e}"))?;
+    step(
+        sim.wait(wait, |v| msgs.iter().all(|m| v.acks_of(m.message_id) == 1)),
+        "the demo messages were not all acknowledged once",
+    )?;
+    sim.resend(&msgs[0]).map_err(|e| format!("resend: {e}"))?;
+    step(
+        sim.wait(wait, |v| v.acks_of(1000) == 2),
+        "the re-send was not acknowledged",
+    )?;
+    sim.kick().map_err(|e| format!("kick: {e}"))?;
+    step(
+        sim.wait(wait, |v| v.logged_in() && v.logins().len() == 2),
+        "no login after the kick",
+    )?;
+    let after = Msg::new(
+        2000,
+        "10001",
+        "10001",
+        1,
+        br#"{"type":1,"content":"after the kick"}"#,
+    );
+    sim.send(&after).map_err(|e| format!("send: {e}"))?;
+    step(
+        sim.wait(wait, |v| v.acks_of(2000) == 1),
+        "2000 was not acknowledged",
+    )?;
+    // Let a wrong extra acknowledgement show up.
+    std::thread::sleep(Duration::from_millis(100));
+    sim.view(|v| {
+        if !v.errors().is_empty() {
+            return Err(format!("client errors: {:?}", v.errors()));
+        }
+        if v.acks().len() != 8 {
+            return Err(format!("{} RECVACKs, expected 8", v.acks().len()));
+        }
+        Ok(format!(
+            "SCRIPT OK logins={} acks={} pings={}",
+            v.logins().len(),
+            v.acks().len(),
+            v.pings()
+        ))
+    })
+}
+
+fn main() -> ExitCode {
     let mut cfg = SimConfig::default();
-    let mut addr = "127.0.0.1:5100".to_string();
+    let mut addr = None;
     let mut interval = 1000u64;
+    let mut script = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut value = |name: &str| {
-            args.next().unwrap_or_else(|| {
+        let mut value = |name: &str| match args.next() {
+            Some(v) => v,
+            None => {
                 eprintln!("{name} needs a value");
                 std::process::exit(2)
-            })
+            }
         };
         match a.as_str() {
             "--plain" => cfg.encrypt = false,
             "--version" => cfg.max_version = value("--version").parse().unwrap_or(5),
             "--token" => cfg.token = Some(value("--token")),
             "--interval-ms" => interval = value("--interval-ms").parse().unwrap_or(1000),
+            "--script" => script = Some(value("--script")),
             "-h" | "--help" => {
                 println!(
-                    "usage: wukong-sim [ADDR] [--plain] [--version N] [--token T] [--interval-ms MS]"
+                    "usage: wukong-sim [ADDR] [--plain] [--version N] [--token T] [--interval-ms MS] [--script demo]"
                 );
-                return;
+                return ExitCode::SUCCESS;
             }
-            other => addr = other.to_string(),
+            other => addr = Some(other.to_string()),
         }
     }
+    if let Some(s) = &script {
+        if s != "demo" {
+            eprintln!("unknown script {s:?} (demo)");
+            return ExitCode::from(2);
+        }
+        let addr = addr.unwrap_or_else(|| "127.0.0.1:0".into());
+        let sim = match WkSim::start_on(&addr, cfg) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("wukong-sim: cannot listen on {addr}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        println!("PORT {}", sim.addr().port());
+        return match demo_script(&sim) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(why) => {
+                println!("SCRIPT FAIL {why}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let addr = addr.unwrap_or_else(|| "127.0.0.1:5100".into());
     let sim = match WkSim::start_on(&addr, cfg.clone()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("wukong-sim: cannot listen on {addr}: {e}");
-            std::process::exit(1)
+            return ExitCode::from(1);
         }
     };
     println!(

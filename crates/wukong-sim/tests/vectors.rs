@@ -12,7 +12,13 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn golden() -> Msg {
-    let mut m = Msg::new(1_234_567_890_123, "alice", "g1", 2, br#"{"type":1,"content":"hi"}"#);
+    let mut m = Msg::new(
+        1_234_567_890_123,
+        "alice",
+        "g1",
+        2,
+        br#"{"type":1,"content":"hi"}"#,
+    );
     m.flags = 0b0010; // RedDot
     m.client_msg_no = "cmn-1".into();
     m.message_seq = 7;

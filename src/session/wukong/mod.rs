@@ -489,6 +489,14 @@ impl<const RX: usize, const TX: usize> WkListener<RX, TX> {
         self.c.closing.is_some()
     }
 
+    /// Wipes the stored token (the listener cannot log in again afterwards: its CONNECT
+    /// carries an empty token). Dropping the listener wipes it too; this is for storage that
+    /// is never dropped (the C ABI's).
+    pub fn wipe_secrets(&mut self) {
+        zeroize::Zeroize::zeroize(self.c.token.as_mut_slice());
+        self.c.token.clear();
+    }
+
     /// The counters.
     pub fn stats(&self) -> WkStats {
         self.c.stats

@@ -1,0 +1,302 @@
+/* The WuKongIM listener through the C ABI (rtm_wk_*), C99: argument checks, then a session over
+ * loopback TCP against `wukong-sim --script demo` (a WuKongIM SIMULATION with its own codec
+ * and crypto), encrypted and plaintext: every kind reaches its callback once with its string
+ * ids, the re-send is not delivered twice, a kick is reported and survived, every RECV is
+ * acknowledged (the simulator checks), and the library allocates nothing.
+ *
+ * usage: test_wukong WUKONG_SIM_BINARY */
+#define _POSIX_C_SOURCE 200809L
+#include "sim.h"
+
+#include "alloc_count.h"
+#include "check.h"
+
+#define MAX_SEEN 32
+
+/* A NUL-terminated string equal to another. */
+#define CHECK_CSTR(got, want) check_bytes((const uint8_t *)(got), strlen(got), (want), strlen(want), #got " == " #want, __FILE__, __LINE__)
+
+typedef struct seen {
+    int count;
+    int64_t mids[MAX_SEEN];
+    const char *callbacks[MAX_SEEN];
+    int64_t from[MAX_SEEN], to[MAX_SEEN];
+    char from_uid[MAX_SEEN][16], channel_id[MAX_SEEN][16], topic[MAX_SEEN][16];
+    int8_t mtype[MAX_SEEN];
+    int null_views;
+    int connected_ok, connected_fail, closed, kickouts, bad, reentry_busy;
+    rtm_wk_listener *self;
+} seen;
+
+static void copy_str(char *dst, rtm_str s) {
+    size_t n = s.len < 15 ? s.len : 15;
+    if (n) memcpy(dst, s.ptr, n);
+    dst[n] = 0;
+}
+
+static void record(void *user, const rtm_message *m, const char *cb) {
+    seen *s = (seen *)user;
+    int i = s->count;
+    size_t consumed = 0;
+    if (i >= MAX_SEEN) return;
+    if (!m->wukong) {
+        s->null_views++;
+        return;
+    }
+    s->mids[i] = m->message_id;
+    s->callbacks[i] = cb;
+    s->from[i] = m->from_uid;
+    s->to[i] = m->to_id;
+    s->mtype[i] = m->message_type;
+    copy_str(s->from_uid[i], m->wukong->from_uid);
+    copy_str(s->channel_id[i], m->wukong->channel_id);
+    copy_str(s->topic[i], m->wukong->has_topic ? m->wukong->topic : (rtm_str){(const uint8_t *)"", 0});
+    /* Re-entering the listener from its own callback is refused. */
+    if (rtm_wk_listener_receive(s->self, 0, (const uint8_t *)"x", 1, &consumed) == RTM_ERR_BUSY) s->reentry_busy++;
+    s->count++;
+}
+
+static void on_p2p_chat(void *u, const rtm_message *m) { record(u, m, "p2p_chat"); }
+static void on_p2p_msg(void *u, const rtm_message *m) { record(u, m, "p2p_message"); }
+static void on_group_cmd(void *u, const rtm_message *m) { record(u, m, "group_cmd"); }
+static void on_group_msg(void *u, const rtm_message *m) { record(u, m, "group_message"); }
+static void on_group_chat(void *u, const rtm_message *m) { record(u, m, "group_chat"); }
+static void on_room_file(void *u, const rtm_message *m) { record(u, m, "room_file"); }
+
+static void on_connected(void *u, rtm_str ep, bool ok, bool re) {
+    (void)ep;
+    (void)re;
+    if (ok) ((seen *)u)->connected_ok++;
+    else ((seen *)u)->connected_fail++;
+}
+static void on_closed(void *u, rtm_str ep, bool by_error, bool re) {
+    (void)ep;
+    (void)by_error;
+    (void)re;
+    ((seen *)u)->closed++;
+}
+static void on_kickout(void *u) { ((seen *)u)->kickouts++; }
+static void on_bad(void *u, rtm_str method, int64_t code, bool twoway, uint32_t seq, size_t len) {
+    (void)method;
+    (void)code;
+    (void)twoway;
+    (void)seq;
+    (void)len;
+    ((seen *)u)->bad++;
+}
+
+static rtm_wk_config config(seen *s, const uint8_t *entropy) {
+    rtm_wk_config c = rtm_wk_config_default();
+    c.uid = (rtm_str){(const uint8_t *)"90001", 5};
+    c.token = (rtm_str){(const uint8_t *)"tok", 3};
+    c.device_id = (rtm_str){(const uint8_t *)"test-wukong-c", 13};
+    c.entropy = entropy;
+    c.entropy_len = 32;
+    c.monitor.user = s;
+    c.monitor.connected = on_connected;
+    c.monitor.closed = on_closed;
+    c.monitor.kickout = on_kickout;
+    c.monitor.bad_push = on_bad;
+    c.monitor.push_p2p_chat = on_p2p_chat;
+    c.monitor.push_p2p_message = on_p2p_msg;
+    c.monitor.push_group_cmd = on_group_cmd;
+    c.monitor.push_group_message = on_group_msg;
+    c.monitor.push_group_chat = on_group_chat;
+    c.monitor.push_room_file = on_room_file;
+    return c;
+}
+
+static rtm_wk_listener storage;
+
+static void test_arguments(void) {
+    seen s;
+    uint8_t e[32] = {1};
+    rtm_wk_config c;
+    size_t consumed = 0;
+    uint64_t at = 0;
+    rtm_close_reason r;
+    check_group("arguments");
+    memset(&s, 0, sizeof s);
+    c = config(&s, e);
+    CHECK(rtm_wk_listener_size() == sizeof(rtm_wk_listener));
+    CHECK_ST(rtm_wk_listener_init(NULL, sizeof storage, &c), RTM_ERR_NULL);
+    CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage, NULL), RTM_ERR_NULL);
+    CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage - 1, &c), RTM_ERR_STORAGE);
+    c.entropy_len = 31;
+    CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage, &c), RTM_ERR_SHORT_ENTROPY);
+    c.entropy_len = 32;
+    c.uid = (rtm_str){(const uint8_t *)"a@b", 3};
+    CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage, &c), RTM_ERR_INVALID_ARG);
+    c = config(&s, e);
+    c.version = 7;
+    CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage, &c), RTM_ERR_INVALID_ARG);
+    /* Zeroed storage is no listener. */
+    CHECK_ST(rtm_wk_listener_receive(&storage, 0, NULL, 0, &consumed), RTM_ERR_UNINIT);
+    CHECK_ST(rtm_wk_listener_next_timeout(NULL, &at), RTM_ERR_NULL);
+    c = config(&s, e);
+    CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage, &c), RTM_OK);
+    CHECK_ST(rtm_wk_listener_receive(&storage, 0, (const uint8_t *)"x", 1, &consumed), RTM_ERR_NOT_CONNECTED);
+    CHECK_ST(rtm_wk_listener_receive(&storage, 0, NULL, 1, &consumed), RTM_ERR_NULL);
+    CHECK_ST(rtm_wk_listener_receive(&storage, 0, NULL, 0, NULL), RTM_ERR_NULL);
+    CHECK_ST(rtm_wk_listener_reconnect_at(&storage, &at), RTM_OK);
+    CHECK_EQ(at, 0);
+    CHECK_ST(rtm_wk_listener_close_reason(&storage, &r), RTM_NONE);
+    CHECK_ST(rtm_wk_listener_transmit_done(&storage, 1), RTM_ERR_INVALID_ARG);
+    /* A protocol fault: RTM_CLOSE, its reason, described. */
+    CHECK_ST(rtm_wk_listener_connected(&storage, 1, (rtm_str){(const uint8_t *)"x", 1}), RTM_OK);
+    CHECK_ST(rtm_wk_listener_receive(&storage, 2, (const uint8_t *)"\xd0\x00", 2, &consumed), RTM_CLOSE);
+    CHECK_ST(rtm_wk_listener_close_reason(&storage, &r), RTM_OK);
+    CHECK_EQ(r.kind, RTM_REASON_WK_PROTOCOL);
+    CHECK_EQ(r.protocol, RTM_WK_PROTOCOL_FRAME);
+    CHECK_EQ(r.protocol_byte, 13);
+    CHECK_CSTR(rtm_close_reason_str(&r), "WuKongIM protocol error: bad framing");
+    CHECK_ST(rtm_wk_listener_next_timeout(&storage, &at), RTM_NONE);
+    CHECK_ST(rtm_wk_listener_closed(&storage, 3, &r), RTM_OK);
+    CHECK_EQ(s.connected_fail, 1);
+    CHECK_ST(rtm_wk_listener_deinit(&storage), RTM_OK);
+    CHECK_ST(rtm_wk_listener_deinit(&storage), RTM_ERR_UNINIT);
+}
+
+/* One session against `wukong-sim --script demo` (extra: its options). */
+static void test_session(const char *sim_path, const char *label, const char *const *extra) {
+    sim_proc p;
+    seen s;
+    uint8_t e[32];
+    rtm_wk_config c;
+    int fd = -1;
+    uint64_t start = mono_ms();
+    unsigned long allocs_before, allocs_after;
+    int i;
+    rtm_wk_stats st;
+    check_group(label);
+    memset(&s, 0, sizeof s);
+    s.self = &storage;
+    if (!CHECK(os_entropy(e, sizeof e) == 0)) return;
+    if (!CHECK(sim_start_args(&p, sim_path, "demo", extra) == 0)) return;
+    c = config(&s, e);
+    if (!CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage, &c), RTM_OK)) return;
+    rtm_wk_listener_set_unix_time(&storage, mono_ms(), unix_ms());
+    allocs_before = alloc_calls();
+    while (!sim_exited(&p) && mono_ms() - start < 30000) {
+        uint64_t now = mono_ms(), at = 0;
+        const uint8_t *out;
+        size_t out_len = 0;
+        rtm_status st_rx = RTM_OK;
+        if (fd < 0) {
+            if (rtm_wk_listener_reconnect_at(&storage, &at) == RTM_OK && now >= at) {
+                fd = tcp_connect(p.port);
+                if (fd >= 0) {
+                    CHECK_ST(rtm_wk_listener_connected(&storage, now, (rtm_str){(const uint8_t *)"sim", 3}), RTM_OK);
+                }
+            } else {
+                sleep_ms(5);
+                continue;
+            }
+        }
+        if (fd < 0) continue;
+        if (rtm_wk_listener_transmit(&storage, &out, &out_len) == RTM_OK && out_len > 0) {
+            ssize_t w = write(fd, out, out_len);
+            if (w > 0) rtm_wk_listener_transmit_done(&storage, (size_t)w);
+        }
+        {
+            struct pollfd pf;
+            uint8_t buf[4096];
+            ssize_t n;
+            pf.fd = fd;
+            pf.events = POLLIN;
+            pf.revents = 0;
+            poll(&pf, 1, 10);
+            n = read(fd, buf, sizeof buf);
+            now = mono_ms();
+            if (n > 0) {
+                size_t off = 0;
+                while (off < (size_t)n) {
+                    size_t consumed = 0;
+                    st_rx = rtm_wk_listener_receive(&storage, now, buf + off, (size_t)n - off, &consumed);
+                    off += consumed;
+                    if (st_rx != RTM_OK) break;
+                    if (consumed == 0) {
+                        /* Acks wait for room: send them, then feed the rest. */
+                        if (rtm_wk_listener_transmit(&storage, &out, &out_len) == RTM_OK && out_len > 0) {
+                            ssize_t w = write(fd, out, out_len);
+                            if (w > 0) rtm_wk_listener_transmit_done(&storage, (size_t)w);
+                        }
+                    }
+                }
+            } else if (n == 0) {
+                rtm_close_reason r = rtm_close_reason_of(RTM_REASON_PEER_CLOSED);
+                close(fd);
+                fd = -1;
+                rtm_wk_listener_closed(&storage, now, &r);
+                continue;
+            }
+        }
+        if (st_rx == RTM_CLOSE) {
+            rtm_close_reason r;
+            CHECK_ST(rtm_wk_listener_close_reason(&storage, &r), RTM_OK);
+            /* The kick: DISCONNECT 12. */
+            CHECK_EQ(r.kind, RTM_REASON_WK_DISCONNECTED);
+            CHECK_EQ(r.code, 12);
+            close(fd);
+            fd = -1;
+            rtm_wk_listener_closed(&storage, mono_ms(), &r);
+            continue;
+        }
+        if (rtm_wk_listener_next_timeout(&storage, &at) == RTM_OK && mono_ms() >= at) {
+            rtm_wk_listener_handle_timeout(&storage, mono_ms());
+        }
+    }
+    allocs_after = alloc_calls();
+    if (fd >= 0) close(fd);
+    CHECK_EQ(sim_finish(&p, 5000), 0);
+    CHECK(strncmp(p.line, "SCRIPT OK", 9) == 0);
+    if (strncmp(p.line, "SCRIPT OK", 9) != 0) fprintf(stderr, "  simulator: %s\n", p.line);
+    CHECK_EQ(allocs_after - allocs_before, 0);
+    /* Seven messages, once each, in order, each to its callback. */
+    CHECK_EQ(s.count, 7);
+    CHECK_EQ(s.null_views, 0);
+    for (i = 0; i < 6 && i < s.count; i++) CHECK_EQ(s.mids[i], 1000 + i);
+    if (s.count == 7) {
+        CHECK_EQ(s.mids[6], 2000);
+        CHECK_CSTR(s.callbacks[0], "p2p_chat");
+        CHECK_CSTR(s.callbacks[1], "group_cmd");
+        CHECK_CSTR(s.callbacks[2], "room_file");
+        CHECK_CSTR(s.callbacks[3], "group_message");
+        CHECK_CSTR(s.callbacks[4], "p2p_message");
+        CHECK_CSTR(s.callbacks[5], "group_chat");
+        /* Numeric ids: the integers; string ids: 0, with the strings in the view. */
+        CHECK_EQ(s.from[0], 10001);
+        CHECK_EQ(s.to[0], 90001);
+        CHECK_CSTR(s.from_uid[0], "10001");
+        CHECK_EQ(s.from[2], 0);
+        CHECK_EQ(s.to[2], 0);
+        CHECK_CSTR(s.from_uid[2], "alice");
+        CHECK_CSTR(s.channel_id[2], "live-7");
+        CHECK_EQ(s.mtype[2], 2);
+        CHECK_EQ(s.mtype[3], 0); /* type 1001 does not fit int8_t */
+        CHECK_CSTR(s.topic[5], "news");
+    }
+    CHECK_EQ(s.reentry_busy, s.count);
+    CHECK_EQ(s.kickouts, 1);
+    CHECK_EQ(s.connected_ok, 2);
+    CHECK_EQ(s.bad, 0);
+    CHECK(rtm_wk_listener_stats(&storage, &st) != RTM_ERR_NULL);
+    CHECK_EQ(st.delivered, 7);
+    CHECK_EQ(st.duplicates, 1);
+    CHECK_EQ(st.logins, 2);
+    CHECK_ST(rtm_wk_listener_deinit(&storage), RTM_OK);
+}
+
+int main(int argc, char **argv) {
+    static const char *const plain[] = {"--plain", "--version", "6", NULL};
+    static const char *const v3[] = {"--version", "3", NULL};
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s WUKONG_SIM_BINARY\n", argv[0]);
+        return 2;
+    }
+    test_arguments();
+    test_session(argv[1], "session encrypted v5", NULL);
+    test_session(argv[1], "session encrypted v3", v3);
+    test_session(argv[1], "session plaintext v6", plain);
+    return check_summary();
+}
