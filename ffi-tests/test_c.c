@@ -1486,7 +1486,7 @@ static void test_reasons(void) {
     CHECK(r.disc_retry > 0);
     /* invalid reasons are refused before anything happens */
     bad[0] = mk_reason(0, 0, 0, 0, 0, 0, 0);
-    bad[1] = mk_reason(7, 0, 0, 0, 0, 0, 0); /* the first kind after RTM_REASON_KEY_EXCHANGE */
+    bad[1] = mk_reason(RTM_REASON_WK_PROTOCOL + 1, 0, 0, 0, 0, 0, 0); /* the first kind after the last */
     bad[2] = mk_reason(RTM_REASON_IO, 0, 0, 0, 0, 0, 0);
     bad[3] = mk_reason(RTM_REASON_IO, 10, 0, 0, 0, 0, 0);
     bad[4] = mk_reason(RTM_REASON_PROTOCOL, 0, 0, 0, 0, 0, 0);

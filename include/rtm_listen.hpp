@@ -10,6 +10,10 @@
  *   or not, overrides these: its callbacks are called.
  * - rtm::RTMServerClient (include rtm_server_client.hpp): the official client, with its own
  *   socket and thread. Most ports need only that.
+ * - rtm::WkListener: the same for a WuKongIM monitor user (rtm_wk_listener), on the same
+ *   RTMServerPushMonitor; its messages carry RTMMessage::wukong (WuKongFields: the string ids
+ *   and WuKongIM's fields), since WuKongIM ids are strings and RTMMessage's are int64 (they
+ *   hold the integer when the string is a decimal number, else 0).
  * - rtm::Listener: the sans-IO engine for hosts that run their own event loop: owns the
  *   listener storage inline (no heap), calls the monitor. Non-copyable and non-movable: the C
  *   side calls back with a pointer to it. Its listen commands take the host's clock first and
@@ -245,6 +249,24 @@ struct FileInfo {
     std::string_view custom; /* attrs.custom: a string unescaped, else its JSON text */
 };
 
+/* WuKongIM's own fields of a message (rtm::WkListener), valid only during the callback. Its
+ * ids are strings: RTMMessage::fromUid and toId hold their integer values when they are
+ * decimal numbers, and 0 when they are not. */
+struct WuKongFields {
+    std::string_view fromUid;   /* the sender (empty for the system) */
+    std::string_view channelId; /* person channels: the other party; else the group or room */
+    uint8_t channelType = 0;    /* 1 person, 2 group, a room type, or another */
+    std::string_view clientMsgNo;
+    uint64_t messageSeq = 0;
+    bool hasTopic = false;
+    std::string_view topic;
+    bool hasContentType = false;
+    int64_t contentType = 0; /* the payload's JSON `type` (messageType holds it when it fits int8_t) */
+    uint8_t headerFlags = 0; /* DUP 8, SyncOnce 4, RedDot 2, NoPersist 1 */
+    uint8_t setting = 0;
+    int32_t timestamp = 0; /* Unix seconds */
+};
+
 /* A message push (official RTMMessage), valid only during the callback. */
 struct RTMMessage {
     int64_t fromUid = 0;
@@ -257,6 +279,7 @@ struct RTMMessage {
     mutable const TranslatedInfo *translatedInfo = nullptr; /* translated chat, else nullptr */
     mutable const FileInfo *fileInfo = nullptr;             /* file message, else nullptr */
     mutable rtm_info_status infoStatus = RTM_INFO_NONE;     /* RTM_INFO_OK when an info is set, else why not */
+    const WuKongFields *wukong = nullptr;                   /* rtm::WkListener's messages, else nullptr */
 
     /* With Options::lazyInfo the JSON info is parsed only when asked: infoStatus is
      * RTM_INFO_LAZY (for chats and file messages) until loadInfo() parses it and sets the three
@@ -323,6 +346,24 @@ struct FileInfo {
     bool isRTMAudio = false;
 };
 
+/* WuKongIM's own fields of a message (rtm::WkListener). Its ids are strings: RTMMessage's
+ * fromUid and toId hold their integer values when they are decimal numbers, and 0 when they
+ * are not. */
+struct WuKongFields {
+    std::string fromUid;   /* the sender (empty for the system) */
+    std::string channelId; /* person channels: the other party; else the group or room */
+    uint8_t channelType = 0;
+    std::string clientMsgNo;
+    uint64_t messageSeq = 0;
+    bool hasTopic = false;
+    std::string topic;
+    bool hasContentType = false;
+    int64_t contentType = 0; /* the payload's JSON `type` (messageType holds it when it fits int8_t) */
+    uint8_t headerFlags = 0; /* DUP 8, SyncOnce 4, RedDot 2, NoPersist 1 */
+    uint8_t setting = 0;
+    int32_t timestamp = 0; /* Unix seconds */
+};
+
 struct RTMMessage {
     int64_t fromUid = 0;
     int64_t toId = 0;
@@ -336,6 +377,8 @@ struct RTMMessage {
     /* Not in the official SDK: RTM_INFO_OK when an info is set, else why not (RTM_INFO_NONE, or
      * the JSON error; the message is then left as received). */
     rtm_info_status infoStatus = RTM_INFO_NONE;
+    /* Not in the official SDK: rtm::WkListener's messages, else null. */
+    std::shared_ptr<WuKongFields> wukong;
 };
 
 using StringArg = const std::string &;
@@ -431,15 +474,242 @@ struct DependentFalse {
     static const bool value = false;
 };
 
+/* The monitor's side of a listener (rtm::Listener, rtm::WkListener): the C callbacks that
+ * call the RTMServerPushMonitor's virtuals, and the exception kept from a callback. */
+class MonitorBridge {
+protected:
+    explicit MonitorBridge(RTMServerPushMonitor &monitor) noexcept : monitor_(monitor) {}
+
+    /* Rethrows the first exception a callback threw during the call that returned `status`. */
+    Status done(Status status) {
+#if defined(__cpp_exceptions)
+        if (error_) {
+            std::exception_ptr e = error_;
+            error_ = nullptr;
+            std::rethrow_exception(e);
+        }
+#endif
+        return status;
+    }
+
+    static MonitorBridge &self(void *user) noexcept { return *static_cast<MonitorBridge *>(user); }
+
+    /* Runs f(monitor) and keeps the first exception instead of letting it reach C. */
+    template <typename F>
+    static void guard(void *user, F &&f) noexcept {
+        MonitorBridge &l = self(user);
+#if defined(__cpp_exceptions)
+        try {
+            f(l.monitor_);
+        } catch (...) {
+            if (!l.error_) l.error_ = std::current_exception();
+        }
+#else
+        f(l.monitor_);
+#endif
+    }
+
+#ifdef RTM_LISTEN_VIEWS
+    using Str = std::string_view;
+    static Str str(rtm_str s) { return view(s); }
+
+    template <typename F>
+    static void withMessage(const rtm_message *m, F &&f) {
+        RTMMessage msg;
+        msg.fromUid = m->from_uid;
+        msg.toId = m->to_id;
+        msg.messageType = m->message_type;
+        msg.messageId = m->message_id;
+        msg.message = view(m->message);
+        msg.attrs = view(m->attrs);
+        msg.modifiedTime = m->modified_time;
+        msg.infoStatus = m->info_status;
+        msg.raw_ = m;
+        msg.setInfo(m->translated_info, m->file_info);
+        WuKongFields wk;
+        if (const rtm_wk_message *w = m->wukong) {
+            wk.fromUid = view(w->from_uid);
+            wk.channelId = view(w->channel_id);
+            wk.channelType = w->channel_type;
+            wk.clientMsgNo = view(w->client_msg_no);
+            wk.messageSeq = w->message_seq;
+            wk.hasTopic = w->has_topic;
+            wk.topic = view(w->topic);
+            wk.hasContentType = w->has_content_type;
+            wk.contentType = w->content_type;
+            wk.headerFlags = w->header_flags;
+            wk.setting = w->setting;
+            wk.timestamp = w->timestamp;
+            msg.wukong = &wk;
+        }
+        f(static_cast<const RTMMessage &>(msg));
+    }
+#else
+    using Str = std::string;
+    static Str str(rtm_str s) { return rtm::str(s); }
+
+    template <typename F>
+    static void withMessage(const rtm_message *m, F &&f) {
+        RTMMessage msg;
+        msg.fromUid = m->from_uid;
+        msg.toId = m->to_id;
+        msg.messageType = m->message_type;
+        msg.messageId = m->message_id;
+        msg.message = rtm::str(m->message);
+        msg.attrs = rtm::str(m->attrs);
+        msg.modifiedTime = m->modified_time;
+        msg.infoStatus = m->info_status;
+        if (const rtm_translated_info *ti = m->translated_info) {
+            auto t = std::make_shared<TranslatedInfo>();
+            t->sourceLanguage = rtm::str(ti->source_language);
+            t->targetLanguage = rtm::str(ti->target_language);
+            t->sourceText = rtm::str(ti->source_text);
+            t->targetText = rtm::str(ti->target_text);
+            /* Official SDK (reference §7.4): the text to show replaces the JSON. */
+            msg.message = t->targetText.empty() ? t->sourceText : t->targetText;
+            msg.translatedInfo = std::move(t);
+        }
+        if (const rtm_file_info *f0 = m->file_info) {
+            auto fi = std::make_shared<FileInfo>();
+            fi->url = rtm::str(f0->url);
+            fi->surl = rtm::str(f0->surl);
+            fi->language = rtm::str(f0->language);
+            fi->size = static_cast<int32_t>(f0->size);
+            fi->duration = static_cast<int32_t>(f0->duration);
+            fi->isRTMAudio = f0->is_rtm_audio;
+            /* Official SDK (reference §7.5): message cleared, attrs = custom when present. */
+            msg.message.clear();
+            if (f0->has_custom) msg.attrs = rtm::str(f0->custom);
+            msg.fileInfo = std::move(fi);
+        }
+        if (const rtm_wk_message *w = m->wukong) {
+            auto wk = std::make_shared<WuKongFields>();
+            wk->fromUid = rtm::str(w->from_uid);
+            wk->channelId = rtm::str(w->channel_id);
+            wk->channelType = w->channel_type;
+            wk->clientMsgNo = rtm::str(w->client_msg_no);
+            wk->messageSeq = w->message_seq;
+            wk->hasTopic = w->has_topic;
+            wk->topic = rtm::str(w->topic);
+            wk->hasContentType = w->has_content_type;
+            wk->contentType = w->content_type;
+            wk->headerFlags = w->header_flags;
+            wk->setting = w->setting;
+            wk->timestamp = w->timestamp;
+            msg.wukong = std::move(wk);
+        }
+        f(std::move(msg));
+    }
+#endif
+
+    using Mfn = void (RTMServerPushMonitor::*)(MessageArg);
+
+    template <Mfn fn>
+    static void onMessage(void *user, const rtm_message *m) noexcept {
+        guard(user, [m](RTMServerPushMonitor &mon) {
+            withMessage(m, [&mon](MessageArg msg) { (mon.*fn)(std::move(msg)); });
+        });
+    }
+
+    static void onBroadcast(void *user, const rtm_message *m) noexcept {
+        Mfn fn = &RTMServerPushMonitor::pushBroadcastMessage;
+        switch (categoryOf(m->message_type)) {
+        case Category::Chat: fn = &RTMServerPushMonitor::pushBroadcastChat; break;
+        case Category::Audio: fn = &RTMServerPushMonitor::pushBroadcastAudio; break;
+        case Category::Cmd: fn = &RTMServerPushMonitor::pushBroadcastCmd; break;
+        case Category::File: fn = &RTMServerPushMonitor::pushBroadcastFile; break;
+        case Category::Message: break;
+        }
+        guard(user, [m, fn](RTMServerPushMonitor &mon) {
+            withMessage(m, [&mon, fn](MessageArg msg) { (mon.*fn)(std::move(msg)); });
+        });
+    }
+
+    static void onConnected(void *user, rtm_str endpoint, bool ok, bool isReconnect) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.connected(str(endpoint), ok, isReconnect); });
+    }
+    static void onClosed(void *user, rtm_str endpoint, bool byError, bool isReconnect) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.closed(str(endpoint), byError, isReconnect); });
+    }
+    static void onEvent(void *user, int64_t pid, rtm_str event, int64_t uid, int64_t time, rtm_str endpoint,
+                        rtm_str data) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) {
+            mon.pushEvent(static_cast<EventInt>(pid), str(event), uid, static_cast<EventInt>(time), str(endpoint),
+                          str(data));
+        });
+    }
+    static void onPing(void *user) noexcept {
+        guard(user, [](RTMServerPushMonitor &mon) { mon.ping(); });
+    }
+    static void onKickout(void *user) noexcept {
+        guard(user, [](RTMServerPushMonitor &mon) { mon.kickout(); });
+    }
+    static void onKickoutRoom(void *user, int64_t rid) noexcept {
+        guard(user, [rid](RTMServerPushMonitor &mon) { mon.kickoutRoom(rid); });
+    }
+    static void onCompleted(void *user, uint32_t requestId, int64_t code, rtm_str ex) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.commandCompleted(requestId, code, str(ex)); });
+    }
+    static void onRestored(void *user, int64_t code) noexcept {
+        guard(user, [code](RTMServerPushMonitor &mon) { mon.restored(code); });
+    }
+    static void onBadPush(void *user, rtm_str method, int64_t code, bool twoway, uint32_t seq,
+                          size_t frameLen) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.badPush(str(method), code, twoway, seq, frameLen); });
+    }
+    static void onDisconnected(void *user, rtm_str endpoint, const rtm_close_reason *reason,
+                               uint64_t retryInMs) noexcept {
+        guard(user, [&](RTMServerPushMonitor &mon) { mon.disconnected(str(endpoint), *reason, retryInMs); });
+    }
+
+    static rtm_monitor makeMonitor(MonitorBridge *self) noexcept {
+        using M = RTMServerPushMonitor;
+        rtm_monitor m{};
+        m.user = self;
+        m.connected = &onConnected;
+        m.closed = &onClosed;
+        m.push_p2p_message = &onMessage<&M::pushP2PMessage>;
+        m.push_group_message = &onMessage<&M::pushGroupMessage>;
+        m.push_room_message = &onMessage<&M::pushRoomMessage>;
+        m.push_p2p_file = &onMessage<&M::pushP2PFile>;
+        m.push_group_file = &onMessage<&M::pushGroupFile>;
+        m.push_room_file = &onMessage<&M::pushRoomFile>;
+        m.push_p2p_chat = &onMessage<&M::pushP2PChat>;
+        m.push_p2p_audio = &onMessage<&M::pushP2PAudio>;
+        m.push_p2p_cmd = &onMessage<&M::pushP2PCmd>;
+        m.push_group_chat = &onMessage<&M::pushGroupChat>;
+        m.push_group_audio = &onMessage<&M::pushGroupAudio>;
+        m.push_group_cmd = &onMessage<&M::pushGroupCmd>;
+        m.push_room_chat = &onMessage<&M::pushRoomChat>;
+        m.push_room_audio = &onMessage<&M::pushRoomAudio>;
+        m.push_room_cmd = &onMessage<&M::pushRoomCmd>;
+        m.push_event = &onEvent;
+        m.ping = &onPing;
+        m.push_broadcast = &onBroadcast;
+        m.kickout = &onKickout;
+        m.kickout_room = &onKickoutRoom;
+        m.completed = &onCompleted;
+        m.restored = &onRestored;
+        m.bad_push = &onBadPush;
+        m.disconnected = &onDisconnected;
+        return m;
+    }
+
+    RTMServerPushMonitor &monitor_;
+#if defined(__cpp_exceptions)
+    std::exception_ptr error_;
+#endif
+};
+
 /* One listener: caller-owned storage inline, a monitor reference, the driving calls. */
-class Listener {
+class Listener : private MonitorBridge {
 public:
     /* pid/secret: the project's credentials (secret at most 64 bytes); entropy: a few random
      * bits; timeouts 0 mean the defaults (30 s quest timeout, 20 s ping interval). Check
      * initStatus() (or operator bool): on failure every other call returns RTM_ERR_UNINIT. */
     Listener(uint32_t pid, Bytes secret, uint64_t entropy, RTMServerPushMonitor &monitor,
              uint32_t questTimeoutMs = 0, uint32_t pingIntervalMs = 0) noexcept
-        : monitor_(monitor) {
+        : MonitorBridge(monitor) {
         Options o;
         o.questTimeoutMs = questTimeoutMs;
         o.pingIntervalMs = pingIntervalMs;
@@ -450,7 +720,7 @@ public:
      * initStatus() when they do not fit or are below the minimums). */
     Listener(uint32_t pid, Bytes secret, uint64_t entropy, RTMServerPushMonitor &monitor,
              const Options &options) noexcept
-        : monitor_(monitor) {
+        : MonitorBridge(monitor) {
         init(pid, secret, entropy, options);
     }
 
@@ -639,7 +909,7 @@ private:
         config.entropy = entropy;
         config.quest_timeout_ms = o.questTimeoutMs;
         config.ping_interval_ms = o.pingIntervalMs;
-        config.monitor = makeMonitor(this);
+        config.monitor = makeMonitor(static_cast<MonitorBridge *>(this));
         config.buffer = o.buffer;
         config.buffer_len = o.bufferLen;
         config.rx_size = o.rxSize;
@@ -678,195 +948,98 @@ private:
         return done(fn(&storage_, nowMs, &list, requestId ? requestId : &id));
     }
 
-    /* Rethrows the first exception a callback threw during the call that returned `status`. */
-    Status done(Status status) {
-#if defined(__cpp_exceptions)
-        if (error_) {
-            std::exception_ptr e = error_;
-            error_ = nullptr;
-            std::rethrow_exception(e);
-        }
-#endif
-        return status;
-    }
-
-    static Listener &self(void *user) noexcept { return *static_cast<Listener *>(user); }
-
-    /* Runs f(monitor) and keeps the first exception instead of letting it reach C. */
-    template <typename F>
-    static void guard(void *user, F &&f) noexcept {
-        Listener &l = self(user);
-#if defined(__cpp_exceptions)
-        try {
-            f(l.monitor_);
-        } catch (...) {
-            if (!l.error_) l.error_ = std::current_exception();
-        }
-#else
-        f(l.monitor_);
-#endif
-    }
-
-#ifdef RTM_LISTEN_VIEWS
-    using Str = std::string_view;
-    static Str str(rtm_str s) { return view(s); }
-
-    template <typename F>
-    static void withMessage(const rtm_message *m, F &&f) {
-        RTMMessage msg;
-        msg.fromUid = m->from_uid;
-        msg.toId = m->to_id;
-        msg.messageType = m->message_type;
-        msg.messageId = m->message_id;
-        msg.message = view(m->message);
-        msg.attrs = view(m->attrs);
-        msg.modifiedTime = m->modified_time;
-        msg.infoStatus = m->info_status;
-        msg.raw_ = m;
-        msg.setInfo(m->translated_info, m->file_info);
-        f(static_cast<const RTMMessage &>(msg));
-    }
-#else
-    using Str = std::string;
-    static Str str(rtm_str s) { return rtm::str(s); }
-
-    template <typename F>
-    static void withMessage(const rtm_message *m, F &&f) {
-        RTMMessage msg;
-        msg.fromUid = m->from_uid;
-        msg.toId = m->to_id;
-        msg.messageType = m->message_type;
-        msg.messageId = m->message_id;
-        msg.message = rtm::str(m->message);
-        msg.attrs = rtm::str(m->attrs);
-        msg.modifiedTime = m->modified_time;
-        msg.infoStatus = m->info_status;
-        if (const rtm_translated_info *ti = m->translated_info) {
-            auto t = std::make_shared<TranslatedInfo>();
-            t->sourceLanguage = rtm::str(ti->source_language);
-            t->targetLanguage = rtm::str(ti->target_language);
-            t->sourceText = rtm::str(ti->source_text);
-            t->targetText = rtm::str(ti->target_text);
-            /* Official SDK (reference §7.4): the text to show replaces the JSON. */
-            msg.message = t->targetText.empty() ? t->sourceText : t->targetText;
-            msg.translatedInfo = std::move(t);
-        }
-        if (const rtm_file_info *f0 = m->file_info) {
-            auto fi = std::make_shared<FileInfo>();
-            fi->url = rtm::str(f0->url);
-            fi->surl = rtm::str(f0->surl);
-            fi->language = rtm::str(f0->language);
-            fi->size = static_cast<int32_t>(f0->size);
-            fi->duration = static_cast<int32_t>(f0->duration);
-            fi->isRTMAudio = f0->is_rtm_audio;
-            /* Official SDK (reference §7.5): message cleared, attrs = custom when present. */
-            msg.message.clear();
-            if (f0->has_custom) msg.attrs = rtm::str(f0->custom);
-            msg.fileInfo = std::move(fi);
-        }
-        f(std::move(msg));
-    }
-#endif
-
-    using Mfn = void (RTMServerPushMonitor::*)(MessageArg);
-
-    template <Mfn fn>
-    static void onMessage(void *user, const rtm_message *m) noexcept {
-        guard(user, [m](RTMServerPushMonitor &mon) {
-            withMessage(m, [&mon](MessageArg msg) { (mon.*fn)(std::move(msg)); });
-        });
-    }
-
-    static void onBroadcast(void *user, const rtm_message *m) noexcept {
-        Mfn fn = &RTMServerPushMonitor::pushBroadcastMessage;
-        switch (categoryOf(m->message_type)) {
-        case Category::Chat: fn = &RTMServerPushMonitor::pushBroadcastChat; break;
-        case Category::Audio: fn = &RTMServerPushMonitor::pushBroadcastAudio; break;
-        case Category::Cmd: fn = &RTMServerPushMonitor::pushBroadcastCmd; break;
-        case Category::File: fn = &RTMServerPushMonitor::pushBroadcastFile; break;
-        case Category::Message: break;
-        }
-        guard(user, [m, fn](RTMServerPushMonitor &mon) {
-            withMessage(m, [&mon, fn](MessageArg msg) { (mon.*fn)(std::move(msg)); });
-        });
-    }
-
-    static void onConnected(void *user, rtm_str endpoint, bool ok, bool isReconnect) noexcept {
-        guard(user, [&](RTMServerPushMonitor &mon) { mon.connected(str(endpoint), ok, isReconnect); });
-    }
-    static void onClosed(void *user, rtm_str endpoint, bool byError, bool isReconnect) noexcept {
-        guard(user, [&](RTMServerPushMonitor &mon) { mon.closed(str(endpoint), byError, isReconnect); });
-    }
-    static void onEvent(void *user, int64_t pid, rtm_str event, int64_t uid, int64_t time, rtm_str endpoint,
-                        rtm_str data) noexcept {
-        guard(user, [&](RTMServerPushMonitor &mon) {
-            mon.pushEvent(static_cast<EventInt>(pid), str(event), uid, static_cast<EventInt>(time), str(endpoint),
-                          str(data));
-        });
-    }
-    static void onPing(void *user) noexcept {
-        guard(user, [](RTMServerPushMonitor &mon) { mon.ping(); });
-    }
-    static void onKickout(void *user) noexcept {
-        guard(user, [](RTMServerPushMonitor &mon) { mon.kickout(); });
-    }
-    static void onKickoutRoom(void *user, int64_t rid) noexcept {
-        guard(user, [rid](RTMServerPushMonitor &mon) { mon.kickoutRoom(rid); });
-    }
-    static void onCompleted(void *user, uint32_t requestId, int64_t code, rtm_str ex) noexcept {
-        guard(user, [&](RTMServerPushMonitor &mon) { mon.commandCompleted(requestId, code, str(ex)); });
-    }
-    static void onRestored(void *user, int64_t code) noexcept {
-        guard(user, [code](RTMServerPushMonitor &mon) { mon.restored(code); });
-    }
-    static void onBadPush(void *user, rtm_str method, int64_t code, bool twoway, uint32_t seq,
-                          size_t frameLen) noexcept {
-        guard(user, [&](RTMServerPushMonitor &mon) { mon.badPush(str(method), code, twoway, seq, frameLen); });
-    }
-    static void onDisconnected(void *user, rtm_str endpoint, const rtm_close_reason *reason,
-                               uint64_t retryInMs) noexcept {
-        guard(user, [&](RTMServerPushMonitor &mon) { mon.disconnected(str(endpoint), *reason, retryInMs); });
-    }
-
-    static rtm_monitor makeMonitor(Listener *self) noexcept {
-        using M = RTMServerPushMonitor;
-        rtm_monitor m{};
-        m.user = self;
-        m.connected = &onConnected;
-        m.closed = &onClosed;
-        m.push_p2p_message = &onMessage<&M::pushP2PMessage>;
-        m.push_group_message = &onMessage<&M::pushGroupMessage>;
-        m.push_room_message = &onMessage<&M::pushRoomMessage>;
-        m.push_p2p_file = &onMessage<&M::pushP2PFile>;
-        m.push_group_file = &onMessage<&M::pushGroupFile>;
-        m.push_room_file = &onMessage<&M::pushRoomFile>;
-        m.push_p2p_chat = &onMessage<&M::pushP2PChat>;
-        m.push_p2p_audio = &onMessage<&M::pushP2PAudio>;
-        m.push_p2p_cmd = &onMessage<&M::pushP2PCmd>;
-        m.push_group_chat = &onMessage<&M::pushGroupChat>;
-        m.push_group_audio = &onMessage<&M::pushGroupAudio>;
-        m.push_group_cmd = &onMessage<&M::pushGroupCmd>;
-        m.push_room_chat = &onMessage<&M::pushRoomChat>;
-        m.push_room_audio = &onMessage<&M::pushRoomAudio>;
-        m.push_room_cmd = &onMessage<&M::pushRoomCmd>;
-        m.push_event = &onEvent;
-        m.ping = &onPing;
-        m.push_broadcast = &onBroadcast;
-        m.kickout = &onKickout;
-        m.kickout_room = &onKickoutRoom;
-        m.completed = &onCompleted;
-        m.restored = &onRestored;
-        m.bad_push = &onBadPush;
-        m.disconnected = &onDisconnected;
-        return m;
-    }
-
     rtm_listener storage_{};
-    RTMServerPushMonitor &monitor_;
     Status init_ = RTM_ERR_UNINIT;
-#if defined(__cpp_exceptions)
-    std::exception_ptr error_;
-#endif
+};
+
+/* WuKongIM's options (rtm_wk_config without the credentials, entropy and monitor). */
+struct WkOptions {
+    uint8_t version = 5;      /* asked for in CONNECT (2 to 6) */
+    uint8_t deviceFlag = 2;   /* 0 app, 1 web, 2 pc: pick one real clients of the uid do not use */
+    uint64_t pingIntervalMs = 30000;
+    uint64_t deadAfterMs = 70000;
+    uint64_t connectTimeoutMs = 10000;
+    uint64_t dedupTtlMs = 360000;
+    const uint8_t *roomTypes = nullptr; /* channel types delivered as rooms; none: {9} */
+    size_t roomTypesLen = 0;
+    bool othersAsGroups = true;
+    bool ackRejected = true;
+};
+
+/* A WuKongIM monitor user (rtm_wk_listener): storage inline (about 24 KiB: allocate the object
+ * statically or on the heap), the same RTMServerPushMonitor as rtm::Listener, driven the same
+ * way (receive, transmit/transmitDone, handleTimeout at nextTimeout, closed, reconnectAt).
+ * Messages carry RTMMessage::wukong with WuKongIM's string ids. EVENT packets call pushEvent
+ * (pid and uid 0, event the type, time its timestamp, endpoint its id); a kick calls kickout;
+ * a RECV that cannot be delivered calls badPush("RECV", 10003, ...). Non-copyable, non-movable. */
+class WkListener : private MonitorBridge {
+public:
+    /* entropy: at least 32 bytes from the OS's random source. Check initStatus(). */
+    WkListener(Bytes uid, Bytes token, Bytes deviceId, const void *entropy, size_t entropyLen,
+               RTMServerPushMonitor &monitor, const WkOptions &o = WkOptions()) noexcept
+        : MonitorBridge(monitor) {
+        rtm_wk_config c = rtm_wk_config_default();
+        c.uid = cstr(uid);
+        c.token = cstr(token);
+        c.device_id = cstr(deviceId);
+        c.version = o.version;
+        c.device_flag = o.deviceFlag;
+        c.ping_interval_ms = o.pingIntervalMs;
+        c.dead_after_ms = o.deadAfterMs;
+        c.connect_timeout_ms = o.connectTimeoutMs;
+        c.dedup_ttl_ms = o.dedupTtlMs;
+        c.room_types = o.roomTypes;
+        c.room_types_len = o.roomTypesLen;
+        c.others_as_groups = o.othersAsGroups;
+        c.ack_rejected = o.ackRejected;
+        c.entropy = static_cast<const uint8_t *>(entropy);
+        c.entropy_len = entropyLen;
+        c.monitor = makeMonitor(static_cast<MonitorBridge *>(this));
+        init_ = rtm_wk_listener_init(&storage_, sizeof storage_, &c);
+    }
+    ~WkListener() { rtm_wk_listener_deinit(&storage_); }
+
+    WkListener(const WkListener &) = delete;
+    WkListener &operator=(const WkListener &) = delete;
+    WkListener(WkListener &&) = delete;
+    WkListener &operator=(WkListener &&) = delete;
+
+    Status initStatus() const noexcept { return init_; }
+    explicit operator bool() const noexcept { return init_ == RTM_OK; }
+    rtm_wk_listener *native() noexcept { return &storage_; }
+
+    Status setUnixTime(uint64_t nowMs, int64_t unixMs) {
+        return done(rtm_wk_listener_set_unix_time(&storage_, nowMs, unixMs));
+    }
+    /* The transport connected: send the CONNECT transmit() now holds. */
+    Status connected(uint64_t nowMs, Bytes endpoint = Bytes()) {
+        return done(rtm_wk_listener_connected(&storage_, nowMs, cstr(endpoint)));
+    }
+    Status connectFailed(uint64_t nowMs, Bytes endpoint, const rtm_close_reason &reason) {
+        return done(rtm_wk_listener_connect_failed(&storage_, nowMs, cstr(endpoint), &reason));
+    }
+    Status closed(uint64_t nowMs, const rtm_close_reason &reason) {
+        return done(rtm_wk_listener_closed(&storage_, nowMs, &reason));
+    }
+    bool closeReason(rtm_close_reason &out) noexcept {
+        return rtm_wk_listener_close_reason(&storage_, &out) == RTM_OK;
+    }
+    Status receive(uint64_t nowMs, const void *data, size_t len, size_t &consumed) {
+        return done(rtm_wk_listener_receive(&storage_, nowMs, static_cast<const uint8_t *>(data), len, &consumed));
+    }
+    Status handleTimeout(uint64_t nowMs) { return done(rtm_wk_listener_handle_timeout(&storage_, nowMs)); }
+    Status transmit(const uint8_t *&data, size_t &len) noexcept {
+        return rtm_wk_listener_transmit(&storage_, &data, &len);
+    }
+    Status transmitDone(size_t n) { return done(rtm_wk_listener_transmit_done(&storage_, n)); }
+    bool nextTimeout(uint64_t &at) noexcept { return rtm_wk_listener_next_timeout(&storage_, &at) == RTM_OK; }
+    bool reconnectAt(uint64_t &at) noexcept { return rtm_wk_listener_reconnect_at(&storage_, &at) == RTM_OK; }
+    /* The counters; true when logged in. */
+    bool stats(rtm_wk_stats &out) noexcept { return rtm_wk_listener_stats(&storage_, &out) == RTM_OK; }
+
+private:
+    rtm_wk_listener storage_{};
+    Status init_ = RTM_ERR_UNINIT;
 };
 
 } /* namespace rtm */

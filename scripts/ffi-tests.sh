@@ -63,6 +63,8 @@ build() { # variant, extra flags...
     "$CC" "${CFLAGS[@]}" "$@" ffi-tests/test_c.c "$OUT/$v/alloc_count.o" "$LIB" $WRAP -o "$OUT/$v/test_c"
     "$CC" "${CFLAGS[@]}" "$@" ffi-tests/test_too_large.c "$LIB120" -o "$OUT/$v/test_too_large"
     "$CC" "${CFLAGS[@]}" "$@" ffi-tests/test_wukong.c "$OUT/$v/alloc_count.o" "$LIB" $WRAP -o "$OUT/$v/test_wukong"
+    "$CXX" "${CXXFLAGS[@]}" "$@" ffi-tests/test_wukong.cpp "$LIB" -o "$OUT/$v/test_wukong_cpp"
+    "$CXX" "${CXXFLAGS[@]}" -DRTM_LISTEN_VIEWS "$@" ffi-tests/test_wukong.cpp "$LIB" -o "$OUT/$v/test_wukong_cpp_views"
     "$CXX" "${CXXFLAGS[@]}" "$@" ffi-tests/test_cpp.cpp "$OUT/$v/alloc_count.o" "$LIB" $WRAP -o "$OUT/$v/test_cpp"
     "$CXX" "${CXXFLAGS[@]}" -Woverloaded-virtual "$@" ffi-tests/test_compat.cpp "$LIB" -o "$OUT/$v/test_compat"
     "$CC" "${CFLAGS[@]}" "$@" examples/c_host.c "$LIB" -o "$OUT/$v/c_host"
@@ -71,7 +73,7 @@ build plain -O2 -g &
 build asan "${ASAN[@]}" &
 wait %1 || fail "plain build"
 wait %2 || fail "ASan build"
-for t in test_c test_too_large test_wukong test_cpp test_compat c_host; do
+for t in test_c test_too_large test_wukong test_wukong_cpp test_wukong_cpp_views test_cpp test_compat c_host; do
     syms=$(nm "$OUT/asan/$t")
     grep -q '__asan_init' <<<"$syms" || fail "$t: AddressSanitizer runtime not linked"
     grep -q '__ubsan_handle' <<<"$syms" || fail "$t: UBSan runtime not linked"
@@ -92,6 +94,8 @@ step "run: plain"
 run "plain test_c" "$OUT/plain/test_c" "$SIM"
 run "plain test_too_large" "$OUT/plain/test_too_large"
 run "plain test_wukong" "$OUT/plain/test_wukong" "$WKSIM"
+run "plain test_wukong_cpp" "$OUT/plain/test_wukong_cpp" "$WKSIM"
+run "plain test_wukong_cpp_views" "$OUT/plain/test_wukong_cpp_views" "$WKSIM"
 run "plain test_cpp" "$OUT/plain/test_cpp" "$SIM"
 run "plain test_compat" "$OUT/plain/test_compat" "$SIM"
 
@@ -99,6 +103,8 @@ step "run: ASan+UBSan"
 run "asan test_c" "$OUT/asan/test_c" "$SIM"
 run "asan test_too_large" "$OUT/asan/test_too_large"
 run "asan test_wukong" "$OUT/asan/test_wukong" "$WKSIM"
+run "asan test_wukong_cpp" "$OUT/asan/test_wukong_cpp" "$WKSIM"
+run "asan test_wukong_cpp_views" "$OUT/asan/test_wukong_cpp_views" "$WKSIM"
 run "asan test_cpp" "$OUT/asan/test_cpp" "$SIM"
 run "asan test_compat" "$OUT/asan/test_compat" "$SIM"
 
@@ -120,6 +126,7 @@ if command -v valgrind >/dev/null; then
     vg test_c "$OUT/plain/test_c" "$SIM"
     vg test_too_large "$OUT/plain/test_too_large"
     vg test_wukong "$OUT/plain/test_wukong" "$WKSIM"
+    vg test_wukong_cpp "$OUT/plain/test_wukong_cpp" "$WKSIM"
     vg test_cpp "$OUT/plain/test_cpp" "$SIM"
     vg test_compat "$OUT/plain/test_compat" "$SIM"
 else

@@ -793,3 +793,152 @@ pub mod enc {
         }
     }
 }
+
+/// The WuKongIM listener's path per RECV (feature `wukong`): [`wk::WkBench`].
+#[cfg(feature = "wukong")]
+pub mod wk {
+    use rtm_listen::crypto::wukong::{ClientKey, PayloadKeys, encrypted_len};
+    use rtm_listen::session::wukong::{WkConfig, WkCredentials, WkListener};
+    use rtm_listen::wire::wukong::packet::{Recv, build_recv};
+
+    /// The chat payload of the bench (the size of the RTM chat push's message).
+    pub const PAYLOAD: &[u8] = br#"{"type":1,"content":"hello from the benchmark"}"#;
+    const VERSION: u8 = 5;
+
+    /// A logged-in WuKongIM listener and the server's half: each RECV gets a fresh
+    /// `message_id` (so the duplicate filter misses), is encrypted and keyed by the server's
+    /// half ([`WkBench::seal_only`], to subtract), then fed to the listener, whose RECVACK is
+    /// taken ([`WkBench::recv`]).
+    pub struct WkBench {
+        listener: Box<WkListener<4096, 1024>>,
+        keys: Option<PayloadKeys>,
+        wire: Vec<u8>,
+        body: Vec<u8>,
+        mid: i64,
+        now: u64,
+    }
+
+    impl WkBench {
+        /// Logged in, with payload encryption (`encrypt`) or without.
+        pub fn new(encrypt: bool) -> Self {
+            let creds = WkCredentials {
+                uid: "90001",
+                token: "tok",
+                device_id: "bench",
+            };
+            let mut l = Box::new(
+                WkListener::<4096, 1024>::new(WkConfig::DEFAULT, creds, &[7; 32]).expect("listener"),
+            );
+            l.set_unix_time(0, 1_700_000_000_000);
+            l.connected(1);
+            let connect = l.transmit().to_vec();
+            l.consume_transmit(connect.len());
+            // The client key is CONNECT's last string (44 base64 bytes).
+            let client_key = &connect[connect.len() - 44..];
+            let salt = b"0123456789abcdef";
+            let server = ClientKey::from_random([9; 32]);
+            let (keys, server_key) = if encrypt {
+                let k = server.derive(client_key, salt).expect("keys");
+                (Some(k), server.public_key_b64().to_vec())
+            } else {
+                (None, Vec::new())
+            };
+            // CONNACK v5: flag HasServerVersion, version, time_diff, success, key, salt, node.
+            let mut body = vec![VERSION];
+            body.extend_from_slice(&0i64.to_be_bytes());
+            body.push(1);
+            let (k, s): (&[u8], &[u8]) = if encrypt {
+                (&server_key, salt)
+            } else {
+                (&[], &[])
+            };
+            for f in [k, s] {
+                body.extend_from_slice(&(f.len() as u16).to_be_bytes());
+                body.extend_from_slice(f);
+            }
+            body.extend_from_slice(&1u64.to_be_bytes());
+            let mut connack = vec![0x21, body.len() as u8];
+            connack.extend_from_slice(&body);
+            let mut events = 0;
+            l.handle_input(2, &connack, |_| events += 1);
+            assert!(l.is_connected() && events == 1, "logged in");
+            Self {
+                listener: l,
+                keys,
+                wire: vec![0; 1024],
+                body: vec![0; 256],
+                mid: 1_000_000,
+                now: 2,
+            }
+        }
+
+        /// The server's half of one RECV: a fresh id, the payload encrypted, the msgKey, the
+        /// packet. Returns its length.
+        #[inline]
+        pub fn seal_only(&mut self) -> usize {
+            self.mid += 1;
+            self.now += 1;
+            let mut recv = Recv {
+                flags: 0,
+                setting: 0,
+                msg_key: &[],
+                from_uid: b"10001",
+                channel_id: b"10001",
+                channel_type: 1,
+                expire: None,
+                client_msg_no: b"cmn",
+                stream: None,
+                message_id: self.mid,
+                message_seq: 7,
+                timestamp: 1_700_000_000,
+                topic: None,
+                payload: PAYLOAD,
+            };
+            let key;
+            if let Some(k) = &self.keys {
+                let n = k
+                    .encrypt_payload(PAYLOAD, &mut self.body)
+                    .expect("room for the payload");
+                debug_assert_eq!(n, encrypted_len(PAYLOAD.len()));
+                recv.payload = &self.body[..n];
+                key = k.msg_key(&recv);
+                recv.msg_key = &key;
+            }
+            build_recv(&mut self.wire, &recv, VERSION).expect("room for the RECV")
+        }
+
+        /// One RECV: [`WkBench::seal_only`], then the listener's whole path (msgKey check,
+        /// decryption, decode, mapping, dedup, the callback, the RECVACK), the RECVACK taken
+        /// and released. Returns (events, RECVACK bytes).
+        #[inline]
+        pub fn recv(&mut self) -> (usize, usize) {
+            let n = self.seal_only();
+            let l = &mut *self.listener;
+            let mut events = 0;
+            let taken = l.handle_input(self.now, std::hint::black_box(&self.wire[..n]), |ev| {
+                std::hint::black_box(&ev);
+                events += 1;
+            });
+            debug_assert_eq!(taken, n);
+            let out = std::hint::black_box(l.transmit());
+            let acked = out.len();
+            l.consume_transmit(acked);
+            (events, acked)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn each_recv_is_delivered_and_acked() {
+            for encrypt in [false, true] {
+                let mut b = WkBench::new(encrypt);
+                for _ in 0..3 {
+                    assert_eq!(b.recv(), (1, 14), "encrypt {encrypt}");
+                }
+            }
+        }
+    }
+}

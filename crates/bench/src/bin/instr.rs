@@ -99,6 +99,21 @@ fn loop_handshake(curve: Curve, n: u64) {
     }
 }
 
+/// The WuKongIM listener per RECV (`encrypt`: with payload encryption; `seal`: the server's
+/// half alone, to subtract).
+#[cfg(feature = "wukong")]
+#[inline(never)]
+fn loop_wukong(encrypt: bool, seal: bool, n: u64) {
+    let mut b = rtm_listen_bench::wk::WkBench::new(encrypt);
+    for _ in 0..n {
+        if seal {
+            black_box(b.seal_only());
+        } else {
+            black_box(b.recv());
+        }
+    }
+}
+
 #[inline(never)]
 fn loop_rmp_serde_decode(frame: &[u8], n: u64) {
     for _ in 0..n {
@@ -188,6 +203,14 @@ fn main() -> ExitCode {
         ["ours", "handshake", curve] => match Curve::from_name(curve) {
             Some(c) => loop_handshake(c, n),
             None => return usage(),
+        },
+        #[cfg(feature = "wukong")]
+        ["ours", "wukong", kind] => match *kind {
+            "recv_plain" => loop_wukong(false, false, n),
+            "seal_plain" => loop_wukong(false, true, n),
+            "recv_enc" => loop_wukong(true, false, n),
+            "seal_enc" => loop_wukong(true, true, n),
+            _ => return usage(),
         },
         ["ours", "build", "setlisten_ids"] => loop_build_ids(n),
         ["ours", "build", "setlisten_flags"] => loop_build_flags(n),
