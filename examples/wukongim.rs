@@ -197,7 +197,7 @@ fn parse() -> Result<Args, String> {
             }
             "--seconds" => a.seconds = Some(num(value()?)?),
             "--plain" => a.plain = true,
-            "-h" | "--help" => return Err(String::new()),
+            "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -297,11 +297,12 @@ fn demo(a: &Args) -> Result<(), String> {
 fn main() -> ExitCode {
     let a = match parse() {
         Ok(a) => a,
+        Err(e) if e == "help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("wukongim: {e}");
-            }
-            eprintln!("{USAGE}");
+            eprintln!("wukongim: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };

@@ -125,3 +125,22 @@ for mode in stream package; do
     awk -v m="$mode" -v i=$((enc - seal)) -v p="$plain_ir" -v t=$((enc_ns - seal_ns)) -v pt="$plain_ns" \
         'BEGIN { printf "%-36s %12d %8.2f %10d %8.2f\n", "encrypted, " m " mode", i, i / p, t, t / pt }'
 done
+
+# WuKongIM: the listener's whole path per RECV (framing, fields, msgKey, decryption, mapping,
+# duplicate filter, callback, RECVACK), minus the benchmark's server half (seal_*), plaintext
+# and encrypted, next to the RTM chat push in the same build.
+step "WuKongIM: instructions and ns per RECV (instr built with --features wukong)"
+cargo build -q --release -p rtm-listen-bench --bin instr --features wukong
+rtm_ir=$(( ($(total_ir ours/listener/pushmsg_chat "$iters") - $(total_ir ours/listener/pushmsg_chat 0)) / iters ))
+rtm_ns=$(ns_per_op ours/listener/pushmsg_chat 5000000)
+printf '%-36s %12s %10s\n' "per message" "instr" "ns"
+printf '%-36s %12d %10d\n' "RTM chat push (same build)" "$rtm_ir" "$rtm_ns"
+for kind in plain enc; do
+    n=1000000
+    [[ $kind == enc ]] && n=200000
+    r=$(( ($(total_ir ours/wukong/recv_$kind "$iters") - $(total_ir ours/wukong/recv_$kind 0)) / iters ))
+    s=$(( ($(total_ir ours/wukong/seal_$kind "$iters") - $(total_ir ours/wukong/seal_$kind 0)) / iters ))
+    r_ns=$(ns_per_op ours/wukong/recv_$kind $n)
+    s_ns=$(ns_per_op ours/wukong/seal_$kind $n)
+    printf '%-36s %12d %10d\n' "WuKongIM RECV, $kind" $((r - s)) $((r_ns - s_ns))
+done

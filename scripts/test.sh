@@ -25,6 +25,30 @@ cargo test -p rtm-listen --features wukong-encryption --test wukong_session
 cargo test -p rtm-listen --features std,wukong-encryption --test wukong_e2e
 cargo run -q --features std,wukong-encryption --example wukongim
 cargo run -q --features std,wukong-encryption --example wukongim -- --plain --version 6
+cargo test -p rtm-listen-bench --features wukong --lib wk
+# The example's exit codes: 0 help, 2 bad arguments, 3 never connected, 4 login refused, 0 a
+# real-endpoint run that logged in (against the simulation's binary, with a token).
+cargo build -q -p wukong-sim
+wk_bin=${CARGO_TARGET_DIR:-target}/debug
+wk_exit() { # CODE ARGS...
+    local want=$1 rc=0
+    shift
+    "$wk_bin/examples/wukongim" "$@" >/dev/null 2>&1 || rc=$?
+    [ "$rc" = "$want" ] || fail "wukongim $* exited $rc, expected $want"
+    echo "ok: exit $rc for: wukongim $*"
+}
+wk_exit 0 --help
+wk_exit 2 --version x
+wk_exit 3 --endpoint 127.0.0.1:1 --seconds 2
+wk_out=$(mktemp)
+"$wk_bin/wukong-sim" 127.0.0.1:0 --token right >"$wk_out" 2>/dev/null &
+wk_sim=$!
+for _ in $(seq 50); do grep -q 'SIMULATION on ' "$wk_out" && break; sleep 0.1; done
+wk_addr=$(sed -n 's/.*SIMULATION on \([0-9.:]*\).*/\1/p' "$wk_out")
+[ -n "$wk_addr" ] || { kill "$wk_sim"; fail "wukong-sim did not start"; }
+wk_exit 4 --endpoint "$wk_addr" --uid monitor --token wrong --seconds 10
+wk_exit 0 --endpoint "$wk_addr" --uid monitor --token right --seconds 2
+kill "$wk_sim"
 RTM_REQUIRE_PEERS=1 cargo test -p rtm-listen --features wukong-encryption --test wukong_vectors --test wukong_crypto
 # npm wukongimjssdk@1.0.4 as an oracle: installed into a temporary folder, never committed.
 if command -v node >/dev/null && command -v npm >/dev/null; then

@@ -390,16 +390,21 @@ impl<const TX: usize> Core<TX> {
         if !self.ack_room(version) {
             return Step::Blocked;
         }
-        let (ids, payload_at, encrypted) = match packet::parse_recv(flags, body, version) {
+        let (ids, payload_at) = match packet::parse_recv(flags, body, version) {
             Ok(r) => {
                 let ids = (version, flags, r.message_id, r.message_seq);
                 let encrypted = r.setting & setting::NO_ENCRYPT == 0 && self.keys().is_some();
+                if !encrypted {
+                    // Plaintext: read once, delivered as read.
+                    self.deliver(&r, ids, len, on);
+                    return Step::Done;
+                }
                 #[cfg(feature = "wukong-encryption")]
-                if encrypted && !self.keys().is_some_and(|k| k.msg_key_matches(&r)) {
+                if !self.keys().is_some_and(|k| k.msg_key_matches(&r)) {
                     self.reject(Some(ids), Reject::MsgKeyMismatch, len, on);
                     return Step::Done;
                 }
-                (ids, body.len() - r.payload.len(), encrypted)
+                (ids, body.len() - r.payload.len())
             }
             Err(e) => {
                 self.reject(None, Reject::Malformed(e), len, on);
@@ -407,16 +412,12 @@ impl<const TX: usize> Core<TX> {
             }
         };
         let (head, payload) = body.split_at_mut(payload_at);
-        let plain: &[u8] = if encrypted {
-            match self.decrypt(payload) {
-                Ok(p) => p,
-                Err(why) => {
-                    self.reject(Some(ids), why, len, on);
-                    return Step::Done;
-                }
+        let plain: &[u8] = match self.decrypt(payload) {
+            Ok(p) => p,
+            Err(why) => {
+                self.reject(Some(ids), why, len, on);
+                return Step::Done;
             }
-        } else {
-            payload
         };
         // The fields again, from the part before the payload (read above: cannot fail).
         let Ok(mut recv) = packet::parse_recv(flags, head, version) else {
