@@ -301,6 +301,7 @@ def main():
     write("listener_enc", "oversized_small_rx_package", s)
 
     wukong_seeds()
+    wukong_listener_seeds()
 
 
 # WuKongIM (target `wukong`): [version byte] [chunk size] stream, the stream made of the
@@ -326,6 +327,30 @@ def wukong_seeds():
         write("wukong", name + "_bytewise", bytes([v, 1]) + unhex(h))
     every = b"".join(unhex(h) for h in WUKONG_VECTORS.values())
     write("wukong", "all_v5_chunks_7", bytes([3, 7]) + every)
+
+def wukong_listener_seeds():
+    """[version byte] ops: 0 n bytes (feed), 1 k (send 4k), 2 t (time), 3 (reconnect)."""
+    unhex = lambda h: bytes.fromhex(h.replace(" ", ""))
+    recv5 = unhex(WUKONG_VECTORS["recv_v5"])
+    recv6 = unhex(WUKONG_VECTORS["recv_v6"])
+
+    def feed(b):
+        out = b""
+        while b:
+            out += bytes([0, min(len(b), 255)]) + b[:255]
+            b = b[255:]
+        return out
+
+    # A RECV, its re-send, sent, time, a reconnect, the RECV again, a PONG, a kick.
+    ops = feed(recv5) + feed(recv5) + bytes([1, 255, 2, 50]) + bytes([3]) + feed(recv5)
+    ops += feed(unhex(WUKONG_VECTORS["pong"])) + feed(unhex(WUKONG_VECTORS["disconnect_kick"]))
+    write("wukong_listener", "v5_recv_dup_reconnect_kick", bytes([3]) + ops)
+    write("wukong_listener", "v6_recv", bytes([4]) + feed(recv6) + bytes([1, 5, 2, 255, 2, 255]))
+    # Three RECVs in one feed with TX never drained: backpressure.
+    many = b"".join(recv5[:28] + struct.pack(">Q", 1000 + i) + recv5[36:] for i in range(3))
+    write("wukong_listener", "v5_three_ids_bytewise", bytes([3]) + b"".join(bytes([0, 1, c]) for c in many))
+    write("wukong_listener", "v5_ping_timeouts", bytes([3]) + bytes([2, 255] * 4) + bytes([1, 255]))
+
 
 if __name__ == "__main__":
     main()

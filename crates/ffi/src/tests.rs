@@ -864,3 +864,152 @@ fn push_mode_sends_the_answers_from_inside_the_call() {
         }
     }
 }
+
+/// What the WuKongIM test's callbacks saw.
+#[derive(Default)]
+struct WkSeen {
+    lines: Vec<String>,
+    kicks: usize,
+}
+
+unsafe extern "C" fn wk_group_chat(user: *mut c_void, m: *const rtm_message) {
+    // SAFETY: `user` is the test's WkSeen; the view and what it points to are valid during the
+    // callback (what this test checks, under Miri as well).
+    let (seen, m) = unsafe { (&mut *user.cast::<WkSeen>(), &*m) };
+    // SAFETY: as above; set for every WuKongIM message.
+    let w = unsafe { m.wukong.as_ref() }.expect("rtm_message.wukong");
+    seen.lines.push(format!(
+        "group_chat mid {} from {} to {} from_uid {} channel {} type {} seq {} cmn {} topic {} msg {}",
+        m.message_id,
+        m.from_uid,
+        m.to_id,
+        text(w.from_uid),
+        text(w.channel_id),
+        w.channel_type,
+        w.message_seq,
+        text(w.client_msg_no),
+        if w.has_topic { text(w.topic) } else { "-".into() },
+        text(m.message),
+    ));
+}
+
+unsafe extern "C" fn wk_kickout(user: *mut c_void) {
+    // SAFETY: `user` is the test's WkSeen.
+    unsafe { (*user.cast::<WkSeen>()).kicks += 1 };
+}
+
+/// The WuKongIM listener through the exports: NULLs, init errors, a plaintext login, a RECV
+/// delivered with its string ids and acknowledged, a duplicate acknowledged and not
+/// delivered, a kick with its reason, deinit.
+#[test]
+fn the_wukong_listener_through_the_exports() {
+    use engine::wire::wukong::packet::{Recv, build_recv};
+    let mut seen = WkSeen::default();
+    let mut c = rtm_wk_config_default();
+    c.uid = rtm_str::from(b"90001");
+    c.token = rtm_str::from(b"tok");
+    c.device_id = rtm_str::from(b"dev");
+    let entropy = [3u8; 32];
+    c.entropy = entropy.as_ptr();
+    c.entropy_len = 32;
+    c.monitor.user = core::ptr::from_mut(&mut seen).cast();
+    c.monitor.push_group_chat = Some(wk_group_chat);
+    c.monitor.kickout = Some(wk_kickout);
+    // SAFETY: rtm_wk_listener is plain bytes; zeroed is a valid (uninitialised) value.
+    let mut l: Box<rtm_wk_listener> = unsafe { Box::new(core::mem::zeroed()) };
+    let size = core::mem::size_of::<rtm_wk_listener>();
+    let mut consumed = 0usize;
+    // SAFETY: pointers are NULL on purpose or point to live test memory; the configuration's
+    // pointers outlive the calls.
+    unsafe {
+        assert_eq!(rtm_wk_listener_init(null_mut(), size, &c), RTM_ERR_NULL);
+        assert_eq!(rtm_wk_listener_init(&mut *l, size - 1, &c), RTM_ERR_STORAGE);
+        assert_eq!(
+            rtm_wk_listener_receive(&mut *l, 0, null(), 0, &mut consumed),
+            RTM_ERR_UNINIT
+        );
+        let mut short = c;
+        short.entropy_len = 8;
+        assert_eq!(
+            rtm_wk_listener_init(&mut *l, size, &short),
+            RTM_ERR_SHORT_ENTROPY
+        );
+        assert_eq!(rtm_wk_listener_init(&mut *l, size, &c), RTM_OK);
+        assert_eq!(
+            rtm_wk_listener_connected(&mut *l, 1, rtm_str::from(b"sim")),
+            RTM_OK
+        );
+        let (mut data, mut len) = (null(), 0usize);
+        assert_eq!(
+            rtm_wk_listener_transmit(&mut *l, &mut data, &mut len),
+            RTM_OK
+        );
+        assert!(len > 50 && *data == 0x10, "CONNECT queued");
+        assert_eq!(rtm_wk_listener_transmit_done(&mut *l, len), RTM_OK);
+        // A plaintext CONNACK at version 5.
+        let connack = [
+            0x21, 22, 5, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+        ];
+        assert_eq!(
+            rtm_wk_listener_receive(&mut *l, 2, connack.as_ptr(), connack.len(), &mut consumed),
+            RTM_OK
+        );
+        let mut st = rtm_wk_stats::default();
+        assert_eq!(rtm_wk_listener_stats(&mut *l, &mut st), RTM_OK, "logged in");
+        let recv = Recv {
+            flags: 0,
+            setting: 0,
+            msg_key: b"",
+            from_uid: b"alice",
+            channel_id: b"30001",
+            channel_type: 2,
+            expire: None,
+            client_msg_no: b"cmn-1",
+            stream: None,
+            message_id: 77,
+            message_seq: 9,
+            timestamp: 1_700_000_000,
+            topic: None,
+            payload: br#"{"type":1,"content":"hi"}"#,
+        };
+        let mut frame = [0u8; 128];
+        let n = build_recv(&mut frame, &recv, 5).unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                rtm_wk_listener_receive(&mut *l, 3, frame.as_ptr(), n, &mut consumed),
+                RTM_OK
+            );
+            assert_eq!(consumed, n);
+        }
+        assert_eq!(
+            seen.lines,
+            [
+                r#"group_chat mid 77 from 0 to 30001 from_uid alice channel 30001 type 2 seq 9 cmn cmn-1 topic - msg {"type":1,"content":"hi"}"#
+            ]
+        );
+        assert_eq!(
+            rtm_wk_listener_transmit(&mut *l, &mut data, &mut len),
+            RTM_OK
+        );
+        assert_eq!(len, 28, "two RECVACKs (the duplicate acknowledged too)");
+        assert_eq!(rtm_wk_listener_transmit_done(&mut *l, len), RTM_OK);
+        assert_eq!(rtm_wk_listener_stats(&mut *l, &mut st), RTM_OK);
+        assert_eq!((st.delivered, st.duplicates, st.acks), (1, 1, 2));
+        // A kick: kickout, then RTM_CLOSE with its reason, passed back to closed.
+        let kick = [0x90, 5, 12, 0, 2, b'a', b'b'];
+        assert_eq!(
+            rtm_wk_listener_receive(&mut *l, 4, kick.as_ptr(), kick.len(), &mut consumed),
+            RTM_CLOSE
+        );
+        assert_eq!(seen.kicks, 1);
+        let mut r = rtm_close_reason_of(0);
+        assert_eq!(rtm_wk_listener_close_reason(&mut *l, &mut r), RTM_OK);
+        assert_eq!((r.kind, r.code), (RTM_REASON_WK_DISCONNECTED, 12));
+        assert_eq!(rtm_wk_listener_closed(&mut *l, 5, &r), RTM_OK);
+        let mut at = 0;
+        assert_eq!(rtm_wk_listener_reconnect_at(&mut *l, &mut at), RTM_OK);
+        assert!(at >= 5 + 2000, "a kick waits the back-off's first step");
+        assert_eq!(rtm_wk_listener_deinit(&mut *l), RTM_OK);
+        assert_eq!(rtm_wk_listener_deinit(&mut *l), RTM_ERR_UNINIT);
+    }
+}
