@@ -21,7 +21,8 @@ typedef struct seen {
     int64_t mids[MAX_SEEN];
     const char *callbacks[MAX_SEEN];
     int64_t from[MAX_SEEN], to[MAX_SEEN];
-    char from_uid[MAX_SEEN][16], channel_id[MAX_SEEN][16], topic[MAX_SEEN][16];
+    char from_uid[MAX_SEEN][16], channel_id[MAX_SEEN][16], topic[MAX_SEEN][16], file_url[MAX_SEEN][32];
+    size_t message_len[MAX_SEEN];
     int8_t mtype[MAX_SEEN];
     int null_views;
     int connected_ok, connected_fail, closed, kickouts, bad, reentry_busy;
@@ -51,6 +52,13 @@ static void record(void *user, const rtm_message *m, const char *cb) {
     copy_str(s->from_uid[i], m->wukong->from_uid);
     copy_str(s->channel_id[i], m->wukong->channel_id);
     copy_str(s->topic[i], m->wukong->has_topic ? m->wukong->topic : (rtm_str){(const uint8_t *)"", 0});
+    s->file_url[i][0] = 0;
+    if (m->file_info && m->info_status == RTM_INFO_OK) {
+        size_t n = m->file_info->url.len < 31 ? m->file_info->url.len : 31;
+        memcpy(s->file_url[i], m->file_info->url.ptr, n);
+        s->file_url[i][n] = 0;
+    }
+    s->message_len[i] = m->message.len;
     /* Re-entering the listener from its own callback is refused. */
     if (rtm_wk_listener_receive(s->self, 0, (const uint8_t *)"x", 1, &consumed) == RTM_ERR_BUSY) s->reentry_busy++;
     s->count++;
@@ -273,6 +281,10 @@ static void test_session(const char *sim_path, const char *label, const char *co
         CHECK_CSTR(s.from_uid[2], "alice");
         CHECK_CSTR(s.channel_id[2], "live-7");
         CHECK_EQ(s.mtype[2], 2);
+        /* The image's file info from its payload; the payload itself stays the message. */
+        CHECK_CSTR(s.file_url[2], "https://example.com/a.png");
+        CHECK(s.message_len[2] > 40);
+        CHECK_CSTR(s.file_url[0], "");
         CHECK_EQ(s.mtype[3], 0); /* type 1001 does not fit int8_t */
         CHECK_CSTR(s.topic[5], "news");
     }

@@ -20,7 +20,8 @@ namespace {
 struct Seen {
     std::string callback;
     int64_t mid, from, to;
-    std::string fromUid, channelId;
+    std::string fromUid, channelId, fileUrl;
+    size_t messageLen;
 };
 
 #ifdef RTM_LISTEN_VIEWS
@@ -42,7 +43,8 @@ struct Monitor : rtm::RTMServerPushMonitor {
             return;
         }
         seen.push_back(Seen{cb, m.messageId, m.fromUid, m.toId, std::string(m.wukong->fromUid),
-                            std::string(m.wukong->channelId)});
+                            std::string(m.wukong->channelId),
+                            m.fileInfo ? std::string(m.fileInfo->url) : std::string(), m.message.size()});
         if (throwOnce) {
             throwOnce = false;
             throw std::runtime_error("from the callback");
@@ -143,6 +145,9 @@ void session(const char *simPath, const char *label, const char *const *extra) {
         CHECK_EQ(mon.seen[2].from, 0);
         CHECK(mon.seen[2].fromUid == "alice");
         CHECK(mon.seen[2].channelId == "live-7");
+        /* The file info from the payload; the payload stays the message (no official rewrite). */
+        CHECK(mon.seen[2].fileUrl == "https://example.com/a.png");
+        CHECK(mon.seen[2].messageLen > 40);
         CHECK_EQ(mon.seen[6].mid, 2000);
     }
     CHECK_EQ(mon.kicks, 1);

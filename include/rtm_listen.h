@@ -56,9 +56,9 @@
 // The fewest entropy bytes `rtm_encryption.entropy` takes with a server key.
 #define RTM_MIN_ENTROPY 32
 
-// Bytes of `rtm_wk_listener` (its receive buffer of 16 KiB and transmit buffer of 1 KiB
-// inline, with the duplicate filter and the monitor).
-#define RTM_WK_LISTENER_STORAGE 24576
+// Bytes of `rtm_wk_listener` (its receive buffer of 16 KiB, transmit buffer of 1 KiB and
+// file-info scratch of 4 KiB inline, with the duplicate filter and the monitor).
+#define RTM_WK_LISTENER_STORAGE 28672
 
 // A status returned by every `rtm_` function.
 typedef int32_t rtm_status;
@@ -175,7 +175,10 @@ typedef struct rtm_message {
   rtm_info_status info_status;
   // Private to the library: what `rtm_message_info` parses (NULL once parsed eagerly).
   void *lazy;
-  // WuKongIM's own fields of the message (`rtm_wk_listener` only), NULL for RTM pushes.
+  // WuKongIM's own fields of the message (`rtm_wk_listener` only), NULL for RTM pushes. A
+  // WuKongIM file message (JSON `type` 2, 3, 4, 5 or 8) has `file_info` (`url`, `size`,
+  // `surl` from its payload) and `info_status`; its other JSON is the application's
+  // (`translated_info` is always NULL).
   // `from_uid` and `to_id` above are the integer values of WuKongIM's string ids when they
   // are decimal numbers, and **0 when they are not**: the strings are always here.
   const struct rtm_wk_message *wukong;

@@ -577,9 +577,12 @@ protected:
             fi->size = static_cast<int32_t>(f0->size);
             fi->duration = static_cast<int32_t>(f0->duration);
             fi->isRTMAudio = f0->is_rtm_audio;
-            /* Official SDK (reference §7.5): message cleared, attrs = custom when present. */
-            msg.message.clear();
-            if (f0->has_custom) msg.attrs = rtm::str(f0->custom);
+            /* Official SDK (reference §7.5): message cleared, attrs = custom when present. Not
+             * for WuKongIM, whose payload is the message. */
+            if (!m->wukong) {
+                msg.message.clear();
+                if (f0->has_custom) msg.attrs = rtm::str(f0->custom);
+            }
             msg.fileInfo = std::move(fi);
         }
         if (const rtm_wk_message *w = m->wukong) {

@@ -14,8 +14,9 @@ use crate::session::{CloseReason, Event, MessageEvent, RequestId};
 /// (`message.from`, `message.to`, `message.mtype`, `message.mid`, `message.msg`,
 /// `message.attrs`, `message.mtime`). The official `translatedInfo` and `fileInfo` are parsed
 /// on demand: `message.message.translated(&mut scratch)` in chat callbacks and
-/// `message.message.file_info(&mut scratch)` in file callbacks. All borrowed data is valid
-/// only during the call.
+/// `message.file_info(&mut scratch)` in file callbacks (RTM and WuKongIM alike). WuKongIM
+/// messages carry their own fields in `message.wukong` (feature `wukong`). All borrowed data
+/// is valid only during the call.
 #[allow(unused_variables)]
 pub trait Monitor {
     /// `connected(endpoint, connected, isReconnect)`: a connection attempt to `endpoint`

@@ -139,7 +139,7 @@ fn backpressure_never_drops_or_repeats() {
     let mut at = 0;
     let mut sent = Vec::new();
     let mut rounds = 0;
-    while at < bytes.len() || l.transmit().len() > 0 {
+    while at < bytes.len() || !l.transmit().is_empty() {
         at += l.handle_input(40, &bytes[at..], |e| ev.push(own(e)));
         // TX holds at most 256 / 14 RECVACKs: delivered never runs ahead of what fits.
         let tx = l.transmit().to_vec();
@@ -448,4 +448,33 @@ fn configuration_is_checked() {
         WkListener::<1024, 128>::new(WkConfig::DEFAULT, c("u", t200), &[0; 32]).err(),
         Some(E::BuffersTooSmall)
     );
+}
+
+/// A WuKongIM file message's info comes from its payload through the event.
+#[test]
+fn a_file_message_has_its_file_info() {
+    let mut ev = Vec::new();
+    let (mut l, answer) =
+        logged_in::<4096, 1024>(WkConfig::DEFAULT, &SimConfig::default(), &mut ev);
+    let m = Msg::new(
+        40,
+        "1",
+        "g",
+        2,
+        br#"{"type":8,"url":"https:\/\/x.io\/a.pdf","name":"a.pdf","size":1234}"#,
+    );
+    let bytes = encode_recv(&m, answer.version, answer.keys.as_ref());
+    let mut got = None;
+    l.handle_input(30, &bytes, |e| {
+        if let Event::Message(m) = e {
+            let mut scratch = [0u8; 64];
+            let f = m.file_info(&mut scratch).expect("file info");
+            got = Some((
+                f.url.to_vec(),
+                f.size,
+                m.message.file_info(&mut [0u8; 64]).is_none(),
+            ));
+        }
+    });
+    assert_eq!(got, Some((b"https://x.io/a.pdf".to_vec(), 1234, true)));
 }

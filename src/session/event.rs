@@ -197,6 +197,23 @@ pub struct MessageEvent<'a> {
     pub wukong: Option<&'a crate::session::wukong::WkFields<'a>>,
 }
 
+impl<'a> MessageEvent<'a> {
+    /// The file information of a file message ([`Category::File`]) from its JSON: for RTM,
+    /// `msg` and `attrs` ([`Message::file_info`]); for WuKongIM, the payload's `url`, `size`
+    /// and `surl` (its `type` 2, 3, 4, 5 or 8 made it a file). `None` for other categories or
+    /// when the JSON is not file JSON. Escaped strings are unescaped into `scratch`.
+    pub fn file_info<'s>(&self, scratch: &'s mut [u8]) -> Option<crate::rtm::info::FileInfo<'s>>
+    where
+        'a: 's,
+    {
+        if self.category != Category::File {
+            return None;
+        }
+        let mut scratch = crate::wire::json::Scratch::new(scratch);
+        crate::rtm::info::parse_file_info(self.message.msg, self.message.attrs, &mut scratch).ok()
+    }
+}
+
 /// A completed listen command.
 ///
 /// `code` says what happened to it: 0, the server confirmed a state that includes it; a local

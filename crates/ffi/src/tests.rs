@@ -893,6 +893,21 @@ unsafe extern "C" fn wk_group_chat(user: *mut c_void, m: *const rtm_message) {
     ));
 }
 
+unsafe extern "C" fn wk_group_file(user: *mut c_void, m: *const rtm_message) {
+    // SAFETY: as in `wk_group_chat`; `file_info` is NULL or valid during the callback.
+    let (seen, m) = unsafe { (&mut *user.cast::<WkSeen>(), &*m) };
+    // SAFETY: as above.
+    let f = unsafe { m.file_info.as_ref() }.expect("a file message's info");
+    seen.lines.push(format!(
+        "group_file mid {} status {} url {} size {} msg {}",
+        m.message_id,
+        m.info_status,
+        text(f.url),
+        f.size,
+        text(m.message)
+    ));
+}
+
 unsafe extern "C" fn wk_kickout(user: *mut c_void) {
     // SAFETY: `user` is the test's WkSeen.
     unsafe { (*user.cast::<WkSeen>()).kicks += 1 };
@@ -915,47 +930,45 @@ fn the_wukong_listener_through_the_exports() {
     c.monitor.user = core::ptr::from_mut(&mut seen).cast();
     c.monitor.push_group_chat = Some(wk_group_chat);
     c.monitor.kickout = Some(wk_kickout);
+    c.monitor.push_group_file = Some(wk_group_file);
     // SAFETY: rtm_wk_listener is plain bytes; zeroed is a valid (uninitialised) value.
-    let mut l: Box<rtm_wk_listener> = unsafe { Box::new(core::mem::zeroed()) };
+    let mut storage: Box<rtm_wk_listener> = unsafe { Box::new(core::mem::zeroed()) };
+    // One pointer for every call, as a C host has: the listener points into its storage, so
+    // a new `&mut` per call would invalidate that (Stacked Borrows).
+    let l: *mut rtm_wk_listener = &mut *storage;
     let size = core::mem::size_of::<rtm_wk_listener>();
     let mut consumed = 0usize;
     // SAFETY: pointers are NULL on purpose or point to live test memory; the configuration's
     // pointers outlive the calls.
     unsafe {
         assert_eq!(rtm_wk_listener_init(null_mut(), size, &c), RTM_ERR_NULL);
-        assert_eq!(rtm_wk_listener_init(&mut *l, size - 1, &c), RTM_ERR_STORAGE);
+        assert_eq!(rtm_wk_listener_init(l, size - 1, &c), RTM_ERR_STORAGE);
         assert_eq!(
-            rtm_wk_listener_receive(&mut *l, 0, null(), 0, &mut consumed),
+            rtm_wk_listener_receive(l, 0, null(), 0, &mut consumed),
             RTM_ERR_UNINIT
         );
         let mut short = c;
         short.entropy_len = 8;
+        assert_eq!(rtm_wk_listener_init(l, size, &short), RTM_ERR_SHORT_ENTROPY);
+        assert_eq!(rtm_wk_listener_init(l, size, &c), RTM_OK);
         assert_eq!(
-            rtm_wk_listener_init(&mut *l, size, &short),
-            RTM_ERR_SHORT_ENTROPY
-        );
-        assert_eq!(rtm_wk_listener_init(&mut *l, size, &c), RTM_OK);
-        assert_eq!(
-            rtm_wk_listener_connected(&mut *l, 1, rtm_str::from(b"sim")),
+            rtm_wk_listener_connected(l, 1, rtm_str::from(b"sim")),
             RTM_OK
         );
         let (mut data, mut len) = (null(), 0usize);
-        assert_eq!(
-            rtm_wk_listener_transmit(&mut *l, &mut data, &mut len),
-            RTM_OK
-        );
+        assert_eq!(rtm_wk_listener_transmit(l, &mut data, &mut len), RTM_OK);
         assert!(len > 50 && *data == 0x10, "CONNECT queued");
-        assert_eq!(rtm_wk_listener_transmit_done(&mut *l, len), RTM_OK);
+        assert_eq!(rtm_wk_listener_transmit_done(l, len), RTM_OK);
         // A plaintext CONNACK at version 5.
         let connack = [
             0x21, 22, 5, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
         ];
         assert_eq!(
-            rtm_wk_listener_receive(&mut *l, 2, connack.as_ptr(), connack.len(), &mut consumed),
+            rtm_wk_listener_receive(l, 2, connack.as_ptr(), connack.len(), &mut consumed),
             RTM_OK
         );
         let mut st = rtm_wk_stats::default();
-        assert_eq!(rtm_wk_listener_stats(&mut *l, &mut st), RTM_OK, "logged in");
+        assert_eq!(rtm_wk_listener_stats(l, &mut st), RTM_OK, "logged in");
         let recv = Recv {
             flags: 0,
             setting: 0,
@@ -976,40 +989,49 @@ fn the_wukong_listener_through_the_exports() {
         let n = build_recv(&mut frame, &recv, 5).unwrap();
         for _ in 0..2 {
             assert_eq!(
-                rtm_wk_listener_receive(&mut *l, 3, frame.as_ptr(), n, &mut consumed),
+                rtm_wk_listener_receive(l, 3, frame.as_ptr(), n, &mut consumed),
                 RTM_OK
             );
             assert_eq!(consumed, n);
         }
+        // A file message (type 8): its info from the payload, the escaped URL unescaped.
+        let file = Recv {
+            message_id: 78,
+            payload: br#"{"type":8,"url":"https:\/\/x.io\/a.pdf","name":"a.pdf","size":1234}"#,
+            ..recv
+        };
+        let n = build_recv(&mut frame, &file, 5).unwrap();
+        assert_eq!(
+            rtm_wk_listener_receive(l, 3, frame.as_ptr(), n, &mut consumed),
+            RTM_OK
+        );
         assert_eq!(
             seen.lines,
             [
-                r#"group_chat mid 77 from 0 to 30001 from_uid alice channel 30001 type 2 seq 9 cmn cmn-1 topic - msg {"type":1,"content":"hi"}"#
+                r#"group_chat mid 77 from 0 to 30001 from_uid alice channel 30001 type 2 seq 9 cmn cmn-1 topic - msg {"type":1,"content":"hi"}"#,
+                r#"group_file mid 78 status 1 url https://x.io/a.pdf size 1234 msg {"type":8,"url":"https:\/\/x.io\/a.pdf","name":"a.pdf","size":1234}"#
             ]
         );
-        assert_eq!(
-            rtm_wk_listener_transmit(&mut *l, &mut data, &mut len),
-            RTM_OK
-        );
-        assert_eq!(len, 28, "two RECVACKs (the duplicate acknowledged too)");
-        assert_eq!(rtm_wk_listener_transmit_done(&mut *l, len), RTM_OK);
-        assert_eq!(rtm_wk_listener_stats(&mut *l, &mut st), RTM_OK);
-        assert_eq!((st.delivered, st.duplicates, st.acks), (1, 1, 2));
+        assert_eq!(rtm_wk_listener_transmit(l, &mut data, &mut len), RTM_OK);
+        assert_eq!(len, 42, "three RECVACKs (the duplicate acknowledged too)");
+        assert_eq!(rtm_wk_listener_transmit_done(l, len), RTM_OK);
+        assert_eq!(rtm_wk_listener_stats(l, &mut st), RTM_OK);
+        assert_eq!((st.delivered, st.duplicates, st.acks), (2, 1, 3));
         // A kick: kickout, then RTM_CLOSE with its reason, passed back to closed.
         let kick = [0x90, 5, 12, 0, 2, b'a', b'b'];
         assert_eq!(
-            rtm_wk_listener_receive(&mut *l, 4, kick.as_ptr(), kick.len(), &mut consumed),
+            rtm_wk_listener_receive(l, 4, kick.as_ptr(), kick.len(), &mut consumed),
             RTM_CLOSE
         );
         assert_eq!(seen.kicks, 1);
         let mut r = rtm_close_reason_of(0);
-        assert_eq!(rtm_wk_listener_close_reason(&mut *l, &mut r), RTM_OK);
+        assert_eq!(rtm_wk_listener_close_reason(l, &mut r), RTM_OK);
         assert_eq!((r.kind, r.code), (RTM_REASON_WK_DISCONNECTED, 12));
-        assert_eq!(rtm_wk_listener_closed(&mut *l, 5, &r), RTM_OK);
+        assert_eq!(rtm_wk_listener_closed(l, 5, &r), RTM_OK);
         let mut at = 0;
-        assert_eq!(rtm_wk_listener_reconnect_at(&mut *l, &mut at), RTM_OK);
+        assert_eq!(rtm_wk_listener_reconnect_at(l, &mut at), RTM_OK);
         assert!(at >= 5 + 2000, "a kick waits the back-off's first step");
-        assert_eq!(rtm_wk_listener_deinit(&mut *l), RTM_OK);
-        assert_eq!(rtm_wk_listener_deinit(&mut *l), RTM_ERR_UNINIT);
+        assert_eq!(rtm_wk_listener_deinit(l), RTM_OK);
+        assert_eq!(rtm_wk_listener_deinit(l), RTM_ERR_UNINIT);
     }
 }

@@ -92,7 +92,10 @@ pub struct rtm_message {
     pub info_status: rtm_info_status,
     /// Private to the library: what `rtm_message_info` parses (NULL once parsed eagerly).
     pub lazy: *mut c_void,
-    /// WuKongIM's own fields of the message (`rtm_wk_listener` only), NULL for RTM pushes.
+    /// WuKongIM's own fields of the message (`rtm_wk_listener` only), NULL for RTM pushes. A
+    /// WuKongIM file message (JSON `type` 2, 3, 4, 5 or 8) has `file_info` (`url`, `size`,
+    /// `surl` from its payload) and `info_status`; its other JSON is the application's
+    /// (`translated_info` is always NULL).
     /// `from_uid` and `to_id` above are the integer values of WuKongIM's string ids when they
     /// are decimal numbers, and **0 when they are not**: the strings are always here.
     pub wukong: *const rtm_wk_message,

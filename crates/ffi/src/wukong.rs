@@ -7,6 +7,7 @@ use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 use core::sync::atomic::AtomicU32;
 
+use engine::rtm::dispatch::Category;
 use engine::session::wukong::{WkConfig, WkConfigError, WkCredentials, WkListener};
 use engine::session::{Event, MessageEvent};
 use engine::wire::wukong::payload::RoomTypes;
@@ -18,9 +19,12 @@ use crate::reason;
 use crate::status::*;
 use crate::types::*;
 
-/// Bytes of `rtm_wk_listener` (its receive buffer of 16 KiB and transmit buffer of 1 KiB
-/// inline, with the duplicate filter and the monitor).
-pub const RTM_WK_LISTENER_STORAGE: usize = 24576;
+/// Bytes of `rtm_wk_listener` (its receive buffer of 16 KiB, transmit buffer of 1 KiB and
+/// file-info scratch of 4 KiB inline, with the duplicate filter and the monitor).
+pub const RTM_WK_LISTENER_STORAGE: usize = 28672;
+
+/// The scratch a file message's info is unescaped into.
+const INFO_SCRATCH: usize = 4096;
 
 /// Caller-owned storage for one WuKongIM listener (use it as a `static`, on the heap, or inside
 /// another struct). Initialise it with `rtm_wk_listener_init` before any other call; it must
@@ -104,7 +108,12 @@ pub(crate) struct WkState {
     host: Host,
 }
 
-const _: () = assert!(core::mem::size_of::<Inner<WkState>>() <= RTM_WK_LISTENER_STORAGE);
+/// Where the file-info scratch starts in the storage: after the state, outside it (so that
+/// the `&mut WkState` of a call never covers the bytes the info slot writes through its own
+/// pointer).
+const SCRATCH_AT: usize = core::mem::size_of::<Inner<WkState>>();
+
+const _: () = assert!(SCRATCH_AT + INFO_SCRATCH <= RTM_WK_LISTENER_STORAGE);
 const _: () = assert!(core::mem::align_of::<Inner<WkState>>() <= 16);
 
 /// The defaults (a zeroed monitor, no credentials, no entropy).
@@ -244,7 +253,7 @@ pub unsafe extern "C" fn rtm_wk_listener_init(
     let host = Host {
         monitor: c.monitor,
         messages: message_table(&c.monitor),
-        // No info parsing for WuKongIM payloads (the JSON is the application's): no scratch.
+        // Set to the state's scratch once the state is in the storage (below).
         // SAFETY: a dangling pointer is valid for zero bytes.
         info: InfoSlot::new(unsafe { RawBuf::new(NonNull::dangling(), 0) }),
         lazy_info: 0,
@@ -261,12 +270,18 @@ pub unsafe extern "C" fn rtm_wk_listener_init(
     };
     // SAFETY: valid, aligned storage (checked) not in use by a call (checked); any previous
     // content is overwritten without being dropped (a previous listener's token is wiped by
-    // `rtm_wk_listener_deinit`).
+    // `rtm_wk_listener_deinit`). The scratch pointer is derived from the storage pointer (not
+    // from the state), non-NULL, and valid for INFO_SCRATCH bytes inside the storage
+    // (`SCRATCH_AT + INFO_SCRATCH` fits, asserted above) that only the info slot uses.
     unsafe {
         inner.write(Inner {
             word: AtomicU32::new(WORD_IDLE),
             state: UnsafeCell::new(WkState { listener, host }),
-        })
+        });
+        // The info slot's scratch: the storage's bytes after the state, which do not move while
+        // the listener lives (the caller's contract) and which only the slot uses.
+        let scratch = NonNull::new_unchecked(storage.cast::<u8>().add(SCRATCH_AT));
+        (*(*inner).state.get()).host.info = InfoSlot::new(RawBuf::new(scratch, INFO_SCRATCH));
     };
     RTM_OK
 }
@@ -342,6 +357,9 @@ fn message(host: &mut Host, m: &MessageEvent<'_>) {
         }
     });
     let msg = &m.message;
+    // A file message's info (url, size) from its payload; other JSON is the application's.
+    let info =
+        (m.category == Category::File).then(|| host.info.parse(Category::File, msg.msg, &[]));
     let view = rtm_message {
         from_uid: msg.from,
         to_id: msg.to,
@@ -351,8 +369,8 @@ fn message(host: &mut Host, m: &MessageEvent<'_>) {
         attrs: rtm_str::from(msg.attrs),
         modified_time: msg.mtime,
         translated_info: core::ptr::null(),
-        file_info: core::ptr::null(),
-        info_status: RTM_INFO_NONE,
+        file_info: info.as_ref().map_or(core::ptr::null(), |i| i.file_ptr()),
+        info_status: info.as_ref().map_or(RTM_INFO_NONE, |i| i.status()),
         lazy: core::ptr::null_mut(),
         wukong: wk.as_ref().map_or(core::ptr::null(), core::ptr::from_ref),
     };

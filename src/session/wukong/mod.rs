@@ -229,7 +229,8 @@ impl core::fmt::Display for WkProtocolError {
 /// otherwise) when those strings are decimal numbers, and **0 when they are not** (the strings
 /// are always here); `mid` = `message_id`; `mtime` = `timestamp` × 1000; `mtype` = the
 /// payload's JSON `type` when it fits an `i8`, else 0 ([`WkFields::content_type`] has it
-/// whole); `msg` = the payload (decrypted); `attrs` is empty.
+/// whole); `msg` = the payload (decrypted); `attrs` is empty. A file message's `url`, `size`
+/// and `surl` come from [`MessageEvent::file_info`](crate::session::MessageEvent::file_info).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WkFields<'a> {
     /// The RECV as read, with its payload decrypted (`recv.from_uid`, `recv.channel_id`,
