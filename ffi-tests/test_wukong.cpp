@@ -1,8 +1,8 @@
 /* rtm::WkListener (include/rtm_listen.hpp) against `wukong-sim --script demo` (a WuKongIM
  * SIMULATION), C++17, in both monitor flavours: the official types by default (RTMMessage by
  * value, RTMMessage::wukong a shared_ptr), and with -DRTM_LISTEN_VIEWS (views, no allocation
- * on the C++ side). Every kind reaches its virtual once, string ids are in `wukong`, a kick is
- * survived, and an exception thrown by a callback reaches the caller.
+ * on the C++ side). Every kind reaches its virtual once, string ids are in `wukong`, a kick and
+ * a drop mid-RECV are survived, and an exception thrown by a callback reaches the caller.
  *
  * usage: test_wukong_cpp WUKONG_SIM_BINARY */
 #define _POSIX_C_SOURCE 200809L
@@ -134,9 +134,9 @@ void session(const char *simPath, const char *label, const char *const *extra) {
     CHECK_EQ(sim_finish(&p, 5000), 0);
     CHECK(strncmp(p.line, "SCRIPT OK", 9) == 0);
     CHECK_EQ(thrown, 1);
-    CHECK_EQ(mon.seen.size(), 7);
+    CHECK_EQ(mon.seen.size(), 8);
     CHECK_EQ(mon.withoutFields, 0);
-    if (mon.seen.size() == 7) {
+    if (mon.seen.size() == 8) {
         CHECK(mon.seen[0].callback == "p2p_chat");
         CHECK_EQ(mon.seen[0].from, 10001);
         CHECK_EQ(mon.seen[0].to, 90001);
@@ -149,9 +149,10 @@ void session(const char *simPath, const char *label, const char *const *extra) {
         CHECK(mon.seen[2].fileUrl == "https://example.com/a.png");
         CHECK(mon.seen[2].messageLen > 40);
         CHECK_EQ(mon.seen[6].mid, 2000);
+        CHECK_EQ(mon.seen[7].mid, 2001);
     }
     CHECK_EQ(mon.kicks, 1);
-    CHECK_EQ(mon.connectedOk, 2);
+    CHECK_EQ(mon.connectedOk, 3);
     delete lp;
 }
 

@@ -8,8 +8,10 @@
 //! is given, prints `PORT <n>`, then: waits for a login; pushes the six demo messages (ids
 //! 1000-1005) in one write; waits for their RECVACKs; re-sends 1000 with DUP and waits for its
 //! second RECVACK; kicks the client (DISCONNECT 12); waits for a second login; pushes 2000 and
-//! waits for its RECVACK. It prints `SCRIPT OK ...` and exits 0, or `SCRIPT FAIL <why>` and
-//! exits 1 (each wait gives up after 15 s).
+//! waits for its RECVACK; writes the first 20 bytes of 2001 and drops the connection; waits for
+//! a third login, re-sends 2001 (the server's retry) and waits for its RECVACK. It prints
+//! `SCRIPT OK ...` and exits 0, or `SCRIPT FAIL <why>` and exits 1 (each wait gives up after
+//! 15 s).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -48,14 +50,36 @@ fn demo_script(sim: &WkSim) -> Result<String, String> {
         sim.wait(wait, |v| v.acks_of(2000) == 1),
         "2000 was not acknowledged",
     )?;
+    // A drop in the middle of a RECV, then the server's retry on the next login.
+    let cut = Msg::new(
+        2001,
+        "10001",
+        "30001",
+        2,
+        br#"{"type":1,"content":"cut in half"}"#,
+    );
+    sim.drop_mid_packet(&cut, 20)
+        .map_err(|e| format!("drop: {e}"))?;
+    step(
+        sim.wait(wait, |v| v.logged_in() && v.logins().len() == 3),
+        "no login after the drop",
+    )?;
+    step(
+        sim.resend_unacked().map_err(|e| format!("resend: {e}"))? == 1,
+        "nothing to re-send",
+    )?;
+    step(
+        sim.wait(wait, |v| v.acks_of(2001) == 1),
+        "2001 was not acknowledged after the drop",
+    )?;
     // Let a wrong extra acknowledgement show up.
     std::thread::sleep(Duration::from_millis(100));
     sim.view(|v| {
         if !v.errors().is_empty() {
             return Err(format!("client errors: {:?}", v.errors()));
         }
-        if v.acks().len() != 8 {
-            return Err(format!("{} RECVACKs, expected 8", v.acks().len()));
+        if v.acks().len() != 9 {
+            return Err(format!("{} RECVACKs, expected 9", v.acks().len()));
         }
         Ok(format!(
             "SCRIPT OK logins={} acks={} pings={}",
