@@ -1,14 +1,16 @@
 //! A WuKongIM monitor user that prints one line per monitor callback.
 //!
 //! ```sh
-//! cargo run --features std,wukong-encryption --example wukongim
+//! cargo run --features std --example wukongim                      # plaintext simulation
+//! cargo run --features std,wukong-encryption --example wukongim    # encrypted simulation
 //! cargo run --features std,wukong-encryption --example wukongim -- --endpoint host:5100 \
 //!     --uid monitor --token T [--device-id D] [--device-flag 2] [--version 5] [--rooms 8,9] \
 //!     [--seconds 60]
 //! ```
 //!
 //! Without `--endpoint`, it starts the WuKongIM **simulation** (`crates/wukong-sim`, not a
-//! WuKongIM server) on a free loopback port, encrypted unless `--plain`, at `--version`
+//! WuKongIM server) on a free loopback port, encrypted unless `--plain` (or built without
+//! `wukong-encryption`, which a real server needs unless it sets `disableEncryption`), at `--version`
 //! (default 5), and runs a demo: one message of every kind, a re-sent duplicate, a kick, a
 //! reconnect, and more messages after it. It exits 0 when every expected callback arrived
 //! exactly once and every message was acknowledged. With `--endpoint`, it listens to a real
@@ -226,8 +228,9 @@ fn run(
 }
 
 fn demo(a: &Args) -> Result<(), String> {
+    let encrypt = !a.plain && cfg!(feature = "wukong-encryption");
     let sim = WkSim::start(SimConfig {
-        encrypt: !a.plain,
+        encrypt,
         max_version: a.cfg.version,
         token: Some(a.token.clone()),
         ..SimConfig::default()
@@ -236,7 +239,13 @@ fn demo(a: &Args) -> Result<(), String> {
     println!(
         "WuKongIM SIMULATION on {} (encryption {}, version {}): not a WuKongIM server",
         sim.addr(),
-        if a.plain { "off" } else { "on" },
+        if encrypt {
+            "on"
+        } else if a.plain {
+            "off"
+        } else {
+            "off: built without wukong-encryption"
+        },
         a.cfg.version
     );
     let mut d = TcpDriver::new(sim.addr().to_string(), listener(a)?);
