@@ -29,6 +29,8 @@ pub enum JsonError {
     DepthExceeded,
     /// The scratch buffer has no room for an unescaped string.
     ScratchFull,
+    /// The text is JSON, but not an array where one was required.
+    NotArray,
 }
 
 impl core::fmt::Display for JsonError {
@@ -38,6 +40,7 @@ impl core::fmt::Display for JsonError {
             Self::NotObject => f.write_str("JSON value is not an object"),
             Self::DepthExceeded => f.write_str("JSON nesting too deep"),
             Self::ScratchFull => f.write_str("scratch buffer too small for unescaped JSON string"),
+            Self::NotArray => f.write_str("JSON value is not an array"),
         }
     }
 }
@@ -76,6 +79,14 @@ impl<'a> Scratch<'a> {
 pub struct RawStr<'a> {
     raw: &'a [u8],
     escaped: bool,
+}
+
+impl RawStr<'static> {
+    /// The empty string.
+    pub const EMPTY: Self = Self {
+        raw: &[],
+        escaped: false,
+    };
 }
 
 impl<'a> RawStr<'a> {
@@ -715,6 +726,47 @@ pub fn for_each_member<'a>(
         let value = c.value(MAX_DEPTH)?;
         f(key, value)
     })?;
+    close_object(c)
+}
+
+/// Calls `f` with each element of the JSON array that makes up all of `text` (surrounding
+/// whitespace allowed), in one pass: an element is handed over as soon as it is read, so the
+/// elements before a malformed one have been seen when the error is returned. Fails if
+/// `text` is not exactly one well-formed array ([`JsonError::NotArray`] for another JSON
+/// value). Objects and arrays among the elements come as their source text.
+pub fn for_each_element<'a>(
+    text: &'a [u8],
+    mut f: impl FnMut(Value<'a>) -> Result<(), JsonError>,
+) -> Result<(), JsonError> {
+    let mut c = Cursor::new(text);
+    c.ws();
+    match c.peek() {
+        Some(b'[') => {}
+        Some(b) if starts_value(b) => {
+            return Err(match not_object(c) {
+                JsonError::NotObject => JsonError::NotArray,
+                e => e,
+            });
+        }
+        _ => return Err(c.err()),
+    }
+    c.bump(1);
+    if c.next_byte() == Some(b']') {
+        c.bump(1);
+    } else {
+        loop {
+            let value = c.value(MAX_DEPTH - 1)?;
+            f(value)?;
+            match c.next_byte() {
+                Some(b',') => c.bump(1),
+                Some(b']') => {
+                    c.bump(1);
+                    break;
+                }
+                _ => return Err(c.err()),
+            }
+        }
+    }
     close_object(c)
 }
 

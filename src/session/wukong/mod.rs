@@ -31,6 +31,11 @@
 //! What a WuKongIM RECV becomes: see [`WkFields`] and [`WkListener`]'s docs.
 
 mod inbound;
+mod listen;
+mod webhook;
+
+pub use listen::{WkIds, WkListenError, WkListenSet};
+pub use webhook::WebhookOutcome;
 
 use heapless::Deque;
 
@@ -321,6 +326,8 @@ struct Core<const TX: usize> {
     #[cfg(feature = "wukong-encryption")]
     keygen: super::keygen::KeyGen,
     stats: WkStats,
+    /// What the webhooks deliver.
+    listen: WkListenSet,
 }
 
 /// What became of a packet.
@@ -430,6 +437,7 @@ impl<const RX: usize, const TX: usize> WkListener<RX, TX> {
             #[cfg(feature = "wukong-encryption")]
             keygen,
             stats: WkStats::default(),
+            listen: WkListenSet::default(),
         };
         // The lengths were checked above.
         let _ = c.uid.extend_from_slice(uid);
@@ -496,6 +504,37 @@ impl<const RX: usize, const TX: usize> WkListener<RX, TX> {
     pub fn wipe_secrets(&mut self) {
         zeroize::Zeroize::zeroize(self.c.token.as_mut_slice());
         self.c.token.clear();
+    }
+
+    /// Adds ids and events to what the webhooks deliver ([`WkListener::handle_webhook`]):
+    /// P2P messages from or to `uids`, group messages of `gids`, room messages of `rids`,
+    /// `login`/`logout` presence. All or nothing. The socket delivers what the server pushes
+    /// to the monitor user (the channels it subscribed to) whatever this set holds.
+    pub fn add_listen<S: AsRef<[u8]>>(&mut self, ids: WkIds<'_, S>) -> Result<(), WkListenError> {
+        self.c.listen.change(ids, true)
+    }
+
+    /// Removes ids and events from what the webhooks deliver. All or nothing.
+    pub fn remove_listen<S: AsRef<[u8]>>(
+        &mut self,
+        ids: WkIds<'_, S>,
+    ) -> Result<(), WkListenError> {
+        self.c.listen.change(ids, false)
+    }
+
+    /// Replaces the ids and events the webhooks deliver (the "all" flags stay).
+    pub fn set_listen<S: AsRef<[u8]>>(&mut self, ids: WkIds<'_, S>) -> Result<(), WkListenError> {
+        self.c.listen.set(ids)
+    }
+
+    /// Every P2P message, group message, room message, presence event of the webhooks.
+    pub fn set_listen_all(&mut self, p2p: bool, groups: bool, rooms: bool, events: bool) {
+        self.c.listen.set_all(p2p, groups, rooms, events);
+    }
+
+    /// What the webhooks deliver.
+    pub fn listen_set(&self) -> &WkListenSet {
+        &self.c.listen
     }
 
     /// The counters.

@@ -9,7 +9,9 @@
 //!   every rule of protocol versions 2 to 6;
 //! - [`payload`]: what a RECV is in the monitor's terms (target by channel type, category by
 //!   the payload's JSON `type`, integer ids from decimal strings);
-//! - [`reject`]: why a listener does not deliver a RECV.
+//! - [`reject`]: why a listener does not deliver a RECV;
+//! - [`webhook`]: the bodies of the server's webhooks (`msg.notify`, `msg.offline`,
+//!   `user.onlinestatus`).
 //!
 //! The reference is `protocol/wukongim.md` §b (the server's layouts, read from its sources,
 //! and golden vectors from the npm `wukongimjssdk@1.0.4` encoder). This layer is checked
@@ -21,6 +23,7 @@ pub mod packet;
 pub mod payload;
 pub mod read;
 pub mod reject;
+pub mod webhook;
 
 pub use header::{Frame, FrameError, MAX_REMAINING, PacketType, parse_frame};
 pub use read::ReadError;
