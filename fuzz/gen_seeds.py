@@ -302,6 +302,7 @@ def main():
 
     wukong_seeds()
     wukong_listener_seeds()
+    wukong_webhook_seeds()
 
 
 # WuKongIM (target `wukong`): [version byte] [chunk size] stream, the stream made of the
@@ -350,6 +351,17 @@ def wukong_listener_seeds():
     many = b"".join(recv5[:28] + struct.pack(">Q", 1000 + i) + recv5[36:] for i in range(3))
     write("wukong_listener", "v5_three_ids_bytewise", bytes([3]) + b"".join(bytes([0, 1, c]) for c in many))
     write("wukong_listener", "v5_ping_timeouts", bytes([3]) + bytes([2, 255] * 4) + bytes([1, 255]))
+
+
+def wukong_webhook_seeds():
+    """[event byte] [scratch byte] body (the reference's fixtures)."""
+    notify = open(os.path.join(ROOT, "tests", "wukong_webhook.rs")).read()
+    ref = re.search(r'const REFERENCE_NOTIFY: &str = r#"(.*?)"#;', notify, re.S).group(1)
+    write("wukong_webhook", "notify_reference", bytes([0, 63]) + ref.encode())
+    write("wukong_webhook", "notify_small_scratch", bytes([0, 1]) + ref.encode())
+    first = ref.split("\n")[0].rstrip(",")[1:]
+    write("wukong_webhook", "offline", bytes([1, 63]) + (first[:-1] + ',"to_uids":["bob"]}').encode())
+    write("wukong_webhook", "presence", bytes([2, 15]) + b'["alice-1-1-42-1-2","bo-b-0-0-17-0-1"]')
 
 
 if __name__ == "__main__":
