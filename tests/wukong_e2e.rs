@@ -501,3 +501,78 @@ fn a_wrong_msg_key_is_reported_not_delivered() {
     );
     assert!(sim.wait(LIMIT, |v| v.acks_of(31) == 1 && v.acks_of(32) == 1));
 }
+
+/// Webhooks over HTTP: the simulation POSTs batches to a receiver (tiny_http) that calls
+/// `handle_webhook` and answers its status; a first answer of 413 (the receiver's scratch too
+/// small) makes the server retry, and the retry delivers each message once. A message that
+/// came by the socket first is not delivered again by the webhook.
+#[test]
+fn webhooks_over_http_with_retries_and_the_socket() {
+    let sim = WkSim::start(SimConfig::default()).unwrap();
+    let mut d = driver(&sim, WkConfig::DEFAULT, "");
+    let mut rec = Rec::default();
+    login(&sim, &mut d, &mut rec);
+    d.listener().set_listen_all(true, true, true, true);
+    // 4001 arrives by the socket first.
+    let by_socket = Msg::new(
+        4001,
+        "10001",
+        "30001",
+        2,
+        br#"{"type":1,"content":"both ways"}"#,
+    );
+    sim.send(&by_socket).unwrap();
+    until(&mut d, &mut rec, "socket delivery", |r, _| {
+        r.mids() == [4001]
+    });
+
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/hook", server.server_addr().to_ip().unwrap());
+    let batch = vec![
+        Msg::new(
+            4000,
+            "10001",
+            "30001",
+            2,
+            br#"{"type":1,"content":"first"}"#,
+        ),
+        by_socket.clone(),
+        Msg::new(4002, "alice", "live-7", 9, &[b'x'; 600]),
+    ];
+    let body = wukong_sim::webhook::notify_body(&batch);
+    let poster = std::thread::spawn(move || {
+        wukong_sim::webhook::deliver(&base, "msg.notify", &body, 5, Duration::from_millis(20))
+    });
+    // The first POST gets a scratch too small for 4002's payload (413), the retry enough.
+    let mut posts = 0;
+    while posts < 2 {
+        let mut req = server
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap()
+            .expect("a POST");
+        let mut bytes = Vec::new();
+        req.as_reader().read_to_end(&mut bytes).unwrap();
+        let event = req
+            .url()
+            .split_once("event=")
+            .map(|(_, e)| e.to_string())
+            .unwrap();
+        let mut scratch = vec![0u8; if posts == 0 { 128 } else { 4096 }];
+        let now = d.now_ms();
+        let out = d
+            .listener()
+            .handle_webhook(now, event.as_bytes(), &bytes, &mut scratch, |e| {
+                rtm_listen::monitor::dispatch(&mut rec, "webhook", &e)
+            });
+        req.respond(tiny_http::Response::empty(out.status)).unwrap();
+        posts += 1;
+    }
+    assert_eq!(
+        poster.join().unwrap(),
+        [413, 200],
+        "the server retried after 413"
+    );
+    // 4000 was delivered by the first POST (before 4002 did not fit), 4002 by the retry;
+    // 4001 came by the socket only.
+    assert_eq!(rec.mids(), [4001, 4000, 4002]);
+}

@@ -848,3 +848,134 @@ pub fn demo_messages(first_id: i64) -> Vec<Msg> {
         topic,
     ]
 }
+
+/// The webhook side of the simulation: bodies in the shapes WuKongIM v2.2.5's Go encoder
+/// writes (`protocol/wukongim.md` §a), and POSTs to `<base>?event=<event>` with the server's
+/// retry rule (only status 200 is success).
+pub mod webhook {
+    use super::{B64, Msg};
+    use base64::Engine as _;
+    use std::time::Duration;
+
+    /// A JSON string as Go's encoder writes it (`<`, `>`, `&` as `\u003c` …).
+    pub fn go_string(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '<' => out.push_str("\\u003c"),
+                '>' => out.push_str("\\u003e"),
+                '&' => out.push_str("\\u0026"),
+                '\n' => out.push_str("\\n"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    /// One message object, in v2's key order.
+    pub fn message_object(m: &Msg) -> String {
+        let flag = |bit: u8| u8::from(m.flags & bit != 0);
+        let topic = m
+            .topic
+            .as_deref()
+            .map(|t| format!(",\"topic\":{}", go_string(t)))
+            .unwrap_or_default();
+        format!(
+            r#"{{"header":{{"no_persist":{},"red_dot":{},"sync_once":{}}},"setting":{},"message_id":{},"message_idstr":"{}","client_msg_no":{},"message_seq":{},"from_uid":{},"channel_id":{},"channel_type":{}{topic},"expire":0,"timestamp":{},"payload":"{}"}}"#,
+            flag(1),
+            flag(2),
+            flag(4),
+            m.setting,
+            m.message_id,
+            m.message_id,
+            go_string(&m.client_msg_no),
+            m.message_seq,
+            go_string(&m.from_uid),
+            go_string(&m.channel_id),
+            m.channel_type,
+            m.timestamp,
+            B64.encode(&m.payload)
+        )
+    }
+
+    /// A `msg.notify` body: an array of message objects.
+    pub fn notify_body(msgs: &[Msg]) -> String {
+        let items: Vec<String> = msgs.iter().map(message_object).collect();
+        format!("[{}]", items.join(","))
+    }
+
+    /// A `msg.offline` body: the message object with `to_uids`.
+    pub fn offline_body(m: &Msg, to_uids: &[&str]) -> String {
+        let obj = message_object(m);
+        let uids: Vec<String> = to_uids.iter().map(|u| go_string(u)).collect();
+        format!(
+            "{},\"to_uids\":[{}]}}",
+            &obj[..obj.len() - 1],
+            uids.join(",")
+        )
+    }
+
+    /// One `user.onlinestatus` entry.
+    pub fn presence(
+        uid: &str,
+        device_flag: u8,
+        online: bool,
+        conn_id: i64,
+        device: u32,
+        total: u32,
+    ) -> String {
+        format!(
+            "{uid}-{device_flag}-{}-{conn_id}-{device}-{total}",
+            u8::from(online)
+        )
+    }
+
+    /// A `user.onlinestatus` body.
+    pub fn presence_body(entries: &[String]) -> String {
+        let items: Vec<String> = entries.iter().map(|e| go_string(e)).collect();
+        format!("[{}]", items.join(","))
+    }
+
+    /// POSTs `body` to `<base>?event=<event>` (`Content-Type: application/json`); the status,
+    /// or `None` when the receiver could not be reached.
+    pub fn post(base: &str, event: &str, body: &str) -> Option<u16> {
+        let url = format!("{base}?event={event}");
+        match ureq::post(&url)
+            .timeout(Duration::from_secs(5))
+            .set("Content-Type", "application/json")
+            .send_string(body)
+        {
+            Ok(r) => Some(r.status()),
+            Err(ureq::Error::Status(code, _)) => Some(code),
+            Err(_) => None,
+        }
+    }
+
+    /// The server's delivery of one batch: POSTed until the receiver answers 200, at most
+    /// `attempts` times, `pause` apart (the server waits 1 s and tries 5 times). Returns every
+    /// status seen (`0` for an unreachable receiver).
+    pub fn deliver(
+        base: &str,
+        event: &str,
+        body: &str,
+        attempts: u32,
+        pause: Duration,
+    ) -> Vec<u16> {
+        let mut seen = Vec::new();
+        for i in 0..attempts {
+            let s = post(base, event, body).unwrap_or(0);
+            seen.push(s);
+            if s == 200 {
+                break;
+            }
+            if i + 1 < attempts {
+                std::thread::sleep(pause);
+            }
+        }
+        seen
+    }
+}
