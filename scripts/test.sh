@@ -24,6 +24,7 @@ cargo test -p rtm-listen --features wukong --lib wukong
 cargo test -p rtm-listen --features wukong-encryption --test wukong_session
 cargo test -p rtm-listen --features std,wukong-encryption --test wukong_e2e
 cargo test -p rtm-listen --features wukong --test wukong_webhook
+cargo test -p rtm-listen --features wukong-api --test wukong_api
 cargo run -q --features std --example wukongim-webhook
 cargo run -q --features std --example wukongim
 cargo run -q --features std,wukong-encryption --example wukongim

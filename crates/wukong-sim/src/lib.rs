@@ -979,3 +979,78 @@ pub mod webhook {
         seen
     }
 }
+
+/// The simulated HTTP API (port 5001 on a real server): records every call, answers
+/// `/channel/subscriber_add`, `/channel/subscriber_remove` and `/user/token` with 200 `{}`
+/// when the body has the keys the server requires (400 otherwise), and `/route` with the
+/// simulation's TCP address.
+pub struct ApiSim {
+    addr: SocketAddr,
+    calls: Arc<Mutex<Vec<(String, String)>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl ApiSim {
+    /// Starts the API on a free loopback port; `/route` answers `tcp_addr`.
+    pub fn start(tcp_addr: SocketAddr) -> io::Result<Self> {
+        let server = tiny_http::Server::http("127.0.0.1:0").map_err(io::Error::other)?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| io::Error::other("no IP address"))?;
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (c, st) = (calls.clone(), stop.clone());
+        thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                let Ok(Some(mut req)) = server.recv_timeout(Duration::from_millis(50)) else {
+                    continue;
+                };
+                let mut body = String::new();
+                let _ = req.as_reader().read_to_string(&mut body);
+                let path = req.url().to_string();
+                let has = |keys: &[&str]| keys.iter().all(|k| body.contains(&format!("\"{k}\":")));
+                let (status, answer) = match path.split('?').next().unwrap_or("") {
+                    "/channel/subscriber_add" | "/channel/subscriber_remove"
+                        if has(&["channel_id", "channel_type", "subscribers"]) =>
+                    {
+                        (200, "{}".to_string())
+                    }
+                    "/user/token" if has(&["uid", "token", "device_flag"]) => (200, "{}".into()),
+                    "/route" => (
+                        200,
+                        format!(r#"{{"tcp_addr":"{tcp_addr}","ws_addr":"","wss_addr":""}}"#),
+                    ),
+                    "/channel/subscriber_add" | "/channel/subscriber_remove" | "/user/token" => {
+                        (400, r#"{"msg":"bad body","status":400}"#.into())
+                    }
+                    _ => (404, "{}".into()),
+                };
+                lock_calls(&c).push((path, body));
+                let _ =
+                    req.respond(tiny_http::Response::from_string(answer).with_status_code(status));
+            }
+        });
+        Ok(Self { addr, calls, stop })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every call so far: (path with query, body).
+    pub fn calls(&self) -> Vec<(String, String)> {
+        lock_calls(&self.calls).clone()
+    }
+}
+
+impl Drop for ApiSim {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn lock_calls(m: &Mutex<Vec<(String, String)>>) -> MutexGuard<'_, Vec<(String, String)>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

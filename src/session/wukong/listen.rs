@@ -32,7 +32,7 @@ impl core::fmt::Display for WkListenError {
 impl core::error::Error for WkListenError {}
 
 /// The ids and events of a listen command (strings; any `AsRef<[u8]>`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct WkIds<'a, S: AsRef<[u8]>> {
     /// Groups (channel type 2).
     pub gids: &'a [S],
@@ -43,6 +43,15 @@ pub struct WkIds<'a, S: AsRef<[u8]>> {
     /// `login`, `logout`.
     pub events: &'a [S],
 }
+
+impl<S: AsRef<[u8]>> Clone for WkIds<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+// Only references: copied whatever `S` is.
+impl<S: AsRef<[u8]>> Copy for WkIds<'_, S> {}
 
 /// FNV-1a, 64 bits.
 fn hash(id: &[u8]) -> u64 {

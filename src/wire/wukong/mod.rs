@@ -10,6 +10,7 @@
 //! - [`payload`]: what a RECV is in the monitor's terms (target by channel type, category by
 //!   the payload's JSON `type`, integer ids from decimal strings);
 //! - [`reject`]: why a listener does not deliver a RECV;
+//! - [`api`]: the bodies of the HTTP API calls a monitor setup makes (subscriptions, token);
 //! - [`webhook`]: the bodies of the server's webhooks (`msg.notify`, `msg.offline`,
 //!   `user.onlinestatus`).
 //!
@@ -18,6 +19,7 @@
 //! against those vectors and against hand-derived v3, v5 and v6 frames; no WuKongIM server
 //! runs here.
 
+pub mod api;
 pub mod header;
 pub mod packet;
 pub mod payload;
