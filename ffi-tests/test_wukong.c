@@ -302,6 +302,118 @@ static void test_session(const char *sim_path, const char *label, const char *co
     CHECK_ST(rtm_wk_listener_deinit(&storage), RTM_OK);
 }
 
+/* The reference's msg.notify example (Go's v2.2.5 output): a group text, a P2P file. */
+static const char NOTIFY[] =
+    "[{\"header\":{\"no_persist\":0,\"red_dot\":1,\"sync_once\":0},\"setting\":0,\"message_id\":1848213190224834560,"
+    "\"message_idstr\":\"1848213190224834560\",\"client_msg_no\":\"a1b2c3d4\",\"message_seq\":12,\"from_uid\":\"alice\","
+    "\"channel_id\":\"g1\",\"channel_type\":2,\"expire\":0,\"timestamp\":1729756800,"
+    "\"payload\":\"eyJ0eXBlIjoxLCJjb250ZW50IjoiaGkgYWxsIn0=\"},\n"
+    " {\"header\":{\"no_persist\":0,\"red_dot\":1,\"sync_once\":0},\"setting\":0,\"message_id\":1848213190224834561,"
+    "\"message_idstr\":\"1848213190224834561\",\"client_msg_no\":\"e5f6\",\"message_seq\":3,\"from_uid\":\"alice\","
+    "\"channel_id\":\"bob\",\"channel_type\":1,\"expire\":0,\"timestamp\":1729756801,"
+    "\"payload\":\"eyJ0eXBlIjo4LCJ1cmwiOiJodHRwczovL2YuZXhhbXBsZS9hLnBkZiIsIm5hbWUiOiJhLnBkZiIsInNpemUiOjEwMjR9\"}]";
+
+static int events_seen;
+static char event_data[160];
+static void on_event(void *u, int64_t pid, rtm_str event, int64_t uid, int64_t time, rtm_str endpoint, rtm_str data) {
+    (void)u;
+    (void)pid;
+    (void)uid;
+    (void)time;
+    (void)endpoint;
+    (void)event;
+    events_seen++;
+    copy_str(event_data, (rtm_str){data.ptr, data.len < 15 ? data.len : 15});
+}
+static void on_p2p_file(void *u, const rtm_message *m) { record(u, m, "p2p_file"); }
+
+/* The webhook ingest through the C ABI: the listen set filters, callbacks run during the call,
+ * the status to answer, a retried batch delivers nothing twice, bad input has its error, and
+ * the request bodies. */
+static void test_webhook(void) {
+    seen s;
+    uint8_t e[32] = {9};
+    uint8_t scratch[1024];
+    rtm_wk_config c;
+    rtm_wk_webhook_result r;
+    const rtm_str g1 = {(const uint8_t *)"g1", 2}, bob = {(const uint8_t *)"bob", 3}, login = {(const uint8_t *)"login", 5};
+    const rtm_str typing = {(const uint8_t *)"typing", 6}, monitor = {(const uint8_t *)"monitor", 7};
+    rtm_wk_ids ids;
+    const char presence[] = "[\"alice-1-1-42-1-2\"]";
+    uint8_t body[128];
+    size_t len = 0;
+    check_group("webhook");
+    memset(&s, 0, sizeof s);
+    s.self = &storage;
+    c = config(&s, e);
+    c.monitor.push_p2p_file = on_p2p_file;
+    c.monitor.push_event = on_event;
+    CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage, &c), RTM_OK);
+    /* Nothing listened to: both filtered, 200. */
+    CHECK_ST(rtm_wk_listener_webhook(&storage, 1, (rtm_str){(const uint8_t *)"msg.notify", 10}, (const uint8_t *)NOTIFY,
+                                     sizeof NOTIFY - 1, scratch, sizeof scratch, &r), RTM_OK);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(r.filtered, 2);
+    CHECK_EQ(s.count, 0);
+    memset(&ids, 0, sizeof ids);
+    ids.gids = &g1;
+    ids.gids_len = 1;
+    ids.uids = &bob;
+    ids.uids_len = 1;
+    ids.events = &login;
+    ids.events_len = 1;
+    CHECK_ST(rtm_wk_listen_add(&storage, &ids), RTM_OK);
+    CHECK_ST(rtm_wk_listener_webhook(&storage, 2, (rtm_str){(const uint8_t *)"msg.notify", 10}, (const uint8_t *)NOTIFY,
+                                     sizeof NOTIFY - 1, scratch, sizeof scratch, &r), RTM_OK);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(r.delivered, 2);
+    CHECK_EQ(s.count, 2);
+    if (s.count == 2) {
+        CHECK_CSTR(s.callbacks[0], "group_chat");
+        CHECK_EQ(s.mids[0], INT64_C(1848213190224834560));
+        CHECK_CSTR(s.channel_id[0], "g1");
+        CHECK_CSTR(s.callbacks[1], "p2p_file");
+        CHECK_CSTR(s.from_uid[1], "alice");
+        CHECK_CSTR(s.file_url[1], "https://f.example/a.pdf");
+    }
+    /* The server's retry: nothing twice. */
+    CHECK_ST(rtm_wk_listener_webhook(&storage, 3, (rtm_str){(const uint8_t *)"msg.notify", 10}, (const uint8_t *)NOTIFY,
+                                     sizeof NOTIFY - 1, scratch, sizeof scratch, &r), RTM_OK);
+    CHECK_EQ(r.duplicates, 2);
+    CHECK_EQ(s.count, 2);
+    /* Presence. */
+    CHECK_ST(rtm_wk_listener_webhook(&storage, 4, (rtm_str){(const uint8_t *)"user.onlinestatus", 17},
+                                     (const uint8_t *)presence, sizeof presence - 1, scratch, sizeof scratch, &r), RTM_OK);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(events_seen, 1);
+    CHECK_CSTR(event_data, "{\"uid\":\"alice\","); /* the first 15 bytes */
+    /* Bad input: its error and status; a scratch too small: 413. */
+    CHECK_ST(rtm_wk_listener_webhook(&storage, 5, (rtm_str){(const uint8_t *)"msg.notify", 10}, (const uint8_t *)"[{", 2,
+                                     scratch, sizeof scratch, &r), RTM_OK);
+    CHECK_EQ(r.status, 400);
+    CHECK_EQ(r.error, RTM_WK_WEBHOOK_JSON);
+    CHECK_ST(rtm_wk_listener_webhook(&storage, 5, (rtm_str){(const uint8_t *)"msg.sent", 8}, (const uint8_t *)"[]", 2,
+                                     scratch, sizeof scratch, &r), RTM_OK);
+    CHECK_EQ(r.error, RTM_WK_WEBHOOK_UNKNOWN_EVENT);
+    CHECK_ST(rtm_wk_listener_webhook(&storage, 5, (rtm_str){(const uint8_t *)"msg.notify", 10}, (const uint8_t *)NOTIFY,
+                                     sizeof NOTIFY - 1, scratch, 8, &r), RTM_OK);
+    CHECK_EQ(r.status, 413);
+    CHECK_EQ(r.error, RTM_WK_WEBHOOK_SCRATCH_FULL);
+    CHECK_ST(rtm_wk_listener_webhook(&storage, 5, (rtm_str){(const uint8_t *)"msg.notify", 10}, NULL, 3, scratch,
+                                     sizeof scratch, &r), RTM_ERR_NULL);
+    /* A refused listen command changes nothing. */
+    ids.events = &typing;
+    CHECK_ST(rtm_wk_listen_add(&storage, &ids), RTM_ERR_UNSUPPORTED_EVENT);
+    CHECK_ST(rtm_wk_listen_set_all(&storage, true, true, true, true), RTM_OK);
+    /* The request bodies. */
+    CHECK_ST(rtm_wk_subscribers_body(body, sizeof body, g1, 2, &monitor, 1, &len), RTM_OK);
+    CHECK_MEM(body, len, "{\"channel_id\":\"g1\",\"channel_type\":2,\"subscribers\":[\"monitor\"]}", 62);
+    CHECK_ST(rtm_wk_subscribers_body(body, 10, g1, 2, &monitor, 1, &len), RTM_ERR_BUFFER_TOO_SMALL);
+    CHECK_ST(rtm_wk_user_token_body(body, sizeof body, monitor, (rtm_str){(const uint8_t *)"t", 1}, 2, 0, &len), RTM_OK);
+    CHECK_MEM(body, len, "{\"uid\":\"monitor\",\"token\":\"t\",\"device_flag\":2,\"device_level\":0}", 62);
+    CHECK_ST(rtm_wk_listener_deinit(&storage), RTM_OK);
+}
+
 int main(int argc, char **argv) {
     static const char *const plain[] = {"--plain", "--version", "6", NULL};
     static const char *const v3[] = {"--version", "3", NULL};
@@ -310,6 +422,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     test_arguments();
+    test_webhook();
     test_session(argv[1], "session encrypted v5", NULL);
     test_session(argv[1], "session encrypted v3", v3);
     test_session(argv[1], "session plaintext v6", plain);

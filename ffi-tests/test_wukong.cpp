@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sim.h"
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -158,12 +159,42 @@ void session(const char *simPath, const char *label, const char *const *extra) {
 
 } // namespace
 
+/* The webhook ingest through rtm::WkListener: the reference's msg.notify body, a retry. */
+void webhook() {
+    check_group("C++ WkListener webhook");
+    static const char notify[] =
+        R"([{"header":{"no_persist":0,"red_dot":1,"sync_once":0},"setting":0,"message_id":1848213190224834560,"message_idstr":"1848213190224834560","client_msg_no":"a1b2c3d4","message_seq":12,"from_uid":"alice","channel_id":"g1","channel_type":2,"expire":0,"timestamp":1729756800,"payload":"eyJ0eXBlIjoxLCJjb250ZW50IjoiaGkgYWxsIn0="}])";
+    uint8_t entropy[32] = {5};
+    Monitor mon;
+    std::unique_ptr<rtm::WkListener> l(new rtm::WkListener("monitor", "t", "d", entropy, sizeof entropy, mon));
+    CHECK_ST(l->initStatus(), RTM_OK);
+    const rtm_str g1 = {reinterpret_cast<const uint8_t *>("g1"), 2};
+    rtm_wk_ids ids{};
+    ids.gids = &g1;
+    ids.gids_len = 1;
+    CHECK_ST(l->listenAdd(ids), RTM_OK);
+    static uint8_t scratch[1024];
+    for (int round = 0; round < 2; round++) {
+        rtm_wk_webhook_result r{};
+        CHECK_ST(l->webhook(1, "msg.notify", notify, sizeof notify - 1, scratch, sizeof scratch, r), RTM_OK);
+        CHECK_EQ(r.status, 200);
+        CHECK_EQ(round == 0 ? r.delivered : r.duplicates, 1);
+    }
+    CHECK_EQ(mon.seen.size(), 1);
+    if (mon.seen.size() == 1) {
+        CHECK(mon.seen[0].callback == "group_chat");
+        CHECK(mon.seen[0].fromUid == "alice");
+        CHECK_EQ(mon.seen[0].mid, INT64_C(1848213190224834560));
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s WUKONG_SIM_BINARY\n", argv[0]);
         return 2;
     }
     static const char *const plain[] = {"--plain", nullptr};
+    webhook();
     session(argv[1], "C++ WkListener encrypted", nullptr);
     session(argv[1], "C++ WkListener plaintext", plain);
     return check_summary();

@@ -60,6 +60,33 @@
 // file-info scratch of 4 KiB inline, with the duplicate filter and the monitor).
 #define RTM_WK_LISTENER_STORAGE 28672
 
+// The webhook item was fine (`rtm_wk_webhook_result.error`).
+#define RTM_WK_WEBHOOK_OK 0
+
+// The `event` is none of `msg.notify`, `msg.offline`, `user.onlinestatus`.
+#define RTM_WK_WEBHOOK_UNKNOWN_EVENT 1
+
+// Malformed JSON, or not the shape of the event (an array, an object), or nested too deep.
+#define RTM_WK_WEBHOOK_JSON 2
+
+// A required key is absent.
+#define RTM_WK_WEBHOOK_MISSING_KEY 3
+
+// A key of the wrong JSON type.
+#define RTM_WK_WEBHOOK_WRONG_TYPE 4
+
+// A number out of its field's range (a `message_id` past 64 bits).
+#define RTM_WK_WEBHOOK_OUT_OF_RANGE 5
+
+// A payload that is not base64.
+#define RTM_WK_WEBHOOK_BAD_BASE64 6
+
+// A presence string that is not `uid-flag-online-conn-count-count`.
+#define RTM_WK_WEBHOOK_BAD_PRESENCE 7
+
+// The scratch could not hold an item (status 413).
+#define RTM_WK_WEBHOOK_SCRATCH_FULL 8
+
 // A status returned by every `rtm_` function.
 typedef int32_t rtm_status;
 
@@ -587,6 +614,44 @@ typedef struct rtm_wk_stats {
   // Successful logins.
   uint64_t logins;
 } rtm_wk_stats;
+
+// What became of a webhook POST (`rtm_wk_listener_webhook`).
+typedef struct rtm_wk_webhook_result {
+  // The HTTP status to answer: 200 when every item was handled, 400 malformed (the items
+  // before the fault were handled; a retry delivers nothing twice), 413 scratch too small.
+  uint16_t status;
+  // The first problem: one of `RTM_WK_WEBHOOK_*` (`RTM_WK_WEBHOOK_OK` with status 200).
+  uint32_t error;
+  // Items handed to the callbacks.
+  uint32_t delivered;
+  // Items seen before (by the socket or an earlier POST), not delivered again.
+  uint32_t duplicates;
+  // Items outside the listen set.
+  uint32_t filtered;
+  // `msg.offline` bodies whose `to_uids` came gzip-compressed (not inflated).
+  uint32_t gzip_to_uids;
+} rtm_wk_webhook_result;
+
+// Ids and events of a WuKongIM listen command (strings). A list pointer may be NULL when
+// its length is 0.
+typedef struct rtm_wk_ids {
+  // Groups.
+  const struct rtm_str *gids;
+  // Number of groups.
+  size_t gids_len;
+  // Rooms.
+  const struct rtm_str *rids;
+  // Number of rooms.
+  size_t rids_len;
+  // Users (P2P messages from or to them).
+  const struct rtm_str *uids;
+  // Number of users.
+  size_t uids_len;
+  // "login", "logout".
+  const struct rtm_str *events;
+  // Number of events.
+  size_t events_len;
+} rtm_wk_ids;
 
 // Success.
 #define RTM_OK 0
@@ -1264,6 +1329,85 @@ rtm_status rtm_wk_listener_reconnect_at(struct rtm_wk_listener *l, uint64_t *at_
 // # Safety
 // `l` must be NULL or an initialised listener; `stats` writable.
 rtm_status rtm_wk_listener_stats(struct rtm_wk_listener *l, struct rtm_wk_stats *stats);
+
+// Handles one webhook POST: `event` is its `event` query value, `body` its bytes, `scratch`
+// memory for one item's decoded payload and unescaped strings (the largest payload plus a
+// few hundred bytes). The items in the listen set reach the monitor's callbacks before it
+// returns (messages with `rtm_message.wukong`; logins and logouts to `push_event` with
+// `event` "login"/"logout", `uid` the integer uid or 0, `time` Unix seconds, `endpoint`
+// "<device_flag>:<conn_id>", `data` JSON with the string uid and the counts); `*result` says
+// what to answer. Works whether or not the socket is connected; the duplicate filter is the
+// socket's.
+//
+// # Safety
+// `l` must be NULL or an initialised listener; `event.ptr`, `body` and `scratch` valid for
+// their lengths (scratch writable); `result` writable.
+rtm_status rtm_wk_listener_webhook(struct rtm_wk_listener *l,
+                                   uint64_t now_ms,
+                                   struct rtm_str event,
+                                   const uint8_t *body,
+                                   size_t body_len,
+                                   uint8_t *scratch,
+                                   size_t scratch_len,
+                                   struct rtm_wk_webhook_result *result);
+
+// Adds ids and events to what the webhooks deliver (all or nothing: `RTM_ERR_TOO_MANY_IDS`,
+// `RTM_ERR_UNSUPPORTED_EVENT`). Subscribing the monitor uid to groups and rooms, so that
+// their messages also come on the socket, is the host's HTTP call (`rtm_wk_subscribers_body`).
+//
+// # Safety
+// `l` NULL or an initialised listener; `ids` NULL or readable, its lists and strings too.
+rtm_status rtm_wk_listen_add(struct rtm_wk_listener *l, const struct rtm_wk_ids *ids);
+
+// Removes ids and events from what the webhooks deliver (all or nothing).
+//
+// # Safety
+// As for `rtm_wk_listen_add`.
+rtm_status rtm_wk_listen_remove(struct rtm_wk_listener *l, const struct rtm_wk_ids *ids);
+
+// Replaces the ids and events the webhooks deliver (the "all" flags stay).
+//
+// # Safety
+// As for `rtm_wk_listen_add`.
+rtm_status rtm_wk_listen_set(struct rtm_wk_listener *l, const struct rtm_wk_ids *ids);
+
+// Every P2P message, group message, room message, presence event of the webhooks.
+//
+// # Safety
+// `l` NULL or an initialised listener.
+rtm_status rtm_wk_listen_set_all(struct rtm_wk_listener *l,
+                                 bool p2p,
+                                 bool groups,
+                                 bool rooms,
+                                 bool events);
+
+// The body of `POST /channel/subscriber_add` or `/channel/subscriber_remove`
+// (`{"channel_id":…,"channel_type":…,"subscribers":[…]}`) into `out`; `*len` its length.
+// `RTM_ERR_BUFFER_TOO_SMALL` when it does not fit.
+//
+// # Safety
+// `out` writable for `cap` bytes; `channel_id.ptr` and the subscribers readable; `len`
+// writable.
+rtm_status rtm_wk_subscribers_body(uint8_t *out,
+                                   size_t cap,
+                                   struct rtm_str channel_id,
+                                   uint8_t channel_type,
+                                   const struct rtm_str *subscribers,
+                                   size_t subscribers_len,
+                                   size_t *len);
+
+// The body of `POST /user/token` (`{"uid":…,"token":…,"device_flag":…,"device_level":…}`)
+// into `out`; `*len` its length. `RTM_ERR_BUFFER_TOO_SMALL` when it does not fit.
+//
+// # Safety
+// `out` writable for `cap` bytes; the strings readable; `len` writable.
+rtm_status rtm_wk_user_token_body(uint8_t *out,
+                                  size_t cap,
+                                  struct rtm_str uid,
+                                  struct rtm_str token,
+                                  uint8_t device_flag,
+                                  uint8_t device_level,
+                                  size_t *len);
 
 #ifdef __cplusplus
 }  // extern "C"

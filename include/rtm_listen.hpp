@@ -1040,6 +1040,23 @@ public:
     /* The counters; true when logged in. */
     bool stats(rtm_wk_stats &out) noexcept { return rtm_wk_listener_stats(&storage_, &out) == RTM_OK; }
 
+    /* One webhook POST (its `event` query value and body): the items in the listen set reach
+     * the monitor before it returns; result.status is the HTTP status to answer (200 only
+     * when every item was handled). scratch holds one item's payload and strings. */
+    Status webhook(uint64_t nowMs, Bytes event, const void *body, size_t len, void *scratch, size_t scratchLen,
+                   rtm_wk_webhook_result &result) {
+        return done(rtm_wk_listener_webhook(&storage_, nowMs, cstr(event), static_cast<const uint8_t *>(body), len,
+                                            static_cast<uint8_t *>(scratch), scratchLen, &result));
+    }
+    /* What the webhooks deliver (string ids; subscribing the monitor uid to groups and rooms is
+     * an HTTP call: rtm_wk_subscribers_body). */
+    Status listenAdd(const rtm_wk_ids &ids) noexcept { return rtm_wk_listen_add(&storage_, &ids); }
+    Status listenRemove(const rtm_wk_ids &ids) noexcept { return rtm_wk_listen_remove(&storage_, &ids); }
+    Status listenSet(const rtm_wk_ids &ids) noexcept { return rtm_wk_listen_set(&storage_, &ids); }
+    Status listenAll(bool p2p, bool groups, bool rooms, bool events) noexcept {
+        return rtm_wk_listen_set_all(&storage_, p2p, groups, rooms, events);
+    }
+
 private:
     rtm_wk_listener storage_{};
     Status init_ = RTM_ERR_UNINIT;

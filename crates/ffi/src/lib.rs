@@ -31,6 +31,7 @@ mod reason;
 mod status;
 mod types;
 mod wukong;
+mod wukong_webhook;
 
 pub use api::*;
 pub use encryption::{rtm_encryption_check, rtm_listener_add_entropy, rtm_listener_set_encryption};
@@ -44,6 +45,7 @@ pub use reason::{
 pub use status::*;
 pub use types::*;
 pub use wukong::*;
+pub use wukong_webhook::*;
 
 /// A panic can only come from a bug (no input reaches one); it aborts the process on hosted
 /// targets and halts on bare metal. It never unwinds into C.

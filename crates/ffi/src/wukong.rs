@@ -309,9 +309,19 @@ pub unsafe extern "C" fn rtm_wk_listener_deinit(l: *mut rtm_wk_listener) -> rtm_
 /// # Safety
 /// As for `enter_in`.
 #[inline(always)]
-unsafe fn enter(l: *mut rtm_wk_listener, f: impl FnOnce(&mut WkState) -> rtm_status) -> rtm_status {
+pub(crate) unsafe fn enter_wk(
+    l: *mut rtm_wk_listener,
+    f: impl FnOnce(&mut WkState) -> rtm_status,
+) -> rtm_status {
     // SAFETY: forwarded.
     unsafe { enter_in(l.cast::<Inner<WkState>>(), f) }
+}
+
+impl WkState {
+    /// The engine's listener and the C side, borrowed apart.
+    pub(crate) fn parts(&mut self) -> (&mut WkListener, &mut Host) {
+        (&mut self.listener, &mut self.host)
+    }
 }
 
 /// Delivers every pending event; `RTM_CLOSE` when the listener asked to close.
@@ -327,7 +337,7 @@ fn finish(s: &mut WkState) -> rtm_status {
 }
 
 /// One event to the monitor: a message with its WuKongIM view, anything else as for RTM.
-fn deliver(host: &mut Host, e: Event<'_>) {
+pub(crate) fn deliver(host: &mut Host, e: Event<'_>) {
     match e {
         Event::Message(m) => message(host, &m),
         other => host.other_event(other),
@@ -397,7 +407,7 @@ pub unsafe extern "C" fn rtm_wk_listener_set_unix_time(
 ) -> rtm_status {
     // SAFETY: forwarded.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             s.listener.set_unix_time(now_ms, unix_ms);
             RTM_OK
         })
@@ -422,7 +432,7 @@ pub unsafe extern "C" fn rtm_wk_listener_connected(
     };
     // SAFETY: forwarded.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             if s.listener.reconnect_at().is_none() {
                 // A connection without a close of the previous one closes it first.
                 s.listener
@@ -460,7 +470,7 @@ pub unsafe extern "C" fn rtm_wk_listener_connect_failed(
     let reason = unsafe { *reason };
     // SAFETY: forwarded.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             let reason = match reason::from_c(&reason, None) {
                 Ok(r) => r,
                 Err(e) => return e,
@@ -491,7 +501,7 @@ pub unsafe extern "C" fn rtm_wk_listener_closed(
     let reason = unsafe { *reason };
     // SAFETY: forwarded.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             let reason = match reason::from_c(&reason, s.host.close_reason) {
                 Ok(r) => r,
                 Err(e) => return e,
@@ -519,7 +529,7 @@ pub unsafe extern "C" fn rtm_wk_listener_close_reason(
     }
     // SAFETY: forwarded; output checked non-NULL.
     unsafe {
-        enter(l, |s| match s.host.close_reason {
+        enter_wk(l, |s| match s.host.close_reason {
             Some(r) => {
                 reason.write(reason::to_c(r));
                 RTM_OK
@@ -555,7 +565,7 @@ pub unsafe extern "C" fn rtm_wk_listener_receive(
     };
     // SAFETY: forwarded; `consumed` checked non-NULL.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             if s.listener.reconnect_at().is_some() {
                 return RTM_ERR_NOT_CONNECTED;
             }
@@ -583,7 +593,7 @@ pub unsafe extern "C" fn rtm_wk_listener_handle_timeout(
 ) -> rtm_status {
     // SAFETY: forwarded.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             s.listener.handle_timeout(now_ms);
             finish(s)
         })
@@ -606,7 +616,7 @@ pub unsafe extern "C" fn rtm_wk_listener_transmit(
     }
     // SAFETY: forwarded; outputs checked non-NULL.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             let t = s.listener.transmit();
             data.write(t.as_ptr());
             len.write(t.len());
@@ -627,7 +637,7 @@ pub unsafe extern "C" fn rtm_wk_listener_transmit_done(
 ) -> rtm_status {
     // SAFETY: forwarded.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             if n > s.listener.transmit().len() {
                 return RTM_ERR_INVALID_ARG;
             }
@@ -652,7 +662,7 @@ pub unsafe extern "C" fn rtm_wk_listener_next_timeout(
     }
     // SAFETY: forwarded; output checked non-NULL.
     unsafe {
-        enter(l, |s| match s.listener.poll_timeout() {
+        enter_wk(l, |s| match s.listener.poll_timeout() {
             Some(t) => {
                 at_ms.write(t);
                 RTM_OK
@@ -677,7 +687,7 @@ pub unsafe extern "C" fn rtm_wk_listener_reconnect_at(
     }
     // SAFETY: forwarded; output checked non-NULL.
     unsafe {
-        enter(l, |s| match s.listener.reconnect_at() {
+        enter_wk(l, |s| match s.listener.reconnect_at() {
             Some(t) => {
                 at_ms.write(t);
                 RTM_OK
@@ -701,7 +711,7 @@ pub unsafe extern "C" fn rtm_wk_listener_stats(
     }
     // SAFETY: forwarded; output checked non-NULL.
     unsafe {
-        enter(l, |s| {
+        enter_wk(l, |s| {
             let st = s.listener.stats();
             stats.write(rtm_wk_stats {
                 received: st.received,
