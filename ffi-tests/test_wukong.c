@@ -414,6 +414,153 @@ static void test_webhook(void) {
     CHECK_ST(rtm_wk_listener_deinit(&storage), RTM_OK);
 }
 
+/* Starts `path --post-webhooks base` with its stdout piped (for sim_finish). */
+static int spawn_poster(sim_proc *p, const char *path, const char *base) {
+    int fds[2];
+    memset(p, 0, sizeof *p);
+    if (pipe(fds) != 0) return -1;
+    p->pid = fork();
+    if (p->pid < 0) return -1;
+    if (p->pid == 0) {
+        char *argv[4];
+        argv[0] = (char *)(uintptr_t)path;
+        argv[1] = (char *)(uintptr_t)"--post-webhooks";
+        argv[2] = (char *)(uintptr_t)base;
+        argv[3] = NULL;
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(path, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    p->out = fds[0];
+    return 0;
+}
+
+/* Reads one HTTP request (headers, then Content-Length bytes of body) into buf; returns the
+ * body's offset and sets *body_len and the event query value, or -1. A test harness's reader,
+ * not a general HTTP parser. */
+static long read_request(int fd, char *buf, size_t cap, size_t *body_len, char *event, size_t event_cap) {
+    size_t n = 0;
+    long head_end = -1;
+    size_t want = 0;
+    uint64_t end = mono_ms() + 5000;
+    while (mono_ms() < end) {
+        struct pollfd pf;
+        ssize_t r;
+        pf.fd = fd;
+        pf.events = POLLIN;
+        pf.revents = 0;
+        if (poll(&pf, 1, 50) <= 0) continue;
+        r = read(fd, buf + n, cap - 1 - n);
+        if (r <= 0) return -1;
+        n += (size_t)r;
+        buf[n] = 0;
+        if (head_end < 0) {
+            char *h = strstr(buf, "\r\n\r\n");
+            char *cl;
+            if (!h) continue;
+            head_end = (long)(h - buf) + 4;
+            cl = strstr(buf, "Content-Length: ");
+            if (!cl) cl = strstr(buf, "content-length: ");
+            want = cl ? (size_t)strtoul(cl + 16, NULL, 10) : 0;
+        }
+        if (n >= (size_t)head_end + want) {
+            char *q = strstr(buf, "event=");
+            size_t i = 0;
+            if (q) {
+                q += 6;
+                while (i + 1 < event_cap && q[i] && q[i] != ' ' && q[i] != '&') {
+                    event[i] = q[i];
+                    i++;
+                }
+            }
+            event[i] = 0;
+            *body_len = want;
+            return head_end;
+        }
+    }
+    return -1;
+}
+
+/* End to end over HTTP: `wukong-sim --post-webhooks` (the server's bodies, batching and
+ * retries, over ureq) posts to a receiver written here on the C ABI; its first answer is 413
+ * (a scratch too small) and the server retries. */
+static void test_webhook_http(const char *sim_path) {
+    static char req[65536];
+    static uint8_t scratch[4096];
+    seen s;
+    uint8_t e[32] = {7};
+    rtm_wk_config c;
+    sim_proc p;
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    char base[64];
+    int lfd, one = 1, posts = 0;
+    uint64_t start = mono_ms();
+    check_group("webhook over HTTP");
+    memset(&s, 0, sizeof s);
+    s.self = &storage;
+    events_seen = 0;
+    c = config(&s, e);
+    c.monitor.push_p2p_file = on_p2p_file;
+    c.monitor.push_event = on_event;
+    c.monitor.push_room_file = on_room_file;
+    if (!CHECK_ST(rtm_wk_listener_init(&storage, sizeof storage, &c), RTM_OK)) return;
+    CHECK_ST(rtm_wk_listen_set_all(&storage, true, true, true, true), RTM_OK);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!CHECK(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 8) == 0)) return;
+    getsockname(lfd, (struct sockaddr *)&a, &alen);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/hook", ntohs(a.sin_port));
+    if (!CHECK(spawn_poster(&p, sim_path, base) == 0)) return;
+    while (!sim_exited(&p) && mono_ms() - start < 30000) {
+        struct pollfd pf;
+        int fd;
+        long at;
+        size_t body_len = 0;
+        char event[32];
+        rtm_wk_webhook_result r;
+        char resp[96];
+        pf.fd = lfd;
+        pf.events = POLLIN;
+        pf.revents = 0;
+        if (poll(&pf, 1, 20) <= 0) continue;
+        fd = accept(lfd, NULL, NULL);
+        if (fd < 0) continue;
+        at = read_request(fd, req, sizeof req, &body_len, event, sizeof event);
+        if (CHECK(at > 0)) {
+            /* The first POST gets a scratch too small: 413, and the server retries. */
+            CHECK_ST(rtm_wk_listener_webhook(&storage, mono_ms(), (rtm_str){(const uint8_t *)event, strlen(event)},
+                                             (const uint8_t *)req + at, body_len, scratch, posts == 0 ? 16 : sizeof scratch,
+                                             &r),
+                     RTM_OK);
+            snprintf(resp, sizeof resp, "HTTP/1.1 %u X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     (unsigned)r.status);
+            if (write(fd, resp, strlen(resp)) < 0) CHECK(0);
+        }
+        close(fd);
+        posts++;
+    }
+    close(lfd);
+    CHECK_EQ(sim_finish(&p, 5000), 0);
+    CHECK_CSTR(p.line, "POSTS [[413, 200], [200], [200], [200]]");
+    CHECK_EQ(posts, 5);
+    /* The demo's six messages and the offline one, once each, and the two presence events. */
+    CHECK_EQ(s.count, 7);
+    if (s.count == 7) {
+        CHECK_EQ(s.mids[0], 5000);
+        CHECK_EQ(s.mids[5], 5005);
+        CHECK_EQ(s.mids[6], 5100);
+    }
+    CHECK_EQ(events_seen, 2);
+    CHECK_ST(rtm_wk_listener_deinit(&storage), RTM_OK);
+}
+
 int main(int argc, char **argv) {
     static const char *const plain[] = {"--plain", "--version", "6", NULL};
     static const char *const v3[] = {"--version", "3", NULL};
@@ -423,6 +570,7 @@ int main(int argc, char **argv) {
     }
     test_arguments();
     test_webhook();
+    test_webhook_http(argv[1]);
     test_session(argv[1], "session encrypted v5", NULL);
     test_session(argv[1], "session encrypted v3", v3);
     test_session(argv[1], "session plaintext v6", plain);

@@ -1,5 +1,6 @@
 //! `wukong-sim [ADDR] [--plain] [--version N] [--token T] [--interval-ms MS] [--script demo]`:
 //! a WuKongIM server SIMULATION (not WuKongIM) on ADDR (default 127.0.0.1:5100).
+//! `wukong-sim --post-webhooks BASE` posts the simulation's webhooks to a receiver instead.
 //!
 //! Without `--script`, once a client logs in it pushes the demo messages (one of each kind)
 //! every interval, and re-sends what was not acknowledged.
@@ -90,6 +91,35 @@ fn demo_script(sim: &WkSim) -> Result<String, String> {
     })
 }
 
+/// `--post-webhooks BASE`: the server's webhook side against a receiver at `BASE`: a
+/// `msg.notify` batch of the demo messages (ids 5000-5005), the same batch again (a retry
+/// after a lost 200), a `msg.offline` message (5100, alice to bob), and a `user.onlinestatus`
+/// batch (alice's login, bo-b's logout); each POST retried on anything but 200, at most 5
+/// times, 50 ms apart. Prints `POSTS <statuses per batch>` and exits 0 when every batch ended
+/// with 200.
+fn post_webhooks(base: &str) -> ExitCode {
+    use wukong_sim::webhook;
+    let pause = Duration::from_millis(50);
+    let notify = webhook::notify_body(&demo_messages(5000));
+    let offline = Msg::new(5100, "alice", "bob", 1, br#"{"type":1,"content":"while you were away"}"#);
+    let presence = webhook::presence_body(&[
+        webhook::presence("alice", 1, true, 42, 1, 2),
+        webhook::presence("bo-b", 0, false, 17, 0, 1),
+    ]);
+    let runs = [
+        webhook::deliver(base, "msg.notify", &notify, 5, pause),
+        webhook::deliver(base, "msg.notify", &notify, 5, pause),
+        webhook::deliver(base, "msg.offline", &webhook::offline_body(&offline, &["bob"]), 5, pause),
+        webhook::deliver(base, "user.onlinestatus", &presence, 5, pause),
+    ];
+    println!("POSTS {runs:?}");
+    if runs.iter().all(|r| r.last() == Some(&200)) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn main() -> ExitCode {
     let mut cfg = SimConfig::default();
     let mut addr = None;
@@ -110,6 +140,7 @@ fn main() -> ExitCode {
             "--token" => cfg.token = Some(value("--token")),
             "--interval-ms" => interval = value("--interval-ms").parse().unwrap_or(1000),
             "--script" => script = Some(value("--script")),
+            "--post-webhooks" => return post_webhooks(&value("--post-webhooks")),
             "-h" | "--help" => {
                 println!(
                     "usage: wukong-sim [ADDR] [--plain] [--version N] [--token T] [--interval-ms MS] [--script demo]"
