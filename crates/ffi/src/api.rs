@@ -59,9 +59,11 @@ pub extern "C" fn rtm_listener_align() -> usize {
     INNER_ALIGN
 }
 
+/// The bytes of a C string view (shared by the exports of both listeners).
+///
 /// # Safety
 /// `s.ptr` must be valid for `s.len` bytes (or `s.len` is 0).
-unsafe fn bytes<'a>(s: rtm_str) -> Result<&'a [u8], rtm_status> {
+pub(crate) unsafe fn bytes<'a>(s: rtm_str) -> Result<&'a [u8], rtm_status> {
     if s.len == 0 {
         return Ok(&[]);
     }
@@ -72,9 +74,11 @@ unsafe fn bytes<'a>(s: rtm_str) -> Result<&'a [u8], rtm_status> {
     Ok(unsafe { core::slice::from_raw_parts(s.ptr, s.len) })
 }
 
+/// The elements of a C list (shared by the exports of both listeners).
+///
 /// # Safety
 /// `ptr` must be valid for `len` elements (or `len` is 0).
-unsafe fn list<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], rtm_status> {
+pub(crate) unsafe fn list<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], rtm_status> {
     if len == 0 {
         return Ok(&[]);
     }

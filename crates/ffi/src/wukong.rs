@@ -12,6 +12,7 @@ use engine::session::wukong::{WkConfig, WkConfigError, WkCredentials, WkListener
 use engine::session::{Event, MessageEvent};
 use engine::wire::wukong::payload::RoomTypes;
 
+use crate::api::bytes;
 use crate::callbacks::message_table;
 use crate::handle::{ENDPOINT_MAX, Host, Inner, RawBuf, WORD_BUSY, WORD_IDLE, deinit_in, enter_in};
 use crate::info::InfoSlot;
@@ -146,19 +147,6 @@ pub extern "C" fn rtm_wk_config_default() -> rtm_wk_config {
 #[unsafe(no_mangle)]
 pub extern "C" fn rtm_wk_listener_size() -> usize {
     core::mem::size_of::<rtm_wk_listener>()
-}
-
-/// # Safety
-/// `s.ptr` readable for `s.len` bytes (or `s.len` 0).
-unsafe fn bytes<'a>(s: rtm_str) -> Result<&'a [u8], rtm_status> {
-    if s.len == 0 {
-        return Ok(&[]);
-    }
-    if s.ptr.is_null() {
-        return Err(RTM_ERR_NULL);
-    }
-    // SAFETY: non-NULL and readable for `len` bytes (caller).
-    Ok(unsafe { core::slice::from_raw_parts(s.ptr, s.len) })
 }
 
 /// # Safety

@@ -6,6 +6,7 @@ use engine::session::wukong::{WkIds, WkListenError};
 use engine::wire::wukong::api::{subscribers_body, user_token_body};
 use engine::wire::wukong::webhook::WebhookError;
 
+use crate::api::list;
 use crate::status::*;
 use crate::types::*;
 use crate::wukong::{WkState, enter_wk, rtm_wk_listener};
@@ -62,22 +63,6 @@ fn error_code(e: WebhookError) -> u32 {
     }
 }
 
-/// # Safety
-/// `ptr` readable for `len` elements, or `len` 0.
-unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], rtm_status> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if ptr.is_null() {
-        return Err(RTM_ERR_NULL);
-    }
-    if !ptr.is_aligned() {
-        return Err(RTM_ERR_INVALID_ARG);
-    }
-    // SAFETY: non-NULL, aligned, readable for `len` elements (caller).
-    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
-}
-
 /// Handles one webhook POST: `event` is its `event` query value, `body` its bytes, `scratch`
 /// memory for one item's decoded payload and unescaped strings (the largest payload plus a
 /// few hundred bytes). The items in the listen set reach the monitor's callbacks before it
@@ -105,7 +90,7 @@ pub unsafe extern "C" fn rtm_wk_listener_webhook(
         return RTM_ERR_NULL;
     }
     // SAFETY: the caller guarantees the lengths.
-    let (event, body) = match unsafe { (slice(event.ptr, event.len), slice(body, body_len)) } {
+    let (event, body) = match unsafe { (list(event.ptr, event.len), list(body, body_len)) } {
         (Ok(e), Ok(b)) => (e, b),
         (Err(e), _) | (_, Err(e)) => return e,
     };
@@ -216,10 +201,10 @@ unsafe fn listen(l: *mut rtm_wk_listener, ids: *const rtm_wk_ids, how: Change) -
     let lists = unsafe {
         (|| {
             Ok::<_, rtm_status>([
-                checked(slice(ids.gids, ids.gids_len)?)?,
-                checked(slice(ids.rids, ids.rids_len)?)?,
-                checked(slice(ids.uids, ids.uids_len)?)?,
-                checked(slice(ids.events, ids.events_len)?)?,
+                checked(list(ids.gids, ids.gids_len)?)?,
+                checked(list(ids.rids, ids.rids_len)?)?,
+                checked(list(ids.uids, ids.uids_len)?)?,
+                checked(list(ids.events, ids.events_len)?)?,
             ])
         })()
     };
@@ -332,8 +317,8 @@ pub unsafe extern "C" fn rtm_wk_subscribers_body(
     let parts = unsafe {
         (|| {
             Ok::<_, rtm_status>((
-                slice(channel_id.ptr, channel_id.len)?,
-                checked(slice(subscribers, subscribers_len)?)?,
+                list(channel_id.ptr, channel_id.len)?,
+                checked(list(subscribers, subscribers_len)?)?,
             ))
         })()
     };
@@ -372,7 +357,7 @@ pub unsafe extern "C" fn rtm_wk_user_token_body(
         return RTM_ERR_NULL;
     }
     // SAFETY: the caller guarantees the lengths.
-    let (uid, token) = match unsafe { (slice(uid.ptr, uid.len), slice(token.ptr, token.len)) } {
+    let (uid, token) = match unsafe { (list(uid.ptr, uid.len), list(token.ptr, token.len)) } {
         (Ok(u), Ok(t)) => (u, t),
         (Err(e), _) | (_, Err(e)) => return e,
     };

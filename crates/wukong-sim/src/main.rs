@@ -101,7 +101,13 @@ fn post_webhooks(base: &str) -> ExitCode {
     use wukong_sim::webhook;
     let pause = Duration::from_millis(50);
     let notify = webhook::notify_body(&demo_messages(5000));
-    let offline = Msg::new(5100, "alice", "bob", 1, br#"{"type":1,"content":"while you were away"}"#);
+    let offline = Msg::new(
+        5100,
+        "alice",
+        "bob",
+        1,
+        br#"{"type":1,"content":"while you were away"}"#,
+    );
     let presence = webhook::presence_body(&[
         webhook::presence("alice", 1, true, 42, 1, 2),
         webhook::presence("bo-b", 0, false, 17, 0, 1),
@@ -109,7 +115,13 @@ fn post_webhooks(base: &str) -> ExitCode {
     let runs = [
         webhook::deliver(base, "msg.notify", &notify, 5, pause),
         webhook::deliver(base, "msg.notify", &notify, 5, pause),
-        webhook::deliver(base, "msg.offline", &webhook::offline_body(&offline, &["bob"]), 5, pause),
+        webhook::deliver(
+            base,
+            "msg.offline",
+            &webhook::offline_body(&offline, &["bob"]),
+            5,
+            pause,
+        ),
         webhook::deliver(base, "user.onlinestatus", &presence, 5, pause),
     ];
     println!("POSTS {runs:?}");
