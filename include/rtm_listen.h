@@ -57,8 +57,9 @@
 #define RTM_MIN_ENTROPY 32
 
 // Bytes of `rtm_wk_listener` (its receive buffer of 16 KiB, transmit buffer of 1 KiB and
-// file-info scratch of 4 KiB inline, with the duplicate filter and the monitor).
-#define RTM_WK_LISTENER_STORAGE 28672
+// file-info scratch of 4 KiB inline, with the duplicate filter, the listen set and the
+// monitor; room for the listen set at every `RTM_LISTEN_IDS` the RTM listener's storage takes).
+#define RTM_WK_LISTENER_STORAGE 32768
 
 // The webhook item was fine (`rtm_wk_webhook_result.error`).
 #define RTM_WK_WEBHOOK_OK 0

@@ -21,8 +21,9 @@ use crate::status::*;
 use crate::types::*;
 
 /// Bytes of `rtm_wk_listener` (its receive buffer of 16 KiB, transmit buffer of 1 KiB and
-/// file-info scratch of 4 KiB inline, with the duplicate filter and the monitor).
-pub const RTM_WK_LISTENER_STORAGE: usize = 28672;
+/// file-info scratch of 4 KiB inline, with the duplicate filter, the listen set and the
+/// monitor; room for the listen set at every `RTM_LISTEN_IDS` the RTM listener's storage takes).
+pub const RTM_WK_LISTENER_STORAGE: usize = 32768;
 
 /// The scratch a file message's info is unescaped into.
 const INFO_SCRATCH: usize = 4096;
