@@ -969,7 +969,7 @@ struct WkOptions {
     bool ackRejected = true;
 };
 
-/* A WuKongIM monitor user (rtm_wk_listener): storage inline (about 24 KiB: allocate the object
+/* A WuKongIM monitor user (rtm_wk_listener): storage inline (32 KiB: allocate the object
  * statically or on the heap), the same RTMServerPushMonitor as rtm::Listener, driven the same
  * way (receive, transmit/transmitDone, handleTimeout at nextTimeout, closed, reconnectAt).
  * Messages carry RTMMessage::wukong with WuKongIM's string ids. EVENT packets call pushEvent
