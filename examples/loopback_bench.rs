@@ -115,7 +115,7 @@ fn main() {
             secret: b"s",
         };
         let listener =
-            FixedListener::<65536, 16384>::new(Config::DEFAULT, creds, 1).expect("listener");
+            FixedListener::<65536, 16384>::sized(Config::DEFAULT, creds, 1).expect("listener");
         let mut driver = TcpDriver::new(addr.to_string(), listener);
         let mut count = Count::default();
         let cpu0 = thread_cpu_ns();

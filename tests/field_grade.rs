@@ -83,7 +83,7 @@ fn driver<const RX: usize, const TX: usize>(
     };
     TcpDriver::new(
         endpoint,
-        FixedListener::<RX, TX>::new(cfg, creds, 7).unwrap(),
+        FixedListener::<RX, TX>::sized(cfg, creds, 7).unwrap(),
     )
 }
 

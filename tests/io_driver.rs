@@ -8,7 +8,7 @@ use embedded_io::{ErrorKind, ErrorType, Read, Write};
 use rtm_listen::driver::io::{Clock, IoDriver, Poll};
 use rtm_listen::monitor::Monitor;
 use rtm_listen::rtm::listen::{Credentials, ListenIds};
-use rtm_listen::session::{Config, FixedListener, MessageEvent};
+use rtm_listen::session::{Config, Listener, MessageEvent};
 use support::*;
 
 #[derive(Debug)]
@@ -108,7 +108,7 @@ fn io_driver_answers_pushes_and_reports_eof() {
         pid: PID,
         secret: SECRET,
     };
-    let listener = FixedListener::<4096, 1024>::new(Config::DEFAULT, creds, 9).unwrap();
+    let listener = Listener::new(Config::DEFAULT, creds, 9).unwrap();
     let mut d = IoDriver::new(listener, mock, FakeClock(0), "uart0");
     let now = d.now_ms();
     d.listener()

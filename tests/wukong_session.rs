@@ -62,7 +62,7 @@ fn logged_in<const RX: usize, const TX: usize>(
     sim: &SimConfig,
     ev: &mut Vec<Ev>,
 ) -> (WkListener<RX, TX>, LoginAnswer) {
-    let mut l = WkListener::<RX, TX>::new(cfg, creds(), &[9; 32]).unwrap();
+    let mut l = WkListener::<RX, TX>::sized(cfg, creds(), &[9; 32]).unwrap();
     l.set_unix_time(0, 1_700_000_000_000);
     l.connected(10);
     let connect = l.transmit().to_vec();
@@ -266,7 +266,7 @@ fn protocol_faults_have_their_own_reasons() {
 /// A RECV before the CONNACK, a refused login, a CONNACK that never comes.
 #[test]
 fn login_faults() {
-    let mut l = Small::new(WkConfig::DEFAULT, creds(), &[1; 32]).unwrap();
+    let mut l = Small::sized(WkConfig::DEFAULT, creds(), &[1; 32]).unwrap();
     let mut ev = Vec::new();
     l.connected(0);
     let m = Msg::new(1, "a", "b", 2, b"{}");
@@ -284,7 +284,7 @@ fn login_faults() {
 
     // AuthFail.
     let mut ev = Vec::new();
-    let mut l = Small::new(WkConfig::DEFAULT, creds(), &[1; 32]).unwrap();
+    let mut l = Small::sized(WkConfig::DEFAULT, creds(), &[1; 32]).unwrap();
     l.connected(0);
     let refused = wukong_sim::packet(
         0x21,
@@ -301,7 +301,7 @@ fn login_faults() {
         connect_timeout_ms: 4000,
         ..WkConfig::DEFAULT
     };
-    let mut l = Small::new(cfg, creds(), &[1; 32]).unwrap();
+    let mut l = Small::sized(cfg, creds(), &[1; 32]).unwrap();
     l.connected(100);
     assert_eq!(l.poll_timeout(), Some(4100));
     l.handle_timeout(4099);
@@ -422,7 +422,7 @@ fn configuration_is_checked() {
         token,
         device_id: "d",
     };
-    let new = |cfg, cr, e: &[u8]| Small::new(cfg, cr, e).err();
+    let new = |cfg, cr, e: &[u8]| Small::sized(cfg, cr, e).err();
     assert_eq!(new(WkConfig::DEFAULT, c("", ""), &[0; 32]), Some(E::BadUid));
     assert_eq!(
         new(WkConfig::DEFAULT, c("a@b", ""), &[0; 32]),
@@ -445,7 +445,7 @@ fn configuration_is_checked() {
     // A token that makes the CONNECT larger than TX.
     let t200: &'static str = Box::leak("t".repeat(200).into_boxed_str());
     assert_eq!(
-        WkListener::<1024, 128>::new(WkConfig::DEFAULT, c("u", t200), &[0; 32]).err(),
+        WkListener::<1024, 128>::sized(WkConfig::DEFAULT, c("u", t200), &[0; 32]).err(),
         Some(E::BuffersTooSmall)
     );
 }

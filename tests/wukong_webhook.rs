@@ -20,7 +20,7 @@ fn listener() -> L {
         token: "t",
         device_id: "d",
     };
-    let mut l = L::new(WkConfig::DEFAULT, creds, &[1; 32]).unwrap();
+    let mut l = L::sized(WkConfig::DEFAULT, creds, &[1; 32]).unwrap();
     l.set_unix_time(0, 1_729_756_900_000);
     l
 }

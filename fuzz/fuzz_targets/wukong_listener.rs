@@ -100,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
         token: "t",
         device_id: "d",
     };
-    let mut l = L::new(cfg, creds, &[5; 32]).expect("listener");
+    let mut l = L::sized(cfg, creds, &[5; 32]).expect("listener");
     let version = 2 + v % 5;
     let mut now = 1u64;
     let mut seen = Seen::default();

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         token: "t",
         device_id: "d",
     };
-    let mut l = WkListener::<512, 256>::new(WkConfig::DEFAULT, creds, &[2; 32]).expect("listener");
+    let mut l = WkListener::<512, 256>::sized(WkConfig::DEFAULT, creds, &[2; 32]).expect("listener");
     l.set_listen_all(true, true, true, true);
     let mut scratch = vec![0u8; 16 * (1 + usize::from(*sc))];
     let mut seen = HashSet::new();

@@ -41,7 +41,35 @@ pub fn entropy() -> u64 {
     RandomState::new().hash_one(SystemTime::now())
 }
 
-/// Drives a listener over TCP.
+/// Drives a listener over TCP: connects, reads, writes, runs the listener's timers, and
+/// reconnects when and as the listener advises. Either listener: RTM's [`Listener`] or
+/// WuKongIM's `WkListener` (anything that implements [`Engine`]).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use rtm_listen::prelude::*;
+///
+/// struct Printer;
+/// impl Monitor for Printer {
+///     fn push_p2p_chat(&mut self, m: &MessageEvent<'_>) {
+///         println!("{}: {}", m.message.from, String::from_utf8_lossy(m.message.msg));
+///     }
+///     fn disconnected(&mut self, endpoint: &str, reason: CloseReason, retry_in_ms: u64) {
+///         eprintln!("{endpoint}: {reason:?}, next attempt in {retry_in_ms} ms");
+///     }
+/// }
+///
+/// let creds = Credentials { pid: 11000001, secret: b"project-secret" };
+/// let mut listener = Listener::new(Config::DEFAULT, creds, rtm_listen::driver::tcp::entropy())?;
+/// listener.set_listen_all(0, ListenFlags { p2p: true, ..ListenFlags::NONE })?;
+/// let mut driver = TcpDriver::new("rtm-gate.example.com:13315", listener);
+/// // Ten minutes of pushes, then drop the driver (which closes the socket).
+/// driver.run_until(&mut Printer, Duration::from_secs(600), |_, _| false);
+/// println!("{:?}", driver.listener().stats());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [`Listener`]: crate::session::Listener
 pub struct TcpDriver<E: Engine = FixedListener<DEFAULT_RX, DEFAULT_TX>> {
     listener: std::boxed::Box<E>,
     endpoint: String,

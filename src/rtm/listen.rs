@@ -39,8 +39,20 @@ impl ListenOp {
 }
 
 /// The ids and events of an id-based listen quest.
-#[derive(Debug)]
-pub struct ListenIds<'x, E: AsRef<str>> {
+///
+/// Event names are any `AsRef<str>` (`&str` by default, `String` in a std host). Lists left
+/// out are empty with [`Default`]:
+///
+/// ```
+/// use rtm_listen::prelude::*;
+///
+/// let groups = ListenIds { gids: &[2001, 2002], ..ListenIds::default() };
+/// assert!(groups.events.is_empty());
+/// let logins = ListenIds { events: &["login"], ..Default::default() };
+/// assert!(!logins.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ListenIds<'x, E: AsRef<str> = &'static str> {
     /// Group ids.
     pub gids: &'x [i64],
     /// Room ids.
@@ -51,7 +63,24 @@ pub struct ListenIds<'x, E: AsRef<str>> {
     pub events: &'x [E],
 }
 
+/// For `&str` event names, the common case, so that `..Default::default()` needs no type
+/// annotation (for other name types, [`ListenIds::EMPTY`]).
+impl<'x> Default for ListenIds<'x, &'x str> {
+    /// No ids and no events.
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
 impl<E: AsRef<str>> ListenIds<'_, E> {
+    /// No ids and no events.
+    pub const EMPTY: Self = Self {
+        gids: &[],
+        rids: &[],
+        uids: &[],
+        events: &[],
+    };
+
     /// Whether every list is empty.
     pub fn is_empty(&self) -> bool {
         self.gids.is_empty()

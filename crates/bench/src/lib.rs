@@ -827,7 +827,7 @@ pub mod wk {
                 device_id: "bench",
             };
             let mut l = Box::new(
-                WkListener::<4096, 1024>::new(WkConfig::DEFAULT, creds, &[7; 32])
+                WkListener::<4096, 1024>::sized(WkConfig::DEFAULT, creds, &[7; 32])
                     .expect("listener"),
             );
             l.set_unix_time(0, 1_700_000_000_000);

@@ -355,12 +355,40 @@ fn view(state: &ListenState) -> ListenView<'_> {
     }
 }
 
-impl<const RX: usize, const TX: usize> Listener<[u8; RX], [u8; TX]> {
-    /// Creates a listener for project `creds.pid` with array buffers. `entropy` seeds the
-    /// salts and the duplicate filter's hash; pass a few random bytes from the host.
+impl Listener {
+    /// Creates a listener for project `creds.pid` with the default buffers
+    /// ([`DEFAULT_RX`] and [`DEFAULT_TX`] bytes; [`FixedListener::sized`] for other sizes).
+    /// `entropy` seeds the salts and the duplicate filter's hash; pass a few random bytes from
+    /// the host.
     ///
     /// The secret is copied and never logged.
+    ///
+    /// ```
+    /// use rtm_listen::prelude::*;
+    ///
+    /// let creds = Credentials { pid: 11000001, secret: b"project-secret" };
+    /// let listener = Listener::new(Config::DEFAULT, creds, 0x5eed)?;
+    /// assert!(listener.desired_state().ids.is_empty());
+    /// # Ok::<(), rtm_listen::session::ConfigError>(())
+    /// ```
     pub fn new(cfg: Config, creds: Credentials<'_>, entropy: u64) -> Result<Self, ConfigError> {
+        Self::sized(cfg, creds, entropy)
+    }
+}
+
+impl<const RX: usize, const TX: usize> Listener<[u8; RX], [u8; TX]> {
+    /// Creates a listener for project `creds.pid` with array buffers of `RX` and `TX` bytes,
+    /// as [`Listener::new`] does with the default sizes.
+    ///
+    /// ```
+    /// use rtm_listen::prelude::*;
+    ///
+    /// let creds = Credentials { pid: 11000001, secret: b"project-secret" };
+    /// let listener = FixedListener::<8192, 1024>::sized(Config::DEFAULT, creds, 0x5eed)?;
+    /// # let _ = listener;
+    /// # Ok::<(), rtm_listen::session::ConfigError>(())
+    /// ```
+    pub fn sized(cfg: Config, creds: Credentials<'_>, entropy: u64) -> Result<Self, ConfigError> {
         Self::with_buffers(cfg, creds, entropy, [0; RX], [0; TX])
     }
 

@@ -379,11 +379,34 @@ fn connect_len(uid: usize, token: usize, device_id: usize) -> usize {
     1 + crate::wire::wukong::header::length_len(body) + body
 }
 
-impl<const RX: usize, const TX: usize> WkListener<RX, TX> {
-    /// A listener for `creds`. `entropy` seeds the duplicate filter and, with
-    /// `wukong-encryption`, the per-connection X25519 keys: at least 32 bytes from the host's
-    /// random source (more can be stirred in with [`WkListener::add_entropy`]).
+impl WkListener {
+    /// A listener for `creds` with the default buffers ([`WK_DEFAULT_RX`] and
+    /// [`WK_DEFAULT_TX`] bytes; [`WkListener::sized`] for other sizes). `entropy` seeds the
+    /// duplicate filter and, with `wukong-encryption`, the per-connection X25519 keys: at
+    /// least 32 bytes from the host's random source (more can be stirred in with
+    /// [`WkListener::add_entropy`]).
+    ///
+    /// ```
+    /// use rtm_listen::prelude::*;
+    ///
+    /// let creds = WkCredentials { uid: "monitor", token: "monitor-token", device_id: "gw-1" };
+    /// let listener = WkListener::new(WkConfig::DEFAULT, creds, &[7; 32])?;
+    /// assert!(!listener.is_connected());
+    /// # Ok::<(), rtm_listen::session::wukong::WkConfigError>(())
+    /// ```
     pub fn new(
+        cfg: WkConfig,
+        creds: WkCredentials<'_>,
+        entropy: &[u8],
+    ) -> Result<Self, WkConfigError> {
+        Self::sized(cfg, creds, entropy)
+    }
+}
+
+impl<const RX: usize, const TX: usize> WkListener<RX, TX> {
+    /// A listener with buffers of `RX` and `TX` bytes, as [`WkListener::new`] does with the
+    /// default sizes.
+    pub fn sized(
         cfg: WkConfig,
         creds: WkCredentials<'_>,
         entropy: &[u8],
