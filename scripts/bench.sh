@@ -39,7 +39,7 @@ fi
 iters="${INSTR_ITERS:-20000}"
 step "valgrind: instructions (callgrind, (Ir($iters) - Ir(0)) / $iters) and allocations per op"
 cargo build --release -p rtm-listen-bench --bin instr
-bin="${CARGO_TARGET_DIR:-target}/release/instr"
+bin="$TGT/release/instr"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -85,7 +85,7 @@ for lib in default plaintext; do
     [[ $lib == plaintext ]] && features=(--no-default-features)
     cargo build -q --release -p rtm-listen-ffi "${features[@]}"
     ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude ffi-tests/bench/push.c \
-        "${CARGO_TARGET_DIR:-target}/release/librtm_listen.a" -o "$tmp/c_push"
+        "$TGT/release/librtm_listen.a" -o "$tmp/c_push"
     for transport in pull push; do
         for mode in eager lazy; do
             for kind in chat file; do

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ROOT=$(pwd)
-TARGET=${CARGO_TARGET_DIR:-target}
+TARGET=$TGT
 case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
 OUT=$TARGET/cpp-client
 LIB=$TARGET/release/librtm_listen.a
@@ -34,6 +34,7 @@ command -v cmake >/dev/null || pkgs+=(cmake)
 command -v clang++ >/dev/null || pkgs+=(clang)
 command -v pkg-config >/dev/null || pkgs+=(pkg-config)
 if [ ${#pkgs[@]} -gt 0 ]; then
+    installing "${pkgs[*]} (apt), for the C++ client's clang and CMake/pkg-config consumers"
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null

@@ -9,17 +9,17 @@
 # Exit status 0 only when the negative control fails as it must and every check passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 TARGET=thumbv7em-none-eabihf
-LIB=target/$TARGET/release/librtm_listen.a
-OUT=target/ffi-baremetal
+LIB=$TGT/$TARGET/release/librtm_listen.a
+OUT=$TGT/ffi-baremetal
 CC=arm-none-eabi-gcc
 ARCH=(-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
 CFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror -O2 -g -Iinclude -DRTM_TEST_BAREMETAL)
 # newlib has no posix_memalign, and its aligned_alloc calls one (ffi-tests/alloc_count.c).
 WRAP=-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=memalign
 LDFLAGS=(--specs=rdimon.specs -T ffi-tests/baremetal/m4.ld -Wl,--no-warn-rwx-segments,--no-warn-execstack)
-source scripts/lib.sh
 
 step "toolchain"
 command -v "$CC" >/dev/null || fail "$CC not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"

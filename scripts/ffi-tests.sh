@@ -6,14 +6,15 @@
 # Outputs go to target/ffi-tests/. CC and CXX may be overridden (default gcc, g++).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 CC=${CC:-gcc}
 CXX=${CXX:-g++}
-OUT=target/ffi-tests
-LIB=target/release/librtm_listen.a
+OUT=$TGT/ffi-tests
+LIB=$TGT/release/librtm_listen.a
 LIB120=$OUT/cargo-ids120/release/librtm_listen.a
-SIM=target/release/gate-sim
-WKSIM=target/release/wukong-sim
+SIM=$TGT/release/gate-sim
+WKSIM=$TGT/release/wukong-sim
 CFLAGS=(-std=c99 -Wall -Wextra -Wpedantic -Werror -Iinclude)
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Wpedantic -Werror -Iinclude)
 # Every reference to the allocator from the test objects and from librtm_listen.a goes through
@@ -23,7 +24,6 @@ ASAN=(-fsanitize=address,undefined -fno-omit-frame-pointer -g)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-source scripts/lib.sh
 # Headings with the seconds elapsed.
 step() { printf '\n==> [%3ss] %s\n' "$SECONDS" "$*"; }
 
@@ -110,6 +110,7 @@ run "asan test_compat" "$OUT/asan/test_compat" "$SIM"
 
 step "run: valgrind memcheck"
 if ! command -v valgrind >/dev/null && [ "$(id -u)" = 0 ] && [ -n "${CI:-}" ]; then
+    installing "valgrind (apt, CI only), for the memcheck runs"
     apt-get install -y valgrind >/dev/null || { apt-get update >/dev/null && apt-get install -y valgrind >/dev/null; }
 fi
 if command -v valgrind >/dev/null; then

@@ -17,12 +17,16 @@ cd "$(dirname "$0")/.."
 
 FW=crates/firmware
 TARGET=thumbv7em-none-eabihf
-OUT=$FW/target/$TARGET/release
-RUN=$FW/target/run
 FLASH_BUDGET=${FIRMWARE_FLASH_BUDGET:-24576}
 RAM_BUDGET=${FIRMWARE_RAM_BUDGET:-10240}
 source scripts/lib.sh
+# The firmware is its own workspace: its outputs are in crates/firmware/target unless
+# CARGO_TARGET_DIR says otherwise.
+FW_TGT=${CARGO_TARGET_DIR:-$PWD/$FW/target}
+OUT=$FW_TGT/$TARGET/release
+RUN=$FW_TGT/run
 apt_install() {
+    installing "$2 (apt), for $1"
     [ "$(id -u)" = 0 ] || fail "$1 is missing; install it (apt-get install -y $2) or run as root"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
@@ -31,7 +35,10 @@ apt_install() {
 step "firmware toolchain: target, qemu-system-arm, defmt-print"
 rustup target add "$TARGET" >/dev/null
 command -v qemu-system-arm >/dev/null || apt_install qemu-system-arm qemu-system-arm
-command -v defmt-print >/dev/null || cargo install defmt-print --locked
+if ! command -v defmt-print >/dev/null; then
+    installing "defmt-print (cargo install, a few minutes), to decode the firmware's defmt log"
+    cargo install defmt-print --locked
+fi
 # size/nm for ARM ELF: arm-none-eabi-* if present, else the host binutils when they can read
 # ARM (Debian's can; tried on the first binary built), else binutils-arm-none-eabi from apt.
 pick_size() {

@@ -29,6 +29,7 @@ echo "ok: 4 recorded frames match the vectors"
 step "toolchain: nightly and cargo-fuzz"
 ensure_nightly
 if ! cargo fuzz --version >/dev/null 2>&1; then
+    installing "cargo-fuzz (cargo install)"
     cargo install cargo-fuzz --locked
 fi
 

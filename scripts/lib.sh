@@ -1,5 +1,16 @@
 # Shared by the scripts in this directory: `source scripts/lib.sh` after `cd` to the root.
 
+# Where cargo writes: $CARGO_TARGET_DIR when the environment sets it (made absolute, so that
+# cargo and the scripts agree after a `cd`), else ./target. Scripts name outputs through $TGT.
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+    CARGO_TARGET_DIR=$(realpath -m "$CARGO_TARGET_DIR")
+    export CARGO_TARGET_DIR
+fi
+TGT=${CARGO_TARGET_DIR:-$PWD/target}
+
+# Says what is about to be installed, and why, before installing it.
+installing() { printf 'installing: %s\n' "$*"; }
+
 # A section heading in the output.
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -17,6 +28,7 @@ QEMU_M4=(qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic
 # Installs the nightly toolchain (minimal profile) when it is missing.
 ensure_nightly() {
     if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+        installing "the nightly toolchain (rustup, minimal profile), for Miri and cargo-fuzz"
         rustup toolchain install nightly --profile minimal
     fi
 }

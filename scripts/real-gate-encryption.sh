@@ -17,7 +17,7 @@ start=../shared/tools/fpnn-gate/start.sh
 logs=$(mktemp -d)
 
 cargo build -q --features std,encryption --example listen
-bin=${CARGO_TARGET_DIR:-target}/debug/examples/listen
+bin=$TGT/debug/examples/listen
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
