@@ -9,10 +9,20 @@
  * SDK's enableEncryptorBy*File(path, packageMode = true, reinforce = false).
  * UIDS/GIDS/RIDS are comma-separated ids and EVENTS comma-separated names (login, logout); "-"
  * means none. Prints one line per callback; reconnects when the listener advises; runs for
- * SECONDS (default: forever). Build (see README.md, "Using from C and C++"):
+ * SECONDS (default: forever). Build (see README.md, "Using from C and C++") and run it against
+ * the local gate simulator, which prints "PORT <n>" on stdout once listening (from the
+ * repository's root, in a POSIX shell):
  *
- *   cc -std=c99 -Iinclude examples/c_host.c target/release/librtm_listen.a -o c_host
- *   ./c_host 127.0.0.1 "$(gate-sim port)" 1000001 sim-secret 1001 2001 3001 login 10
+ *   cargo build --profile ffi -p rtm-listen-ffi      # -> target/ffi/librtm_listen.a
+ *   cc -std=c99 -Iinclude examples/c_host.c target/ffi/librtm_listen.a -o c_host
+ *   cargo build -p rtm-gate-sim                      # -> target/debug/gate-sim
+ *   rm -f gate.out; target/debug/gate-sim --script demo > gate.out &
+ *   until grep -q '^PORT ' gate.out 2>/dev/null; do sleep 0.1; done
+ *   ./c_host 127.0.0.1 "$(sed -n 's/^PORT //p' gate.out)" 1000001 sim-secret 1001 2001 3001 login 10
+ *
+ * 1000001 and sim-secret are the simulator's default pid and secret (gate-sim --help);
+ * `--script demo` pushes every kind of message, drops the connection once and exits when done,
+ * `--script idle` only serves, until killed.
  *
  * The socket is blocking for brevity: a real host would send without blocking. */
 #define _POSIX_C_SOURCE 200809L

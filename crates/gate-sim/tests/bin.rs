@@ -73,28 +73,34 @@ fn bad_arguments_exit_2_without_a_port_line() {
 
 #[test]
 fn help_exits_0_and_lists_the_options_and_defaults() {
-    let out = Command::new(env!("CARGO_BIN_EXE_gate-sim"))
-        .arg("--help")
-        .output()
-        .expect("run gate-sim --help");
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let defaults = rtm_gate_sim::GateConfig::default();
-    for needle in [
-        "--pid",
-        "--secret",
-        "--script",
-        "--port",
-        "--help",
-        &format!("default {}", defaults.pid),
-        &format!("default {}", defaults.secret),
-    ] {
-        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    for flag in ["--help", "-h"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gate-sim"))
+            .arg(flag)
+            .output()
+            .expect("run gate-sim --help");
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let defaults = rtm_gate_sim::GateConfig::default();
+        for needle in [
+            "usage: gate-sim",
+            "--pid",
+            "--secret",
+            "--script",
+            "--port",
+            "--help",
+            &format!("default {}", defaults.pid),
+            &format!("default {}", defaults.secret),
+        ] {
+            assert!(
+                text.contains(needle),
+                "{flag}: {needle:?} missing from:\n{text}"
+            );
+        }
+        assert!(
+            !text.lines().any(|l| l.starts_with("PORT ")),
+            "no gate is started"
+        );
     }
-    assert!(
-        !text.lines().any(|l| l.starts_with("PORT ")),
-        "no gate is started"
-    );
 }
 
 #[test]
