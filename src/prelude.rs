@@ -14,6 +14,9 @@ pub use crate::session::{
 #[cfg(feature = "std")]
 pub use crate::driver::tcp::TcpDriver;
 
+#[cfg(feature = "tokio")]
+pub use crate::driver::tokio::TokioDriver;
+
 #[cfg(feature = "fpnn-encryption")]
 pub use crate::session::{Encryption, EncryptionMode};
 
