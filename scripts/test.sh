@@ -29,6 +29,24 @@ cargo test -p rtm-listen --features tokio --test tokio_driver
 cargo test -p rtm-listen --features embedded-io-async --test io_async_driver
 cargo test -p rtm-listen --features tokio,embedded-io-async --doc
 cargo build -q -p rtm-listen --no-default-features --features embedded-io-async --target thumbv7em-none-eabihf
+# Both examples against the gate simulator's demo script (every push kind, a connection
+# dropped mid-frame): the simulator says SCRIPT OK only if every push was answered.
+cargo build -q -p rtm-gate-sim
+cargo build -q -p rtm-listen --features tokio,embedded-io-async --example tokio --example embedded_io_async
+for ex in tokio embedded_io_async; do
+    demo_out=$(mktemp)
+    "$TGT/debug/gate-sim" --script demo >"$demo_out" 2>/dev/null &
+    demo_sim=$!
+    for _ in $(seq 50); do grep -q '^PORT ' "$demo_out" && break; sleep 0.1; done
+    demo_port=$(sed -n 's/^PORT //p' "$demo_out")
+    [ -n "$demo_port" ] || { kill "$demo_sim"; fail "gate-sim did not start"; }
+    RTM_PID=1000001 RTM_SECRET=sim-secret "$TGT/debug/examples/$ex" --endpoint "127.0.0.1:$demo_port" \
+        --uids 1001 --gids 2001 --rids 3001 --events login --seconds 8 >/dev/null 2>&1 &
+    demo_ex=$!
+    wait "$demo_sim" || { kill "$demo_ex" 2>/dev/null; cat "$demo_out"; fail "example $ex: the demo script failed"; }
+    wait "$demo_ex" || fail "example $ex exited with an error"
+    echo "ok: example $ex: $(grep '^SCRIPT' "$demo_out")"
+done
 
 step "FPNN encryption: example 8 byte for byte, OpenSSL (pyca/cryptography) as the peer on every curve, the encrypted session"
 if ! python3 -c 'import cryptography, msgpack' 2>/dev/null; then
