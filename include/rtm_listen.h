@@ -948,6 +948,17 @@ size_t rtm_listener_align(void);
 // `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_SHORT_ENTROPY`, ...: see `rtm_encryption`) for a refused
 // `config->encryption`; the storage is left untouched on those.
 //
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `storage` or `config`, or a NULL `buffer`,
+// `secret.ptr` or encryption pointer with a nonzero length); `RTM_ERR_STORAGE` (`storage_len`
+// too small, or `storage` misaligned); `RTM_ERR_BUFFER_TOO_SMALL`; `RTM_ERR_SECRET_TOO_LONG`;
+// `RTM_ERR_BUSY` (`storage` holds a listener inside one of its calls); the encryption errors
+// `RTM_ERR_KEY_WRONG_LENGTH`, `RTM_ERR_KEY_NOT_UNCOMPRESSED`, `RTM_ERR_KEY_NOT_ON_CURVE`,
+// `RTM_ERR_KEY_NOT_EC`, `RTM_ERR_KEY_UNKNOWN_CURVE`, `RTM_ERR_KEY_BAD_PEM`,
+// `RTM_ERR_KEY_TOO_LONG`, `RTM_ERR_KEY_BAD_DER`, `RTM_ERR_KEY_NEEDS_CURVE`,
+// `RTM_ERR_KEY_CURVE_MISMATCH`, `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_CURVE_NOT_COMPILED`,
+// `RTM_ERR_SHORT_ENTROPY` and `RTM_ERR_ENCRYPTION_NOT_COMPILED` (a server key given to a
+// library built without encryption); `RTM_ERR_INVALID_ARG` (an unknown key `format`).
+//
 // # Safety
 // `storage` must be valid for writes of `storage_len` bytes; `config` must point to a valid
 // `rtm_config` whose `secret` is readable and whose `buffer`, if not NULL, is valid for reads
@@ -960,12 +971,20 @@ rtm_status rtm_listener_init(struct rtm_listener *storage,
 
 // Marks the storage as no longer holding a listener; later calls get `RTM_ERR_UNINIT`.
 //
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
+//
 // # Safety
 // `l` must be NULL or storage passed to `rtm_listener_init`.
 rtm_status rtm_listener_deinit(struct rtm_listener *l);
 
 // Sets the Unix time (ms) that corresponds to the monotonic `now_ms`; quests are signed with
 // it. Call before connecting and when the wall clock changes.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener.
@@ -975,6 +994,12 @@ rtm_status rtm_listener_set_unix_time(struct rtm_listener *l, uint64_t now_ms, i
 // `disconnected`; may be empty; cut to 128 bytes). The desired listen state is established
 // (`restored` reports it) before commands made meanwhile are sent.
 //
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, for
+// example when the new connection's key exchange cannot start; every call that delivers events
+// returns it until `rtm_listener_closed`); `RTM_ERR_NULL` (NULL `l`, or NULL `endpoint.ptr`
+// with a nonzero length); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one
+// of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`.
 rtm_status rtm_listener_connected(struct rtm_listener *l, uint64_t now_ms, struct rtm_str endpoint);
@@ -982,6 +1007,13 @@ rtm_status rtm_listener_connected(struct rtm_listener *l, uint64_t now_ms, struc
 // A connection attempt to `endpoint` failed for `reason` (`RTM_REASON_IO` with the error,
 // usually). The back-off advances; `connected(endpoint, false, ..)` then `disconnected(endpoint,
 // reason, retry_in_ms)` are called.
+//
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, only
+// while a connection is still up; every call that delivers events returns it until
+// `rtm_listener_closed`); `RTM_ERR_INVALID_ARG` (`reason` holds an unknown kind or value);
+// `RTM_ERR_NULL` (NULL `l` or `reason`, or NULL `endpoint.ptr` with a nonzero length);
+// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`;
@@ -995,6 +1027,10 @@ rtm_status rtm_listener_connect_failed(struct rtm_listener *l,
 // the reason `rtm_listener_close_reason` gives). `closed` then `disconnected` are called
 // (nothing when no connection was up).
 //
+// Statuses: `RTM_OK`; `RTM_ERR_INVALID_ARG` (`reason` holds an unknown kind or value);
+// `RTM_ERR_NULL` (NULL `l` or `reason`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY`
+// (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `reason` readable.
 rtm_status rtm_listener_closed(struct rtm_listener *l,
@@ -1005,6 +1041,10 @@ rtm_status rtm_listener_closed(struct rtm_listener *l,
 // `RTM_CLOSE`): `RTM_OK` and `*reason` (`RTM_REASON_DEAD_LINK` or `RTM_REASON_PROTOCOL`);
 // `RTM_NONE` when it has not asked. Pass it to `rtm_listener_closed`.
 //
+// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `reason`); `RTM_ERR_STORAGE`
+// (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks);
+// `RTM_ERR_UNINIT` (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `reason` writable.
 rtm_status rtm_listener_close_reason(struct rtm_listener *l, struct rtm_close_reason *reason);
@@ -1012,6 +1052,12 @@ rtm_status rtm_listener_close_reason(struct rtm_listener *l, struct rtm_close_re
 // Feeds received bytes; `*consumed` says how many were taken (fewer than `len` when the
 // listener is full: send its transmit bytes, then feed the rest). Callbacks run before it
 // returns. Returns `RTM_CLOSE` when the host must close the connection.
+//
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+// call that delivers events returns it until `rtm_listener_closed`); `RTM_ERR_NOT_CONNECTED`
+// (no connection is up; nothing taken); `RTM_ERR_NULL` (NULL `l` or `consumed`, or NULL `data`
+// with a nonzero `len`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one
+// of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `data` readable for `len` bytes;
@@ -1024,12 +1070,22 @@ rtm_status rtm_listener_receive(struct rtm_listener *l,
 
 // Runs timers due at `now_ms` (harmless when early). Callbacks run before it returns.
 //
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, for
+// example on a dead link; every call that delivers events returns it until
+// `rtm_listener_closed`); `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener.
 rtm_status rtm_listener_handle_timeout(struct rtm_listener *l, uint64_t now_ms);
 
 // The bytes to send: `*data` and `*len` point into the listener and stay valid until the
 // next call on it. Report what the transport took with `rtm_listener_transmit_done`.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`, `data` or `len`); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `data` and `len` writable.
@@ -1038,6 +1094,12 @@ rtm_status rtm_listener_transmit(struct rtm_listener *l, const uint8_t **data, s
 // The transport took `n` bytes of the last `rtm_listener_transmit`. Pushes that waited for
 // transmit space are delivered (callbacks run) before it returns.
 //
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+// call that delivers events returns it until `rtm_listener_closed`); `RTM_ERR_INVALID_ARG`
+// (`n` is more than the last `rtm_listener_transmit` gave); `RTM_ERR_NULL` (NULL `l`);
+// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener.
 rtm_status rtm_listener_transmit_done(struct rtm_listener *l, size_t n);
@@ -1045,12 +1107,20 @@ rtm_status rtm_listener_transmit_done(struct rtm_listener *l, size_t n);
 // The next time `rtm_listener_handle_timeout` has work: `RTM_OK` and `*at_ms`, or
 // `RTM_NONE`.
 //
+// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `at_ms`); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `at_ms` writable.
 rtm_status rtm_listener_next_timeout(struct rtm_listener *l, uint64_t *at_ms);
 
 // When to reconnect after a close or failed attempt: `RTM_OK` and `*at_ms`; `RTM_NONE` while
 // connected and before the first attempt (connect at once then).
+//
+// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `at_ms`); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `at_ms` writable.
@@ -1060,6 +1130,14 @@ rtm_status rtm_listener_reconnect_at(struct rtm_listener *l, uint64_t *at_ms);
 // the server the whole desired state (`setlisten`) when a connection is up. `*request_id`
 // identifies the completion (`completed` callback). Refused with nothing changed:
 // `RTM_ERR_TOO_MANY_PENDING`, `RTM_ERR_TOO_MANY_IDS`, `RTM_ERR_UNSUPPORTED_EVENT`.
+//
+// Statuses (also of `rtm_listen_remove` and `rtm_listen_set`): `RTM_OK`; `RTM_CLOSE` (the
+// listener asks the host to close the connection; every call that delivers events returns it
+// until `rtm_listener_closed`); `RTM_ERR_TOO_MANY_PENDING`; `RTM_ERR_TOO_MANY_IDS`;
+// `RTM_ERR_UNSUPPORTED_EVENT`; `RTM_ERR_INVALID_ARG` (a list not aligned for its elements);
+// `RTM_ERR_NULL` (NULL `l`, `ids` or `request_id`, or a NULL list or event string with a
+// nonzero length); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this
+// listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `ids` valid; `request_id` writable.
@@ -1071,6 +1149,8 @@ rtm_status rtm_listen_add(struct rtm_listener *l,
 // `removelisten`: removes ids and events from the desired listen state (as
 // `rtm_listen_add`).
 //
+// Statuses: as for `rtm_listen_add`.
+//
 // # Safety
 // As for `rtm_listen_add`.
 rtm_status rtm_listen_remove(struct rtm_listener *l,
@@ -1079,6 +1159,8 @@ rtm_status rtm_listen_remove(struct rtm_listener *l,
                              uint32_t *request_id);
 
 // `setlisten` with ids: replaces the desired ids and events (as `rtm_listen_add`).
+//
+// Statuses: as for `rtm_listen_add`.
 //
 // # Safety
 // As for `rtm_listen_add`.
@@ -1089,6 +1171,12 @@ rtm_status rtm_listen_set(struct rtm_listener *l,
 
 // `setlisten` with the four "all" flags: sets them in the desired listen state (as
 // `rtm_listen_add`).
+//
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+// call that delivers events returns it until `rtm_listener_closed`);
+// `RTM_ERR_TOO_MANY_PENDING`; `RTM_ERR_NULL` (NULL `l` or `request_id`); `RTM_ERR_STORAGE`
+// (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks);
+// `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `request_id` writable.
@@ -1102,6 +1190,10 @@ rtm_status rtm_listen_set_all(struct rtm_listener *l,
 
 // The diagnostic counters.
 //
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l` or `out`); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `out` writable.
 rtm_status rtm_listener_stats(struct rtm_listener *l, struct rtm_stats *out);
@@ -1110,11 +1202,19 @@ rtm_status rtm_listener_stats(struct rtm_listener *l, struct rtm_stats *out);
 // while disconnected with a non-empty desired state, while a listen quest is in flight, after
 // a refusal or a timeout).
 //
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l` or `in_sync`); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `in_sync` writable.
 rtm_status rtm_listener_in_sync(struct rtm_listener *l, bool *in_sync);
 
 // `*count`: listen commands not yet completed (at most 8 by default).
+//
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l` or `count`); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `count` writable.
@@ -1122,6 +1222,10 @@ rtm_status rtm_listener_pending_commands(struct rtm_listener *l, size_t *count);
 
 // A summary of the desired (`RTM_LISTEN_DESIRED`) or server-confirmed
 // (`RTM_LISTEN_CONFIRMED`) listen state: id counts, events, flags.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_INVALID_ARG` (an unknown `which`); `RTM_ERR_NULL` (NULL `l` or
+// `out`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this
+// listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `out` writable.
@@ -1132,6 +1236,11 @@ rtm_status rtm_listener_listen_state(struct rtm_listener *l,
 // Copies the ids of one kind (`RTM_IDS_*`) of the desired or confirmed listen state, sorted,
 // into `out[0..cap]`; `*len` is how many there are (more than `cap` when `out` was too short:
 // only `cap` were copied). `out` may be NULL when `cap` is 0.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_INVALID_ARG` (an unknown `which` or `kind`, or `out`
+// misaligned); `RTM_ERR_NULL` (NULL `l` or `len`, or NULL `out` with a nonzero `cap`);
+// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `out` writable for `cap` ids; `len` writable.
@@ -1147,6 +1256,15 @@ rtm_status rtm_listener_listen_ids(struct rtm_listener *l,
 // key error, `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_SHORT_ENTROPY`, ...). NULL, or a NULL
 // `server_key`, is plaintext: `RTM_OK`.
 //
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (a NULL `server_key` or `entropy` with a nonzero length);
+// the encryption errors `RTM_ERR_KEY_WRONG_LENGTH`, `RTM_ERR_KEY_NOT_UNCOMPRESSED`,
+// `RTM_ERR_KEY_NOT_ON_CURVE`, `RTM_ERR_KEY_NOT_EC`, `RTM_ERR_KEY_UNKNOWN_CURVE`,
+// `RTM_ERR_KEY_BAD_PEM`, `RTM_ERR_KEY_TOO_LONG`, `RTM_ERR_KEY_BAD_DER`,
+// `RTM_ERR_KEY_NEEDS_CURVE`, `RTM_ERR_KEY_CURVE_MISMATCH`, `RTM_ERR_UNKNOWN_CURVE`,
+// `RTM_ERR_CURVE_NOT_COMPILED`, `RTM_ERR_SHORT_ENTROPY` and `RTM_ERR_ENCRYPTION_NOT_COMPILED`
+// (a server key given to a library built without encryption); `RTM_ERR_INVALID_ARG` (an
+// unknown key `format`).
+//
 // # Safety
 // `enc` must be NULL or point to a readable `rtm_encryption` whose pointers are valid for
 // their lengths (`curve` NULL or NUL-terminated).
@@ -1156,6 +1274,17 @@ rtm_status rtm_encryption_check(const struct rtm_encryption *enc);
 // current connection, if any, keeps what it started with); NULL, or a NULL `server_key`, turns
 // it off. `enc` is read during the call only. On an error the listener is unchanged.
 //
+// Statuses: `RTM_OK`; the encryption errors `RTM_ERR_KEY_WRONG_LENGTH`,
+// `RTM_ERR_KEY_NOT_UNCOMPRESSED`, `RTM_ERR_KEY_NOT_ON_CURVE`, `RTM_ERR_KEY_NOT_EC`,
+// `RTM_ERR_KEY_UNKNOWN_CURVE`, `RTM_ERR_KEY_BAD_PEM`, `RTM_ERR_KEY_TOO_LONG`,
+// `RTM_ERR_KEY_BAD_DER`, `RTM_ERR_KEY_NEEDS_CURVE`, `RTM_ERR_KEY_CURVE_MISMATCH`,
+// `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_CURVE_NOT_COMPILED`, `RTM_ERR_SHORT_ENTROPY` and
+// `RTM_ERR_ENCRYPTION_NOT_COMPILED` (a server key given to a library built without
+// encryption); `RTM_ERR_INVALID_ARG` (an unknown key `format`); `RTM_ERR_NULL` (NULL `l`, or a
+// NULL `server_key` or `entropy` of `enc` with a nonzero length); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `enc` as for `rtm_encryption_check`.
 rtm_status rtm_listener_set_encryption(struct rtm_listener *l, const struct rtm_encryption *enc);
@@ -1163,6 +1292,10 @@ rtm_status rtm_listener_set_encryption(struct rtm_listener *l, const struct rtm_
 // Stirs host entropy into the generator of the per-connection keys (for example fresh bytes
 // from the system's generator before each connection). Copied into it, not kept. Does
 // nothing in a library built without encryption.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`, or NULL `data` with a nonzero `len`);
+// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `data` readable for `len` bytes.
@@ -1221,6 +1354,11 @@ size_t rtm_wk_listener_size(void);
 // the storage (about 18 KiB of stack): unlike `rtm_listener_init`, this one is not for small
 // stacks.
 //
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `storage` or `config`, or a NULL string,
+// `room_types` or `entropy` with a nonzero length); `RTM_ERR_STORAGE`; `RTM_ERR_INVALID_ARG`;
+// `RTM_ERR_SHORT_ENTROPY`; `RTM_ERR_BUFFER_TOO_SMALL` (the engine's error for buffers below
+// their minimums; not returned with this library's buffers); `RTM_ERR_BUSY`.
+//
 // # Safety
 // `storage` must be NULL or valid for writes of `storage_len` bytes; `config` NULL or
 // readable, with its pointers readable for their lengths.
@@ -1230,11 +1368,19 @@ rtm_status rtm_wk_listener_init(struct rtm_wk_listener *storage,
 
 // Ends the listener: its token is wiped and the storage no longer holds a listener.
 //
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
+//
 // # Safety
 // `l` must be NULL or storage given to `rtm_wk_listener_init`.
 rtm_status rtm_wk_listener_deinit(struct rtm_wk_listener *l);
 
 // The Unix time in ms at monotonic time `now_ms` (CONNECT carries it).
+//
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener.
@@ -1245,6 +1391,12 @@ rtm_status rtm_wk_listener_set_unix_time(struct rtm_wk_listener *l,
 // The transport connected to `endpoint`: the CONNECT is queued (send it). `connected` is
 // called when the server's CONNACK accepts the login.
 //
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+// call that delivers events returns it until `rtm_wk_listener_closed`); `RTM_ERR_NULL` (NULL
+// `l`, or NULL `endpoint.ptr` with a nonzero length); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`.
 rtm_status rtm_wk_listener_connected(struct rtm_wk_listener *l,
@@ -1252,6 +1404,13 @@ rtm_status rtm_wk_listener_connected(struct rtm_wk_listener *l,
                                      struct rtm_str endpoint);
 
 // A connection attempt to `endpoint` failed for `reason`.
+//
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, only
+// while a connection is still up; every call that delivers events returns it until
+// `rtm_wk_listener_closed`); `RTM_ERR_INVALID_ARG` (`reason` holds an unknown kind or value);
+// `RTM_ERR_NULL` (NULL `l` or `reason`, or NULL `endpoint.ptr` with a nonzero length);
+// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `endpoint` and `reason` readable.
@@ -1264,6 +1423,10 @@ rtm_status rtm_wk_listener_connect_failed(struct rtm_wk_listener *l,
 // `rtm_wk_listener_close_reason` gives). `connected(.., false, ..)` (no login yet) or
 // `closed`, then `disconnected`, are called.
 //
+// Statuses: `RTM_OK`; `RTM_ERR_INVALID_ARG` (`reason` holds an unknown kind or value);
+// `RTM_ERR_NULL` (NULL `l` or `reason`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY`
+// (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `reason` readable.
 rtm_status rtm_wk_listener_closed(struct rtm_wk_listener *l,
@@ -1273,6 +1436,10 @@ rtm_status rtm_wk_listener_closed(struct rtm_wk_listener *l,
 // Why the listener asked the host to close (after `RTM_CLOSE`): `RTM_OK` and `*reason`, or
 // `RTM_NONE`.
 //
+// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `reason`); `RTM_ERR_STORAGE`
+// (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks);
+// `RTM_ERR_UNINIT` (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `reason` writable.
 rtm_status rtm_wk_listener_close_reason(struct rtm_wk_listener *l, struct rtm_close_reason *reason);
@@ -1281,6 +1448,12 @@ rtm_status rtm_wk_listener_close_reason(struct rtm_wk_listener *l, struct rtm_cl
 // wait for transmit room for their acknowledgements: send, then feed the rest). Callbacks run
 // before it returns; each RECV is acknowledged after its callback returned. `RTM_CLOSE` when
 // the host must close; `RTM_ERR_NOT_CONNECTED` before `rtm_wk_listener_connected`.
+//
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+// call that delivers events returns it until `rtm_wk_listener_closed`);
+// `RTM_ERR_NOT_CONNECTED`; `RTM_ERR_NULL` (NULL `l` or `consumed`, or NULL `data` with a
+// nonzero `len`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this
+// listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `data` readable for `len` bytes; `consumed`
@@ -1293,12 +1466,22 @@ rtm_status rtm_wk_listener_receive(struct rtm_wk_listener *l,
 
 // Runs timers due at `now_ms` (a PING, the dead-link and CONNACK checks).
 //
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, for
+// example on a dead link; every call that delivers events returns it until
+// `rtm_wk_listener_closed`); `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener.
 rtm_status rtm_wk_listener_handle_timeout(struct rtm_wk_listener *l, uint64_t now_ms);
 
 // The bytes to send: `*data` and `*len` point into the listener, valid until the next call
 // on it. Report what the transport took with `rtm_wk_listener_transmit_done`.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`, `data` or `len`); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `data` and `len` writable.
@@ -1307,12 +1490,22 @@ rtm_status rtm_wk_listener_transmit(struct rtm_wk_listener *l, const uint8_t **d
 // The transport took `n` bytes of the last `rtm_wk_listener_transmit`. RECVs that waited for
 // transmit room are delivered (callbacks run) before it returns.
 //
+// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+// call that delivers events returns it until `rtm_wk_listener_closed`); `RTM_ERR_INVALID_ARG`
+// (`n` is more than the last `rtm_wk_listener_transmit` gave); `RTM_ERR_NULL` (NULL `l`);
+// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener.
 rtm_status rtm_wk_listener_transmit_done(struct rtm_wk_listener *l, size_t n);
 
 // The next time `rtm_wk_listener_handle_timeout` has work: `RTM_OK` and `*at_ms`, or
 // `RTM_NONE` (not connected, or a close was asked for).
+//
+// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `at_ms`); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `at_ms` writable.
@@ -1321,11 +1514,19 @@ rtm_status rtm_wk_listener_next_timeout(struct rtm_wk_listener *l, uint64_t *at_
 // When to connect next while disconnected: `RTM_OK` and `*at_ms` (0 before the first
 // attempt); `RTM_NONE` while a transport is up.
 //
+// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `at_ms`); `RTM_ERR_STORAGE` (`l`
+// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+// (`l` holds no listener).
+//
 // # Safety
 // `l` must be NULL or an initialised listener; `at_ms` writable.
 rtm_status rtm_wk_listener_reconnect_at(struct rtm_wk_listener *l, uint64_t *at_ms);
 
 // The counters, and whether the listener is logged in (`RTM_OK`) or not (`RTM_NONE`).
+//
+// Statuses: `RTM_OK` (logged in); `RTM_NONE` (not logged in; `*stats` written); `RTM_ERR_NULL`
+// (NULL `l` or `stats`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one
+// of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `stats` writable.
@@ -1339,6 +1540,11 @@ rtm_status rtm_wk_listener_stats(struct rtm_wk_listener *l, struct rtm_wk_stats 
 // "<device_flag>:<conn_id>", `data` JSON with the string uid and the counts); `*result` says
 // what to answer. Works whether or not the socket is connected; the duplicate filter is the
 // socket's.
+//
+// Statuses: `RTM_OK` (what to answer is in `*result`, a refused body included); `RTM_ERR_NULL`
+// (NULL `l` or `result`, or a NULL `event.ptr`, `body` or `scratch` with a nonzero length);
+// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 //
 // # Safety
 // `l` must be NULL or an initialised listener; `event.ptr`, `body` and `scratch` valid for
@@ -1356,11 +1562,19 @@ rtm_status rtm_wk_listener_webhook(struct rtm_wk_listener *l,
 // `RTM_ERR_UNSUPPORTED_EVENT`). Subscribing the monitor uid to groups and rooms, so that
 // their messages also come on the socket, is the host's HTTP call (`rtm_wk_subscribers_body`).
 //
+// Statuses (also of `rtm_wk_listen_remove` and `rtm_wk_listen_set`): `RTM_OK`;
+// `RTM_ERR_TOO_MANY_IDS`; `RTM_ERR_UNSUPPORTED_EVENT`; `RTM_ERR_INVALID_ARG` (a list not
+// aligned for `rtm_str`); `RTM_ERR_NULL` (NULL `l` or `ids`, or a NULL list or string with a
+// nonzero length); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this
+// listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+//
 // # Safety
 // `l` NULL or an initialised listener; `ids` NULL or readable, its lists and strings too.
 rtm_status rtm_wk_listen_add(struct rtm_wk_listener *l, const struct rtm_wk_ids *ids);
 
 // Removes ids and events from what the webhooks deliver (all or nothing).
+//
+// Statuses: as for `rtm_wk_listen_add`.
 //
 // # Safety
 // As for `rtm_wk_listen_add`.
@@ -1368,11 +1582,17 @@ rtm_status rtm_wk_listen_remove(struct rtm_wk_listener *l, const struct rtm_wk_i
 
 // Replaces the ids and events the webhooks deliver (the "all" flags stay).
 //
+// Statuses: as for `rtm_wk_listen_add`.
+//
 // # Safety
 // As for `rtm_wk_listen_add`.
 rtm_status rtm_wk_listen_set(struct rtm_wk_listener *l, const struct rtm_wk_ids *ids);
 
 // Every P2P message, group message, room message, presence event of the webhooks.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+// no listener).
 //
 // # Safety
 // `l` NULL or an initialised listener.
@@ -1385,6 +1605,10 @@ rtm_status rtm_wk_listen_set_all(struct rtm_wk_listener *l,
 // The body of `POST /channel/subscriber_add` or `/channel/subscriber_remove`
 // (`{"channel_id":…,"channel_type":…,"subscribers":[…]}`) into `out`; `*len` its length.
 // `RTM_ERR_BUFFER_TOO_SMALL` when it does not fit.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_BUFFER_TOO_SMALL`; `RTM_ERR_NULL` (NULL `out` or `len`, or a
+// NULL `channel_id.ptr`, `subscribers` or subscriber `ptr` with a nonzero length);
+// `RTM_ERR_INVALID_ARG` (`subscribers` not aligned for `rtm_str`).
 //
 // # Safety
 // `out` writable for `cap` bytes; `channel_id.ptr` and the subscribers readable; `len`
@@ -1399,6 +1623,9 @@ rtm_status rtm_wk_subscribers_body(uint8_t *out,
 
 // The body of `POST /user/token` (`{"uid":…,"token":…,"device_flag":…,"device_level":…}`)
 // into `out`; `*len` its length. `RTM_ERR_BUFFER_TOO_SMALL` when it does not fit.
+//
+// Statuses: `RTM_OK`; `RTM_ERR_BUFFER_TOO_SMALL`; `RTM_ERR_NULL` (NULL `out` or `len`, or a
+// NULL `uid.ptr` or `token.ptr` with a nonzero length).
 //
 // # Safety
 // `out` writable for `cap` bytes; the strings readable; `len` writable.

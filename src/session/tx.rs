@@ -16,6 +16,11 @@ pub struct TxQueue<B> {
     /// After a key exchange, the sending cipher: every frame queued is sealed in place.
     #[cfg(feature = "fpnn-encryption")]
     seal: super::encryption::Slot<super::encryption::Sealer>,
+    /// `seal`'s prefix length (0 without one), kept beside it so that [`TxQueue::fits`], on
+    /// every push's path, is a plain subtraction (zero bytes: no sealer, no prefix). Speed
+    /// builds only: size builds read it from `seal`.
+    #[cfg(all(feature = "fpnn-encryption", not(rtm_opt_size)))]
+    prefix: usize,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
@@ -27,21 +32,42 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
             end: 0,
             #[cfg(feature = "fpnn-encryption")]
             seal: super::encryption::Slot::Empty,
+            #[cfg(all(feature = "fpnn-encryption", not(rtm_opt_size)))]
+            prefix: 0,
         }
     }
 
     /// Seals every frame queued from now on with `seal` (`None`: plaintext).
     #[cfg(feature = "fpnn-encryption")]
     pub(crate) fn set_seal(&mut self, seal: Option<super::encryption::Sealer>) {
+        #[cfg(not(rtm_opt_size))]
+        {
+            self.prefix = seal
+                .as_ref()
+                .map_or(0, super::encryption::Sealer::prefix_len);
+        }
         self.seal = seal.into();
     }
 
     /// Bytes written in front of each frame (the package length when sealing in package mode).
+    #[cfg(all(feature = "fpnn-encryption", not(rtm_opt_size)))]
+    #[inline(always)]
     fn prefix_len(&self) -> usize {
-        #[cfg(feature = "fpnn-encryption")]
-        if let Some(s) = self.seal.get() {
-            return s.prefix_len();
-        }
+        self.prefix
+    }
+
+    /// Bytes written in front of each frame (size builds: from the sealer).
+    #[cfg(all(feature = "fpnn-encryption", rtm_opt_size))]
+    fn prefix_len(&self) -> usize {
+        self.seal
+            .get()
+            .map_or(0, super::encryption::Sealer::prefix_len)
+    }
+
+    /// Bytes written in front of each frame: none without encryption.
+    #[cfg(not(feature = "fpnn-encryption"))]
+    #[inline(always)]
+    fn prefix_len(&self) -> usize {
         0
     }
 
@@ -82,8 +108,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
     }
 
     /// Space a new frame may use now (what it is sealed with excluded).
+    #[cfg_attr(all(not(feature = "wukong"), not(rtm_opt_size)), allow(dead_code))]
     pub fn room(&self) -> usize {
         (self.capacity() - (self.end - self.start)).saturating_sub(self.prefix_len())
+    }
+
+    /// Whether a new frame of `n` bytes (`n > 0`) fits now: [`TxQueue::room`] `>= n`, without
+    /// the saturation (one compare on every push's path).
+    #[inline]
+    #[cfg_attr(rtm_opt_size, allow(dead_code))]
+    pub fn fits(&self, n: usize) -> bool {
+        // `end - start <= capacity` always holds, and `n` and the prefix are small.
+        self.capacity() - (self.end - self.start) >= n + self.prefix_len()
     }
 
     /// Drops everything, and the sending cipher (the connection is gone).
@@ -93,6 +129,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
         #[cfg(feature = "fpnn-encryption")]
         {
             self.seal = super::encryption::Slot::Empty;
+            #[cfg(not(rtm_opt_size))]
+            {
+                self.prefix = 0;
+            }
         }
     }
 
@@ -202,6 +242,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> TxQueue<B> {
 mod tests {
     use super::*;
     use crate::rtm::answer::build_empty_answer;
+
+    #[test]
+    fn fits_is_room_at_least() {
+        let mut q = TxQueue::new([0u8; 40]);
+        for step in 0..6 {
+            for n in 1..=42 {
+                assert_eq!(q.fits(n), q.room() >= n, "step {step}, n {n}");
+            }
+            if step % 2 == 0 {
+                let _ = q.push(|b| build_empty_answer(b, step));
+            } else {
+                q.consume(5);
+            }
+        }
+    }
 
     #[test]
     fn frames_are_whole() {

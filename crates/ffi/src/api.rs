@@ -145,6 +145,17 @@ fn flush_to(
 /// `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_SHORT_ENTROPY`, ...: see `rtm_encryption`) for a refused
 /// `config->encryption`; the storage is left untouched on those.
 ///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `storage` or `config`, or a NULL `buffer`,
+/// `secret.ptr` or encryption pointer with a nonzero length); `RTM_ERR_STORAGE` (`storage_len`
+/// too small, or `storage` misaligned); `RTM_ERR_BUFFER_TOO_SMALL`; `RTM_ERR_SECRET_TOO_LONG`;
+/// `RTM_ERR_BUSY` (`storage` holds a listener inside one of its calls); the encryption errors
+/// `RTM_ERR_KEY_WRONG_LENGTH`, `RTM_ERR_KEY_NOT_UNCOMPRESSED`, `RTM_ERR_KEY_NOT_ON_CURVE`,
+/// `RTM_ERR_KEY_NOT_EC`, `RTM_ERR_KEY_UNKNOWN_CURVE`, `RTM_ERR_KEY_BAD_PEM`,
+/// `RTM_ERR_KEY_TOO_LONG`, `RTM_ERR_KEY_BAD_DER`, `RTM_ERR_KEY_NEEDS_CURVE`,
+/// `RTM_ERR_KEY_CURVE_MISMATCH`, `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_CURVE_NOT_COMPILED`,
+/// `RTM_ERR_SHORT_ENTROPY` and `RTM_ERR_ENCRYPTION_NOT_COMPILED` (a server key given to a
+/// library built without encryption); `RTM_ERR_INVALID_ARG` (an unknown key `format`).
+///
 /// # Safety
 /// `storage` must be valid for writes of `storage_len` bytes; `config` must point to a valid
 /// `rtm_config` whose `secret` is readable and whose `buffer`, if not NULL, is valid for reads
@@ -258,6 +269,10 @@ pub unsafe extern "C" fn rtm_listener_init(
 
 /// Marks the storage as no longer holding a listener; later calls get `RTM_ERR_UNINIT`.
 ///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
+///
 /// # Safety
 /// `l` must be NULL or storage passed to `rtm_listener_init`.
 #[unsafe(no_mangle)]
@@ -268,6 +283,10 @@ pub unsafe extern "C" fn rtm_listener_deinit(l: *mut rtm_listener) -> rtm_status
 
 /// Sets the Unix time (ms) that corresponds to the monotonic `now_ms`; quests are signed with
 /// it. Call before connecting and when the wall clock changes.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener.
@@ -295,6 +314,12 @@ fn set_endpoint(s: &mut State, endpoint: &[u8]) {
 /// The transport connected to `endpoint` (reported to `connected`, `closed` and
 /// `disconnected`; may be empty; cut to 128 bytes). The desired listen state is established
 /// (`restored` reports it) before commands made meanwhile are sent.
+///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, for
+/// example when the new connection's key exchange cannot start; every call that delivers events
+/// returns it until `rtm_listener_closed`); `RTM_ERR_NULL` (NULL `l`, or NULL `endpoint.ptr`
+/// with a nonzero length); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one
+/// of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`.
@@ -330,6 +355,13 @@ pub unsafe extern "C" fn rtm_listener_connected(
 /// A connection attempt to `endpoint` failed for `reason` (`RTM_REASON_IO` with the error,
 /// usually). The back-off advances; `connected(endpoint, false, ..)` then `disconnected(endpoint,
 /// reason, retry_in_ms)` are called.
+///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, only
+/// while a connection is still up; every call that delivers events returns it until
+/// `rtm_listener_closed`); `RTM_ERR_INVALID_ARG` (`reason` holds an unknown kind or value);
+/// `RTM_ERR_NULL` (NULL `l` or `reason`, or NULL `endpoint.ptr` with a nonzero length);
+/// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+/// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`;
@@ -369,6 +401,10 @@ pub unsafe extern "C" fn rtm_listener_connect_failed(
 /// the reason `rtm_listener_close_reason` gives). `closed` then `disconnected` are called
 /// (nothing when no connection was up).
 ///
+/// Statuses: `RTM_OK`; `RTM_ERR_INVALID_ARG` (`reason` holds an unknown kind or value);
+/// `RTM_ERR_NULL` (NULL `l` or `reason`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY`
+/// (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `reason` readable.
 #[unsafe(no_mangle)]
@@ -401,6 +437,10 @@ pub unsafe extern "C" fn rtm_listener_closed(
 /// `RTM_CLOSE`): `RTM_OK` and `*reason` (`RTM_REASON_DEAD_LINK` or `RTM_REASON_PROTOCOL`);
 /// `RTM_NONE` when it has not asked. Pass it to `rtm_listener_closed`.
 ///
+/// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `reason`); `RTM_ERR_STORAGE`
+/// (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks);
+/// `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `reason` writable.
 #[unsafe(no_mangle)]
@@ -427,6 +467,12 @@ pub unsafe extern "C" fn rtm_listener_close_reason(
 /// listener is full: send its transmit bytes, then feed the rest). Callbacks run before it
 /// returns. Returns `RTM_CLOSE` when the host must close the connection.
 ///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+/// call that delivers events returns it until `rtm_listener_closed`); `RTM_ERR_NOT_CONNECTED`
+/// (no connection is up; nothing taken); `RTM_ERR_NULL` (NULL `l` or `consumed`, or NULL `data`
+/// with a nonzero `len`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one
+/// of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `data` readable for `len` bytes;
 /// `consumed` writable.
@@ -449,39 +495,32 @@ pub unsafe extern "C" fn rtm_listener_receive(
     // SAFETY: forwarded; `consumed` checked non-NULL and written only on success.
     unsafe {
         enter(l, |s| {
+            let n = receive_input(s, now_ms, data);
             let State { listener, host } = s;
-            // Inlined at each of the listener's call sites: a message's view is then built from
-            // the decoded fields directly, without the event being copied for a call.
-            let n = listener.handle_input(
-                now_ms,
-                data,
-                #[inline(always)]
-                |e| host.event(e),
-            );
             // Not connected: nothing was taken (nor any event given); asked only then.
             if n == 0 && !listener.is_connected() {
                 return RTM_ERR_NOT_CONNECTED;
             }
             // A close asked for in this call: `wants_close` (input is read only on a live
             // connection, so every `CloseRequested` here left the listener closing).
-            let mut close = false;
-            let n = match host.transport.send {
+            let (n, close) = match host.transport.send {
                 // Push mode: the answers go now, and what TX room stopped is taken after them.
                 Some(send) if listener.transmit_len() > 0 => {
                     let (ptr, len) = listener.transmit_parts();
                     // Registered with this signature (the enclosing unsafe block); `ptr` is
                     // valid for `len` bytes during the call (the listener is not touched
                     // meanwhile: it is BUSY).
-                    let took = send(host.transport.user, ptr, len).min(len);
+                    let took = send(host.transport.user, ptr, len);
+                    // Clamped to what is queued (a transport that claims more took it all).
                     listener.consume_transmit(took);
-                    if took == len && n == data.len() && !listener.has_buffered_input() {
+                    if took >= len && n == data.len() && !listener.has_buffered_input() {
                         // The common case: all taken, all sent.
-                        n
+                        (n, false)
                     } else {
-                        received_pushed(s, now_ms, data, n, send, &mut close)
+                        received_pushed(s, now_ms, data, n, send)
                     }
                 }
-                _ => n,
+                _ => (n, false),
             };
             consumed.write(n);
             if close || s.listener.wants_close() {
@@ -493,10 +532,25 @@ pub unsafe extern "C" fn rtm_listener_receive(
     }
 }
 
+/// `rtm_listener_receive`'s input handed to the listener, events delivered: the bytes taken.
+/// Out of line, so that the listener's inbound path (each message's view built from the
+/// decoded fields, the callback inlined) has its own frame, apart from the guards and the
+/// push-mode sending around it (one call's prologue less on the path than inlined).
+#[inline(never)]
+fn receive_input(s: &mut State, now_ms: u64, data: &[u8]) -> usize {
+    let State { listener, host } = s;
+    listener.handle_input(
+        now_ms,
+        data,
+        #[inline(always)]
+        |e| host.event(e),
+    )
+}
+
 /// The rest of `rtm_listener_receive` in push mode, once `taken` bytes of `data` were: sends
 /// what TX holds, and feeds the rest as sending makes room, until all is taken or the
-/// transport takes nothing. Returns the bytes taken in all; `close` is set when the listener
-/// asked to close.
+/// transport takes nothing. Returns the bytes taken in all, and whether the listener asked to
+/// close meanwhile.
 #[inline(never)]
 fn received_pushed(
     s: &mut State,
@@ -504,26 +558,32 @@ fn received_pushed(
     data: &[u8],
     mut taken: usize,
     send: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> usize,
-    close: &mut bool,
-) -> usize {
+) -> (usize, bool) {
+    let mut close = false;
     loop {
-        *close |= flush_to(s, send);
+        close |= flush_to(s, send);
         let rest = data.get(taken..).unwrap_or(&[]);
-        if rest.is_empty() || *close || s.listener.wants_close() {
-            return taken;
+        if rest.is_empty() || close || s.listener.wants_close() {
+            return (taken, close);
         }
         let State { listener, host } = s;
         host.close = false;
         let n = listener.handle_input(now_ms, rest, |e| host.event(e));
-        *close |= host.close;
+        close |= host.close;
         if n == 0 {
-            return taken;
+            return (taken, close);
         }
         taken += n;
     }
 }
 
 /// Runs timers due at `now_ms` (harmless when early). Callbacks run before it returns.
+///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, for
+/// example on a dead link; every call that delivers events returns it until
+/// `rtm_listener_closed`); `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener.
@@ -543,6 +603,10 @@ pub unsafe extern "C" fn rtm_listener_handle_timeout(
 
 /// The bytes to send: `*data` and `*len` point into the listener and stay valid until the
 /// next call on it. Report what the transport took with `rtm_listener_transmit_done`.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`, `data` or `len`); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `data` and `len` writable.
@@ -569,6 +633,12 @@ pub unsafe extern "C" fn rtm_listener_transmit(
 
 /// The transport took `n` bytes of the last `rtm_listener_transmit`. Pushes that waited for
 /// transmit space are delivered (callbacks run) before it returns.
+///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+/// call that delivers events returns it until `rtm_listener_closed`); `RTM_ERR_INVALID_ARG`
+/// (`n` is more than the last `rtm_listener_transmit` gave); `RTM_ERR_NULL` (NULL `l`);
+/// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+/// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener.
@@ -599,6 +669,10 @@ pub unsafe extern "C" fn rtm_listener_transmit_done(l: *mut rtm_listener, n: usi
 /// The next time `rtm_listener_handle_timeout` has work: `RTM_OK` and `*at_ms`, or
 /// `RTM_NONE`.
 ///
+/// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `at_ms`); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `at_ms` writable.
 #[unsafe(no_mangle)]
@@ -623,6 +697,10 @@ pub unsafe extern "C" fn rtm_listener_next_timeout(
 
 /// When to reconnect after a close or failed attempt: `RTM_OK` and `*at_ms`; `RTM_NONE` while
 /// connected and before the first attempt (connect at once then).
+///
+/// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `at_ms`); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `at_ms` writable.
@@ -741,6 +819,14 @@ unsafe fn listen(
 /// identifies the completion (`completed` callback). Refused with nothing changed:
 /// `RTM_ERR_TOO_MANY_PENDING`, `RTM_ERR_TOO_MANY_IDS`, `RTM_ERR_UNSUPPORTED_EVENT`.
 ///
+/// Statuses (also of `rtm_listen_remove` and `rtm_listen_set`): `RTM_OK`; `RTM_CLOSE` (the
+/// listener asks the host to close the connection; every call that delivers events returns it
+/// until `rtm_listener_closed`); `RTM_ERR_TOO_MANY_PENDING`; `RTM_ERR_TOO_MANY_IDS`;
+/// `RTM_ERR_UNSUPPORTED_EVENT`; `RTM_ERR_INVALID_ARG` (a list not aligned for its elements);
+/// `RTM_ERR_NULL` (NULL `l`, `ids` or `request_id`, or a NULL list or event string with a
+/// nonzero length); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this
+/// listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `ids` valid; `request_id` writable.
 #[unsafe(no_mangle)]
@@ -757,6 +843,8 @@ pub unsafe extern "C" fn rtm_listen_add(
 /// `removelisten`: removes ids and events from the desired listen state (as
 /// `rtm_listen_add`).
 ///
+/// Statuses: as for `rtm_listen_add`.
+///
 /// # Safety
 /// As for `rtm_listen_add`.
 #[unsafe(no_mangle)]
@@ -771,6 +859,8 @@ pub unsafe extern "C" fn rtm_listen_remove(
 }
 
 /// `setlisten` with ids: replaces the desired ids and events (as `rtm_listen_add`).
+///
+/// Statuses: as for `rtm_listen_add`.
 ///
 /// # Safety
 /// As for `rtm_listen_add`.
@@ -787,6 +877,12 @@ pub unsafe extern "C" fn rtm_listen_set(
 
 /// `setlisten` with the four "all" flags: sets them in the desired listen state (as
 /// `rtm_listen_add`).
+///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+/// call that delivers events returns it until `rtm_listener_closed`);
+/// `RTM_ERR_TOO_MANY_PENDING`; `RTM_ERR_NULL` (NULL `l` or `request_id`); `RTM_ERR_STORAGE`
+/// (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks);
+/// `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `request_id` writable.
@@ -819,6 +915,10 @@ pub unsafe extern "C" fn rtm_listen_set_all(
 }
 
 /// The diagnostic counters.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l` or `out`); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `out` writable.
@@ -855,6 +955,10 @@ pub unsafe extern "C" fn rtm_listener_stats(
 /// while disconnected with a non-empty desired state, while a listen quest is in flight, after
 /// a refusal or a timeout).
 ///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l` or `in_sync`); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `in_sync` writable.
 #[unsafe(no_mangle)]
@@ -875,6 +979,10 @@ pub unsafe extern "C" fn rtm_listener_in_sync(
 }
 
 /// `*count`: listen commands not yet completed (at most 8 by default).
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l` or `count`); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `count` writable.
@@ -905,6 +1013,10 @@ fn which_view(s: &State, which: rtm_listen_which) -> Option<ListenView<'_>> {
 
 /// A summary of the desired (`RTM_LISTEN_DESIRED`) or server-confirmed
 /// (`RTM_LISTEN_CONFIRMED`) listen state: id counts, events, flags.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_INVALID_ARG` (an unknown `which`); `RTM_ERR_NULL` (NULL `l` or
+/// `out`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this
+/// listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `out` writable.
@@ -943,6 +1055,11 @@ pub unsafe extern "C" fn rtm_listener_listen_state(
 /// Copies the ids of one kind (`RTM_IDS_*`) of the desired or confirmed listen state, sorted,
 /// into `out[0..cap]`; `*len` is how many there are (more than `cap` when `out` was too short:
 /// only `cap` were copied). `out` may be NULL when `cap` is 0.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_INVALID_ARG` (an unknown `which` or `kind`, or `out`
+/// misaligned); `RTM_ERR_NULL` (NULL `l` or `len`, or NULL `out` with a nonzero `cap`);
+/// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+/// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `out` writable for `cap` ids; `len` writable.

@@ -6,7 +6,7 @@ use engine::rtm::dispatch::{Callback, Category};
 use engine::session::{CloseReason, Event, MessageEvent};
 
 use crate::handle::{Host, State};
-use crate::info::{in_mask, plain_chat};
+use crate::info::{INFO_EAGER, INFO_EAGER_TEXT, INFO_LAZY, info_mode, plain_chat};
 use crate::reason;
 use crate::types::*;
 
@@ -58,11 +58,10 @@ fn deliver_message(host: &mut Host, m: &MessageEvent<'_>) {
     let msg = &m.message;
     let category = m.category;
     // What becomes of the info: asked for by the callback (lazy), parsed first (eager, unless
-    // a chat is plain text), or none (not a chat or file message).
-    let lazy = in_mask(host.lazy_info, category);
-    let parse =
-        in_mask(host.eager_info, category) && !(category == Category::Chat && plain_chat(msg.msg));
-    let (info_status, slot) = if lazy {
+    // a chat is plain text), or none (not a chat or file message). One load.
+    let mode = info_mode(&host.info_modes, category);
+    let parse = mode >= INFO_EAGER && !(mode == INFO_EAGER_TEXT && plain_chat(msg.msg));
+    let (info_status, slot) = if mode == INFO_LAZY {
         host.info.arm(category);
         let slot = core::ptr::from_mut(&mut host.info).cast::<c_void>();
         (RTM_INFO_LAZY, slot)

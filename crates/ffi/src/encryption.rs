@@ -253,6 +253,15 @@ pub(crate) unsafe fn set_from_c(listener: &mut Engine, enc: &rtm_encryption) -> 
 /// key error, `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_SHORT_ENTROPY`, ...). NULL, or a NULL
 /// `server_key`, is plaintext: `RTM_OK`.
 ///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (a NULL `server_key` or `entropy` with a nonzero length);
+/// the encryption errors `RTM_ERR_KEY_WRONG_LENGTH`, `RTM_ERR_KEY_NOT_UNCOMPRESSED`,
+/// `RTM_ERR_KEY_NOT_ON_CURVE`, `RTM_ERR_KEY_NOT_EC`, `RTM_ERR_KEY_UNKNOWN_CURVE`,
+/// `RTM_ERR_KEY_BAD_PEM`, `RTM_ERR_KEY_TOO_LONG`, `RTM_ERR_KEY_BAD_DER`,
+/// `RTM_ERR_KEY_NEEDS_CURVE`, `RTM_ERR_KEY_CURVE_MISMATCH`, `RTM_ERR_UNKNOWN_CURVE`,
+/// `RTM_ERR_CURVE_NOT_COMPILED`, `RTM_ERR_SHORT_ENTROPY` and `RTM_ERR_ENCRYPTION_NOT_COMPILED`
+/// (a server key given to a library built without encryption); `RTM_ERR_INVALID_ARG` (an
+/// unknown key `format`).
+///
 /// # Safety
 /// `enc` must be NULL or point to a readable `rtm_encryption` whose pointers are valid for
 /// their lengths (`curve` NULL or NUL-terminated).
@@ -265,6 +274,17 @@ pub unsafe extern "C" fn rtm_encryption_check(enc: *const rtm_encryption) -> rtm
 /// Sets FPNN encryption for every connection from the next `rtm_listener_connected` on (the
 /// current connection, if any, keeps what it started with); NULL, or a NULL `server_key`, turns
 /// it off. `enc` is read during the call only. On an error the listener is unchanged.
+///
+/// Statuses: `RTM_OK`; the encryption errors `RTM_ERR_KEY_WRONG_LENGTH`,
+/// `RTM_ERR_KEY_NOT_UNCOMPRESSED`, `RTM_ERR_KEY_NOT_ON_CURVE`, `RTM_ERR_KEY_NOT_EC`,
+/// `RTM_ERR_KEY_UNKNOWN_CURVE`, `RTM_ERR_KEY_BAD_PEM`, `RTM_ERR_KEY_TOO_LONG`,
+/// `RTM_ERR_KEY_BAD_DER`, `RTM_ERR_KEY_NEEDS_CURVE`, `RTM_ERR_KEY_CURVE_MISMATCH`,
+/// `RTM_ERR_UNKNOWN_CURVE`, `RTM_ERR_CURVE_NOT_COMPILED`, `RTM_ERR_SHORT_ENTROPY` and
+/// `RTM_ERR_ENCRYPTION_NOT_COMPILED` (a server key given to a library built without
+/// encryption); `RTM_ERR_INVALID_ARG` (an unknown key `format`); `RTM_ERR_NULL` (NULL `l`, or a
+/// NULL `server_key` or `entropy` of `enc` with a nonzero length); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `enc` as for `rtm_encryption_check`.
@@ -285,6 +305,10 @@ pub unsafe extern "C" fn rtm_listener_set_encryption(
 /// Stirs host entropy into the generator of the per-connection keys (for example fresh bytes
 /// from the system's generator before each connection). Copied into it, not kept. Does
 /// nothing in a library built without encryption.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`, or NULL `data` with a nonzero `len`);
+/// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+/// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `data` readable for `len` bytes.

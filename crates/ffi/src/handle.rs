@@ -121,11 +121,10 @@ pub(crate) struct Host {
     pub(crate) messages: MessageTable,
     /// The JSON scratch (as large as RX) and what a lazily parsed info needs.
     pub(crate) info: InfoSlot,
-    /// The categories (bit `Category as u32`) whose info is parsed when the callback asks for
-    /// it (`rtm_config.lazy_info`), and those whose info is parsed before it; chats and file
-    /// messages only.
-    pub(crate) lazy_info: u32,
-    pub(crate) eager_info: u32,
+    /// What becomes of the info of each category (`Category as usize`): parsed when the
+    /// callback asks for it (`rtm_config.lazy_info`) or before it, for chats and file messages
+    /// (`info::info_modes`).
+    pub(crate) info_modes: [u8; crate::info::CATEGORIES],
     /// The receive buffer's size (its window when it holds nothing).
     pub(crate) rx_size: usize,
     /// Set when the listener asked to close during the current call.
@@ -273,9 +272,7 @@ pub(crate) unsafe fn init(storage: *mut rtm_listener, parts: Parts<'_>) -> rtm_s
             messages.add(i).write(f);
         }
         core::ptr::addr_of_mut!((*host).info).write(InfoSlot::new(scratch));
-        let (lazy, eager) = crate::info::info_masks(lazy_info);
-        core::ptr::addr_of_mut!((*host).lazy_info).write(lazy);
-        core::ptr::addr_of_mut!((*host).eager_info).write(eager);
+        core::ptr::addr_of_mut!((*host).info_modes).write(crate::info::info_modes(lazy_info));
         core::ptr::addr_of_mut!((*host).rx_size).write(rx_size);
         core::ptr::addr_of_mut!((*host).close).write(false);
         core::ptr::addr_of_mut!((*host).endpoint).write_bytes(0, 1);

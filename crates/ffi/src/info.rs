@@ -90,19 +90,40 @@ pub(crate) fn plain_chat(msg: &[u8]) -> bool {
     }
 }
 
-/// The categories whose messages can carry info (chats and file messages), a bit each.
-const CARRY: u32 = 1 << Category::Chat as u32 | 1 << Category::File as u32;
+/// What becomes of a message's info, by category ([`info_modes`]): nothing (not a chat or
+/// file message), parsed when the callback asks (`lazy_info`), parsed before the callback, or
+/// (chats) parsed before it unless the text is plain ([`plain_chat`]).
+pub(crate) const INFO_NONE: u8 = 0;
+/// Parsed when the callback asks.
+pub(crate) const INFO_LAZY: u8 = 1;
+/// Parsed before the callback.
+pub(crate) const INFO_EAGER: u8 = 2;
+/// Parsed before the callback unless the text is plain (chats).
+pub(crate) const INFO_EAGER_TEXT: u8 = 3;
 
-/// The categories whose info is parsed when the callback asks (with `lazy_info`), and those
-/// whose info is parsed before the callback (without): each message then needs one bit test.
-pub(crate) fn info_masks(lazy_info: bool) -> (u32, u32) {
-    if lazy_info { (CARRY, 0) } else { (0, CARRY) }
+/// One entry per [`Category`] (by `Category as usize`).
+pub(crate) const CATEGORIES: usize = Category::File as usize + 1;
+
+/// The info mode of each category, for `rtm_config.lazy_info`: chats and file messages carry
+/// info, parsed on request (lazy) or before the callback; each message then needs one load.
+pub(crate) fn info_modes(lazy_info: bool) -> [u8; CATEGORIES] {
+    let mut modes = [INFO_NONE; CATEGORIES];
+    for (i, m) in modes.iter_mut().enumerate() {
+        *m = match i {
+            i if i == Category::Chat as usize && lazy_info => INFO_LAZY,
+            i if i == Category::Chat as usize => INFO_EAGER_TEXT,
+            i if i == Category::File as usize && lazy_info => INFO_LAZY,
+            i if i == Category::File as usize => INFO_EAGER,
+            _ => INFO_NONE,
+        };
+    }
+    modes
 }
 
-/// Whether `category`'s bit is in `mask` (from [`info_masks`]).
+/// The info mode of `category` (from [`info_modes`]).
 #[inline(always)]
-pub(crate) fn in_mask(mask: u32, category: Category) -> bool {
-    mask >> (category as u32) & 1 != 0
+pub(crate) fn info_mode(modes: &[u8; CATEGORIES], category: Category) -> u8 {
+    modes.get(category as usize).copied().unwrap_or(INFO_NONE)
 }
 
 /// Parses a message's info into `scratch` (as large as RX: unescaping never lengthens a

@@ -167,6 +167,11 @@ unsafe fn text<'a>(s: rtm_str) -> Result<&'a str, rtm_status> {
 /// the storage (about 18 KiB of stack): unlike `rtm_listener_init`, this one is not for small
 /// stacks.
 ///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `storage` or `config`, or a NULL string,
+/// `room_types` or `entropy` with a nonzero length); `RTM_ERR_STORAGE`; `RTM_ERR_INVALID_ARG`;
+/// `RTM_ERR_SHORT_ENTROPY`; `RTM_ERR_BUFFER_TOO_SMALL` (the engine's error for buffers below
+/// their minimums; not returned with this library's buffers); `RTM_ERR_BUSY`.
+///
 /// # Safety
 /// `storage` must be NULL or valid for writes of `storage_len` bytes; `config` NULL or
 /// readable, with its pointers readable for their lengths.
@@ -245,8 +250,7 @@ pub unsafe extern "C" fn rtm_wk_listener_init(
         // Set to the state's scratch once the state is in the storage (below).
         // SAFETY: a dangling pointer is valid for zero bytes.
         info: InfoSlot::new(unsafe { RawBuf::new(NonNull::dangling(), 0) }),
-        lazy_info: 0,
-        eager_info: 0,
+        info_modes: [crate::info::INFO_NONE; crate::info::CATEGORIES],
         rx_size: 0,
         close: false,
         endpoint: [0; ENDPOINT_MAX],
@@ -276,6 +280,10 @@ pub unsafe extern "C" fn rtm_wk_listener_init(
 }
 
 /// Ends the listener: its token is wiped and the storage no longer holds a listener.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
 ///
 /// # Safety
 /// `l` must be NULL or storage given to `rtm_wk_listener_init`.
@@ -386,6 +394,10 @@ fn set_endpoint(host: &mut Host, endpoint: &[u8]) {
 
 /// The Unix time in ms at monotonic time `now_ms` (CONNECT carries it).
 ///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener.
 #[unsafe(no_mangle)]
@@ -405,6 +417,12 @@ pub unsafe extern "C" fn rtm_wk_listener_set_unix_time(
 
 /// The transport connected to `endpoint`: the CONNECT is queued (send it). `connected` is
 /// called when the server's CONNACK accepts the login.
+///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+/// call that delivers events returns it until `rtm_wk_listener_closed`); `RTM_ERR_NULL` (NULL
+/// `l`, or NULL `endpoint.ptr` with a nonzero length); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `endpoint.ptr` readable for `endpoint.len`.
@@ -437,6 +455,13 @@ pub unsafe extern "C" fn rtm_wk_listener_connected(
 }
 
 /// A connection attempt to `endpoint` failed for `reason`.
+///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, only
+/// while a connection is still up; every call that delivers events returns it until
+/// `rtm_wk_listener_closed`); `RTM_ERR_INVALID_ARG` (`reason` holds an unknown kind or value);
+/// `RTM_ERR_NULL` (NULL `l` or `reason`, or NULL `endpoint.ptr` with a nonzero length);
+/// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+/// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `endpoint` and `reason` readable.
@@ -475,6 +500,10 @@ pub unsafe extern "C" fn rtm_wk_listener_connect_failed(
 /// `rtm_wk_listener_close_reason` gives). `connected(.., false, ..)` (no login yet) or
 /// `closed`, then `disconnected`, are called.
 ///
+/// Statuses: `RTM_OK`; `RTM_ERR_INVALID_ARG` (`reason` holds an unknown kind or value);
+/// `RTM_ERR_NULL` (NULL `l` or `reason`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY`
+/// (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `reason` readable.
 #[unsafe(no_mangle)]
@@ -506,6 +535,10 @@ pub unsafe extern "C" fn rtm_wk_listener_closed(
 /// Why the listener asked the host to close (after `RTM_CLOSE`): `RTM_OK` and `*reason`, or
 /// `RTM_NONE`.
 ///
+/// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `reason`); `RTM_ERR_STORAGE`
+/// (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks);
+/// `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `reason` writable.
 #[unsafe(no_mangle)]
@@ -532,6 +565,12 @@ pub unsafe extern "C" fn rtm_wk_listener_close_reason(
 /// wait for transmit room for their acknowledgements: send, then feed the rest). Callbacks run
 /// before it returns; each RECV is acknowledged after its callback returned. `RTM_CLOSE` when
 /// the host must close; `RTM_ERR_NOT_CONNECTED` before `rtm_wk_listener_connected`.
+///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+/// call that delivers events returns it until `rtm_wk_listener_closed`);
+/// `RTM_ERR_NOT_CONNECTED`; `RTM_ERR_NULL` (NULL `l` or `consumed`, or NULL `data` with a
+/// nonzero `len`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this
+/// listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `data` readable for `len` bytes; `consumed`
@@ -573,6 +612,12 @@ pub unsafe extern "C" fn rtm_wk_listener_receive(
 
 /// Runs timers due at `now_ms` (a PING, the dead-link and CONNACK checks).
 ///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection, for
+/// example on a dead link; every call that delivers events returns it until
+/// `rtm_wk_listener_closed`); `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener.
 #[unsafe(no_mangle)]
@@ -591,6 +636,10 @@ pub unsafe extern "C" fn rtm_wk_listener_handle_timeout(
 
 /// The bytes to send: `*data` and `*len` point into the listener, valid until the next call
 /// on it. Report what the transport took with `rtm_wk_listener_transmit_done`.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`, `data` or `len`); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `data` and `len` writable.
@@ -617,6 +666,12 @@ pub unsafe extern "C" fn rtm_wk_listener_transmit(
 /// The transport took `n` bytes of the last `rtm_wk_listener_transmit`. RECVs that waited for
 /// transmit room are delivered (callbacks run) before it returns.
 ///
+/// Statuses: `RTM_OK`; `RTM_CLOSE` (the listener asks the host to close the connection; every
+/// call that delivers events returns it until `rtm_wk_listener_closed`); `RTM_ERR_INVALID_ARG`
+/// (`n` is more than the last `rtm_wk_listener_transmit` gave); `RTM_ERR_NULL` (NULL `l`);
+/// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+/// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener.
 #[unsafe(no_mangle)]
@@ -638,6 +693,10 @@ pub unsafe extern "C" fn rtm_wk_listener_transmit_done(
 
 /// The next time `rtm_wk_listener_handle_timeout` has work: `RTM_OK` and `*at_ms`, or
 /// `RTM_NONE` (not connected, or a close was asked for).
+///
+/// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `at_ms`); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `at_ms` writable.
@@ -664,6 +723,10 @@ pub unsafe extern "C" fn rtm_wk_listener_next_timeout(
 /// When to connect next while disconnected: `RTM_OK` and `*at_ms` (0 before the first
 /// attempt); `RTM_NONE` while a transport is up.
 ///
+/// Statuses: `RTM_OK`; `RTM_NONE`; `RTM_ERR_NULL` (NULL `l` or `at_ms`); `RTM_ERR_STORAGE` (`l`
+/// misaligned); `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT`
+/// (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `at_ms` writable.
 #[unsafe(no_mangle)]
@@ -687,6 +750,10 @@ pub unsafe extern "C" fn rtm_wk_listener_reconnect_at(
 }
 
 /// The counters, and whether the listener is logged in (`RTM_OK`) or not (`RTM_NONE`).
+///
+/// Statuses: `RTM_OK` (logged in); `RTM_NONE` (not logged in; `*stats` written); `RTM_ERR_NULL`
+/// (NULL `l` or `stats`); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one
+/// of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
 ///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `stats` writable.

@@ -72,6 +72,11 @@ fn error_code(e: WebhookError) -> u32 {
 /// what to answer. Works whether or not the socket is connected; the duplicate filter is the
 /// socket's.
 ///
+/// Statuses: `RTM_OK` (what to answer is in `*result`, a refused body included); `RTM_ERR_NULL`
+/// (NULL `l` or `result`, or a NULL `event.ptr`, `body` or `scratch` with a nonzero length);
+/// `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this listener's
+/// callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` must be NULL or an initialised listener; `event.ptr`, `body` and `scratch` valid for
 /// their lengths (scratch writable); `result` writable.
@@ -235,6 +240,12 @@ unsafe fn listen(l: *mut rtm_wk_listener, ids: *const rtm_wk_ids, how: Change) -
 /// `RTM_ERR_UNSUPPORTED_EVENT`). Subscribing the monitor uid to groups and rooms, so that
 /// their messages also come on the socket, is the host's HTTP call (`rtm_wk_subscribers_body`).
 ///
+/// Statuses (also of `rtm_wk_listen_remove` and `rtm_wk_listen_set`): `RTM_OK`;
+/// `RTM_ERR_TOO_MANY_IDS`; `RTM_ERR_UNSUPPORTED_EVENT`; `RTM_ERR_INVALID_ARG` (a list not
+/// aligned for `rtm_str`); `RTM_ERR_NULL` (NULL `l` or `ids`, or a NULL list or string with a
+/// nonzero length); `RTM_ERR_STORAGE` (`l` misaligned); `RTM_ERR_BUSY` (called from one of this
+/// listener's callbacks); `RTM_ERR_UNINIT` (`l` holds no listener).
+///
 /// # Safety
 /// `l` NULL or an initialised listener; `ids` NULL or readable, its lists and strings too.
 #[unsafe(no_mangle)]
@@ -247,6 +258,8 @@ pub unsafe extern "C" fn rtm_wk_listen_add(
 }
 
 /// Removes ids and events from what the webhooks deliver (all or nothing).
+///
+/// Statuses: as for `rtm_wk_listen_add`.
 ///
 /// # Safety
 /// As for `rtm_wk_listen_add`.
@@ -261,6 +274,8 @@ pub unsafe extern "C" fn rtm_wk_listen_remove(
 
 /// Replaces the ids and events the webhooks deliver (the "all" flags stay).
 ///
+/// Statuses: as for `rtm_wk_listen_add`.
+///
 /// # Safety
 /// As for `rtm_wk_listen_add`.
 #[unsafe(no_mangle)]
@@ -273,6 +288,10 @@ pub unsafe extern "C" fn rtm_wk_listen_set(
 }
 
 /// Every P2P message, group message, room message, presence event of the webhooks.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_NULL` (NULL `l`); `RTM_ERR_STORAGE` (`l` misaligned);
+/// `RTM_ERR_BUSY` (called from one of this listener's callbacks); `RTM_ERR_UNINIT` (`l` holds
+/// no listener).
 ///
 /// # Safety
 /// `l` NULL or an initialised listener.
@@ -296,6 +315,10 @@ pub unsafe extern "C" fn rtm_wk_listen_set_all(
 /// The body of `POST /channel/subscriber_add` or `/channel/subscriber_remove`
 /// (`{"channel_id":…,"channel_type":…,"subscribers":[…]}`) into `out`; `*len` its length.
 /// `RTM_ERR_BUFFER_TOO_SMALL` when it does not fit.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_BUFFER_TOO_SMALL`; `RTM_ERR_NULL` (NULL `out` or `len`, or a
+/// NULL `channel_id.ptr`, `subscribers` or subscriber `ptr` with a nonzero length);
+/// `RTM_ERR_INVALID_ARG` (`subscribers` not aligned for `rtm_str`).
 ///
 /// # Safety
 /// `out` writable for `cap` bytes; `channel_id.ptr` and the subscribers readable; `len`
@@ -340,6 +363,9 @@ pub unsafe extern "C" fn rtm_wk_subscribers_body(
 
 /// The body of `POST /user/token` (`{"uid":…,"token":…,"device_flag":…,"device_level":…}`)
 /// into `out`; `*len` its length. `RTM_ERR_BUFFER_TOO_SMALL` when it does not fit.
+///
+/// Statuses: `RTM_OK`; `RTM_ERR_BUFFER_TOO_SMALL`; `RTM_ERR_NULL` (NULL `out` or `len`, or a
+/// NULL `uid.ptr` or `token.ptr` with a nonzero length).
 ///
 /// # Safety
 /// `out` writable for `cap` bytes; the strings readable; `len` writable.

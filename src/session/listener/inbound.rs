@@ -17,6 +17,7 @@ use crate::rtm::push::{Message, Method, Push, decode_message_checked, decode_met
 use crate::rtm::push::{decode_event_canonical, decode_message_canonical};
 use crate::session::dedup::DedupKey;
 use crate::session::event::{CloseReason, Completion, Event, LocalEvent, MessageEvent, code};
+use crate::session::tx::TxQueue;
 use crate::wire::frame::{Frame, FrameError, FrameKind, Payload, build_answer, whole_frame};
 use crate::wire::msgpack::{Sink, Writer};
 
@@ -304,7 +305,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
         seq: Option<u32>,
         on: &mut F,
     ) -> Step {
-        if seq.is_some() && self.tx.room() < EMPTY_ANSWER_LEN {
+        if seq.is_some() && no_room_for_answer(&self.tx) {
             return Step::Blocked;
         }
         let h = self.dedup.hash(&dedup_key(&m));
@@ -352,7 +353,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Core<T> {
         seq: Option<u32>,
         on: &mut F,
     ) -> Step {
-        if seq.is_some() && self.tx.room() < EMPTY_ANSWER_LEN {
+        if seq.is_some() && no_room_for_answer(&self.tx) {
             return Step::Blocked;
         }
         self.stats.pushes += 1;
@@ -497,6 +498,17 @@ impl Payload for ErrorAnswer<'_> {
             w.raw(part);
         }
     }
+}
+
+/// Whether TX has no room for a push's answer: one compare in speed builds
+/// ([`TxQueue::fits`]); size builds keep [`TxQueue::room`]'s code.
+#[inline(always)]
+fn no_room_for_answer<T: AsRef<[u8]> + AsMut<[u8]>>(tx: &TxQueue<T>) -> bool {
+    #[cfg(not(rtm_opt_size))]
+    let no_room = !tx.fits(EMPTY_ANSWER_LEN);
+    #[cfg(rtm_opt_size)]
+    let no_room = tx.room() < EMPTY_ANSWER_LEN;
+    no_room
 }
 
 fn dedup_key(m: &Message<'_>) -> DedupKey {
