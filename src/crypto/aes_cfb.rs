@@ -8,8 +8,16 @@
 //!
 //! Stream mode keeps one [`AesCfb`] per direction for the whole connection; package mode calls
 //! [`AesCfb::reset`] before every frame (both directions restart from the IV).
+//!
+//! Speed builds run a whole call inside the block cipher's backend (one CPU-feature dispatch
+//! per call, the AES-NI rounds inlined with the round keys in registers): chunks of a block or
+//! more in a straight line (the head as one 16-byte window, whole blocks in vector registers,
+//! the tail as two overlapping words), shorter chunks word by word. Size builds call the block
+//! cipher a block at a time and handle partial blocks a byte at a time.
 
 use aes::cipher::consts::U16;
+#[cfg(not(rtm_opt_size))]
+use aes::cipher::typenum::Unsigned;
 use aes::cipher::{
     BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, KeyInit,
 };
@@ -20,6 +28,10 @@ use super::params::Bits;
 
 /// The AES block and IV length.
 pub const BLOCK_LEN: usize = 16;
+
+/// The register (`[0]`), then 16 zero bytes (`[1]`): a 16-byte window read at any position of
+/// the register stays in bounds, with zeros past the block.
+type Register = [[u8; BLOCK_LEN]; 2];
 
 /// The expanded key, encryption direction only (the decryption round keys are never needed).
 /// No allocation here, so AES-128 states carry the room of an AES-256 key schedule.
@@ -46,7 +58,7 @@ impl Cipher {
     /// of the AES code for all runs, instead of one inlined into each).
     #[cfg(rtm_opt_size)]
     fn run<const DECRYPT: bool, const FROM: bool>(&self, run: Run<'_, DECRYPT, FROM>) {
-        run.call(&OneBlock(self));
+        run.run(&OneBlock(self));
     }
 }
 
@@ -77,11 +89,19 @@ impl BlockCipherEncBackend for OneBlock<'_> {
     }
 }
 
-/// One call's work on a stream, from position `pos` of the register `reg`: `buf` in place, or
-/// with `FROM`, `src` into `buf` (the same length).
+/// Where a stream is: the register and the position in its block.
+#[derive(Clone)]
+struct State {
+    /// `E(feedback)` with its first `pos` bytes replaced by ciphertext, then zeros.
+    reg: Register,
+    /// Bytes of `reg` used, 0..=15; 0 means the next byte needs a fresh keystream block.
+    pos: usize,
+}
+
+/// One call's work on a stream: `buf` in place, or with `FROM`, `src` into `buf` (the same
+/// length).
 struct Run<'a, const DECRYPT: bool, const FROM: bool> {
-    reg: &'a mut [u8; BLOCK_LEN],
-    pos: &'a mut usize,
+    state: &'a mut State,
     buf: &'a mut [u8],
     src: &'a [u8],
 }
@@ -91,19 +111,47 @@ impl<const DECRYPT: bool, const FROM: bool> BlockSizeUser for Run<'_, DECRYPT, F
 }
 
 impl<const DECRYPT: bool, const FROM: bool> BlockCipherEncClosure for Run<'_, DECRYPT, FROM> {
-    /// The bytes finishing the current block, each whole block (one 128-bit XOR), then the
-    /// start of the next block.
+    /// The run, inlined into hardware backends (whose entry point is compiled with the AES
+    /// instructions enabled, so that the rounds are inlined into the run); software backends
+    /// (fewer than 8 blocks in parallel) share an out-of-line copy, which keeps their code
+    /// and its register pressure out of the dispatching functions.
     #[inline(always)]
     fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
+        #[cfg(not(rtm_opt_size))]
+        if <B::ParBlocksSize as Unsigned>::USIZE < 8 {
+            software(self, backend);
+            return;
+        }
+        self.run(backend);
+    }
+}
+
+/// [`Run::run`] out of line, for software backends.
+#[cfg(not(rtm_opt_size))]
+#[cold]
+#[inline(never)]
+fn software<B: BlockCipherEncBackend<BlockSize = U16>, const DECRYPT: bool, const FROM: bool>(
+    run: Run<'_, DECRYPT, FROM>,
+    backend: &B,
+) {
+    run.run(backend);
+}
+
+impl<const DECRYPT: bool, const FROM: bool> Run<'_, DECRYPT, FROM> {
+    /// Chunks of a block or more in a straight line ([`wide`], speed builds); otherwise the
+    /// bytes finishing the current block, each whole block, then the start of the next block.
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
+    fn run<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
         let Self {
-            reg,
-            pos,
+            state: State { reg, pos },
             buf,
             mut src,
         } = self;
-        let encrypt = |block: &mut [u8; BLOCK_LEN]| {
-            backend.encrypt_block(Block::cast_from_core_mut(block).into());
-        };
+        #[cfg(not(rtm_opt_size))]
+        if buf.len() >= BLOCK_LEN && (!FROM || src.len() == buf.len()) {
+            wide::<B, DECRYPT, FROM>(backend, reg, pos, buf, src);
+            return;
+        }
         let mut out = buf;
         if *pos != 0 {
             let take = (BLOCK_LEN - *pos).min(out.len());
@@ -120,52 +168,176 @@ impl<const DECRYPT: bool, const FROM: bool> BlockCipherEncClosure for Run<'_, DE
         }
         let (blocks, tail) = out.as_chunks_mut::<BLOCK_LEN>();
         let (blocks_in, tail_in) = src.as_chunks::<BLOCK_LEN>();
-        // The input block: the source's, or the block itself in place.
-        let input = |k: usize, block: &[u8; BLOCK_LEN]| {
-            if FROM {
-                blocks_in.get(k).copied()
+        let [reg_block, _] = reg;
+        for (k, block) in blocks.iter_mut().enumerate() {
+            let data = if FROM {
+                let Some(&data) = blocks_in.get(k) else {
+                    break;
+                };
+                data
             } else {
-                Some(*block)
-            }
-        };
-        if DECRYPT {
-            // Each block's keystream is the encryption of the ciphertext block before it, all
-            // known: the feedback stays in a register (no round trip through the state), so
-            // the blocks' rounds overlap. Keystream blocks are not wiped: each is the
-            // plaintext XOR the (public) ciphertext, and the plaintext stays in the buffer.
-            let mut feedback = *reg;
-            for (k, block) in blocks.iter_mut().enumerate() {
-                let Some(data) = input(k, block) else {
-                    break;
-                };
-                let mut keystream = feedback;
-                encrypt(&mut keystream);
-                feedback = data;
-                *block = (u128::from_ne_bytes(keystream) ^ u128::from_ne_bytes(data)).to_ne_bytes();
-            }
-            *reg = feedback;
-        } else {
-            // Serial: each block's keystream is the encryption of the ciphertext just made,
-            // kept in a register.
-            let mut feedback = *reg;
-            for (k, block) in blocks.iter_mut().enumerate() {
-                let Some(data) = input(k, block) else {
-                    break;
-                };
-                encrypt(&mut feedback);
-                // The ciphertext is the data XOR the keystream, and it is the next feedback.
-                feedback =
-                    (u128::from_ne_bytes(feedback) ^ u128::from_ne_bytes(data)).to_ne_bytes();
-                *block = feedback;
-            }
-            *reg = feedback;
+                *block
+            };
+            backend.encrypt_block(Block::cast_from_core_mut(reg_block).into());
+            let out = (u128::from_ne_bytes(*reg_block) ^ u128::from_ne_bytes(data)).to_ne_bytes();
+            *block = out;
+            // The ciphertext is the next feedback.
+            *reg_block = if DECRYPT { data } else { out };
         }
         if !tail.is_empty() {
-            encrypt(reg);
+            backend.encrypt_block(Block::cast_from_core_mut(reg_block).into());
             *pos = tail.len();
             partial::<DECRYPT, FROM>(reg, 0, tail_in, tail);
         }
     }
+}
+
+/// `out ^= x` on blocks in memory: two 64-bit lanes, both read before the write (the compiler
+/// cannot tell that the blocks do not overlap), which makes one vector XOR.
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn xor_into(out: &mut [u8; BLOCK_LEN], x: &[u8; BLOCK_LEN]) {
+    let lanes = |b: &[u8; BLOCK_LEN]| {
+        let (lo, hi) = b.split_at(8);
+        [
+            u64::from_ne_bytes(lo.try_into().unwrap_or_default()),
+            u64::from_ne_bytes(hi.try_into().unwrap_or_default()),
+        ]
+    };
+    let (a, b) = (lanes(out), lanes(x));
+    let (lo, hi) = out.split_at_mut(8);
+    lo.copy_from_slice(&(a[0] ^ b[0]).to_ne_bytes());
+    hi.copy_from_slice(&(a[1] ^ b[1]).to_ne_bytes());
+}
+
+/// `a ^ b` in two 64-bit lanes (one vector XOR).
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn xor(a: [u8; BLOCK_LEN], b: [u8; BLOCK_LEN]) -> [u8; BLOCK_LEN] {
+    let mut out = a;
+    xor_into(&mut out, &b);
+    out
+}
+
+/// The 16 bytes of `data` at `at`, as a number (for one XOR); zero if they are not all there
+/// (the callers stay within `data`).
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn window(data: &[u8], at: usize) -> u128 {
+    data.get(at..)
+        .and_then(<[u8]>::first_chunk::<BLOCK_LEN>)
+        .map_or(0, |w| u128::from_le_bytes(*w))
+}
+
+/// CFB over a chunk of at least one block (`buf`, or with `FROM` `src` into `buf`, as long),
+/// in a straight line. The head (finishing the current block when `pos` > 0) is one 16-byte
+/// window from the start: the input XOR the register's keystream read from `pos` on, whose
+/// zeros past the block leave the window's bytes past the head unchanged; the block it
+/// finishes is assembled in the register by one 16-byte store of the head's ciphertext at
+/// `pos`. Whole blocks: the keystream in a local (decryption from a source) or in the
+/// register (in place), XORed as two 64-bit lanes (one vector XOR). The tail (starting the
+/// next block) is two overlapping words against the register. No branch or address depends
+/// on the data, only on the lengths and the position.
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn wide<B: BlockCipherEncBackend<BlockSize = U16>, const DECRYPT: bool, const FROM: bool>(
+    backend: &B,
+    reg: &mut Register,
+    pos: &mut usize,
+    buf: &mut [u8],
+    src: &[u8],
+) {
+    let encrypt = |input: &[u8; BLOCK_LEN], out: &mut [u8; BLOCK_LEN]| {
+        backend
+            .encrypt_block((Block::cast_from_core(input), Block::cast_from_core_mut(out)).into());
+    };
+    let n = buf.len();
+    let p = *pos % BLOCK_LEN;
+    // The feedback for the first keystream block.
+    let mut first = reg[0];
+    let mut off = 0;
+    if p != 0 {
+        let flat = reg.as_flattened_mut();
+        let keystream = window(flat, p);
+        let data = window(if FROM { src } else { buf }, 0);
+        let out = data ^ keystream;
+        if let Some(w) = buf.first_chunk_mut::<BLOCK_LEN>() {
+            *w = out.to_le_bytes();
+        }
+        // The finished block: the register's first `p` bytes of ciphertext, then the head's,
+        // stored over the keystream (and the zeros, restored after). Reading it back waits
+        // for the store (no forwarding across two stores), but only the first block's
+        // encryption does, not the instructions around it.
+        let cipher = if DECRYPT { data } else { out };
+        if let Some(w) = flat
+            .get_mut(p..)
+            .and_then(<[u8]>::first_chunk_mut::<BLOCK_LEN>)
+        {
+            *w = cipher.to_le_bytes();
+        }
+        let [block, zeros] = reg;
+        first = *block;
+        *zeros = [0; BLOCK_LEN];
+        off = BLOCK_LEN - p;
+    }
+    let (blocks, tail) = buf
+        .get_mut(off..)
+        .unwrap_or_default()
+        .as_chunks_mut::<BLOCK_LEN>();
+    let t = tail.len();
+    let [reg_block, _] = reg;
+    let feedback = if DECRYPT && FROM {
+        // Each block's keystream is the encryption of the ciphertext block before it, all
+        // known, so the blocks' rounds overlap. The keystream is not wiped: it is the
+        // plaintext XOR the (public) ciphertext, and the plaintext stays in the buffer.
+        let blocks_in = src
+            .get(off..)
+            .unwrap_or_default()
+            .as_chunks::<BLOCK_LEN>()
+            .0;
+        match (blocks.split_first_mut(), blocks_in.split_first()) {
+            (Some((out, rest)), Some((data, rest_in))) => {
+                let mut keystream = [0; BLOCK_LEN];
+                encrypt(&first, &mut keystream);
+                *out = xor(keystream, *data);
+                for (out, (prev, data)) in rest.iter_mut().zip(blocks_in.iter().zip(rest_in)) {
+                    encrypt(prev, &mut keystream);
+                    *out = xor(keystream, *data);
+                }
+                *rest_in.last().unwrap_or(data)
+            }
+            _ => first,
+        }
+    } else {
+        // The keystream in the register; in place, the ciphertext is kept (decrypting) or
+        // is the output (encrypting).
+        let mut feedback = first;
+        for block in blocks.iter_mut() {
+            encrypt(&feedback, reg_block);
+            if DECRYPT {
+                feedback = *block;
+                xor_into(block, reg_block);
+            } else {
+                xor_into(block, reg_block);
+                feedback = *block;
+            }
+        }
+        feedback
+    };
+    if t == 0 {
+        *reg_block = feedback;
+        *pos = 0;
+        return;
+    }
+    encrypt(&feedback, reg_block);
+    let start = n - t;
+    partial::<DECRYPT, FROM>(
+        reg,
+        0,
+        src.get(start..).unwrap_or_default(),
+        buf.get_mut(start..).unwrap_or_default(),
+    );
+    *pos = t;
 }
 
 /// An AES-CFB-128 cipher state: the key, the IV, and the position in the stream.
@@ -178,10 +350,7 @@ impl<const DECRYPT: bool, const FROM: bool> BlockCipherEncClosure for Run<'_, DE
 pub struct AesCfb {
     cipher: Cipher,
     iv: [u8; BLOCK_LEN],
-    /// `E(feedback)` with its first `pos` bytes replaced by ciphertext.
-    reg: [u8; BLOCK_LEN],
-    /// Bytes of `reg` used, 0..=15; 0 means the next byte needs a fresh keystream block.
-    pos: usize,
+    state: State,
 }
 
 /// The key given to [`AesCfb::new`] is neither 16 nor 32 bytes long.
@@ -226,8 +395,10 @@ impl AesCfb {
         Self {
             cipher,
             iv: *iv,
-            reg: *iv,
-            pos: 0,
+            state: State {
+                reg: [*iv, [0; BLOCK_LEN]],
+                pos: 0,
+            },
         }
     }
 
@@ -242,20 +413,19 @@ impl AesCfb {
     /// Bytes processed since the last (re)start, modulo 16: where the next byte falls in its
     /// block.
     pub fn block_offset(&self) -> usize {
-        self.pos
+        self.state.pos
     }
 
     /// Restarts the stream from the IV (package mode does this for every frame).
     pub fn reset(&mut self) {
-        self.reg = self.iv;
-        self.pos = 0;
+        self.state.reg[0] = self.iv;
+        self.state.pos = 0;
     }
 
     /// Encrypts `buf` in place, continuing the stream.
     pub fn encrypt(&mut self, buf: &mut [u8]) {
         self.cipher.run(Run::<false, false> {
-            reg: &mut self.reg,
-            pos: &mut self.pos,
+            state: &mut self.state,
             buf,
             src: &[],
         });
@@ -266,8 +436,7 @@ impl AesCfb {
     /// their rounds overlap.
     pub fn decrypt(&mut self, buf: &mut [u8]) {
         self.cipher.run(Run::<true, false> {
-            reg: &mut self.reg,
-            pos: &mut self.pos,
+            state: &mut self.state,
             buf,
             src: &[],
         });
@@ -281,11 +450,37 @@ impl AesCfb {
             return;
         };
         self.cipher.run(Run::<true, true> {
-            reg: &mut self.reg,
-            pos: &mut self.pos,
+            state: &mut self.state,
             buf: dst,
             src,
         });
+    }
+}
+
+/// `W` bytes of `data` at `at` as the low bytes of a `u64` (a `W`-byte load); 0 if they are
+/// not all there.
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn word<const W: usize>(data: &[u8], at: usize) -> u64 {
+    let mut w = [0; 8];
+    if let (Some(d), Some(to)) = (
+        data.get(at..).and_then(<[u8]>::first_chunk::<W>),
+        w.first_chunk_mut::<W>(),
+    ) {
+        *to = *d;
+    }
+    u64::from_ne_bytes(w)
+}
+
+/// Stores the `W` low bytes of `v` (as [`word`] reads them) at `at` of `out`, if there.
+#[cfg(not(rtm_opt_size))]
+#[inline(always)]
+fn put_word<const W: usize>(out: &mut [u8], at: usize, v: u64) {
+    if let (Some(to), Some(b)) = (
+        out.get_mut(at..).and_then(<[u8]>::first_chunk_mut::<W>),
+        v.to_ne_bytes().first_chunk::<W>(),
+    ) {
+        *to = *b;
     }
 }
 
@@ -295,43 +490,26 @@ impl AesCfb {
 #[cfg(not(rtm_opt_size))]
 #[inline(always)]
 fn partial_words<const W: usize, const DECRYPT: bool, const FROM: bool>(
-    reg: &mut [u8; BLOCK_LEN],
+    reg: &mut Register,
     pos: usize,
     input: &[u8],
     out: &mut [u8],
 ) {
     let n = out.len();
+    let Some(last) = n.checked_sub(W) else {
+        return;
+    };
     let data = if FROM { input } else { &*out };
-    let (Some(&d1), Some(&d2)) = (data.first_chunk::<W>(), data.last_chunk::<W>()) else {
-        return;
-    };
-    let window = reg.get(pos..pos + n).unwrap_or_default();
-    let (Some(&k1), Some(&k2)) = (window.first_chunk::<W>(), window.last_chunk::<W>()) else {
-        return;
-    };
-    let xor = |a: [u8; W], b: [u8; W]| {
-        let mut x = a;
-        for (x, b) in x.iter_mut().zip(b) {
-            *x ^= b;
-        }
-        x
-    };
-    let (o1, o2) = (xor(d1, k1), xor(d2, k2));
-    if let Some(o) = out.first_chunk_mut::<W>() {
-        *o = o1;
-    }
-    if let Some(o) = out.last_chunk_mut::<W>() {
-        *o = o2;
-    }
+    let (d1, d2) = (word::<W>(data, 0), word::<W>(data, last));
+    let flat = reg.as_flattened_mut();
+    let (k1, k2) = (word::<W>(flat, pos), word::<W>(flat, pos + last));
+    let (o1, o2) = (d1 ^ k1, d2 ^ k2);
+    put_word::<W>(out, last, o2);
+    put_word::<W>(out, 0, o1);
     // The ciphertext takes the keystream's place: the input when decrypting, else the output.
     let (c1, c2) = if DECRYPT { (d1, d2) } else { (o1, o2) };
-    let window = reg.get_mut(pos..pos + n).unwrap_or_default();
-    if let Some(r) = window.first_chunk_mut::<W>() {
-        *r = c1;
-    }
-    if let Some(r) = window.last_chunk_mut::<W>() {
-        *r = c2;
-    }
+    put_word::<W>(flat, pos + last, c2);
+    put_word::<W>(flat, pos, c1);
 }
 
 /// CFB on the bytes `pos..pos + out.len()` of the register's block (within it): `out`
@@ -341,7 +519,7 @@ fn partial_words<const W: usize, const DECRYPT: bool, const FROM: bool>(
 #[cfg(not(rtm_opt_size))]
 #[inline(always)]
 fn partial<const DECRYPT: bool, const FROM: bool>(
-    reg: &mut [u8; BLOCK_LEN],
+    reg: &mut Register,
     pos: usize,
     input: &[u8],
     out: &mut [u8],
@@ -358,12 +536,13 @@ fn partial<const DECRYPT: bool, const FROM: bool>(
 /// [`partial`] a byte at a time (size builds: the least code).
 #[cfg(rtm_opt_size)]
 fn partial<const DECRYPT: bool, const FROM: bool>(
-    reg: &mut [u8; BLOCK_LEN],
+    reg: &mut Register,
     pos: usize,
     input: &[u8],
     out: &mut [u8],
 ) {
-    let window = reg.get_mut(pos..).unwrap_or_default();
+    let [block, _] = reg;
+    let window = block.get_mut(pos..).unwrap_or_default();
     for (k, (r, o)) in window.iter_mut().zip(out.iter_mut()).enumerate() {
         let d = if FROM {
             input.get(k).copied().unwrap_or(0)
@@ -379,7 +558,7 @@ impl Drop for AesCfb {
     fn drop(&mut self) {
         // The key schedules zeroize themselves (aes's `zeroize` feature).
         self.iv.zeroize();
-        self.reg.zeroize();
+        self.state.reg.zeroize();
     }
 }
 
@@ -389,7 +568,7 @@ impl core::fmt::Debug for AesCfb {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AesCfb")
             .field("bits", &self.bits().bits())
-            .field("block_offset", &self.pos)
+            .field("block_offset", &self.state.pos)
             .finish_non_exhaustive()
     }
 }
@@ -509,6 +688,14 @@ mod tests {
             }
             prop_assert_eq!(&pieces, &whole);
             prop_assert_eq!(enc.block_offset(), data.len() % 16);
+
+            let mut from = AesCfb::new(key, &iv).unwrap();
+            let mut opened = vec![0; data.len()];
+            for r in chunks(data.len(), &cuts[..cuts.len() / 2]) {
+                from.decrypt_from(&whole[r.clone()], &mut opened[r]);
+            }
+            prop_assert_eq!(&opened, &data);
+            prop_assert_eq!(from.block_offset(), data.len() % 16);
 
             let mut dec = AesCfb::new(key, &iv).unwrap();
             for r in chunks(data.len(), &cuts[cuts.len() / 2..]) {
