@@ -94,21 +94,9 @@ use embedded_io_async::{Error as _, ErrorKind, Read, Write};
 
 use super::race::{Either, race};
 use crate::monitor::{Monitor, dispatch};
-use crate::session::{CloseReason, Engine, Event, IoError, IoKind, Listener};
+use crate::session::{CloseReason, Engine, Event, Listener};
 
-/// The listener's view of an embedded-io error kind (embedded-io has no `errno`).
-pub fn io_error(kind: ErrorKind) -> IoError {
-    let kind = match kind {
-        ErrorKind::ConnectionRefused => IoKind::ConnectionRefused,
-        ErrorKind::ConnectionReset => IoKind::ConnectionReset,
-        ErrorKind::ConnectionAborted => IoKind::ConnectionAborted,
-        ErrorKind::TimedOut => IoKind::TimedOut,
-        ErrorKind::NotConnected | ErrorKind::BrokenPipe => IoKind::BrokenPipe,
-        ErrorKind::AddrNotAvailable | ErrorKind::InvalidInput => IoKind::InvalidEndpoint,
-        _ => IoKind::Other,
-    };
-    IoError { kind, errno: 0 }
-}
+pub use super::io::io_error;
 
 /// The host's clocks and its deadline sleep.
 ///
