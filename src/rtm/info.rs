@@ -20,6 +20,8 @@ use crate::wire::json::{JsonError, Scratch, Value, for_each_member, for_each_mem
 
 #[cfg(any(test, not(rtm_opt_size)))]
 mod fast;
+#[cfg(any(test, not(rtm_opt_size)))]
+mod straight;
 
 /// The translation carried by a translated chat message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -181,20 +183,24 @@ pub fn parse_file_info<'a>(
 ) -> Result<FileInfo<'a>, JsonError> {
     #[cfg(not(rtm_opt_size))]
     {
-        // One scan state for both texts, written straight into the result.
+        // One scan state for both texts, written straight into the result: the straight scan
+        // of the usual key order first, then the keyed scan, then the exact parser.
         let mut f = fast::Scan::<FileInfo<'a>>::default();
-        if fast::file_msg(msg, &mut f).is_none() {
-            let info = file_msg_exact(msg, scratch)?;
-            return Ok(file_attrs_after_exact(attrs, info, scratch));
+        if straight::file_msg(msg, &mut f).is_none() {
+            f = fast::Scan::default();
+            if fast::file_msg(msg, &mut f).is_none() {
+                let info = file_msg_exact(msg, scratch)?;
+                return Ok(file_attrs_after_exact(attrs, info, scratch));
+            }
         }
         decode_fields(&mut f.info, f.escaped, scratch)?;
         f.escaped = fast::Order::default();
-        Ok(match fast::file_attrs(attrs, &mut f) {
-            Some(()) => match decode_fields(&mut f.info, f.escaped, scratch) {
-                Ok(()) => f.info,
-                Err(_) => msg_fields(&f.info),
-            },
-            None => file_attrs_exact(attrs, msg_fields(&f.info), scratch),
+        if straight::file_attrs(attrs, &mut f).is_none() {
+            return Ok(file_attrs_after_exact(attrs, msg_fields(&f.info), scratch));
+        }
+        Ok(match decode_fields(&mut f.info, f.escaped, scratch) {
+            Ok(()) => f.info,
+            Err(_) => msg_fields(&f.info),
         })
     }
     #[cfg(rtm_opt_size)]
@@ -217,8 +223,8 @@ fn msg_fields<'a>(info: &FileInfo<'a>) -> FileInfo<'a> {
     }
 }
 
-/// The `attrs` half of [`parse_file_info`] after an exact `msg`: the fast scan if it takes
-/// `attrs`, otherwise the exact parser.
+/// The `attrs` half of [`parse_file_info`] after an exact `msg`, or when the straight scan did
+/// not take `attrs`: the keyed scan if it takes `attrs`, otherwise the exact parser.
 #[cfg(not(rtm_opt_size))]
 #[inline(never)]
 fn file_attrs_after_exact<'a>(
@@ -249,6 +255,9 @@ fn decode_fields<'a>(
     scratch: &mut Scratch<'a>,
 ) -> Result<(), JsonError> {
     use crate::wire::json::fast::decode_escaped;
+    if escaped.is_empty() {
+        return Ok(());
+    }
     for field in escaped.iter() {
         match field {
             fast::URL => info.url = decode_escaped(info.url, scratch)?,
@@ -630,6 +639,257 @@ mod tests {
         }
     }
 
+    /// File JSON in the key order RTM writes (`rtm::info::straight`'s), then maybe changed:
+    /// members swapped, dropped or repeated, blanks inserted, keys escaped, bytes edited, cut.
+    mod straight_gen {
+        use crate::wire::json::tests::text_gen;
+        use proptest::prelude::*;
+
+        fn string() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => "[a-zA-Z0-9:/._-]{0,40}".prop_map(|s| format!("\"{s}\"")),
+                1 => Just("\"audiomsg\"".to_string()),
+                1 => Just("\"audi\\u006fmsg\"".to_string()),
+                1 => Just("\"audiomsg2\"".to_string()),
+                2 => text_gen::string(),
+            ]
+        }
+
+        fn number() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => (0u32..100_000).prop_map(|v| v.to_string()),
+                1 => any::<i64>().prop_map(|v| v.to_string()),
+                1 => prop::sample::select(vec![
+                    "0", "-0", "1.5", "2e3", "-7E-1", "99999999999999999999", "1234567",
+                    "12345678", "-9223372036854775808", "123456789012345678",
+                ])
+                .prop_map(String::from),
+            ]
+        }
+
+        /// Any value: mostly strings and numbers, sometimes containers.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => string(),
+                3 => number(),
+                1 => Just("{\"k\":1}".to_string()),
+                1 => text_gen::value(),
+            ]
+        }
+
+        /// A member whose key is not one of `wanted`.
+        fn other(wanted: &'static [&'static str]) -> impl Strategy<Value = String> {
+            (
+                prop_oneof![
+                    2 => "[a-z]{1,10}",
+                    1 => Just("codec".to_string()),
+                    1 => Just("srate".to_string()),
+                ]
+                .prop_filter("not a wanted key", move |k| !wanted.contains(&k.as_str())),
+                value(),
+            )
+                .prop_map(|(k, v)| format!("\"{k}\":{v}"))
+        }
+
+        fn others(wanted: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> {
+            prop::collection::vec(other(wanted), 0..3)
+        }
+
+        /// How a text is changed after it is built.
+        #[derive(Debug, Clone)]
+        pub enum Change {
+            None,
+            /// Two members swapped.
+            Swap(prop::sample::Index, prop::sample::Index),
+            /// A member dropped.
+            Drop(prop::sample::Index),
+            /// A member repeated at the end of its object.
+            Repeat(prop::sample::Index),
+            /// A member's key with its first letter as `\u00XX`.
+            Escape(prop::sample::Index),
+            /// A blank inserted at a byte.
+            Blank(prop::sample::Index, &'static str),
+            /// A byte replaced.
+            Edit(prop::sample::Index, u8),
+            /// The text cut at a byte.
+            Cut(prop::sample::Index),
+        }
+
+        fn change() -> impl Strategy<Value = Change> {
+            use prop::sample::Index;
+            prop_oneof![
+                6 => Just(Change::None),
+                1 => (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Change::Swap(a, b)),
+                1 => any::<Index>().prop_map(Change::Drop),
+                1 => any::<Index>().prop_map(Change::Repeat),
+                1 => any::<Index>().prop_map(Change::Escape),
+                1 => (any::<Index>(), prop::sample::select(vec![" ", "\n", "\t", "\r"]))
+                    .prop_map(|(a, b)| Change::Blank(a, b)),
+                1 => (any::<Index>(), any::<u8>()).prop_map(|(a, b)| Change::Edit(a, b)),
+                1 => any::<Index>().prop_map(Change::Cut),
+            ]
+        }
+
+        /// The object of `members` after a member-level change (the byte-level ones are
+        /// applied to the text by [`bytes`]).
+        fn object(mut members: Vec<String>, change: &Change) -> String {
+            if !members.is_empty() {
+                match change {
+                    Change::Swap(a, b) => {
+                        let (a, b) = (a.index(members.len()), b.index(members.len()));
+                        members.swap(a, b);
+                    }
+                    Change::Drop(a) => {
+                        members.remove(a.index(members.len()));
+                    }
+                    Change::Repeat(a) => members.push(members[a.index(members.len())].clone()),
+                    Change::Escape(a) => {
+                        let at = a.index(members.len());
+                        let m = &mut members[at];
+                        let first = m.as_bytes()[1];
+                        *m = format!("\"\\u{:04x}{}", first, &m[2..]);
+                    }
+                    _ => {}
+                }
+            }
+            format!("{{{}}}", members.join(","))
+        }
+
+        /// The byte-level changes.
+        fn bytes(text: Vec<u8>, change: &Change) -> Vec<u8> {
+            let mut t = text;
+            match change {
+                Change::Blank(at, b) => {
+                    let at = at.index(t.len() + 1);
+                    t.splice(at..at, b.bytes());
+                }
+                Change::Edit(at, x) if !t.is_empty() => {
+                    let at = at.index(t.len());
+                    t[at] = *x;
+                }
+                Change::Cut(at) => t.truncate(at.index(t.len() + 1)),
+                _ => {}
+            }
+            t
+        }
+
+        /// A file message's `msg`, and whether it is unchanged (then the straight scan takes
+        /// it).
+        pub fn file_msg() -> impl Strategy<Value = (Vec<u8>, bool)> {
+            (
+                string(),
+                number(),
+                prop::option::of(string()),
+                others(&["url", "size", "surl"]),
+                change(),
+            )
+                .prop_map(|(url, size, surl, others, change)| {
+                    let mut members = vec![format!("\"url\":{url}"), format!("\"size\":{size}")];
+                    members.extend(surl.map(|s| format!("\"surl\":{s}")));
+                    members.extend(others);
+                    let text = object(members, &change).into_bytes();
+                    (bytes(text, &change), matches!(change, Change::None))
+                })
+        }
+
+        /// A file message's `attrs`, and whether it is unchanged.
+        pub fn file_attrs() -> impl Strategy<Value = (Vec<u8>, bool)> {
+            (
+                (string(), string(), number()),
+                (prop::option::of(value()), prop::option::of(value())),
+                others(&["type", "lang", "duration"]),
+                value(),
+                others(&["rtm", "custom"]),
+                (change(), change()),
+            )
+                .prop_map(
+                    |(
+                        (ty, lang, duration),
+                        (codec, srate),
+                        rtm_others,
+                        custom,
+                        others,
+                        changes,
+                    )| {
+                        let (c_rtm, c_top) = changes;
+                        let mut rtm = vec![
+                            format!("\"type\":{ty}"),
+                            format!("\"lang\":{lang}"),
+                            format!("\"duration\":{duration}"),
+                        ];
+                        rtm.extend(codec.map(|v| format!("\"codec\":{v}")));
+                        rtm.extend(srate.map(|v| format!("\"srate\":{v}")));
+                        rtm.extend(rtm_others);
+                        // The byte-level changes of `rtm` are applied to the whole text.
+                        let rtm = object(rtm, &c_rtm);
+                        let mut members =
+                            vec![format!("\"rtm\":{rtm}"), format!("\"custom\":{custom}")];
+                        members.extend(others);
+                        let text = object(members, &c_top).into_bytes();
+                        let text = bytes(bytes(text, &c_rtm), &c_top);
+                        let plain = matches!((c_rtm, c_top), (Change::None, Change::None));
+                        (text, plain)
+                    },
+                )
+        }
+    }
+
+    /// A scan's state, comparable.
+    fn scan_state<'a>(f: &fast::Scan<FileInfo<'a>>) -> (FileInfo<'a>, Vec<usize>, u32) {
+        (f.info, f.escaped.iter().collect(), f.seen)
+    }
+
+    #[test]
+    fn straight_scans_take_the_usual_order_only() {
+        let msg = br#"{"url":"https://f.example.com/17.amr","size":23456}"#;
+        let attrs = br#"{"rtm":{"type":"audiomsg","lang":"en","duration":5120,"codec":"amr-wb","srate":16000},"custom":{"k":1}}"#;
+        let (mut a, mut b) = (fast::Scan::default(), fast::Scan::default());
+        assert_eq!(straight::file_msg(msg, &mut a), Some(()));
+        assert_eq!(straight::file_attrs(attrs, &mut a), Some(()));
+        assert_eq!(fast::file_msg(msg, &mut b), Some(()));
+        assert_eq!(fast::file_attrs(attrs, &mut b), Some(()));
+        assert_eq!(scan_state(&a), scan_state(&b));
+        // Escapes in values, `surl`, other members, a custom string: still taken.
+        let msg = br#"{"url":"https:\/\/a\/b","size":7,"surl":"s","x":[1,{"y":null}]}"#;
+        let attrs = br#"{"rtm":{"type":"audi\u006fmsg","lang":"\u0065n","duration":-1,"srate":8000,"z":{}},"custom":"c\n","w":true}"#;
+        let (mut a, mut b) = (fast::Scan::default(), fast::Scan::default());
+        assert_eq!(straight::file_msg(msg, &mut a), Some(()));
+        assert_eq!(straight::file_attrs(attrs, &mut a), Some(()));
+        assert_eq!(fast::file_msg(msg, &mut b), Some(()));
+        assert_eq!(fast::file_attrs(attrs, &mut b), Some(()));
+        assert_eq!(scan_state(&a), scan_state(&b));
+        assert!(a.info.is_rtm_audio);
+        assert_eq!(
+            a.escaped.iter().collect::<Vec<_>>(),
+            [fast::URL, fast::LANG, fast::CUSTOM]
+        );
+        // A key of msg with escapes is another key (keys are compared by raw text).
+        let msg = br#"{"url":"u","size":1,"\u0073url":"v"}"#;
+        assert_eq!(
+            straight::file_msg(msg, &mut fast::Scan::default()),
+            Some(())
+        );
+        // Another order, a blank, a repeated wanted key, a trailing comma: given up.
+        for bad in [
+            &br#"{"size":1,"url":"u"}"#[..],
+            br#"{"url": "u","size":1}"#,
+            br#"{"url":"u","size":1,"url":"v"}"#,
+            br#"{"url":"u","size":1,}"#,
+        ] {
+            assert_eq!(straight::file_msg(bad, &mut fast::Scan::default()), None);
+        }
+        // The same for attrs, and an escaped top-level key (compared by value there).
+        for bad in [
+            &br#"{"custom":1,"rtm":{"type":"a","lang":"b","duration":1}}"#[..],
+            br#"{"rtm":{"lang":"b","type":"a","duration":1},"custom":1}"#,
+            br#"{"rtm":{"type":"a","lang":"b","duration":1,"lang":"c"},"custom":1}"#,
+            br#"{"rtm":{"type":"a","lang":"b","duration":1},"custom":1,"\u0072tm":2}"#,
+            br#"{"rtm":{"type":"a","lang":"b","duration":1},"custom":1 }x"#,
+        ] {
+            assert_eq!(straight::file_attrs(bad, &mut fast::Scan::default()), None);
+        }
+    }
+
     #[test]
     fn the_benchmark_layout_takes_the_fast_scans() {
         let msg = br#"{"url":"https://f.example.com/17.amr","size":23456}"#;
@@ -734,6 +994,82 @@ mod tests {
             let mut c = [0u8; 160];
             let theirs = old::parse_file_info(&msg, &attrs, &mut Scratch::new(&mut c[..scratch_len]));
             proptest::prop_assert_eq!(ours, theirs);
+        }
+
+        /// File JSON in the usual key order and changed from it: the straight scans take the
+        /// unchanged texts, and whatever they take the keyed scans take the same way; the
+        /// parser gives the same results, errors and scratch use as the exact parsers and the
+        /// same results as the parsers on the reference scanner, for any scratch size.
+        #[test]
+        fn straight_scans_agree_with_the_keyed_scans_and_the_exact_parsers(
+            (msg, msg_plain) in straight_gen::file_msg(),
+            (attrs, attrs_plain) in straight_gen::file_attrs(),
+            scratch_len in 0usize..160,
+        ) {
+            use proptest::{prop_assert, prop_assert_eq};
+            let (mut a, mut b) = (fast::Scan::default(), fast::Scan::default());
+            let straight_msg = straight::file_msg(&msg, &mut a);
+            prop_assert!(straight_msg.is_some() || !msg_plain, "an unchanged msg is taken");
+            if straight_msg.is_some() {
+                prop_assert_eq!(fast::file_msg(&msg, &mut b), Some(()));
+                prop_assert_eq!(scan_state(&a), scan_state(&b));
+                prop_assert!(file_msg_exact(&msg, &mut Scratch::new(&mut [0u8; 160])).is_ok());
+            }
+            // The attrs scans start from the msg fields (or none).
+            let start = fast::Scan { info: msg_fields(&a.info), ..fast::Scan::default() };
+            let (mut a, mut b) = (start, start);
+            let straight_attrs = straight::file_attrs(&attrs, &mut a);
+            prop_assert!(straight_attrs.is_some() || !attrs_plain, "unchanged attrs are taken");
+            if straight_attrs.is_some() {
+                prop_assert_eq!(fast::file_attrs(&attrs, &mut b), Some(()));
+                prop_assert_eq!(scan_state(&a), scan_state(&b));
+            }
+            for msg in [&msg[..], br#"{"url":"u","size":1}"#] {
+                let (mut a, mut b) = ([0u8; 160], [0u8; 160]);
+                let (mut sa, mut sb) =
+                    (Scratch::new(&mut a[..scratch_len]), Scratch::new(&mut b[..scratch_len]));
+                let ours = parse_file_info(msg, &attrs, &mut sa);
+                let exact =
+                    file_msg_exact(msg, &mut sb).map(|i| file_attrs_exact(&attrs, i, &mut sb));
+                prop_assert_eq!((ours, sa.remaining()), (exact, sb.remaining()));
+                let mut c = [0u8; 160];
+                let theirs =
+                    old::parse_file_info(msg, &attrs, &mut Scratch::new(&mut c[..scratch_len]));
+                prop_assert_eq!(ours, theirs);
+            }
+        }
+
+        /// Random bytes, alone and after the usual openings: the same results as the exact
+        /// parsers and the reference.
+        #[test]
+        fn straight_scans_on_random_bytes(
+            msg_tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+            attrs_tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+            openings in 0u8..4,
+            scratch_len in 0usize..160,
+        ) {
+            use proptest::prop_assert_eq;
+            let mut msg = if openings & 1 != 0 { br#"{"url":""#.to_vec() } else { Vec::new() };
+            msg.extend(msg_tail);
+            let mut attrs = if openings & 2 != 0 {
+                br#"{"rtm":{"type":""#.to_vec()
+            } else {
+                Vec::new()
+            };
+            attrs.extend(attrs_tail);
+            for msg in [&msg[..], br#"{"url":"u","size":1}"#] {
+                let (mut a, mut b) = ([0u8; 160], [0u8; 160]);
+                let (mut sa, mut sb) =
+                    (Scratch::new(&mut a[..scratch_len]), Scratch::new(&mut b[..scratch_len]));
+                let ours = parse_file_info(msg, &attrs, &mut sa);
+                let exact =
+                    file_msg_exact(msg, &mut sb).map(|i| file_attrs_exact(&attrs, i, &mut sb));
+                prop_assert_eq!((ours, sa.remaining()), (exact, sb.remaining()));
+                let mut c = [0u8; 160];
+                let theirs =
+                    old::parse_file_info(msg, &attrs, &mut Scratch::new(&mut c[..scratch_len]));
+                prop_assert_eq!(ours, theirs);
+            }
         }
     }
 }

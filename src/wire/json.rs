@@ -8,10 +8,13 @@
 //! and callers degrade to the raw text.
 //!
 //! Speed builds also have `fast`: index-based, word-at-a-time lexing for compact text that
-//! gives up on anything unusual, under the keyed scans of `rtm::info`.
+//! gives up on anything unusual, under the keyed scans of `rtm::info`; and `straight`, the
+//! cursor-based lexing under the scans of `rtm::info` that expect one key order.
 
 #[cfg(any(test, not(rtm_opt_size)))]
 pub(crate) mod fast;
+#[cfg(any(test, not(rtm_opt_size)))]
+pub(crate) mod straight;
 
 /// Deepest nesting accepted when skipping a value.
 pub const MAX_DEPTH: usize = 64;

@@ -27,6 +27,12 @@ impl Order {
         self.0 |= (field as u32 + 1) << shift;
     }
 
+    /// Whether no field was met.
+    #[inline(always)]
+    pub(super) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     /// The fields in order.
     #[inline(always)]
     pub(super) fn iter(self) -> impl Iterator<Item = usize> {
@@ -55,12 +61,18 @@ impl<T> Scan<T> {
     /// parser would decode both).
     #[inline(always)]
     fn note(&mut self, field: usize, st: Str) -> Option<()> {
+        self.mark(field, st.escaped)
+    }
+
+    /// [`Scan::note`] for a string that has escapes if `escaped`.
+    #[inline(always)]
+    pub(super) fn mark(&mut self, field: usize, escaped: bool) -> Option<()> {
         let bit = 1 << field;
         if self.seen & bit != 0 {
             return None;
         }
         self.seen |= bit;
-        if st.escaped {
+        if escaped {
             self.escaped.push(field);
         }
         Some(())

@@ -187,7 +187,7 @@ fn string_escaped(s: &[u8], i: usize, j: usize) -> usize {
 /// without sign, leading zero, fraction or exponent), or 0 for the slow path; and the word of
 /// digit values.
 #[inline(always)]
-fn digits(w: u64) -> (u32, u64) {
+pub(super) fn digits(w: u64) -> (u32, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let x = w ^ (ONES * u64::from(b'0'));
     // The high bit of each byte that is not a digit (a carry only goes above one that is not).
@@ -231,7 +231,7 @@ pub(crate) fn number(s: &[u8], i: usize) -> Option<(usize, i64)> {
 /// [`number`] a byte at a time: a sign, a leading zero, eight digits or more, a fraction or
 /// an exponent. The end is [`FAIL`] if there is no number.
 #[inline(never)]
-fn number_slow(s: &[u8], i: usize) -> (usize, i64) {
+pub(super) fn number_slow(s: &[u8], i: usize) -> (usize, i64) {
     let neg = byte(s, i) == b'-';
     let start = i + usize::from(neg);
     let mut j = start;
