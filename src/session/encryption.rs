@@ -199,11 +199,17 @@ impl Package {
     /// Checks that the frame whose header is `head` is as long as the package.
     #[inline(always)]
     fn check_header(&self, head: &[u8; HEADER_LEN]) -> Result<(), FrameError> {
-        match parse_header(head) {
-            Ok(Status::Complete(h, _)) if h.frame_len() != self.len => Err(FrameError::BadPackage),
-            // A bad header is the frame reader's to report, with its own error.
-            _ => Ok(()),
-        }
+        check_frame_len(head, self.len)
+    }
+}
+
+/// Checks that the frame whose header is `head` is `len` bytes long, its package's length.
+#[inline(always)]
+fn check_frame_len(head: &[u8; HEADER_LEN], len: usize) -> Result<(), FrameError> {
+    match parse_header(head) {
+        Ok(Status::Complete(h, _)) if h.frame_len() != len => Err(FrameError::BadPackage),
+        // A bad header is the frame reader's to report, with its own error.
+        _ => Ok(()),
     }
 }
 
@@ -229,11 +235,19 @@ impl Opener {
     }
 
     /// Opens the received bytes `src` into `dst` (at least as long): as [`Opener::open`] on a
-    /// copy, with the copy folded into the decryption.
+    /// copy, with the copy folded into the decryption. Stream mode decrypts straight across;
+    /// package mode takes the packages that are whole in `src` in one pass each.
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     pub(crate) fn open_from(&mut self, src: &[u8], dst: &mut [u8]) -> (usize, Option<FrameError>) {
-        match dst.get_mut(..src.len()) {
-            Some(dst) => self.open_with::<true>(src, dst),
-            None => (0, None),
+        let Some(dst) = dst.get_mut(..src.len()) else {
+            return (0, None);
+        };
+        match &mut self.package {
+            None => {
+                self.cipher.decrypt_from(src, dst);
+                (dst.len(), None)
+            }
+            Some(p) => packages_from(&mut self.cipher, p, src, dst),
         }
     }
 
@@ -243,84 +257,148 @@ impl Opener {
     /// over 8 MiB, or whose frame is not exactly as long as the package, is
     /// [`FrameError::BadPackage`] (the stream cannot be read on; the frames before it stand).
     pub(crate) fn open(&mut self, buf: &mut [u8]) -> (usize, Option<FrameError>) {
-        self.open_with::<false>(&[], buf)
-    }
-
-    /// [`Opener::open`] of `buf` in place, or with `FROM`, of `src` into `buf` (as long).
-    #[inline(always)]
-    fn open_with<const FROM: bool>(
-        &mut self,
-        src: &[u8],
-        buf: &mut [u8],
-    ) -> (usize, Option<FrameError>) {
-        let Some(p) = &mut self.package else {
-            if FROM {
-                self.cipher.decrypt_from(src, buf);
-            } else {
+        match &mut self.package {
+            None => {
                 self.cipher.decrypt(buf);
+                (buf.len(), None)
             }
-            return (buf.len(), None);
-        };
+            Some(p) => packages::<false>(&mut self.cipher, p, &[], buf),
+        }
+    }
+}
+
+/// A package's length from its prefix, if it is one a package may have: a frame header up to
+/// 8 MiB.
+#[inline(always)]
+fn package_len(prefix: [u8; PACKAGE_PREFIX_LEN]) -> Option<usize> {
+    let len = usize::try_from(u32::from_le_bytes(prefix)).ok()?;
+    (HEADER_LEN..=MAX_FRAME_LEN).contains(&len).then_some(len)
+}
+
+/// Package mode's [`Opener::open_from`]: while a package starts at the reading position and is
+/// all there, its prefix is read, the cipher restarted, the package decrypted from `src`
+/// straight into place and its frame's length checked, in one pass; anything else (a package
+/// cut short, one started by an earlier call, a bad length) goes through [`packages`], which
+/// reports the errors. `dst` is as long as `src`.
+#[cfg_attr(not(rtm_opt_size), inline(always))]
+fn packages_from(
+    cipher: &mut AesCfb,
+    p: &mut Package,
+    src: &[u8],
+    dst: &mut [u8],
+) -> (usize, Option<FrameError>) {
+    #[cfg(not(rtm_opt_size))]
+    let (read, written) = {
         let (mut read, mut written) = (0, 0);
-        while read < buf.len() {
-            let input: &[u8] = if FROM { src } else { buf };
-            if p.remaining == 0 {
-                if p.have == 0
-                    && let Some(prefix) = input.get(read..).and_then(<[u8]>::first_chunk)
-                {
-                    // The whole prefix is there (the common case): taken at once but its last
-                    // byte, which completes it below.
-                    p.prefix = *prefix;
-                    p.have = PACKAGE_PREFIX_LEN - 1;
-                    read += PACKAGE_PREFIX_LEN - 1;
-                }
-                let (Some(&b), Some(slot)) = (input.get(read), p.prefix.get_mut(p.have)) else {
-                    break;
-                };
-                *slot = b;
-                p.have += 1;
-                read += 1;
-                if p.have == PACKAGE_PREFIX_LEN {
-                    p.have = 0;
-                    let len = usize::try_from(u32::from_le_bytes(p.prefix)).unwrap_or(usize::MAX);
-                    if !(HEADER_LEN..=MAX_FRAME_LEN).contains(&len) {
-                        return (written, Some(FrameError::BadPackage));
-                    }
-                    p.remaining = len;
-                    p.len = len;
-                    p.head_have = 0;
-                    self.cipher.reset();
-                }
-                continue;
-            }
-            let n = p.remaining.min(buf.len() - read);
-            if FROM {
-                // Decrypted from the source straight into place.
-                if let (Some(from), Some(to)) = (src.get(read..read + n), buf.get_mut(written..)) {
-                    self.cipher.decrypt_from(from, to);
-                }
-            } else {
-                // Moved over the prefixes before it, then decrypted. Size builds move with
-                // `move_down` (no `memmove` in the firmware).
-                #[cfg(not(rtm_opt_size))]
-                buf.copy_within(read..read + n, written);
-                #[cfg(rtm_opt_size)]
-                crate::shift::move_down(buf, read..read + n, written);
-                if let Some(part) = buf.get_mut(written..written + n) {
-                    self.cipher.decrypt(part);
-                }
-            }
-            if let Some(part) = buf.get(written..written + n)
-                && let Err(e) = p.check(part)
+        while p.remaining == 0
+            && p.have == 0
+            && let Some((&prefix, rest)) = src
+                .get(read..)
+                .and_then(<[u8]>::split_first_chunk::<PACKAGE_PREFIX_LEN>)
+            && let Some(len) = package_len(prefix)
+            && let Some(body) = rest.get(..len)
+            && let Some(out) = dst.get_mut(written..written + len)
+        {
+            cipher.reset();
+            cipher.decrypt_from(body, out);
+            if let Some(head) = out.first_chunk::<HEADER_LEN>()
+                && let Err(e) = check_frame_len(head, len)
             {
                 return (written, Some(e));
             }
-            p.remaining -= n;
-            read += n;
-            written += n;
+            read += PACKAGE_PREFIX_LEN + len;
+            written += len;
         }
-        (written, None)
+        (read, written)
+    };
+    #[cfg(rtm_opt_size)]
+    let (read, written) = (0, 0);
+    if read == src.len() {
+        return (written, None);
     }
+    let (src, out) = (
+        src.get(read..).unwrap_or_default(),
+        dst.get_mut(written..).unwrap_or_default(),
+    );
+    let n = src.len().min(out.len());
+    let (m, e) = packages::<true>(
+        cipher,
+        p,
+        src.get(..n).unwrap_or_default(),
+        out.get_mut(..n).unwrap_or_default(),
+    );
+    (written + m, e)
+}
+
+/// Package mode, byte by byte through the framing: `buf` in place, or with `FROM`, `src` into
+/// `buf` (as long). Returns the plaintext bytes written at the start of `buf` and the error
+/// that broke the stream after them, as [`Opener::open`]. Out of line: whole packages take
+/// [`packages_from`]'s path.
+#[cfg_attr(not(rtm_opt_size), inline(never))]
+fn packages<const FROM: bool>(
+    cipher: &mut AesCfb,
+    p: &mut Package,
+    src: &[u8],
+    buf: &mut [u8],
+) -> (usize, Option<FrameError>) {
+    let (mut read, mut written) = (0, 0);
+    while read < buf.len() {
+        let input: &[u8] = if FROM { src } else { buf };
+        if p.remaining == 0 {
+            if p.have == 0
+                && let Some(prefix) = input.get(read..).and_then(<[u8]>::first_chunk)
+            {
+                // The whole prefix is there (the common case): taken at once but its last
+                // byte, which completes it below.
+                p.prefix = *prefix;
+                p.have = PACKAGE_PREFIX_LEN - 1;
+                read += PACKAGE_PREFIX_LEN - 1;
+            }
+            let (Some(&b), Some(slot)) = (input.get(read), p.prefix.get_mut(p.have)) else {
+                break;
+            };
+            *slot = b;
+            p.have += 1;
+            read += 1;
+            if p.have == PACKAGE_PREFIX_LEN {
+                p.have = 0;
+                let Some(len) = package_len(p.prefix) else {
+                    return (written, Some(FrameError::BadPackage));
+                };
+                p.remaining = len;
+                p.len = len;
+                p.head_have = 0;
+                cipher.reset();
+            }
+            continue;
+        }
+        let n = p.remaining.min(buf.len() - read);
+        if FROM {
+            // Decrypted from the source straight into place.
+            if let (Some(from), Some(to)) = (src.get(read..read + n), buf.get_mut(written..)) {
+                cipher.decrypt_from(from, to);
+            }
+        } else {
+            // Moved over the prefixes before it, then decrypted. Size builds move with
+            // `move_down` (no `memmove` in the firmware).
+            #[cfg(not(rtm_opt_size))]
+            buf.copy_within(read..read + n, written);
+            #[cfg(rtm_opt_size)]
+            crate::shift::move_down(buf, read..read + n, written);
+            if let Some(part) = buf.get_mut(written..written + n) {
+                cipher.decrypt(part);
+            }
+        }
+        if let Some(part) = buf.get(written..written + n)
+            && let Err(e) = p.check(part)
+        {
+            return (written, Some(e));
+        }
+        p.remaining -= n;
+        read += n;
+        written += n;
+    }
+    (written, None)
 }
 
 /// The key exchange's cipher states of one connection.
@@ -379,6 +457,86 @@ mod tests {
                     got.extend_from_slice(&c[..n]);
                 }
                 assert_eq!(got, plain, "{mode:?} in chunks of {step}");
+            }
+        }
+    }
+
+    /// Package-mode wire bytes: each entry a frame sealed as a package, or with `Some(len)`,
+    /// the frame sealed under a wrong prefix `len`.
+    fn packages_wire(frames: &[(std::vec::Vec<u8>, Option<u32>)]) -> std::vec::Vec<u8> {
+        let mut wire = std::vec::Vec::new();
+        let mut sealer = Sealer::new(cipher(), EncryptionMode::Package);
+        for (f, prefix) in frames {
+            let mut b = std::vec![0u8; PACKAGE_PREFIX_LEN];
+            b.extend_from_slice(f);
+            sealer.seal(&mut b);
+            if let Some(len) = prefix {
+                b[..PACKAGE_PREFIX_LEN].copy_from_slice(&len.to_le_bytes());
+            }
+            wire.extend(b);
+        }
+        wire
+    }
+
+    /// Opens `wire` in chunks of `step` through `open_from` (`from`) or `open` in place:
+    /// the plaintext, and the first error with the plaintext before it.
+    fn open_chunks(
+        wire: &[u8],
+        step: usize,
+        from: bool,
+    ) -> (std::vec::Vec<u8>, Option<FrameError>) {
+        let mut opener = Opener::new(cipher(), EncryptionMode::Package);
+        let mut got = std::vec::Vec::new();
+        for chunk in wire.chunks(step.max(1)) {
+            let mut c = chunk.to_vec();
+            let (n, e) = if from {
+                let mut dst = std::vec![0u8; chunk.len() + 3];
+                let r = opener.open_from(chunk, &mut dst);
+                c = dst;
+                r
+            } else {
+                opener.open(&mut c)
+            };
+            got.extend_from_slice(&c[..n]);
+            if e.is_some() {
+                return (got, e);
+            }
+        }
+        (got, None)
+    }
+
+    proptest::proptest! {
+        /// Whole packages opened in one pass each (`open_from`) give what the byte-by-byte
+        /// framing in place gives, errors included: frames whose length is not the package's,
+        /// prefixes out of range, packages cut by any chunking.
+        #[test]
+        fn whole_packages_open_as_the_framing_does(
+            frames in proptest::collection::vec(
+                (proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+                 proptest::option::weighted(0.1, 0u32..64)),
+                1..6,
+            ),
+            step in 1usize..200,
+        ) {
+            // Frames: an answer's header and seq for the body's length, with the random
+            // prefix override now and then.
+            let frames: std::vec::Vec<_> = frames
+                .into_iter()
+                .map(|(body, prefix)| {
+                    let mut f = b"FPNN\x01\x80\x02\x00".to_vec();
+                    f.extend_from_slice(&(body.len() as u32).to_le_bytes());
+                    f.extend_from_slice(&[1, 0, 0, 0]);
+                    f.extend_from_slice(&body);
+                    (f, prefix)
+                })
+                .collect();
+            let wire = packages_wire(&frames);
+            let in_place = open_chunks(&wire, step, false);
+            proptest::prop_assert_eq!(&open_chunks(&wire, step, true), &in_place);
+            proptest::prop_assert_eq!(&open_chunks(&wire, wire.len(), true), &open_chunks(&wire, wire.len(), false));
+            if frames.iter().all(|(_, p)| p.is_none()) {
+                let plain: std::vec::Vec<u8> = frames.iter().flat_map(|(f, _)| f.clone()).collect();
+                proptest::prop_assert_eq!(in_place, (plain, None));
             }
         }
     }

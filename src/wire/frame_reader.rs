@@ -118,6 +118,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
     }
 
     /// The free space the transport may read into. Follow with [`FrameReader::commit`].
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     pub fn window(&mut self) -> &mut [u8] {
         self.compact();
         let end = self.end;
@@ -126,6 +127,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> FrameReader<B> {
 
     /// Marks `n` bytes of the last [`FrameReader::window`] as filled. Clamped to the window.
     /// Bytes that belong to a frame being skipped are dropped here.
+    #[cfg_attr(not(rtm_opt_size), inline(always))]
     pub fn commit(&mut self, n: usize) {
         let n = n.min(self.buf.as_ref().len() - self.end);
         let skipped = n.min(self.skip);

@@ -111,17 +111,43 @@ impl<R: AsRef<[u8]> + AsMut<[u8]>, T: AsRef<[u8]> + AsMut<[u8]>> Listener<R, T> 
     }
 
     /// [`Listener::handle_input`] with encryption and nothing buffered: the bytes are opened
-    /// into RX, and the whole frames among them are read there as plaintext input is (the
-    /// rest as any buffered bytes). Out of line, so that the plaintext path stays as it is.
+    /// into RX, whose free part is then the whole buffer, the whole frames among them are
+    /// handled where they lie (as plaintext input is), and only what follows them stays
+    /// buffered. Out of line, so that the plaintext path stays as it is.
     #[cfg(all(feature = "fpnn-encryption", not(rtm_opt_size)))]
     #[inline(never)]
     fn input_opened<F: FnMut(Event<'_>) + ?Sized>(&mut self, data: &[u8], on: &mut F) -> usize {
-        let fed = self.feed(data);
-        let Self { rx, c, .. } = self;
-        let n = whole_frames(c, rx.readable(), rx.max_frame(), on);
-        rx.consume(n);
-        self.poll_with(on);
-        fed
+        let Self {
+            rx,
+            c,
+            opener,
+            open_error,
+            ..
+        } = self;
+        let max = rx.max_frame();
+        let window = rx.window();
+        let n = window.len().min(data.len());
+        if open_error.is_full() {
+            // The stream is unusable: nothing more is read from it (as `feed`).
+            return n;
+        }
+        let Some(opener) = opener.get_mut() else {
+            return 0;
+        };
+        let (m, error) = opener.open_from(data.get(..n).unwrap_or_default(), window);
+        if let Some(e) = error {
+            // Reported once the frames before it were handled (by `poll_with`).
+            *open_error = super::super::encryption::Slot::Full(e);
+        }
+        let taken = whole_frames(c, window.get(..m).unwrap_or_default(), max, on);
+        rx.commit(m);
+        rx.consume(taken);
+        if rx.buffered() > 0 || open_error.is_full() || !c.local.is_empty() {
+            self.poll_with(on);
+        } else {
+            self.pump();
+        }
+        n
     }
 
     fn poll_with<F: FnMut(Event<'_>) + ?Sized>(&mut self, on: &mut F) {
