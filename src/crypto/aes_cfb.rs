@@ -94,8 +94,13 @@ impl BlockCipherEncBackend for OneBlock<'_> {
 struct State {
     /// `E(feedback)` with its first `pos` bytes replaced by ciphertext, then zeros.
     reg: Register,
-    /// Bytes of `reg` used, 0..=15; 0 means the next byte needs a fresh keystream block.
+    /// Bytes of `reg` used, 0..=15; 0 means the next byte needs a fresh keystream block,
+    /// unless `ready`.
     pos: usize,
+    /// At the start of a block (`pos` 0) whose keystream is already in `reg` (after a
+    /// (re)start: `E(IV)`, computed once per key): the block is handled as one whose first
+    /// 0 bytes were used.
+    ready: bool,
 }
 
 /// One call's work on a stream: `buf` in place, or with `FROM`, `src` into `buf` (the same
@@ -143,17 +148,19 @@ impl<const DECRYPT: bool, const FROM: bool> Run<'_, DECRYPT, FROM> {
     #[cfg_attr(not(rtm_opt_size), inline(always))]
     fn run<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
         let Self {
-            state: State { reg, pos },
+            state: State { reg, pos, ready },
             buf,
             mut src,
         } = self;
         #[cfg(not(rtm_opt_size))]
         if buf.len() >= BLOCK_LEN && (!FROM || src.len() == buf.len()) {
-            wide::<B, DECRYPT, FROM>(backend, reg, pos, buf, src);
+            wide::<B, DECRYPT, FROM>(backend, reg, pos, ready, buf, src);
             return;
         }
         let mut out = buf;
-        if *pos != 0 {
+        // (An empty chunk leaves a ready keystream ready.)
+        if (*pos != 0 || *ready) && !out.is_empty() {
+            *ready = false;
             let take = (BLOCK_LEN - *pos).min(out.len());
             let (head, tail) = out.split_at_mut(take);
             let (head_in, tail_in) = if FROM {
@@ -244,6 +251,7 @@ fn wide<B: BlockCipherEncBackend<BlockSize = U16>, const DECRYPT: bool, const FR
     backend: &B,
     reg: &mut Register,
     pos: &mut usize,
+    ready: &mut bool,
     buf: &mut [u8],
     src: &[u8],
 ) {
@@ -256,7 +264,9 @@ fn wide<B: BlockCipherEncBackend<BlockSize = U16>, const DECRYPT: bool, const FR
     // The feedback for the first keystream block.
     let mut first = reg[0];
     let mut off = 0;
-    if p != 0 {
+    if p != 0 || *ready {
+        // With the keystream ready at the start of a block, the head is the whole block.
+        *ready = false;
         let flat = reg.as_flattened_mut();
         let keystream = window(flat, p);
         let data = window(if FROM { src } else { buf }, 0);
@@ -349,7 +359,8 @@ fn wide<B: BlockCipherEncBackend<BlockSize = U16>, const DECRYPT: bool, const FR
 #[derive(Clone)]
 pub struct AesCfb {
     cipher: Cipher,
-    iv: [u8; BLOCK_LEN],
+    /// `E(IV)`: the keystream of every (re)start's first block.
+    first: [u8; BLOCK_LEN],
     state: State,
 }
 
@@ -392,12 +403,19 @@ impl AesCfb {
     }
 
     fn with(cipher: Cipher, iv: &[u8; BLOCK_LEN]) -> Self {
+        let mut first = Block::from(*iv);
+        match &cipher {
+            Cipher::Aes128(c) => c.encrypt_block(&mut first),
+            Cipher::Aes256(c) => c.encrypt_block(&mut first),
+        }
+        let first: [u8; BLOCK_LEN] = first.into();
         Self {
             cipher,
-            iv: *iv,
+            first,
             state: State {
-                reg: [*iv, [0; BLOCK_LEN]],
+                reg: [first, [0; BLOCK_LEN]],
                 pos: 0,
+                ready: true,
             },
         }
     }
@@ -416,10 +434,12 @@ impl AesCfb {
         self.state.pos
     }
 
-    /// Restarts the stream from the IV (package mode does this for every frame).
+    /// Restarts the stream from the IV (package mode does this for every frame): the first
+    /// block's keystream, `E(IV)`, is the one computed with the key.
     pub fn reset(&mut self) {
-        self.state.reg[0] = self.iv;
+        self.state.reg[0] = self.first;
         self.state.pos = 0;
+        self.state.ready = true;
     }
 
     /// Encrypts `buf` in place, continuing the stream.
@@ -557,7 +577,7 @@ fn partial<const DECRYPT: bool, const FROM: bool>(
 impl Drop for AesCfb {
     fn drop(&mut self) {
         // The key schedules zeroize themselves (aes's `zeroize` feature).
-        self.iv.zeroize();
+        self.first.zeroize();
         self.state.reg.zeroize();
     }
 }
@@ -643,6 +663,32 @@ mod tests {
         assert_eq!(s, "AesCfb { bits: 128, block_offset: 0, .. }");
     }
 
+    /// Empty chunks, at the start of a stream and after a restart, leave the stream where it
+    /// is (the first block's keystream is ready there).
+    #[test]
+    fn empty_chunks_change_nothing() {
+        let plain = *b"twenty bytes long...";
+        let mut want = plain;
+        AesCfb::new_128(&[3; 16], &[4; 16]).encrypt(&mut want);
+        let mut c = AesCfb::new_128(&[3; 16], &[4; 16]);
+        for _ in 0..2 {
+            let mut got = plain;
+            c.encrypt(&mut []);
+            c.decrypt(&mut []);
+            c.decrypt_from(&[], &mut []);
+            c.encrypt(&mut got[..3]);
+            c.encrypt(&mut []);
+            c.encrypt(&mut got[3..]);
+            assert_eq!(got, want);
+            c.reset();
+        }
+        let mut d = AesCfb::new_128(&[3; 16], &[4; 16]);
+        let mut got = want;
+        d.decrypt(&mut []);
+        d.decrypt(&mut got);
+        assert_eq!(got, plain);
+    }
+
     #[test]
     fn reset_restarts_the_stream() {
         let mut c = AesCfb::new_128(&[1; 16], &[2; 16]);
@@ -658,13 +704,12 @@ mod tests {
         assert_eq!(c.block_offset(), 20 % 16);
     }
 
-    /// Splits `len` at the sorted, deduplicated `cuts`.
+    /// Splits `len` at the sorted `cuts` (a repeated cut is an empty chunk).
     fn chunks(len: usize, cuts: &[usize]) -> Vec<core::ops::Range<usize>> {
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (len + 1)).collect();
         cuts.push(0);
         cuts.push(len);
         cuts.sort_unstable();
-        cuts.dedup();
         cuts.windows(2).map(|w| w[0]..w[1]).collect()
     }
 
@@ -688,6 +733,13 @@ mod tests {
             }
             prop_assert_eq!(&pieces, &whole);
             prop_assert_eq!(enc.block_offset(), data.len() % 16);
+            // Restarted (the first block's keystream kept from the key), in the same pieces.
+            enc.reset();
+            let mut again = data.clone();
+            for r in chunks(data.len(), &cuts) {
+                enc.encrypt(&mut again[r]);
+            }
+            prop_assert_eq!(&again, &whole);
 
             let mut from = AesCfb::new(key, &iv).unwrap();
             let mut opened = vec![0; data.len()];
