@@ -10,8 +10,8 @@
 use embedded_io::{Error as _, ErrorKind, Read, Write};
 
 use crate::config::{DEFAULT_RX, DEFAULT_TX};
-use crate::monitor::{Monitor, dispatch};
-use crate::session::{CloseReason, Event, FixedListener, IoError, IoKind};
+use crate::monitor::Monitor;
+use crate::session::{CloseReason, FixedListener, IoError, IoKind};
 
 /// The listener's view of an embedded-io error kind (embedded-io has no `errno`).
 pub fn io_error(kind: ErrorKind) -> IoError {
@@ -114,14 +114,7 @@ impl<'e, T: Read + Write, C: Clock, const RX: usize, const TX: usize> IoDriver<'
 
     fn pump<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
         loop {
-            let mut close = None;
-            let endpoint = self.endpoint;
-            self.listener.poll_events(|ev| {
-                if let Event::CloseRequested(reason) = ev {
-                    close = Some(reason);
-                }
-                dispatch(monitor, endpoint, &ev);
-            });
+            let close = super::deliver(&mut self.listener, monitor, self.endpoint);
             if let Some(reason) = close {
                 self.close(reason);
                 continue;

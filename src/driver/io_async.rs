@@ -93,8 +93,8 @@ use core::future::Future;
 use embedded_io_async::{Error as _, ErrorKind, Read, Write};
 
 use super::race::{Either, race};
-use crate::monitor::{Monitor, dispatch};
-use crate::session::{CloseReason, Engine, Event, Listener};
+use crate::monitor::Monitor;
+use crate::session::{CloseReason, Engine, Listener};
 
 pub use super::io::io_error;
 
@@ -257,14 +257,7 @@ impl<'e, T: Read + Write, C: Timer, E: Engine> AsyncIoDriver<'e, T, C, E> {
     /// Delivers every ready event to the monitor, closing on a close request.
     fn deliver<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
         loop {
-            let mut close = None;
-            let endpoint = self.endpoint;
-            self.listener.poll_events(|ev| {
-                if let Event::CloseRequested(reason) = ev {
-                    close = Some(reason);
-                }
-                dispatch(monitor, endpoint, &ev);
-            });
+            let close = super::deliver(&mut self.listener, monitor, self.endpoint);
             match close {
                 // The close queues its own event: deliver again.
                 Some(reason) => self.close_now(reason),

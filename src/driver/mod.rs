@@ -25,6 +25,34 @@ pub mod tokio;
 #[cfg(feature = "wukong-api")]
 pub mod wukong_api;
 
+/// Hands every ready event of `engine` to `monitor` (as [`dispatch`](crate::monitor::dispatch)
+/// for `endpoint`) and returns the close request among them, if any: the step every driver's
+/// loop starts with. The driver closes its transport on a close request and delivers again
+/// (closing queues the listener's own `closed` event).
+#[cfg(any(
+    feature = "std",
+    feature = "embedded-io",
+    feature = "embedded-io-async"
+))]
+pub(crate) fn deliver<E, M>(
+    engine: &mut E,
+    monitor: &mut M,
+    endpoint: &str,
+) -> Option<crate::session::CloseReason>
+where
+    E: crate::session::Engine + ?Sized,
+    M: crate::monitor::Monitor + ?Sized,
+{
+    let mut close = None;
+    engine.poll_events(|ev| {
+        if let crate::session::Event::CloseRequested(reason) = ev {
+            close = Some(reason);
+        }
+        crate::monitor::dispatch(monitor, endpoint, &ev);
+    });
+    close
+}
+
 /// Racing two futures without a runtime (`core` only, no `unsafe`): what the async drivers
 /// use to wait for "input or deadline, whichever comes first".
 #[cfg(any(feature = "tokio", feature = "embedded-io-async"))]

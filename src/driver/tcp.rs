@@ -13,8 +13,8 @@ use std::string::String;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{DEFAULT_RX, DEFAULT_TX};
-use crate::monitor::{Monitor, dispatch};
-use crate::session::{CloseReason, Engine, Event, FixedListener, IoError, IoKind};
+use crate::monitor::Monitor;
+use crate::session::{CloseReason, Engine, FixedListener, IoError, IoKind};
 
 /// The listener's view of a transport error: its kind and `errno`.
 pub fn io_error(e: &std::io::Error) -> IoError {
@@ -182,14 +182,7 @@ impl<E: Engine> TcpDriver<E> {
     /// Delivers events and writes until neither has anything to do.
     fn pump<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
         loop {
-            let mut close = None;
-            let endpoint = &self.endpoint;
-            self.listener.poll_events(|ev| {
-                if let Event::CloseRequested(reason) = ev {
-                    close = Some(reason);
-                }
-                dispatch(monitor, endpoint, &ev);
-            });
+            let close = super::deliver(&mut *self.listener, monitor, &self.endpoint);
             if let Some(reason) = close {
                 self.close(reason);
                 continue;

@@ -41,8 +41,9 @@
 //! 2. read once, without waiting, into [`Engine::input_window`] and
 //!    [`Engine::commit_input`]; apply the listen commands the [`Handle`]s sent; run
 //!    [`Engine::handle_timeout`] if [`Engine::poll_timeout`] has come;
-//! 3. deliver every event to the monitor ([`dispatch`]), closing the socket on
-//!    [`Event::CloseRequested`], and write [`Engine::transmit`] until the socket would block;
+//! 3. deliver every event to the monitor ([`dispatch`](crate::monitor::dispatch)), closing
+//!    the socket on [`Event::CloseRequested`](crate::session::Event::CloseRequested), and
+//!    write [`Engine::transmit`] until the socket would block;
 //! 4. wait for whichever comes first: the shutdown future, the socket readable (when the
 //!    receive buffer has room) or writable (when bytes wait to be sent), a command, or the next
 //!    deadline ([`Engine::poll_timeout`] while connected, [`Engine::reconnect_at`] while not).
@@ -100,11 +101,9 @@ use ::tokio::time::{Instant, sleep_until, timeout, timeout_at};
 
 use super::race::{Either, race};
 use super::tcp::io_error;
-use crate::monitor::{Monitor, dispatch};
+use crate::monitor::Monitor;
 use crate::rtm::listen::{ListenFlags, ListenIds};
-use crate::session::{
-    CloseReason, CommandError, Engine, Event, IoError, IoKind, Listener, RequestId,
-};
+use crate::session::{CloseReason, CommandError, Engine, IoError, IoKind, Listener, RequestId};
 
 /// How many commands the [`Handle`]s can queue before [`Handle::with_listener`] waits.
 pub const COMMAND_QUEUE: usize = 32;
@@ -314,14 +313,7 @@ impl<E: Engine> TokioDriver<E> {
     /// the socket would block.
     fn pump<M: Monitor + ?Sized>(&mut self, monitor: &mut M) {
         loop {
-            let mut close = None;
-            let endpoint = &self.endpoint;
-            self.listener.poll_events(|ev| {
-                if let Event::CloseRequested(reason) = ev {
-                    close = Some(reason);
-                }
-                dispatch(monitor, endpoint, &ev);
-            });
+            let close = super::deliver(&mut *self.listener, monitor, &self.endpoint);
             if let Some(reason) = close {
                 self.close(reason);
                 continue;
