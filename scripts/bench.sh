@@ -125,6 +125,16 @@ for mode in stream package; do
     awk -v m="$mode" -v i=$((enc - seal)) -v p="$plain_ir" -v t=$((enc_ns - seal_ns)) -v pt="$plain_ns" \
         'BEGIN { printf "%-36s %12d %8.2f %10d %8.2f\n", "encrypted, " m " mode", i, i / p, t, t / pt }'
 done
+# Wall clock of the listener alone: 500,000 pushes prepared (sealed, when encrypted) before
+# the timed loop, best of five; and the AES-CFB work of one push alone (the frame decrypted
+# from the input, a 17-byte answer encrypted), the floor under the encrypted rows.
+printf '%-36s %10s %8s\n' "listener alone, prepared input" "ns/push" "ratio"
+t_plain=$("$bin" ours/timed/plain/pushmsg_chat 500000 | awk '{ print $1 }')
+printf '%-36s %10s %8s\n' "plaintext" "$t_plain" 1.00
+for mode in stream package cfb_stream cfb_package; do
+    t=$("$bin" ours/timed/$mode/pushmsg_chat 500000 | awk '{ print $1 }')
+    awk -v m="$mode" -v t="$t" -v p="$t_plain" 'BEGIN { printf "%-36s %10.1f %8.2f\n", m, t, t / p }'
+done
 
 # WuKongIM: the listener's whole path per RECV (framing, fields, msgKey, decryption, mapping,
 # duplicate filter, callback, RECVACK), minus the benchmark's server half (seal_*), plaintext

@@ -371,6 +371,22 @@ fn mid_offset(frame: &[u8]) -> Option<usize> {
         .map(|at| at + KEY.len())
 }
 
+/// `handle_input` of `input` (each event through `black_box`), then the answer taken from
+/// `transmit` and released. Returns (events, answer bytes).
+#[inline]
+fn feed(l: &mut Listener, now: u64, input: &[u8]) -> (usize, usize) {
+    let mut events = 0;
+    let taken = l.handle_input(now, std::hint::black_box(input), |ev| {
+        std::hint::black_box(&ev);
+        events += 1;
+    });
+    debug_assert_eq!(taken, input.len());
+    let out = std::hint::black_box(l.transmit());
+    let n = out.len();
+    l.consume_transmit(n);
+    (events, n)
+}
+
 /// The whole engine path for push frames: a connected [`Listener`] (default buffers and
 /// capacities) fed one frame per [`ListenerBench::push`], with a new `mid` each time so every
 /// duplicate-filter lookup misses (and, once the filter is full, every insert evicts the
@@ -429,6 +445,31 @@ impl ListenerBench {
         let n = out.len();
         l.consume_transmit(n);
         (events, n)
+    }
+
+    /// `n` pushes as [`ListenerBench::push`] would feed them (each with a fresh mid), one
+    /// after the other in one buffer, and where each ends: the input of
+    /// [`ListenerBench::feed`], prepared before a timed loop.
+    pub fn prepare(&mut self, n: usize) -> (Vec<u8>, Vec<usize>) {
+        let mut wire = Vec::with_capacity(n * self.frame.len());
+        let mut ends = Vec::with_capacity(n);
+        for _ in 0..n {
+            self.mid = self.mid.wrapping_add(1);
+            if let Some(m) = self.mid_at.and_then(|at| self.frame.get_mut(at..at + 8)) {
+                m.copy_from_slice(&self.mid.to_be_bytes());
+            }
+            wire.extend_from_slice(&self.frame);
+            ends.push(wire.len());
+        }
+        (wire, ends)
+    }
+
+    /// One prepared push: the listener's whole path for `input` (as [`ListenerBench::push`]
+    /// without writing the mid).
+    #[inline]
+    pub fn feed(&mut self, input: &[u8]) -> (usize, usize) {
+        self.now += 1;
+        feed(&mut self.listener, self.now, input)
     }
 
     /// The event the listener produces for this frame (for checks, not timed).
@@ -772,6 +813,28 @@ pub mod enc {
             }
             self.server.seal(&self.frame, &mut self.wire);
             self.wire.len()
+        }
+
+        /// `n` pushes sealed by the server's half (each with a fresh mid), one after the
+        /// other in one buffer as the server sends them, and where each ends: the input of
+        /// [`EncListenerBench::feed`], prepared before a timed loop.
+        pub fn prepare(&mut self, n: usize) -> (Vec<u8>, Vec<usize>) {
+            let mut wire = Vec::with_capacity(n * (self.frame.len() + 4));
+            let mut ends = Vec::with_capacity(n);
+            for _ in 0..n {
+                self.seal_only();
+                wire.extend_from_slice(&self.wire);
+                ends.push(wire.len());
+            }
+            (wire, ends)
+        }
+
+        /// One prepared push: the listener's whole path (open, handle, answer sealed) for
+        /// `input`, the answer taken and released.
+        #[inline]
+        pub fn feed(&mut self, input: &[u8]) -> (usize, usize) {
+            self.now += 1;
+            super::feed(&mut self.listener, self.now, input)
         }
 
         /// One push: [`EncListenerBench::seal_only`], then the listener's whole path (open,

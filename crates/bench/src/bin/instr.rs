@@ -8,6 +8,10 @@
 //! The operation names are the criterion benchmark ids. Setup (building the fixtures) is the
 //! same whatever the count, so `(Ir(N) - Ir(0)) / N` under `valgrind --tool=callgrind` is the
 //! exact instruction count of one operation; `scripts/bench.sh` does that.
+//!
+//! `instr ours/timed/{plain|stream|package}/<frame> <N>` prints wall-clock ns per push of the
+//! listener alone instead: `N` pushes prepared (and sealed, when encrypted) before the timed
+//! loop, best of five.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -114,6 +118,86 @@ fn loop_wukong(encrypt: bool, seal: bool, n: u64) {
     }
 }
 
+/// Wall-clock ns per push of the listener alone, best of five runs of `n` pushes prepared
+/// beforehand (sealed by the server's half when encrypted, so its cost is not in the loop):
+/// `mode` plain, stream or package.
+#[inline(never)]
+fn timed(frame: &[u8], mode: &str, n: u64) -> f64 {
+    use std::time::Instant;
+    let n = usize::try_from(n).unwrap_or(usize::MAX).max(1);
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let ns = match mode {
+            "plain" => {
+                let mut b = ListenerBench::new(frame);
+                let (wire, ends) = b.prepare(n);
+                let t = Instant::now();
+                let mut start = 0;
+                for &end in &ends {
+                    black_box(b.feed(&wire[start..end]));
+                    start = end;
+                }
+                t.elapsed()
+            }
+            #[cfg(feature = "encryption")]
+            "cfb_stream" | "cfb_package" => {
+                // The AES-CFB work of an encrypted push alone: the frame decrypted from the
+                // input into a receive buffer, a 17-byte answer encrypted in place.
+                use rtm_listen::crypto::AesCfb;
+                let package = mode == "cfb_package";
+                let mut server = AesCfb::new_128(&[7; 16], &[9; 16]);
+                let mut wire = Vec::with_capacity(n * frame.len());
+                for _ in 0..n {
+                    let at = wire.len();
+                    wire.extend_from_slice(frame);
+                    if package {
+                        server.reset();
+                    }
+                    server.encrypt(&mut wire[at..]);
+                }
+                let mut open = AesCfb::new_128(&[7; 16], &[9; 16]);
+                let mut seal = AesCfb::new_128(&[7; 16], &[9; 16]);
+                let mut rx = vec![0u8; 4096];
+                let mut answer = [0u8; 17];
+                let t = Instant::now();
+                for input in wire.chunks_exact(frame.len()) {
+                    if package {
+                        open.reset();
+                        seal.reset();
+                    }
+                    open.decrypt_from(input, &mut rx);
+                    black_box(&rx);
+                    answer[..8].copy_from_slice(&rx[..8]);
+                    seal.encrypt(&mut answer);
+                    black_box(&answer);
+                }
+                t.elapsed()
+            }
+            #[cfg(feature = "encryption")]
+            _ => {
+                let mode = if mode == "stream" {
+                    EncryptionMode::Stream
+                } else {
+                    EncryptionMode::Package
+                };
+                let mut b = enc::EncListenerBench::new(frame, mode);
+                let (wire, ends) = b.prepare(n);
+                let t = Instant::now();
+                let mut start = 0;
+                for &end in &ends {
+                    black_box(b.feed(&wire[start..end]));
+                    start = end;
+                }
+                t.elapsed()
+            }
+            #[cfg(not(feature = "encryption"))]
+            _ => return f64::NAN,
+        };
+        best = best.min(ns.as_nanos() as f64 / n as f64);
+    }
+    best
+}
+
 #[inline(never)]
 fn loop_rmp_serde_decode(frame: &[u8], n: u64) {
     for _ in 0..n {
@@ -179,6 +263,17 @@ fn main() -> ExitCode {
         }
         ["ours", "listener", name] if frame(name).is_some() => {
             loop_listener(frame(name).unwrap_or_default(), n)
+        }
+        [
+            "ours",
+            "timed",
+            mode @ ("plain" | "stream" | "package" | "cfb_stream" | "cfb_package"),
+            name,
+        ] if frame(name).is_some() => {
+            println!(
+                "{:.1} ns per push",
+                timed(frame(name).unwrap_or_default(), mode, n)
+            );
         }
         ["rmp_serde", "decode", name] if frame(name).is_some() => {
             loop_rmp_serde_decode(frame(name).unwrap_or_default(), n)
