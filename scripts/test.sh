@@ -176,8 +176,8 @@ cargo test -q --manifest-path "$pkg/rtm-listen-$version/Cargo.toml" --target-dir
     --features "$pkg_features" --doc
 rm -rf "$pkg"
 
-step "core: builds with the defmt feature"
-cargo build -p rtm-listen --features defmt
+step "core: every feature at once (cargo test --all-features, defmt and log included)"
+cargo test -p rtm-listen --all-features
 
 step "no allocation: no_std/no_main host binary without a global allocator"
 cargo build --release -p nostd-check
