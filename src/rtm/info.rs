@@ -535,22 +535,28 @@ mod tests {
         use crate::wire::json::tests::text_gen;
         use proptest::prelude::*;
 
-        fn string() -> impl Strategy<Value = String> {
+        /// A JSON string: mostly plain, sometimes `audiomsg` (as is, escaped, or a longer
+        /// word that starts like it), sometimes any string.
+        pub(super) fn string() -> impl Strategy<Value = String> {
             prop_oneof![
                 4 => "[a-zA-Z0-9:/._-]{0,40}".prop_map(|s| format!("\"{s}\"")),
                 1 => Just("\"audiomsg\"".to_string()),
                 1 => Just("\"audi\\u006fmsg\"".to_string()),
+                1 => Just("\"audiomsg2\"".to_string()),
                 2 => text_gen::string(),
             ]
         }
 
-        fn number() -> impl Strategy<Value = String> {
+        /// A JSON number: mostly small integers, sometimes any `i64`, a negative zero, a
+        /// fraction, an exponent, or one at a width boundary (7 and 8 digits, 18 to 20).
+        pub(super) fn number() -> impl Strategy<Value = String> {
             prop_oneof![
                 4 => (0u32..100_000).prop_map(|v| v.to_string()),
                 1 => any::<i64>().prop_map(|v| v.to_string()),
                 1 => prop::sample::select(vec![
-                    "-0", "0", "1.5", "2e3", "-7E-1", "99999999999999999999",
-                    "-9223372036854775808", "123456789012345678", "1234567890123456789",
+                    "-0", "0", "1.5", "2e3", "-7E-1", "99999999999999999999", "1234567",
+                    "12345678", "-9223372036854775808", "123456789012345678",
+                    "1234567890123456789",
                 ])
                 .prop_map(String::from),
             ]
@@ -642,30 +648,9 @@ mod tests {
     /// File JSON in the key order RTM writes (`rtm::info::straight`'s), then maybe changed:
     /// members swapped, dropped or repeated, blanks inserted, keys escaped, bytes edited, cut.
     mod straight_gen {
+        use super::rtm_gen::{number, string};
         use crate::wire::json::tests::text_gen;
         use proptest::prelude::*;
-
-        fn string() -> impl Strategy<Value = String> {
-            prop_oneof![
-                4 => "[a-zA-Z0-9:/._-]{0,40}".prop_map(|s| format!("\"{s}\"")),
-                1 => Just("\"audiomsg\"".to_string()),
-                1 => Just("\"audi\\u006fmsg\"".to_string()),
-                1 => Just("\"audiomsg2\"".to_string()),
-                2 => text_gen::string(),
-            ]
-        }
-
-        fn number() -> impl Strategy<Value = String> {
-            prop_oneof![
-                4 => (0u32..100_000).prop_map(|v| v.to_string()),
-                1 => any::<i64>().prop_map(|v| v.to_string()),
-                1 => prop::sample::select(vec![
-                    "0", "-0", "1.5", "2e3", "-7E-1", "99999999999999999999", "1234567",
-                    "12345678", "-9223372036854775808", "123456789012345678",
-                ])
-                .prop_map(String::from),
-            ]
-        }
 
         /// Any value: mostly strings and numbers, sometimes containers.
         fn value() -> impl Strategy<Value = String> {

@@ -118,6 +118,21 @@ fn loop_wukong(encrypt: bool, seal: bool, n: u64) {
     }
 }
 
+/// The time `feed` takes over the inputs of `wire` that end at `ends`, one by one.
+fn time_each<R>(
+    wire: &[u8],
+    ends: &[usize],
+    mut feed: impl FnMut(&[u8]) -> R,
+) -> std::time::Duration {
+    let t = std::time::Instant::now();
+    let mut start = 0;
+    for &end in ends {
+        black_box(feed(&wire[start..end]));
+        start = end;
+    }
+    t.elapsed()
+}
+
 /// Wall-clock ns per push of the listener alone, best of five runs of `n` pushes prepared
 /// beforehand (sealed by the server's half when encrypted, so its cost is not in the loop):
 /// `mode` plain, stream or package.
@@ -131,13 +146,7 @@ fn timed(frame: &[u8], mode: &str, n: u64) -> f64 {
             "plain" => {
                 let mut b = ListenerBench::new(frame);
                 let (wire, ends) = b.prepare(n);
-                let t = Instant::now();
-                let mut start = 0;
-                for &end in &ends {
-                    black_box(b.feed(&wire[start..end]));
-                    start = end;
-                }
-                t.elapsed()
+                time_each(&wire, &ends, |input| b.feed(input))
             }
             #[cfg(feature = "encryption")]
             "cfb_stream" | "cfb_package" => {
@@ -182,13 +191,7 @@ fn timed(frame: &[u8], mode: &str, n: u64) -> f64 {
                 };
                 let mut b = enc::EncListenerBench::new(frame, mode);
                 let (wire, ends) = b.prepare(n);
-                let t = Instant::now();
-                let mut start = 0;
-                for &end in &ends {
-                    black_box(b.feed(&wire[start..end]));
-                    start = end;
-                }
-                t.elapsed()
+                time_each(&wire, &ends, |input| b.feed(input))
             }
             #[cfg(not(feature = "encryption"))]
             _ => return f64::NAN,
