@@ -138,7 +138,6 @@ fn time_each<R>(
 /// `mode` plain, stream or package.
 #[inline(never)]
 fn timed(frame: &[u8], mode: &str, n: u64) -> f64 {
-    use std::time::Instant;
     let n = usize::try_from(n).unwrap_or(usize::MAX).max(1);
     let mut best = f64::INFINITY;
     for _ in 0..5 {
@@ -168,7 +167,7 @@ fn timed(frame: &[u8], mode: &str, n: u64) -> f64 {
                 let mut seal = AesCfb::new_128(&[7; 16], &[9; 16]);
                 let mut rx = vec![0u8; 4096];
                 let mut answer = [0u8; 17];
-                let t = Instant::now();
+                let t = std::time::Instant::now();
                 for input in wire.chunks_exact(frame.len()) {
                     if package {
                         open.reset();
