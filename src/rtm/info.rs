@@ -212,7 +212,7 @@ pub fn parse_file_info<'a>(
 
 /// The fields of `info` that come from `msg` (what [`parse_file_info`] gives when `attrs` is
 /// malformed).
-#[cfg(not(rtm_opt_size))]
+#[cfg(any(test, not(rtm_opt_size)))]
 #[inline(always)]
 fn msg_fields<'a>(info: &FileInfo<'a>) -> FileInfo<'a> {
     FileInfo {

@@ -28,6 +28,7 @@ impl Order {
     }
 
     /// Whether no field was met.
+    #[cfg(not(rtm_opt_size))]
     #[inline(always)]
     pub(super) fn is_empty(self) -> bool {
         self.0 == 0
