@@ -909,6 +909,28 @@ mod tests {
         );
     }
 
+    /// `parse_file_info` of `msg` and `attrs` with `scratch_len` bytes of scratch: the same
+    /// result and scratch left as the exact parsers, the same result as the reference.
+    fn parses_as_exact_and_reference(
+        msg: &[u8],
+        attrs: &[u8],
+        scratch_len: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::prop_assert_eq;
+        let (mut a, mut b) = ([0u8; 160], [0u8; 160]);
+        let (mut sa, mut sb) = (
+            Scratch::new(&mut a[..scratch_len]),
+            Scratch::new(&mut b[..scratch_len]),
+        );
+        let ours = parse_file_info(msg, attrs, &mut sa);
+        let exact = file_msg_exact(msg, &mut sb).map(|i| file_attrs_exact(attrs, i, &mut sb));
+        prop_assert_eq!((ours, sa.remaining()), (exact, sb.remaining()));
+        let mut c = [0u8; 160];
+        let theirs = old::parse_file_info(msg, attrs, &mut Scratch::new(&mut c[..scratch_len]));
+        prop_assert_eq!(ours, theirs);
+        Ok(())
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig {
             cases: 1024,
@@ -1010,17 +1032,7 @@ mod tests {
                 prop_assert_eq!(scan_state(&a), scan_state(&b));
             }
             for msg in [&msg[..], br#"{"url":"u","size":1}"#] {
-                let (mut a, mut b) = ([0u8; 160], [0u8; 160]);
-                let (mut sa, mut sb) =
-                    (Scratch::new(&mut a[..scratch_len]), Scratch::new(&mut b[..scratch_len]));
-                let ours = parse_file_info(msg, &attrs, &mut sa);
-                let exact =
-                    file_msg_exact(msg, &mut sb).map(|i| file_attrs_exact(&attrs, i, &mut sb));
-                prop_assert_eq!((ours, sa.remaining()), (exact, sb.remaining()));
-                let mut c = [0u8; 160];
-                let theirs =
-                    old::parse_file_info(msg, &attrs, &mut Scratch::new(&mut c[..scratch_len]));
-                prop_assert_eq!(ours, theirs);
+                parses_as_exact_and_reference(msg, &attrs, scratch_len)?;
             }
         }
 
@@ -1033,7 +1045,6 @@ mod tests {
             openings in 0u8..4,
             scratch_len in 0usize..160,
         ) {
-            use proptest::prop_assert_eq;
             let mut msg = if openings & 1 != 0 { br#"{"url":""#.to_vec() } else { Vec::new() };
             msg.extend(msg_tail);
             let mut attrs = if openings & 2 != 0 {
@@ -1043,17 +1054,7 @@ mod tests {
             };
             attrs.extend(attrs_tail);
             for msg in [&msg[..], br#"{"url":"u","size":1}"#] {
-                let (mut a, mut b) = ([0u8; 160], [0u8; 160]);
-                let (mut sa, mut sb) =
-                    (Scratch::new(&mut a[..scratch_len]), Scratch::new(&mut b[..scratch_len]));
-                let ours = parse_file_info(msg, &attrs, &mut sa);
-                let exact =
-                    file_msg_exact(msg, &mut sb).map(|i| file_attrs_exact(&attrs, i, &mut sb));
-                prop_assert_eq!((ours, sa.remaining()), (exact, sb.remaining()));
-                let mut c = [0u8; 160];
-                let theirs =
-                    old::parse_file_info(msg, &attrs, &mut Scratch::new(&mut c[..scratch_len]));
-                prop_assert_eq!(ours, theirs);
+                parses_as_exact_and_reference(msg, &attrs, scratch_len)?;
             }
         }
     }
